@@ -1,0 +1,7 @@
+import { defineConfig } from 'drizzle-kit';
+
+export default defineConfig({
+  dialect: 'mysql',
+  schema: './src/infra/mysql/engine-schema.ts',
+  out: './drizzle/engine',
+});

@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './infra/log.js';
+
+/**
+ * One entry point: `tradeflow <command>`. Each command lives in src/commands/ and is
+ * loaded only when asked for, so `tradeflow sim` does not load the engine and vice versa.
+ */
+const commands: Record<string, { about: string; load: () => Promise<{ run: Run }> }> = {
+  migrate: {
+    about: "create and migrate the engine's and the counter's databases",
+    load: () => import('./commands/migrate.js'),
+  },
+  sim: {
+    about: 'run the simulated counter, funding and trade services',
+    load: () => import('./commands/sim.js'),
+  },
+  start: {
+    about: 'run the settlement engine (intake, step workers, retries, recovery)',
+    load: () => import('./commands/start.js'),
+  },
+  load: {
+    about: 'write orders into the counter table: --orders N [--rate R] [--flow open|close|mixed]',
+    load: () => import('./commands/load.js'),
+  },
+  orders: {
+    about: 'orders by status: --summary [--json] | --status manual [--json]',
+    load: () => import('./commands/orders.js'),
+  },
+  retry: {
+    about: 're-drive a MANUAL order from its failed step: retry <orderId>',
+    load: () => import('./commands/retry.js'),
+  },
+  ledger: {
+    about: "check the simulators' ledger: --check [--json]",
+    load: () => import('./commands/ledger.js'),
+  },
+  demo: {
+    about: 'migrate, start sim and engine, settle a few hundred orders, print a summary',
+    load: () => import('./commands/demo.js'),
+  },
+  config: { about: 'print the settings table (Markdown)', load: () => import('./commands/config.js') },
+};
+
+export type Run = (
+  args: string[],
+  ctx: { config: ReturnType<typeof loadConfig>; log: ReturnType<typeof createLogger> },
+) => Promise<number | undefined>;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    const width = Math.max(...Object.keys(commands).map((k) => k.length));
+    process.stderr.write(
+      `usage: tradeflow <command>\n\n${Object.entries(commands)
+        .map(([k, c]) => `  ${k.padEnd(width)}  ${c.about}`)
+        .join('\n')}\n`,
+    );
+    return name === undefined || name === '--help' || name === 'help' ? 0 : 2;
+  }
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tradeflow: bad setting ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel, `tradeflow-${name}`);
+  const { run } = await command.load();
+  return (await run(args, { config, log })) ?? 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: Error) => {
+    process.stderr.write(`tradeflow: ${err.stack ?? err.message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,42 @@
+import { HttpJson, isObject } from './http-json.js';
+import type { Asset, FaultSettings, LedgerView } from './wire.js';
+
+export { DownstreamError } from './http-json.js';
+export type { FaultSettings, LedgerView };
+
+/** The simulator's admin side, for tests, the CLI and the demo. */
+export interface SimAdmin {
+  /** balances, conservation and effect counts; `prefix` narrows the effect counts to keys starting with it */
+  getLedger(prefix?: string): Promise<LedgerView>;
+  setFaults(settings: FaultSettings): Promise<FaultSettings>;
+  getFaults(): Promise<FaultSettings>;
+  /** the current price of `asset` in USDT, a decimal string */
+  price(asset: Asset): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The ledger view replays the whole journal, so it gets a generous timeout by default. */
+export function createSimAdmin(baseUrl: string, opts: { timeoutMs?: number } = {}): SimAdmin {
+  const http = new HttpJson({ timeoutMs: opts.timeoutMs ?? 30_000, connections: 2 });
+  const faults = (b: unknown) => (isObject(b) ? (b as FaultSettings) : undefined);
+  return {
+    getLedger: (prefix) =>
+      http.call(
+        baseUrl,
+        'GET',
+        prefix === undefined ? '/ledger' : `/ledger?prefix=${encodeURIComponent(prefix)}`,
+        undefined,
+        (b) =>
+          isObject(b) && typeof b.conserved === 'boolean' && isObject(b.effects)
+            ? (b as unknown as LedgerView)
+            : undefined,
+      ),
+    setFaults: (settings) => http.call(baseUrl, 'POST', '/admin/faults', settings, faults),
+    getFaults: () => http.call(baseUrl, 'GET', '/admin/faults', undefined, faults),
+    price: (asset) =>
+      http.call(baseUrl, 'GET', `/price?asset=${asset}`, undefined, (b) =>
+        isObject(b) && typeof b.price === 'string' ? b.price : undefined,
+      ),
+    close: () => http.close(),
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * Every setting of tradeflow, read once from the environment, validated, frozen.
+ * Modules receive the parts they need; none of them reads process.env.
+ */
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+interface Setting<T> {
+  name: string;
+  doc: string;
+  fallback: string;
+  parse: (raw: string, name: string) => T;
+}
+
+const int =
+  (min: number, max: number) =>
+  (raw: string, name: string): number => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `expected an integer, got "${raw}"`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new ConfigError(name, `expected ${min}..${max}, got ${n}`);
+    return n;
+  };
+
+const url =
+  (...protocols: string[]) =>
+  (raw: string, name: string): string => {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new ConfigError(name, `not a URL: "${raw}"`);
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw new ConfigError(name, `expected a ${protocols.join(' or ')} URL, got "${raw}"`);
+    }
+    return raw.replace(/\/$/, '');
+  };
+
+const identifier = (raw: string, name: string): string => {
+  if (!/^[A-Za-z0-9_]{1,64}$/.test(raw))
+    throw new ConfigError(name, `expected letters, digits or _, got "${raw}"`);
+  return raw;
+};
+
+const oneOf =
+  <T extends string>(...values: T[]) =>
+  (raw: string, name: string): T => {
+    if (!(values as string[]).includes(raw)) {
+      throw new ConfigError(name, `expected one of ${values.join(', ')}, got "${raw}"`);
+    }
+    return raw as T;
+  };
+
+const text = (raw: string): string => raw;
+
+const decimal = (raw: string, name: string): string => {
+  if (!/^\d+(\.\d+)?$/.test(raw)) throw new ConfigError(name, `expected a decimal like 0.001, got "${raw}"`);
+  return raw;
+};
+
+const s = <T>(name: string, fallback: string, parse: Setting<T>['parse'], doc: string): Setting<T> => ({
+  name,
+  fallback,
+  parse,
+  doc,
+});
+
+/** The table of settings; README's settings table is printed from it (`tradeflow config --markdown`). */
+export const settings = {
+  mysqlUrl: s(
+    'TF_MYSQL_URL',
+    'mysql://root@127.0.0.1:3306',
+    url('mysql:'),
+    'MySQL/MariaDB server (no database part)',
+  ),
+  engineDb: s('TF_ENGINE_DB', 'tradeflow', identifier, "the engine's database"),
+  counterDb: s('TF_COUNTER_DB', 'tradeflow_counter', identifier, "the (simulated) counter's database"),
+  redisUrl: s('TF_REDIS_URL', 'redis://127.0.0.1:6379', url('redis:', 'rediss:'), 'Redis server'),
+  redisPrefix: s('TF_REDIS_PREFIX', 'tf', identifier, 'prefix of every Redis key (streams, BullMQ, locks)'),
+  logLevel: s(
+    'TF_LOG_LEVEL',
+    'info',
+    oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'),
+    'pino log level',
+  ),
+  shards: s('TF_SHARDS', '16', int(1, 1024), "number of shards of the counter's sync-order table"),
+  pollIntervalMs: s('TF_POLL_INTERVAL_MS', '100', int(1, 60_000), 'intake poller: pause between reads'),
+  pollBatch: s('TF_POLL_BATCH', '1000', int(1, 100_000), 'intake poller: rows read at most per poll'),
+  stepConcurrency: s(
+    'TF_STEP_CONCURRENCY',
+    '64',
+    int(1, 10_000),
+    'downstream calls in flight per step, per process',
+  ),
+  retryMaxAttempts: s(
+    'TF_RETRY_MAX_ATTEMPTS',
+    '8',
+    int(1, 1000),
+    'attempts of a step before the order is parked MANUAL',
+  ),
+  retryBaseMs: s(
+    'TF_RETRY_BASE_MS',
+    '200',
+    int(1, 3_600_000),
+    'first retry delay; doubles each attempt, with jitter',
+  ),
+  retryMaxMs: s('TF_RETRY_MAX_MS', '10000', int(1, 3_600_000), 'largest retry delay'),
+  claimIdleMs: s(
+    'TF_CLAIM_IDLE_MS',
+    '10000',
+    int(100, 3_600_000),
+    'a pending stream entry idle this long is claimed',
+  ),
+  claimIntervalMs: s('TF_CLAIM_INTERVAL_MS', '1000', int(50, 3_600_000), 'how often each step worker claims'),
+  recoveryIdleMs: s(
+    'TF_RECOVERY_IDLE_MS',
+    '30000',
+    int(100, 86_400_000),
+    'an unfinished order untouched this long is re-driven from MySQL',
+  ),
+  recoveryIntervalMs: s(
+    'TF_RECOVERY_INTERVAL_MS',
+    '5000',
+    int(50, 3_600_000),
+    'how often the recovery scan runs',
+  ),
+  drainTimeoutMs: s(
+    'TF_DRAIN_TIMEOUT_MS',
+    '10000',
+    int(0, 600_000),
+    'on SIGTERM: time given to in-flight steps',
+  ),
+  httpTimeoutMs: s('TF_HTTP_TIMEOUT_MS', '2000', int(1, 600_000), 'timeout of one downstream call'),
+  httpConnections: s(
+    'TF_HTTP_CONNECTIONS',
+    '32',
+    int(1, 4096),
+    'keep-alive connections per downstream service',
+  ),
+  counterUrl: s('TF_COUNTER_URL', 'http://127.0.0.1:7400', url('http:', 'https:'), 'counter service'),
+  fundingUrl: s('TF_FUNDING_URL', 'http://127.0.0.1:7400', url('http:', 'https:'), 'funding service'),
+  tradeUrl: s('TF_TRADE_URL', 'http://127.0.0.1:7400', url('http:', 'https:'), 'spot trade service'),
+  simHost: s('TF_SIM_HOST', '127.0.0.1', text, 'simulator: address to bind'),
+  simPort: s('TF_SIM_PORT', '7400', int(1, 65_535), 'simulator: port'),
+  simFeeRate: s('TF_SIM_FEE_RATE', '0.001', decimal, 'simulator: trade fee rate (decimal string)'),
+  simFaults: s('TF_SIM_FAULTS', '{}', text, 'simulator: initial latency/fault settings per endpoint (JSON)'),
+} as const;
+
+type Settings = typeof settings;
+export type Config = Readonly<{ [K in keyof Settings]: ReturnType<Settings[K]['parse']> }>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(settings) as [string, Setting<unknown>][]) {
+    const raw = env[setting.name];
+    out[key] = setting.parse(raw === undefined || raw === '' ? setting.fallback : raw, setting.name);
+  }
+  return Object.freeze(out) as Config;
+}
+
+/** The settings as a Markdown table, for the README. */
+export function settingsTable(): string {
+  const rows = Object.values(settings).map((x) => `| \`${x.name}\` | \`${x.fallback}\` | ${x.doc} |`);
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}

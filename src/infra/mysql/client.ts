@@ -1,0 +1,34 @@
+import { drizzle, type MySql2Database } from 'drizzle-orm/mysql2';
+import mysql from 'mysql2/promise';
+
+export type Pool = mysql.Pool;
+export type Db = MySql2Database;
+
+/**
+ * A pool on one database. DECIMAL and BIGINT come back as strings/numbers exactly as
+ * mysql2 gives them: decimals as strings (never floats), bigints as numbers (ms times fit).
+ */
+export function createPool(
+  serverUrl: string,
+  database: string,
+  opts: { connections?: number; multipleStatements?: boolean } = {},
+): Pool {
+  const u = new URL(serverUrl);
+  return mysql.createPool({
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password),
+    database,
+    connectionLimit: opts.connections ?? 16,
+    decimalNumbers: false,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    // only for writers that batch statements they escape themselves (one round trip per batch)
+    multipleStatements: opts.multipleStatements ?? false,
+  });
+}
+
+export function createDb(pool: Pool): Db {
+  return drizzle({ client: pool });
+}

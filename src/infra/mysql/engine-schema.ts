@@ -1,0 +1,85 @@
+import {
+  bigint,
+  decimal,
+  index,
+  int,
+  mysqlTable,
+  primaryKey,
+  smallint,
+  text,
+  tinyint,
+  uniqueIndex,
+  varchar,
+} from 'drizzle-orm/mysql-core';
+
+/** One row per counter order taken in; the unique order id absorbs duplicate intake. */
+export const settlementOrder = mysqlTable(
+  'settlement_order',
+  {
+    orderId: varchar('order_id', { length: 64 }).primaryKey(),
+    flow: varchar('flow', { length: 8 }).notNull(),
+    asset: varchar('asset', { length: 8 }).notNull(),
+    userId: varchar('user_id', { length: 64 }).notNull(),
+    qty: decimal('qty', { precision: 36, scale: 18 }).notNull(),
+    usdt: decimal('usdt', { precision: 36, scale: 18 }).notNull(),
+    shard: smallint('shard').notNull(),
+    /** RUNNING, DONE or MANUAL */
+    status: varchar('status', { length: 12 }).notNull(),
+    /** the step being worked on (1..4); for DONE the last step */
+    step: tinyint('step').notNull(),
+    /** attempt of that step, from 1 */
+    attempt: int('attempt').notNull(),
+    /** what the previous step produced that the next one spends (e.g. BTC bought) */
+    carry: decimal('carry', { precision: 36, scale: 18 }),
+    errorCode: varchar('error_code', { length: 64 }),
+    errorMessage: varchar('error_message', { length: 512 }),
+    source: varchar('source', { length: 16 }).notNull(),
+    counterCreatedMs: bigint('counter_created_ms', { mode: 'number' }).notNull(),
+    intakeMs: bigint('intake_ms', { mode: 'number' }).notNull(),
+    updatedMs: bigint('updated_ms', { mode: 'number' }).notNull(),
+    doneMs: bigint('done_ms', { mode: 'number' }),
+  },
+  (t) => [index('settlement_order_status_updated').on(t.status, t.updatedMs)],
+);
+
+/** The step log: one row per attempt of a step of an order. */
+export const settlementStep = mysqlTable(
+  'settlement_step',
+  {
+    orderId: varchar('order_id', { length: 64 }).notNull(),
+    step: tinyint('step').notNull(),
+    attempt: int('attempt').notNull(),
+    /** OK, RETRY or FAILED */
+    status: varchar('status', { length: 12 }).notNull(),
+    errorCode: varchar('error_code', { length: 64 }),
+    errorMessage: varchar('error_message', { length: 512 }),
+    result: decimal('result', { precision: 36, scale: 18 }),
+    startedMs: bigint('started_ms', { mode: 'number' }).notNull(),
+    finishedMs: bigint('finished_ms', { mode: 'number' }).notNull(),
+    latencyMs: int('latency_ms').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orderId, t.step, t.attempt] })],
+);
+
+/** Intake input that could not become an order, kept with its reason. */
+export const intakeRejection = mysqlTable(
+  'intake_rejection',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    source: varchar('source', { length: 16 }).notNull(),
+    /** where it came from: the counter row id, a Kafka topic/partition/offset, ... */
+    sourceRef: varchar('source_ref', { length: 128 }).notNull(),
+    orderId: varchar('order_id', { length: 64 }),
+    reason: varchar('reason', { length: 512 }).notNull(),
+    raw: text('raw').notNull(),
+    createdMs: bigint('created_ms', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('intake_rejection_ref').on(t.source, t.sourceRef)],
+);
+
+/** How far each intake source has read (the poller: the counter's last row id). */
+export const intakeCursor = mysqlTable('intake_cursor', {
+  source: varchar('source', { length: 32 }).primaryKey(),
+  position: bigint('position', { mode: 'number' }).notNull(),
+  updatedMs: bigint('updated_ms', { mode: 'number' }).notNull(),
+});

@@ -1,0 +1,42 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+
+/** The Lua scripts of redis/, named `<name>-<numKeys>.lua`, callable as methods. */
+export interface Scripts {
+  handoff(
+    fromStream: string,
+    toStream: string,
+    group: string,
+    entryId: string,
+    ...fields: string[]
+  ): Promise<string>;
+}
+
+export type RedisClient = Redis & Scripts;
+
+const scriptDir = fileURLToPath(new URL('../../redis/', import.meta.url));
+
+function defineScripts(redis: Redis): RedisClient {
+  for (const file of readdirSync(scriptDir)) {
+    const m = /^([a-z][a-z0-9-]*)-(\d+)\.lua$/.exec(file);
+    if (!m?.[1] || !m[2]) continue;
+    const name = m[1].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    redis.defineCommand(name, { numberOfKeys: Number(m[2]), lua: readFileSync(scriptDir + file, 'utf8') });
+  }
+  return redis as RedisClient;
+}
+
+/**
+ * A Redis connection. `blocking` ones serve one XREADGROUP BLOCK loop each and retry
+ * forever (maxRetriesPerRequest null, as BullMQ also requires).
+ */
+export function createRedis(url: string, opts: { blocking?: boolean; name?: string } = {}): RedisClient {
+  const redis = new Redis(url, {
+    connectionName: opts.name,
+    maxRetriesPerRequest: opts.blocking ? null : 20,
+    enableAutoPipelining: !opts.blocking,
+    lazyConnect: false,
+  });
+  return defineScripts(redis);
+}

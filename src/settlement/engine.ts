@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Downstream } from '../clients/downstream.js';
+import { createDownstream } from '../clients/downstream.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../infra/log.js';
+import { createPool } from '../infra/mysql/client.js';
+import { createRedis } from '../infra/redis.js';
+import { STEPS, type StepCall, type StepResult } from './flows.js';
+import { Intake } from './intake.js';
+import { IntakePoller } from './intake-poller.js';
+import { OutcomeWriter } from './outcome-writer.js';
+import { RecoveryScan, redrive } from './recovery.js';
+import { RetryQueue } from './retry-queue.js';
+import { StepWorker } from './step-worker.js';
+
+export interface SettlementEngine {
+  /** Stops intake, drains in-flight steps for at most `deadlineMs`, closes connections. */
+  stop(deadlineMs: number): Promise<void>;
+  readonly consumer: string;
+}
+
+/** Runs a step's call on the downstream service it names. */
+export function executor(d: Downstream): (call: StepCall) => Promise<StepResult> {
+  return (call) => {
+    switch (call.kind) {
+      case 'counterSwap':
+        return d.counterSwap(call.req).then(() => ({}));
+      case 'fundingTransfer':
+        return d.fundingTransfer(call.req);
+      case 'tradeMarket':
+        return d.tradeMarket(call.req);
+    }
+  };
+}
+
+/**
+ * The settlement engine, wired in the order an order travels:
+ *   counter table ─(1 intake)─▶ settlement_order + stream settle:1 ─(2 step workers)─▶ … settle:4 ─▶ DONE
+ * with (3) retries waiting in BullMQ and (4) the recovery scan re-driving from MySQL.
+ */
+export async function startSettlementEngine(config: Config, log: Logger): Promise<SettlementEngine> {
+  const prefix = config.redisPrefix;
+  const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const redis = createRedis(config.redisUrl, { name: `tf-${consumer}` });
+  const enginePool = createPool(config.mysqlUrl, config.engineDb, { connections: 8 });
+  const writerPool = createPool(config.mysqlUrl, config.engineDb, {
+    connections: 8,
+    multipleStatements: true,
+  });
+  const counterPool = createPool(config.mysqlUrl, config.counterDb, { connections: 2 });
+  const downstream = createDownstream({
+    counterUrl: config.counterUrl,
+    fundingUrl: config.fundingUrl,
+    tradeUrl: config.tradeUrl,
+    timeoutMs: config.httpTimeoutMs,
+    connections: config.httpConnections,
+  });
+
+  // 3. Retries: due retries go back into their step's stream.
+  const retries = new RetryQueue(config.redisUrl, prefix, log);
+  retries.startWorker((m) => redrive(redis, prefix, m));
+
+  // 2. Step workers, one per step; outcomes reach MySQL through one batching writer.
+  const writer = new OutcomeWriter(writerPool);
+  const blocking = STEPS.map((step) =>
+    createRedis(config.redisUrl, { blocking: true, name: `tf-${consumer}-s${step}` }),
+  );
+  const workers = STEPS.map(
+    (step, i) =>
+      new StepWorker(
+        {
+          prefix,
+          step,
+          consumer,
+          concurrency: config.stepConcurrency,
+          claimIdleMs: config.claimIdleMs,
+          claimIntervalMs: config.claimIntervalMs,
+          maxAttempts: config.retryMaxAttempts,
+          retryBaseMs: config.retryBaseMs,
+          retryMaxMs: config.retryMaxMs,
+        },
+        {
+          redis,
+          blocking: blocking[i] as (typeof blocking)[number],
+          writer,
+          execute: executor(downstream),
+          scheduleRetry: (m, delay) => retries.schedule(m, delay),
+          log,
+        },
+      ),
+  );
+  await Promise.all(workers.map((w) => w.start()));
+
+  // 1. Intake: the poller reads the counter's table.
+  const intake = new Intake(enginePool, redis, prefix);
+  const poller = new IntakePoller(
+    counterPool,
+    enginePool,
+    intake,
+    { intervalMs: config.pollIntervalMs, batch: config.pollBatch, shards: config.shards },
+    log,
+  );
+  poller.start();
+
+  // 4. Recovery: unfinished orders idle too long are re-driven from MySQL.
+  const recovery = new RecoveryScan(
+    enginePool,
+    redis,
+    { prefix, idleMs: config.recoveryIdleMs, intervalMs: config.recoveryIntervalMs },
+    log,
+  );
+  recovery.start();
+  log.info({ consumer, concurrency: config.stepConcurrency }, 'settlement engine started');
+
+  return {
+    consumer,
+    async stop(deadlineMs) {
+      await poller.stop();
+      await recovery.stop();
+      const left = await Promise.all(workers.map((w) => w.stop(deadlineMs)));
+      await retries.close();
+      const unfinished = left.reduce((a, b) => a + b, 0);
+      if (unfinished > 0)
+        log.warn({ unfinished }, 'drain deadline passed; unfinished steps stay pending for a claim');
+      await Promise.allSettled([enginePool.end(), writerPool.end(), counterPool.end(), downstream.close()]);
+      for (const r of [redis, ...blocking]) r.disconnect();
+      log.info({ consumer }, 'settlement engine stopped');
+    },
+  };
+}

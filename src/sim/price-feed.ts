@@ -1,0 +1,38 @@
+import type { Asset } from '../clients/wire.js';
+import { Money } from '../domain/money.js';
+
+/** Prices quoted to the cent, as a spot venue would. */
+const PRICE_DP = 2;
+/** largest move per tick, relative: ±0.1% */
+const MAX_STEP = new Money('0.001');
+const TICK_MS = 100;
+const START: Record<Asset, string> = { BTC: '60000', ETH: '3000' };
+
+/**
+ * The next price of a random walk, for a uniform draw u in [0, 1): a relative step of at most
+ * ±MAX_STEP, rounded down to the cent. A step that would reach zero or below is not taken.
+ */
+export function nextPrice(price: Money, u: number): Money {
+  const step = new Money((2 * u - 1).toFixed(6)).times(MAX_STEP);
+  const next = price.times(step.plus(1)).toDecimalPlaces(PRICE_DP, Money.ROUND_DOWN);
+  return next.isPositive() && !next.isZero() ? next : price;
+}
+
+export interface PriceFeed {
+  price(asset: Asset): Money;
+  stop(): void;
+}
+
+/** Walks every asset's price each TICK_MS until stopped; does not keep the process alive. */
+export function startPriceFeed(random: () => number = Math.random): PriceFeed {
+  const prices: Record<Asset, Money> = { BTC: new Money(START.BTC), ETH: new Money(START.ETH) };
+  const timer = setInterval(() => {
+    prices.BTC = nextPrice(prices.BTC, random());
+    prices.ETH = nextPrice(prices.ETH, random());
+  }, TICK_MS);
+  timer.unref();
+  return {
+    price: (asset) => prices[asset],
+    stop: () => clearInterval(timer),
+  };
+}

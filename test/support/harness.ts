@@ -1,0 +1,144 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
+import { type Config, loadConfig } from '../../src/config.js';
+import { createPool, type Pool } from '../../src/infra/mysql/client.js';
+import { migrateDatabase } from '../../src/infra/mysql/migrate.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+export const MYSQL_URL = process.env.TF_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+export const REDIS_URL = process.env.TF_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      s.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+/**
+ * A world of its own for one test file: its own databases, Redis key prefix and simulator
+ * port, handed to child processes as TF_* variables, and removed afterwards.
+ */
+export class TestWorld {
+  readonly id = randomBytes(4).toString('hex');
+  env: Record<string, string> = {};
+  config!: Config;
+  engineDb!: Pool;
+  counterDb!: Pool;
+  private readonly children = new Set<Child>();
+
+  async setUp(overrides: Record<string, string> = {}): Promise<this> {
+    const port = await freePort();
+    const sim = `http://127.0.0.1:${port}`;
+    this.env = {
+      TF_MYSQL_URL: MYSQL_URL,
+      TF_REDIS_URL: REDIS_URL,
+      TF_ENGINE_DB: `tf_t_${this.id}_e`,
+      TF_COUNTER_DB: `tf_t_${this.id}_c`,
+      TF_REDIS_PREFIX: `tft${this.id}`,
+      TF_SIM_PORT: String(port),
+      TF_COUNTER_URL: sim,
+      TF_FUNDING_URL: sim,
+      TF_TRADE_URL: sim,
+      TF_LOG_LEVEL: 'warn',
+      TF_POLL_INTERVAL_MS: '20',
+      ...overrides,
+    };
+    this.config = loadConfig(this.env);
+    await migrateDatabase(MYSQL_URL, this.config.engineDb, 'engine');
+    await migrateDatabase(MYSQL_URL, this.config.counterDb, 'counter');
+    this.engineDb = createPool(MYSQL_URL, this.config.engineDb, { connections: 4 });
+    this.counterDb = createPool(MYSQL_URL, this.config.counterDb, { connections: 2 });
+    return this;
+  }
+
+  /** Runs `tradeflow <args>` as a child process in this world. */
+  spawn(args: string[], env: Record<string, string> = {}): Child {
+    const child = new Child(args, { ...process.env, ...this.env, ...env } as Record<string, string>);
+    this.children.add(child);
+    return child;
+  }
+
+  /** Runs `tradeflow <args>` to completion; returns exit code and output. */
+  async run(
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const c = this.spawn(args, env);
+    const code = await c.exited;
+    return { code, stdout: c.stdout, stderr: c.stderr };
+  }
+
+  async tearDown(): Promise<void> {
+    for (const c of this.children) c.kill('SIGKILL');
+    await Promise.allSettled([...this.children].map((c) => c.exited));
+    await this.engineDb?.end();
+    await this.counterDb?.end();
+    const admin = await mysql.createConnection(MYSQL_URL);
+    await admin.query(`DROP DATABASE IF EXISTS \`${this.config.engineDb}\``);
+    await admin.query(`DROP DATABASE IF EXISTS \`${this.config.counterDb}\``);
+    await admin.end();
+    const redis = new Redis(REDIS_URL);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${this.config.redisPrefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+  }
+}
+
+export class Child {
+  readonly proc: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[], env: Record<string, string>) {
+    this.proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: root, env });
+    this.proc.stdout?.on('data', (d: Buffer) => {
+      this.stdout += d.toString();
+    });
+    this.proc.stderr?.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
+    this.exited = new Promise((resolve) => this.proc.on('exit', (code) => resolve(code)));
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
+  }
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
+  );
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
