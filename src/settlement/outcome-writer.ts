@@ -1,4 +1,5 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { money } from '../domain/money.js';
 import type { Pool } from '../infra/mysql/client.js';
 import { LAST_STEP, type Step } from './flows.js';
 
@@ -18,9 +19,17 @@ export interface StepOutcome {
   finishedMs: number;
 }
 
+/**
+ * recorded: this outcome is now the order's state.
+ * already: an earlier run of the same attempt recorded the same outcome (and may have died
+ *   before acting on it): act on it again; `carry` is the recorded one.
+ * stale: the order is elsewhere; drop this run.
+ */
+export type Verdict = { kind: 'recorded' } | { kind: 'already'; carry: string | null } | { kind: 'stale' };
+
 interface Pending {
   outcome: StepOutcome;
-  resolve: (recorded: boolean) => void;
+  resolve: (verdict: Verdict) => void;
   reject: (err: Error) => void;
 }
 
@@ -28,6 +37,7 @@ interface OrderState {
   status: string;
   step: number;
   attempt: number;
+  carry?: string | null;
 }
 
 const DEADLOCK = new Set([1213, 1205]);
@@ -51,8 +61,7 @@ export class OutcomeWriter {
     private readonly opts: { maxBatch: number; maxInFlight: number } = { maxBatch: 256, maxInFlight: 4 },
   ) {}
 
-  /** Resolves true when recorded, false when the order had already moved past this attempt. */
-  commit(outcome: StepOutcome): Promise<boolean> {
+  commit(outcome: StepOutcome): Promise<Verdict> {
     return new Promise((resolve, reject) => {
       this.queue.push({ outcome, resolve, reject });
       this.pump();
@@ -79,7 +88,7 @@ export class OutcomeWriter {
       const conn = await this.pool.getConnection();
       try {
         const verdicts = await this.transact(conn, batch);
-        for (const [i, p] of batch.entries()) p.resolve(verdicts[i] as boolean);
+        for (const [i, p] of batch.entries()) p.resolve(verdicts[i] as Verdict);
         return;
       } catch (err) {
         await conn.query('ROLLBACK').catch(() => undefined);
@@ -92,10 +101,10 @@ export class OutcomeWriter {
   }
 
   /** Two round trips: lock the orders; then all updates, the step log and COMMIT in one. */
-  private async transact(conn: PoolConnection, batch: Pending[]): Promise<boolean[]> {
+  private async transact(conn: PoolConnection, batch: Pending[]): Promise<Verdict[]> {
     const ids = [...new Set(batch.map((p) => p.outcome.orderId))].sort();
     const [results] = await conn.query<RowDataPacket[][]>(
-      'START TRANSACTION; SELECT order_id, status, step, attempt FROM settlement_order WHERE order_id IN (?) ORDER BY order_id FOR UPDATE',
+      'START TRANSACTION; SELECT order_id, status, step, attempt, carry FROM settlement_order WHERE order_id IN (?) ORDER BY order_id FOR UPDATE',
       [ids],
     );
     const state = new Map<string, OrderState>();
@@ -104,16 +113,18 @@ export class OutcomeWriter {
         status: r.status as string,
         step: r.step as number,
         attempt: r.attempt as number,
+        carry: r.carry === null ? null : money(r.carry).toFixed(),
       });
     }
     const now = Date.now();
     const statements: string[] = [];
     const logRows: unknown[][] = [];
-    const verdicts = batch.map(({ outcome: o }) => {
+    const verdicts = batch.map(({ outcome: o }): Verdict => {
       const s = state.get(o.orderId);
-      if (s?.status !== 'RUNNING' || s.step !== o.step || s.attempt !== o.attempt) return false;
       const next = nextState(o);
-      state.set(o.orderId, next);
+      if (s && sameState(s, next)) return { kind: 'already', carry: s.carry ?? null };
+      if (s?.status !== 'RUNNING' || s.step !== o.step || s.attempt !== o.attempt) return { kind: 'stale' };
+      state.set(o.orderId, { ...next, carry: o.status === 'OK' ? o.carry : (s.carry ?? null) });
       statements.push(
         conn.format(
           'UPDATE settlement_order SET status=?, step=?, attempt=?, carry=COALESCE(?, carry), error_code=?, error_message=?, updated_ms=?, done_ms=? WHERE order_id=?',
@@ -142,7 +153,7 @@ export class OutcomeWriter {
         o.finishedMs,
         o.finishedMs - o.startedMs,
       ]);
-      return true;
+      return { kind: 'recorded' };
     });
     if (logRows.length > 0) {
       statements.push(
@@ -171,5 +182,8 @@ function nextState(o: StepOutcome): OrderState {
       return { status: 'MANUAL', step: o.step, attempt: o.attempt };
   }
 }
+
+const sameState = (a: OrderState, b: OrderState): boolean =>
+  a.status === b.status && a.step === b.step && a.attempt === b.attempt;
 
 const clip = (s: string | null): string | null => (s === null ? null : s.slice(0, 500));

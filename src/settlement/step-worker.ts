@@ -195,12 +195,15 @@ export class StepWorker {
       return;
     }
     const outcome = await this.run(m);
-    if (!(await this.deps.writer.commit(outcome))) {
+    const verdict = await this.deps.writer.commit(outcome);
+    if (verdict.kind === 'stale') {
       await this.deps.redis.xack(this.key, GROUP, id);
       return;
     }
+    // recorded now, or by an earlier run of this attempt that may have died before acting on it
+    const carry = verdict.kind === 'already' ? verdict.carry : outcome.carry;
     if (outcome.status === 'OK' && this.nextKey) {
-      const next: StepMessage = { ...m, step: (m.step + 1) as Step, attempt: 1, carry: outcome.carry };
+      const next: StepMessage = { ...m, step: (m.step + 1) as Step, attempt: 1, carry };
       await this.deps.redis.handoff(this.key, this.nextKey, GROUP, id, ...encodeMessage(next));
       return;
     }
