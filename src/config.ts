@@ -102,6 +102,12 @@ export const settings = {
     int(1, 10_000),
     'downstream calls in flight per step, per process',
   ),
+  outcomeWriters: s(
+    'TF_OUTCOME_WRITERS',
+    '1',
+    int(1, 64),
+    'step-outcome transactions in flight per process (fewer: bigger batches, fewer commits)',
+  ),
   retryMaxAttempts: s(
     'TF_RETRY_MAX_ATTEMPTS',
     '8',

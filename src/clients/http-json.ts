@@ -18,7 +18,7 @@ export class DownstreamError extends Error {
 export type Check<T> = (body: unknown) => T | undefined;
 
 export interface HttpJsonOptions {
-  /** one call, from queueing for a connection to the last byte of the response */
+  /** one call: to the response headers, then between body chunks (time queued for a connection not included) */
   timeoutMs: number;
   /** keep-alive connections per origin */
   connections: number;
@@ -60,31 +60,22 @@ export class HttpJson {
   ): Promise<T> {
     const target = this.#target(baseUrl);
     const what = `${method} ${path}`;
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.#opts.timeoutMs);
     let status: number;
     let text: string;
     try {
+      // undici's own timers (one wheel for all calls) cost far less than an AbortController per call
       const res = await target.pool.request({
         method,
         path: target.prefix + path,
         headers: body === undefined ? undefined : JSON_HEADERS,
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: controller.signal,
+        headersTimeout: this.#opts.timeoutMs,
+        bodyTimeout: this.#opts.timeoutMs,
       });
       status = res.statusCode;
       text = await res.body.text();
     } catch (err) {
-      if (controller.signal.aborted) {
-        throw new DownstreamError(
-          'TIMEOUT',
-          undefined,
-          `${what}: no response within ${this.#opts.timeoutMs} ms`,
-        );
-      }
-      throw transportError(err, what);
-    } finally {
-      clearTimeout(timer);
+      throw transportError(err, what, this.#opts.timeoutMs);
     }
     if (status < 200 || status >= 300) throw errorResponse(status, text, what);
     let parsed: unknown;
@@ -119,11 +110,12 @@ export class HttpJson {
   }
 }
 
-function transportError(err: unknown, what: string): unknown {
+function transportError(err: unknown, what: string, timeoutMs: number): unknown {
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string') return err;
   const message = `${what}: ${(err as Error).message}`;
-  if (TIMED_OUT.has(code)) return new DownstreamError('TIMEOUT', undefined, message);
+  if (TIMED_OUT.has(code))
+    return new DownstreamError('TIMEOUT', undefined, `${what}: no response within ${timeoutMs} ms`);
   // E*: errno of the socket (ECONNREFUSED, ECONNRESET, EPIPE, ENOTFOUND, ...)
   if (UNREACHABLE.has(code) || /^E[A-Z]+$/.test(code)) {
     return new DownstreamError('UNAVAILABLE', undefined, message);

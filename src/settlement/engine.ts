@@ -62,7 +62,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
   retries.startWorker((m) => redrive(redis, prefix, m));
 
   // 2. Step workers, one per step; outcomes reach MySQL through one batching writer.
-  const writer = new OutcomeWriter(writerPool);
+  const writer = new OutcomeWriter(writerPool, { maxBatch: 256, maxInFlight: config.outcomeWriters });
   const blocking = STEPS.map((step) =>
     createRedis(config.redisUrl, { blocking: true, name: `tf-${consumer}-s${step}` }),
   );

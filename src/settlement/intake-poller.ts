@@ -1,10 +1,12 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Logger } from '../infra/log.js';
 import type { Pool } from '../infra/mysql/client.js';
-import type { Intake, Rejection } from './intake.js';
+import type { IntakeSink, Rejection } from './intake.js';
 import { type CounterRow, decideCounterRow, type IntakeOrder } from './order.js';
 
 const SOURCE = 'poll';
+const CURSOR_SAVE_MS = 250;
+const COLUMNS = 'id, order_id, shard, user_id, biz_type, flow, asset, qty, usdt, created_ms';
 
 /**
  * Intake by polling the counter's sync-order table: reads rows after the last id seen,
@@ -25,7 +27,7 @@ export class IntakePoller {
   constructor(
     private readonly counterPool: Pool,
     private readonly enginePool: Pool,
-    private readonly intake: Intake,
+    private readonly intake: IntakeSink,
     private readonly opts: { intervalMs: number; batch: number; shards: number },
     private readonly log: Logger,
   ) {}
@@ -46,27 +48,41 @@ export class IntakePoller {
 
   private async run(): Promise<void> {
     let cursor = await this.readCursor();
+    let saved = cursor;
+    let savedAt = 0;
     while (this.running) {
       let full = false;
       try {
         const [rows] = await this.counterPool.query<RowDataPacket[]>(
-          'SELECT * FROM sync_order WHERE id > ? ORDER BY id LIMIT ?',
+          `SELECT ${COLUMNS} FROM sync_order WHERE id > ? ORDER BY id LIMIT ?`,
           [cursor, this.opts.batch],
         );
         if (rows.length > 0) {
           await this.takeIn(rows as CounterRow[]);
           cursor = Number(rows[rows.length - 1]?.id);
-          await this.enginePool.query(
-            'INSERT INTO intake_cursor (source, position, updated_ms) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE position=VALUES(position), updated_ms=VALUES(updated_ms)',
-            [SOURCE, cursor, Date.now()],
-          );
         }
         full = rows.length === this.opts.batch;
+        // the cursor is saved at most every CURSOR_SAVE_MS: after a crash the
+        // rows since are read again, which intake absorbs; one write per poll is not worth it
+        if (cursor !== saved && Date.now() - savedAt >= CURSOR_SAVE_MS) {
+          await this.saveCursor(cursor);
+          saved = cursor;
+          savedAt = Date.now();
+        }
       } catch (err) {
         this.log.error({ err }, 'intake poll failed; retrying');
       }
       if (!full) await this.pause();
     }
+    if (cursor !== saved)
+      await this.saveCursor(cursor).catch((err) => this.log.error({ err }, 'cursor not saved'));
+  }
+
+  private async saveCursor(position: number): Promise<void> {
+    await this.enginePool.query(
+      'INSERT INTO intake_cursor (source, position, updated_ms) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE position=VALUES(position), updated_ms=VALUES(updated_ms)',
+      [SOURCE, position, Date.now()],
+    );
   }
 
   private async takeIn(rows: CounterRow[]): Promise<void> {

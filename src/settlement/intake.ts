@@ -11,19 +11,25 @@ export interface Rejection {
   raw: string;
 }
 
+/** Where an intake source delivers what it read: orders to take in, input to reject. */
+export interface IntakeSink {
+  /** Returns how many orders were new; a source moves its cursor only after this resolves. */
+  takeIn(orders: IntakeOrder[], source: string): Promise<number>;
+  reject(rejections: Rejection[], source: string): Promise<void>;
+}
+
 /**
  * The one way into settlement, whatever the source (poller, Kafka, reconciler): the order
  * row is written first (its unique id absorbs duplicates), then the order enters the
  * stream of step 1. A source commits its own progress only after this returns.
  */
-export class Intake {
+export class Intake implements IntakeSink {
   constructor(
     private readonly pool: Pool,
     private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
-  /** Returns how many orders were new. */
   async takeIn(orders: IntakeOrder[], source: string): Promise<number> {
     if (orders.length === 0) return 0;
     const now = Date.now();

@@ -1,4 +1,5 @@
-import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { randomBytes } from 'node:crypto';
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { money } from '../domain/money.js';
 import type { Pool } from '../infra/mysql/client.js';
 import { LAST_STEP, type Step } from './flows.js';
@@ -37,10 +38,23 @@ interface OrderState {
   status: string;
   step: number;
   attempt: number;
-  carry?: string | null;
 }
 
 const DEADLOCK = new Set([1213, 1205]);
+
+const LOG_COLUMNS =
+  'order_id, step, attempt, status, error_code, error_message, result, started_ms, finished_ms, latency_ms';
+const LOG_ROW_FIRST = `SELECT ${[...LOG_COLUMNS.split(', '), 'gate'].map((c) => `? AS ${c}`).join(', ')}`;
+const LOG_ROW = `SELECT ${[...LOG_COLUMNS.split(', '), 'gate'].map(() => '?').join(', ')}`;
+const LOG_INSERT = `INSERT INTO settlement_step (${LOG_COLUMNS}) SELECT ${LOG_COLUMNS.split(', ')
+  .map((c) => `v.${c}`)
+  .join(', ')} FROM (`;
+const LOG_INSERT_END = `) v JOIN settlement_order o ON o.order_id = v.order_id AND o.gate = v.gate ON DUPLICATE KEY UPDATE ${LOG_COLUMNS.split(
+  ', ',
+)
+  .slice(3)
+  .map((c) => `settlement_step.${c}=VALUES(${c})`)
+  .join(', ')}`;
 
 /**
  * Writes step outcomes to MySQL before the message moves on, in batches: while one
@@ -55,6 +69,9 @@ const DEADLOCK = new Set([1213, 1205]);
 export class OutcomeWriter {
   private readonly queue: Pending[] = [];
   private inFlight = 0;
+  private seq = 0;
+  /** tells this writer's gate tokens from those of other processes */
+  private readonly id = randomBytes(4).toString('hex');
 
   constructor(
     private readonly pool: Pool,
@@ -70,7 +87,10 @@ export class OutcomeWriter {
 
   private pump(): void {
     while (this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.opts.maxBatch);
+      // rows locked in id order: two concurrent batches never wait on each other in a cycle
+      const batch = this.queue
+        .splice(0, this.opts.maxBatch)
+        .sort((a, b) => (a.outcome.orderId < b.outcome.orderId ? -1 : 1));
       this.inFlight++;
       this.write(batch)
         .catch((err: Error) => {
@@ -100,34 +120,22 @@ export class OutcomeWriter {
     }
   }
 
-  /** Two round trips: lock the orders; then all updates, the step log and COMMIT in one. */
+  /**
+   * One round trip: each outcome's UPDATE applies only where the order is still at that
+   * step and attempt (its affected-row count says whether it won) and stamps the row with
+   * the outcome's own gate token; the step log takes the rows whose stamp is their own.
+   */
   private async transact(conn: PoolConnection, batch: Pending[]): Promise<Verdict[]> {
-    const ids = [...new Set(batch.map((p) => p.outcome.orderId))].sort();
-    const [results] = await conn.query<RowDataPacket[][]>(
-      'START TRANSACTION; SELECT order_id, status, step, attempt, carry FROM settlement_order WHERE order_id IN (?) ORDER BY order_id FOR UPDATE',
-      [ids],
-    );
-    const state = new Map<string, OrderState>();
-    for (const r of results[1] ?? []) {
-      state.set(r.order_id as string, {
-        status: r.status as string,
-        step: r.step as number,
-        attempt: r.attempt as number,
-        carry: r.carry === null ? null : money(r.carry).toFixed(),
-      });
-    }
     const now = Date.now();
-    const statements: string[] = [];
-    const logRows: unknown[][] = [];
-    const verdicts = batch.map(({ outcome: o }): Verdict => {
-      const s = state.get(o.orderId);
+    const token = `${now.toString(36)}.${(this.seq++).toString(36)}.${this.id}`;
+    const statements = ['START TRANSACTION'];
+    const logRows: string[] = [];
+    for (const [i, { outcome: o }] of batch.entries()) {
       const next = nextState(o);
-      if (s && sameState(s, next)) return { kind: 'already', carry: s.carry ?? null };
-      if (s?.status !== 'RUNNING' || s.step !== o.step || s.attempt !== o.attempt) return { kind: 'stale' };
-      state.set(o.orderId, { ...next, carry: o.status === 'OK' ? o.carry : (s.carry ?? null) });
+      const gate = `${token}.${i}`;
       statements.push(
         conn.format(
-          'UPDATE settlement_order SET status=?, step=?, attempt=?, carry=COALESCE(?, carry), error_code=?, error_message=?, updated_ms=?, done_ms=? WHERE order_id=?',
+          "UPDATE settlement_order SET status=?, step=?, attempt=?, carry=COALESCE(?, carry), error_code=?, error_message=?, updated_ms=?, done_ms=?, gate=? WHERE order_id=? AND status='RUNNING' AND step=? AND attempt=?",
           [
             next.status,
             next.step,
@@ -137,36 +145,54 @@ export class OutcomeWriter {
             clip(o.errorMessage),
             now,
             next.status === 'DONE' ? o.finishedMs : null,
+            gate,
             o.orderId,
+            o.step,
+            o.attempt,
           ],
         ),
       );
-      logRows.push([
-        o.orderId,
-        o.step,
-        o.attempt,
-        o.status,
-        o.errorCode,
-        clip(o.errorMessage),
-        o.status === 'OK' ? o.carry : null,
-        o.startedMs,
-        o.finishedMs,
-        o.finishedMs - o.startedMs,
-      ]);
-      return { kind: 'recorded' };
-    });
-    if (logRows.length > 0) {
-      statements.push(
-        conn.format(
-          'INSERT INTO settlement_step (order_id, step, attempt, status, error_code, error_message, result, started_ms, finished_ms, latency_ms) VALUES ? ' +
-            'ON DUPLICATE KEY UPDATE status=VALUES(status), error_code=VALUES(error_code), error_message=VALUES(error_message), result=VALUES(result), started_ms=VALUES(started_ms), finished_ms=VALUES(finished_ms), latency_ms=VALUES(latency_ms)',
-          [logRows],
-        ),
+      logRows.push(
+        conn.format(logRows.length === 0 ? LOG_ROW_FIRST : LOG_ROW, [
+          o.orderId,
+          o.step,
+          o.attempt,
+          o.status,
+          o.errorCode,
+          clip(o.errorMessage),
+          o.status === 'OK' ? o.carry : null,
+          o.startedMs,
+          o.finishedMs,
+          o.finishedMs - o.startedMs,
+          gate,
+        ]),
       );
     }
+    // the step log gets the rows of the outcomes whose update won, in one statement
+    statements.push(`${LOG_INSERT}${logRows.join(' UNION ALL ')}${LOG_INSERT_END}`);
     statements.push('COMMIT');
-    await conn.query(statements.join(';\n'));
-    return verdicts;
+    // results: START, then per outcome its UPDATE, then the step-log INSERT, then COMMIT
+    const [results] = await conn.query<ResultSetHeader[]>(statements.join(';\n'));
+    const won = batch.map((_, i) => results[1 + i]?.affectedRows === 1);
+    const lost = batch.filter((_, i) => !won[i]).map((p) => p.outcome.orderId);
+    // the rare loser: was it recorded by an earlier run of the same attempt, or is it stale?
+    const state = new Map<string, RowDataPacket>();
+    if (lost.length > 0) {
+      const [rows] = await conn.query<RowDataPacket[]>(
+        'SELECT order_id, status, step, attempt, carry FROM settlement_order WHERE order_id IN (?)',
+        [lost],
+      );
+      for (const r of rows) state.set(r.order_id as string, r);
+    }
+    return batch.map(({ outcome: o }, i): Verdict => {
+      if (won[i]) return { kind: 'recorded' };
+      const r = state.get(o.orderId);
+      const next = nextState(o);
+      if (r && r.status === next.status && r.step === next.step && r.attempt === next.attempt) {
+        return { kind: 'already', carry: r.carry === null ? null : money(r.carry).toFixed() };
+      }
+      return { kind: 'stale' };
+    });
   }
 }
 
@@ -182,8 +208,5 @@ function nextState(o: StepOutcome): OrderState {
       return { status: 'MANUAL', step: o.step, attempt: o.attempt };
   }
 }
-
-const sameState = (a: OrderState, b: OrderState): boolean =>
-  a.status === b.status && a.step === b.step && a.attempt === b.attempt;
 
 const clip = (s: string | null): string | null => (s === null ? null : s.slice(0, 500));

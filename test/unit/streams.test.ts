@@ -21,11 +21,18 @@ describe('stream messages', () => {
     assert.deepEqual(decodeMessage(encodeMessage({ ...m, carry: null })), { ...m, carry: null });
   });
   it('name what is wrong with a malformed entry', () => {
-    const fields = encodeMessage(m);
-    assert.deepEqual(decodeMessage(fields.map((f) => (f === '3' ? '9' : f))), { error: 'bad step 9' });
-    assert.deepEqual(decodeMessage(['junk', 'x']), { error: 'missing order fields' });
-    assert.deepEqual(decodeMessage(fields.map((f) => (f === 'ETH' ? 'DOGE' : f))), {
-      error: 'bad asset DOGE',
-    });
+    const [, json] = encodeMessage(m) as [string, string];
+    const edit = (i: number, v: unknown) => {
+      const a = JSON.parse(json);
+      a[i] = v;
+      return ['m', JSON.stringify(a)];
+    };
+    assert.deepEqual(decodeMessage(edit(6, 9)), { error: 'bad step 9' });
+    assert.deepEqual(decodeMessage(edit(3, 'DOGE')), { error: 'bad asset DOGE' });
+    assert.deepEqual(decodeMessage(edit(0, null)), { error: 'missing order fields' });
+    assert.deepEqual(decodeMessage(edit(7, 0)), { error: 'bad attempt 0' });
+    assert.deepEqual(decodeMessage(['junk', 'x']), { error: 'expected one field m' });
+    assert.deepEqual(decodeMessage(['m', '{not json']), { error: 'field m is not JSON' });
+    assert.deepEqual(decodeMessage(['m', '[1,2]']), { error: 'field m is not an array of 10' });
   });
 });

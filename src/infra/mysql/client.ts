@@ -24,6 +24,8 @@ export function createPool(
     decimalNumbers: false,
     supportBigNumbers: true,
     bigNumberStrings: false,
+    // a captured stack per query costs more than the query's own parsing on the hot path
+    trace: false,
     // only for writers that batch statements they escape themselves (one round trip per batch)
     multipleStatements: opts.multipleStatements ?? false,
   });

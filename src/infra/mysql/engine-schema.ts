@@ -38,6 +38,8 @@ export const settlementOrder = mysqlTable(
     intakeMs: bigint('intake_ms', { mode: 'number' }).notNull(),
     updatedMs: bigint('updated_ms', { mode: 'number' }).notNull(),
     doneMs: bigint('done_ms', { mode: 'number' }),
+    /** token of the outcome write that last changed this row: tells a write whether its gated update won */
+    gate: varchar('gate', { length: 48 }),
   },
   (t) => [index('settlement_order_status_updated').on(t.status, t.updatedMs)],
 );

@@ -1,0 +1,1 @@
+ALTER TABLE `settlement_order` ADD `gate` varchar(48);
