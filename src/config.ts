@@ -104,7 +104,7 @@ export const settings = {
   ),
   outcomeWriters: s(
     'TF_OUTCOME_WRITERS',
-    '1',
+    '2',
     int(1, 64),
     'step-outcome transactions in flight per process (fewer: bigger batches, fewer commits)',
   ),
