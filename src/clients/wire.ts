@@ -98,6 +98,10 @@ export interface LedgerView {
   /** why `conserved` is false; empty when it is true */
   problems: string[];
   doubleEffects: number;
+  /** calls that arrived while an earlier call of the same order was still unanswered */
+  overlaps: number;
+  /** calls answered with the stored result of a key applied before */
+  replays: number;
   journalEntries: number;
   effects: Record<string, number>;
 }

@@ -26,6 +26,11 @@ export function isDecimalString(value: unknown): value is string {
   return typeof value === 'string' && DECIMAL.test(value);
 }
 
+/** A positive decimal string that fits the DECIMAL(36,18) columns: at most 18 digits before the point. */
+export function isAmount(value: unknown): value is string {
+  return typeof value === 'string' && /^\d{1,18}(\.\d{1,18})?$/.test(value) && money(value).gt(0);
+}
+
 /** Rounds down to SCALE places and prints without exponent or trailing zeros. */
 export function fmt(value: Money): string {
   return value.toDecimalPlaces(SCALE, Decimal.ROUND_DOWN).toFixed();

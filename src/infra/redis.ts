@@ -4,13 +4,18 @@ import { Redis } from 'ioredis';
 
 /** The Lua scripts of redis/, named `<name>-<numKeys>.lua`, callable as methods. */
 export interface Scripts {
+  /** redis/handoff-3.lua */
   handoff(
     fromStream: string,
     toStream: string,
+    marker: string,
     group: string,
     entryId: string,
+    markerTtlMs: number,
     ...fields: string[]
-  ): Promise<string>;
+  ): Promise<string | null>;
+  /** redis/ack-1.lua */
+  ack(stream: string, group: string, ...entryIds: string[]): Promise<number>;
 }
 
 export type RedisClient = Redis & Scripts;

@@ -79,6 +79,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
           maxAttempts: config.retryMaxAttempts,
           retryBaseMs: config.retryBaseMs,
           retryMaxMs: config.retryMaxMs,
+          handoffMarkerMs: 2 * Math.max(config.claimIdleMs, config.recoveryIdleMs, config.retryMaxMs),
         },
         {
           redis,

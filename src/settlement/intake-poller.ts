@@ -47,7 +47,14 @@ export class IntakePoller {
   }
 
   private async run(): Promise<void> {
-    let cursor = await this.readCursor();
+    let cursor = -1;
+    while (this.running && cursor < 0) {
+      cursor = await this.readCursor().catch((err) => {
+        this.log.error({ err }, 'intake cursor not readable; retrying');
+        return -1;
+      });
+      if (cursor < 0) await this.pause();
+    }
     let saved = cursor;
     let savedAt = 0;
     while (this.running) {

@@ -4,6 +4,7 @@ import { LAST_STEP } from './flows.js';
 export interface SimLedgerView {
   conserved: boolean;
   doubleEffects: number;
+  overlaps?: number;
   effects: Record<string, number>;
 }
 
@@ -15,6 +16,8 @@ export interface LedgerCheck {
   missingEffects: number;
   ordersSeen: number;
   effects: number;
+  /** calls that reached a service while an earlier call of the same order was unanswered (retries after a timeout do) */
+  overlaps: number;
   ok: boolean;
 }
 
@@ -40,6 +43,7 @@ export function checkLedger(ledger: SimLedgerView, doneOrderIds: Iterable<string
     missingEffects: missing,
     ordersSeen: orders.size,
     effects: Object.keys(ledger.effects).length,
+    overlaps: ledger.overlaps ?? 0,
     ok: ledger.conserved && doubleEffects === 0 && missing === 0,
   };
 }

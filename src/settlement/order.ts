@@ -1,4 +1,4 @@
-import { isDecimalString, money } from '../domain/money.js';
+import { isAmount, isDecimalString, money } from '../domain/money.js';
 
 export type Flow = 'open' | 'close';
 export type Asset = 'BTC' | 'ETH';
@@ -38,8 +38,10 @@ const str = (v: CounterRow[string]): string | null => (v === null || v === undef
 function positive(value: string | null, name: string): string {
   if (value === null) throw new Error(`${name} is missing`);
   if (!isDecimalString(value)) throw new Error(`${name} is not a decimal: "${String(value).slice(0, 40)}"`);
+  const amount = money(value).toFixed();
   if (!money(value).gt(0)) throw new Error(`${name} must be positive, got ${value}`);
-  return money(value).toFixed();
+  if (!isAmount(amount)) throw new Error(`${name} is out of range: ${value}`);
+  return amount;
 }
 
 /**

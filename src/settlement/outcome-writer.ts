@@ -24,9 +24,12 @@ export interface StepOutcome {
  * recorded: this outcome is now the order's state.
  * already: an earlier run of the same attempt recorded the same outcome (and may have died
  *   before acting on it): act on it again; `carry` is the recorded one.
- * stale: the order is elsewhere; drop this run.
+ * stale: the order is elsewhere (`current`, null if unknown); drop this run.
  */
-export type Verdict = { kind: 'recorded' } | { kind: 'already'; carry: string | null } | { kind: 'stale' };
+export type Verdict =
+  | { kind: 'recorded' }
+  | { kind: 'already'; carry: string | null }
+  | { kind: 'stale'; current: OrderState | null };
 
 interface Pending {
   outcome: StepOutcome;
@@ -34,7 +37,7 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-interface OrderState {
+export interface OrderState {
   status: string;
   step: number;
   attempt: number;
@@ -113,7 +116,13 @@ export class OutcomeWriter {
       } catch (err) {
         await conn.query('ROLLBACK').catch(() => undefined);
         const errno = (err as { errno?: number }).errno;
-        if (errno === undefined || !DEADLOCK.has(errno) || tries >= 5) throw err;
+        if (errno !== undefined && DEADLOCK.has(errno) && tries < 5) continue;
+        // one outcome MySQL refuses must not sink the others: write each on its own
+        if (errno !== undefined && batch.length > 1) {
+          for (const p of batch) this.write([p]).catch(p.reject);
+          return;
+        }
+        throw err;
       } finally {
         conn.release();
       }
@@ -187,11 +196,12 @@ export class OutcomeWriter {
     return batch.map(({ outcome: o }, i): Verdict => {
       if (won[i]) return { kind: 'recorded' };
       const r = state.get(o.orderId);
+      if (!r) return { kind: 'stale', current: null };
       const next = nextState(o);
-      if (r && r.status === next.status && r.step === next.step && r.attempt === next.attempt) {
+      if (r.status === next.status && r.step === next.step && r.attempt === next.attempt) {
         return { kind: 'already', carry: r.carry === null ? null : money(r.carry).toFixed() };
       }
-      return { kind: 'stale' };
+      return { kind: 'stale', current: { status: r.status, step: r.step, attempt: r.attempt } };
     });
   }
 }

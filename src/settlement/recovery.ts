@@ -38,6 +38,7 @@ export async function redrive(redis: RedisClient, prefix: string, m: StepMessage
 export class RecoveryScan {
   private timer: NodeJS.Timeout | null = null;
   private scanning: Promise<void> | null = null;
+  private stopping = false;
   redriven = 0;
 
   constructor(
@@ -60,6 +61,7 @@ export class RecoveryScan {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     await this.scanning;
   }
@@ -73,6 +75,7 @@ export class RecoveryScan {
     );
     let n = 0;
     for (const r of rows) {
+      if (this.stopping) break;
       // touching updated_ms claims the re-drive, so two scanners (or two passes) do not both send it
       const [res] = await this.pool.query<ResultSetHeader>(
         "UPDATE settlement_order SET updated_ms=? WHERE order_id=? AND updated_ms=? AND status='RUNNING'",

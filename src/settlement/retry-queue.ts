@@ -31,7 +31,8 @@ export class RetryQueue {
       'retry',
       { fields: encodeMessage(message) },
       {
-        jobId: `${message.orderId}|${message.step}|${message.attempt}`,
+        // BullMQ refuses ':' in job ids; order ids may hold one
+        jobId: `${encodeURIComponent(message.orderId)}|${message.step}|${message.attempt}`,
         delay: delayMs,
         removeOnComplete: { age: 3600, count: 10_000 },
         removeOnFail: { age: 24 * 3600 },

@@ -1,3 +1,4 @@
+import { isAmount } from '../domain/money.js';
 import type { Logger } from '../infra/log.js';
 import type { RedisClient } from '../infra/redis.js';
 import { classify, retryDelayMs } from './errors.js';
@@ -8,6 +9,7 @@ import {
   decodeMessage,
   encodeMessage,
   GROUP,
+  handoffMarkerKey,
   type StepMessage,
   streamKey,
 } from './streams.js';
@@ -29,6 +31,8 @@ export interface StepWorkerOptions {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** how long a hand-off marker lives: longer than a duplicate of a step can wait (claim, re-drive) */
+  handoffMarkerMs: number;
 }
 
 export interface StepWorkerDeps {
@@ -77,7 +81,8 @@ export class StepWorker {
     this.running = false;
     this.wake?.();
     const deadline = Date.now() + deadlineMs;
-    await Promise.all(this.loops);
+    // a loop stuck on an unreachable Redis must not hold the drain past its deadline
+    await Promise.race([Promise.all(this.loops), sleep(deadlineMs)]);
     while (this.inFlight.size > 0 && Date.now() < deadline) await sleep(10);
     return this.inFlight.size;
   }
@@ -158,7 +163,7 @@ export class StepWorker {
   private dispatch([id, fields]: Entry): void {
     if (fields === null) {
       // the entry was deleted while pending: nothing to run, just clear it
-      void this.deps.redis.xack(this.key, GROUP, id);
+      void this.deps.redis.ack(this.key, GROUP, id);
       return;
     }
     this.inFlight.add(id);
@@ -190,28 +195,42 @@ export class StepWorker {
         'raw',
         JSON.stringify(fields).slice(0, 4096),
       );
-      await this.deps.redis.xack(this.key, GROUP, id);
+      await this.deps.redis.ack(this.key, GROUP, id);
       this.deps.log.warn({ stream: this.key, id, reason }, 'malformed stream entry dead-lettered');
       return;
     }
     const outcome = await this.run(m);
     const verdict = await this.deps.writer.commit(outcome);
     if (verdict.kind === 'stale') {
-      await this.deps.redis.xack(this.key, GROUP, id);
+      // the order waits for a retry of this step that a crash may have kept from being
+      // scheduled: schedule it (the job id makes a second scheduling a no-op)
+      const at = verdict.current;
+      if (at?.status === 'RUNNING' && at.step === m.step && at.attempt > m.attempt) {
+        await this.deps.scheduleRetry({ ...m, attempt: at.attempt }, this.opts.retryBaseMs);
+      }
+      await this.deps.redis.ack(this.key, GROUP, id);
       return;
     }
     // recorded now, or by an earlier run of this attempt that may have died before acting on it
     const carry = verdict.kind === 'already' ? verdict.carry : outcome.carry;
     if (outcome.status === 'OK' && this.nextKey) {
       const next: StepMessage = { ...m, step: (m.step + 1) as Step, attempt: 1, carry };
-      await this.deps.redis.handoff(this.key, this.nextKey, GROUP, id, ...encodeMessage(next));
+      await this.deps.redis.handoff(
+        this.key,
+        this.nextKey,
+        handoffMarkerKey(this.opts.prefix, m.orderId, m.step),
+        GROUP,
+        id,
+        this.opts.handoffMarkerMs,
+        ...encodeMessage(next),
+      );
       return;
     }
     if (outcome.status === 'RETRY') {
       const delay = retryDelayMs(m.attempt, this.opts.retryBaseMs, this.opts.retryMaxMs, Math.random);
       await this.deps.scheduleRetry({ ...m, attempt: m.attempt + 1 }, delay);
     }
-    await this.deps.redis.xack(this.key, GROUP, id);
+    await this.deps.redis.ack(this.key, GROUP, id);
   }
 
   /** Runs the step's call; every failure becomes an outcome, never an exception. */
@@ -221,10 +240,15 @@ export class StepWorker {
     try {
       const call = planStep(m, m.step, m.carry);
       const result = await this.deps.execute(call);
+      const carry = carryAfter(call, result);
+      if (carry !== null && !isAmount(carry)) {
+        const message = `step ${m.step} answered an amount that is not one: ${String(carry).slice(0, 60)}`;
+        throw Object.assign(new Error(message), { name: 'DownstreamError', code: 'BAD_RESPONSE' });
+      }
       return {
         ...base,
         status: 'OK',
-        carry: carryAfter(call, result),
+        carry,
         errorCode: null,
         errorMessage: null,
         finishedMs: Date.now(),
@@ -240,7 +264,8 @@ export class StepWorker {
         ...base,
         status: retry ? 'RETRY' : 'FAILED',
         carry: null,
-        errorCode: e.code,
+        // a service's code longer than the column is its own bug; keep what fits
+        errorCode: e.code.slice(0, 64),
         errorMessage: message,
         finishedMs: Date.now(),
       };

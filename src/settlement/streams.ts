@@ -4,6 +4,9 @@ import type { Asset, Flow } from './order.js';
 
 /** One stream and one consumer group per step: `{prefix}:settle:{step}`. */
 export const streamKey = (prefix: string, step: Step): string => `${prefix}:settle:${step}`;
+/** Set once an order has been handed from `step` to the next: a second hand-off is skipped. */
+export const handoffMarkerKey = (prefix: string, orderId: string, step: Step): string =>
+  `${prefix}:settle:handoff:${orderId}:${step}`;
 /** Stream entries that could not be read, with the reason. */
 export const deadLetterKey = (prefix: string): string => `${prefix}:settle:dead`;
 export const GROUP = 'settle';

@@ -9,6 +9,8 @@ export interface Answer {
   /** serialized JSON */
   body: string;
   delayMs: number;
+  /** the stored answer of a key applied before */
+  replay?: boolean;
 }
 
 export interface CallContext {
@@ -63,5 +65,6 @@ export function answerCall<R extends { key: string }>(
     status: reply.status,
     body: reply.body,
     delayMs: fault.kind === 'timeout' ? fault.holdMs : delayMs,
+    replay: found.kind === 'replay',
   };
 }

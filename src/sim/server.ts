@@ -26,6 +26,7 @@ import {
 } from './faults.js';
 import { IdempotencyStore } from './idempotency.js';
 import { Ledger } from './ledger.js';
+import { OverlapWatch } from './overlaps.js';
 import { startPriceFeed } from './price-feed.js';
 import { parseSwap, parseTrade, parseTransfer } from './requests.js';
 import { counterSwap, fundingTransfer, tradeMarket } from './services.js';
@@ -64,6 +65,8 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
   let rules = resolveRules(faults);
 
   const ledger = new Ledger(simPolicy, FIXED_ACCOUNTS);
+  const overlaps = new OverlapWatch();
+  let replays = 0;
   const replies = new IdempotencyStore();
   const feed = startPriceFeed();
   const pool = createPool(opts.mysqlUrl, opts.counterDb, { connections: 4 });
@@ -113,7 +116,10 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
   ): void =>
     post(`/${endpoint}`, (ex, body) => {
       const ctx = { replies, rule: rules[endpoint], random: Math.random };
-      const answer = answerCall(ctx, endpoint, parse(body), apply);
+      const req = parse(body);
+      const answer = answerCall(ctx, endpoint, req, apply);
+      overlaps.arrive(req.key, Date.now(), answer.delayMs);
+      if (answer.replay) replays++;
       exchanges.sendLater(ex, answer.delayMs, answer.status, answer.body);
     });
 
@@ -134,7 +140,13 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
     exchanges.json(ex, 200, { orders });
   });
 
-  get('/ledger', (ex, query) => exchanges.json(ex, 200, ledgerView(ledger, query.get('prefix') ?? '')));
+  get('/ledger', (ex, query) =>
+    exchanges.json(
+      ex,
+      200,
+      ledgerView(ledger, query.get('prefix') ?? '', { overlaps: overlaps.overlaps, replays }),
+    ),
+  );
 
   get('/admin/faults', (ex) => exchanges.json(ex, 200, faults));
 

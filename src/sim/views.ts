@@ -3,7 +3,11 @@ import { fmt, type Money } from '../domain/money.js';
 import type { Ledger } from './ledger.js';
 
 /** The ledger as GET /ledger shows it; `prefix` narrows the effect counts to some keys (one run, one order). */
-export function ledgerView(ledger: Ledger, prefix: string): LedgerView {
+export function ledgerView(
+  ledger: Ledger,
+  prefix: string,
+  calls: { overlaps: number; replays: number },
+): LedgerView {
   const audit = ledger.audit();
   const balances: Balances = {};
   for (const [account, book] of ledger.state().balances) balances[account] = amounts(book);
@@ -16,6 +20,7 @@ export function ledgerView(ledger: Ledger, prefix: string): LedgerView {
     conserved: audit.conserved,
     problems: audit.problems,
     doubleEffects: ledger.doubleEffects,
+    ...calls,
     journalEntries: ledger.journalEntries,
     effects,
   };

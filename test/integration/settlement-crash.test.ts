@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
 import { createSimAdmin, type SimAdmin } from '../../src/clients/sim-admin.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
-import { REDIS_URL, TestWorld, waitFor } from '../support/harness.js';
+import { TestWorld, waitFor } from '../support/harness.js';
 import {
   assertLedgerClean,
   assertStepsInOrder,
@@ -12,7 +11,7 @@ import {
   waitAllFinished,
 } from '../support/settlement.js';
 
-describe('settlement survives crashes and a Redis that forgets', () => {
+describe('settlement survives a kill and a rolling stop', () => {
   const world = new TestWorld();
   let admin: SimAdmin;
 
@@ -20,15 +19,15 @@ describe('settlement survives crashes and a Redis that forgets', () => {
     await world.setUp({
       TF_CLAIM_IDLE_MS: '1000',
       TF_CLAIM_INTERVAL_MS: '200',
-      TF_RECOVERY_IDLE_MS: '2000',
-      TF_RECOVERY_INTERVAL_MS: '500',
-      // few slots and slow calls: most orders wait in the streams, where a crash or a flush hits them
+      // no recovery scan here: what a dead process left is finished by claims alone
+      TF_RECOVERY_IDLE_MS: '86400000',
+      // few slots and slow calls: most orders wait in the streams, where a crash hits them
       TF_STEP_CONCURRENCY: '8',
+      TF_DRAIN_TIMEOUT_MS: '3000',
     });
     world.spawn(['sim']);
     admin = createSimAdmin(world.config.counterUrl);
     await waitFor('simulator', () => admin.getFaults().then(() => true), 20_000);
-    // slow calls keep many orders in flight at the moment of the kill
     await admin.setFaults({ '*': { latencyMs: 20, jitterMs: 20 } });
   });
   after(async () => {
@@ -36,7 +35,7 @@ describe('settlement survives crashes and a Redis that forgets', () => {
     await world.tearDown();
   });
 
-  it('SIGKILL with 500 orders in flight, then a restart: all DONE, nothing twice', async () => {
+  it('SIGKILL with 500 orders in flight, then a restart: all DONE, nothing twice, no step overlapping', async () => {
     const engine = world.spawn(['start']);
     const rows = makeCounterRows(500, { flow: 'mixed', shards: 16, runId: 'kil' });
     await writeCounterRows(world.counterDb, rows);
@@ -48,25 +47,32 @@ describe('settlement survives crashes and a Redis that forgets', () => {
     await engine.exited;
     assert.ok(inFlight.RUNNING > 200, `only ${inFlight.RUNNING} in flight at the kill`);
 
-    world.spawn(['start']);
+    const restarted = world.spawn(['start']);
     const counts = await waitAllFinished(world.engineDb, 500, 90_000, 'kil-');
     assert.deepEqual(counts, { RUNNING: 0, DONE: 500, MANUAL: 0 });
     await assertStepsInOrder(world.engineDb);
-    await assertLedgerClean(world.config.counterUrl, world.engineDb);
+    await assertLedgerClean(world.config.counterUrl, world.engineDb, { sequential: true });
+    restarted.kill('SIGTERM');
+    assert.equal(await restarted.exited, 0);
   });
 
-  it('Redis FLUSHALL during a run: every order still reaches DONE, re-driven from MySQL', async () => {
-    const rows = makeCounterRows(400, { flow: 'mixed', shards: 16, runId: 'fls' });
+  it('SIGTERM mid-run drains within the deadline and exits 0; a new process finishes the rest', async () => {
+    const engine = world.spawn(['start']);
+    const rows = makeCounterRows(300, { flow: 'mixed', shards: 16, runId: 'trm' });
     await writeCounterRows(world.counterDb, rows);
-    await waitFor('a run under way', async () => (await statusCounts(world.engineDb, 'fls-')).DONE > 20);
-    const redis = new Redis(REDIS_URL);
-    const queued = await redis.xlen(`${world.config.redisPrefix}:settle:1`);
-    await redis.flushall();
-    redis.disconnect();
-    assert.ok(queued > 100, `only ${queued} entries in the first stream when Redis was flushed`);
-    const counts = await waitAllFinished(world.engineDb, 400, 90_000, 'fls-');
-    assert.deepEqual(counts, { RUNNING: 0, DONE: 400, MANUAL: 0 });
+    await waitFor('a run under way', async () => (await statusCounts(world.engineDb, 'trm-')).DONE > 10);
+    const stoppedAt = Date.now();
+    engine.kill('SIGTERM');
+    assert.equal(await engine.exited, 0);
+    const drainMs = Date.now() - stoppedAt;
+    assert.ok(drainMs < 3000 + 2000, `drain took ${drainMs} ms, deadline 3000`);
+    const left = await statusCounts(world.engineDb, 'trm-');
+    assert.ok(left.RUNNING > 0, 'the stop came too late to leave work for the next process');
+
+    world.spawn(['start']);
+    const counts = await waitAllFinished(world.engineDb, 300, 60_000, 'trm-');
+    assert.deepEqual(counts, { RUNNING: 0, DONE: 300, MANUAL: 0 });
     await assertStepsInOrder(world.engineDb);
-    await assertLedgerClean(world.config.counterUrl, world.engineDb);
+    await assertLedgerClean(world.config.counterUrl, world.engineDb, { sequential: true });
   });
 });

@@ -49,10 +49,16 @@ export async function assertStepsInOrder(pool: Pool): Promise<void> {
   assert.deepEqual(bad, [], 'a DONE order without exactly one OK attempt per step');
 }
 
-/** The simulator's ledger: money conserved, no effect twice, every DONE order's four effects there. */
-export async function assertLedgerClean(simUrl: string, pool: Pool): Promise<void> {
+/**
+ * The simulator's ledger: money conserved, no effect twice, every DONE order's four effects
+ * there; with `sequential`, also no call of an order while an earlier one was unanswered
+ * (true whenever no client timed out: steps of one order never overlap downstream).
+ */
+export async function assertLedgerClean(simUrl: string, pool: Pool, opts: { sequential?: boolean } = {}) {
   const check = await ledgerCheck(simUrl, pool);
   assert.equal(check.conserved, true, 'money not conserved');
   assert.equal(check.doubleEffects, 0, 'an effect applied twice');
   assert.equal(check.missingEffects, 0, 'a DONE order misses an effect');
+  if (opts.sequential) assert.equal(check.overlaps, 0, 'two calls of one order in flight at once');
+  return check;
 }

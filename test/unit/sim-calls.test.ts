@@ -27,8 +27,8 @@ describe('sim calls', () => {
     const ctx = context({ latencyMs: 3 });
     const e = effect();
     const first = answerCall(ctx, 'counter/swap', req, e.apply);
-    assert.deepEqual(first, { status: 200, body: '{"key":"o:1","applied":true}', delayMs: 3 });
-    assert.deepEqual(answerCall(ctx, 'counter/swap', { ...req }, e.apply), first);
+    assert.deepEqual(first, { status: 200, body: '{"key":"o:1","applied":true}', delayMs: 3, replay: false });
+    assert.deepEqual(answerCall(ctx, 'counter/swap', { ...req }, e.apply), { ...first, replay: true });
     assert.deepEqual(e.calls, ['o:1']);
   });
 
@@ -75,9 +75,14 @@ describe('sim calls', () => {
       req,
       e.apply,
     );
-    assert.deepEqual(held, { status: 200, body: '{"key":"o:1","applied":true}', delayMs: 777 });
+    assert.deepEqual(held, {
+      status: 200,
+      body: '{"key":"o:1","applied":true}',
+      delayMs: 777,
+      replay: false,
+    });
     const retry = answerCall(context({}, 0, replies), 'counter/swap', req, e.apply);
-    assert.deepEqual(retry, { ...held, delayMs: 0 });
+    assert.deepEqual(retry, { ...held, delayMs: 0, replay: true });
     assert.deepEqual(e.calls, ['o:1']);
   });
 

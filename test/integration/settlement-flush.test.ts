@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { createSimAdmin, type SimAdmin } from '../../src/clients/sim-admin.js';
+import { makeCounterRows } from '../../src/load/counter-orders.js';
+import { writeCounterRows } from '../../src/load/write-rows.js';
+import { type Child, REDIS_URL, TestWorld, waitFor } from '../support/harness.js';
+import {
+  assertLedgerClean,
+  assertStepsInOrder,
+  statusCounts,
+  waitAllFinished,
+} from '../support/settlement.js';
+
+describe('settlement survives a Redis that forgets everything', () => {
+  const world = new TestWorld();
+  let admin: SimAdmin;
+  let engine: Child;
+
+  before(async () => {
+    await world.setUp({
+      TF_RECOVERY_IDLE_MS: '2000',
+      TF_RECOVERY_INTERVAL_MS: '500',
+      TF_STEP_CONCURRENCY: '8',
+    });
+    world.spawn(['sim']);
+    admin = createSimAdmin(world.config.counterUrl);
+    await waitFor('simulator', () => admin.getFaults().then(() => true), 20_000);
+    await admin.setFaults({ '*': { latencyMs: 20, jitterMs: 20 } });
+    engine = world.spawn(['start']);
+  });
+  after(async () => {
+    await admin.close();
+    await world.tearDown();
+  });
+
+  it('Redis FLUSHALL during a run: every order still reaches DONE, re-driven from MySQL', async () => {
+    const rows = makeCounterRows(400, { flow: 'mixed', shards: 16, runId: 'fls' });
+    await writeCounterRows(world.counterDb, rows);
+    const atFlush = await waitFor('a run under way', async () => {
+      const c = await statusCounts(world.engineDb, 'fls-');
+      return c.DONE > 20 && c.RUNNING + c.DONE === 400 ? c : undefined;
+    });
+    const redis = new Redis(REDIS_URL);
+    await redis.flushall();
+    redis.disconnect();
+    // most of them were waiting in streams that no longer exist
+    assert.ok(atFlush.RUNNING > 150, `only ${atFlush.RUNNING} orders unfinished at the flush`);
+
+    const counts = await waitAllFinished(world.engineDb, 400, 90_000, 'fls-');
+    assert.deepEqual(counts, { RUNNING: 0, DONE: 400, MANUAL: 0 });
+    assert.match(engine.stderr, /recovery scan re-drove idle orders/);
+    await assertStepsInOrder(world.engineDb);
+    await assertLedgerClean(world.config.counterUrl, world.engineDb);
+  });
+});
