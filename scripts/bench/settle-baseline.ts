@@ -10,7 +10,7 @@ import { createLogger } from '../../src/infra/log.js';
 import { createPool } from '../../src/infra/mysql/client.js';
 import { executor } from '../../src/settlement/engine.js';
 import { carryAfter, planStep, STEPS } from '../../src/settlement/flows.js';
-import type { IntakeSink } from '../../src/settlement/intake.js';
+import { type IntakeSink, insertOrders } from '../../src/settlement/intake.js';
 import { IntakePoller } from '../../src/settlement/intake-poller.js';
 import type { IntakeOrder } from '../../src/settlement/order.js';
 
@@ -61,28 +61,7 @@ function pump(): void {
 const sink: IntakeSink = {
   async takeIn(orders, source) {
     if (orders.length === 0) return 0;
-    const now = Date.now();
-    await pool.query(
-      'INSERT IGNORE INTO settlement_order (order_id, flow, asset, user_id, qty, usdt, shard, status, step, attempt, source, counter_created_ms, intake_ms, updated_ms) VALUES ?',
-      [
-        orders.map((o) => [
-          o.orderId,
-          o.flow,
-          o.asset,
-          o.userId,
-          o.qty,
-          o.usdt,
-          o.shard,
-          'RUNNING',
-          1,
-          1,
-          source,
-          o.counterCreatedMs,
-          now,
-          now,
-        ]),
-      ],
-    );
+    await insertOrders(pool, orders, source);
     waiting.push(...orders);
     pump();
     return orders.length;

@@ -11,6 +11,32 @@ export interface Rejection {
   raw: string;
 }
 
+/** Inserts orders as RUNNING at step 1, ignoring those already there (unique order id). */
+export function insertOrders(pool: Pool, orders: IntakeOrder[], source: string) {
+  const now = Date.now();
+  return pool.query<ResultSetHeader>(
+    'INSERT IGNORE INTO settlement_order (order_id, flow, asset, user_id, qty, usdt, shard, status, step, attempt, source, counter_created_ms, intake_ms, updated_ms) VALUES ?',
+    [
+      orders.map((o) => [
+        o.orderId,
+        o.flow,
+        o.asset,
+        o.userId,
+        o.qty,
+        o.usdt,
+        o.shard,
+        'RUNNING',
+        1,
+        1,
+        source,
+        o.counterCreatedMs,
+        now,
+        now,
+      ]),
+    ],
+  );
+}
+
 /** Where an intake source delivers what it read: orders to take in, input to reject. */
 export interface IntakeSink {
   /** Returns how many orders were new; a source moves its cursor only after this resolves. */
@@ -32,27 +58,7 @@ export class Intake implements IntakeSink {
 
   async takeIn(orders: IntakeOrder[], source: string): Promise<number> {
     if (orders.length === 0) return 0;
-    const now = Date.now();
-    const rows = orders.map((o) => [
-      o.orderId,
-      o.flow,
-      o.asset,
-      o.userId,
-      o.qty,
-      o.usdt,
-      o.shard,
-      'RUNNING',
-      1,
-      1,
-      source,
-      o.counterCreatedMs,
-      now,
-      now,
-    ]);
-    const [res] = await this.pool.query<ResultSetHeader>(
-      'INSERT IGNORE INTO settlement_order (order_id, flow, asset, user_id, qty, usdt, shard, status, step, attempt, source, counter_created_ms, intake_ms, updated_ms) VALUES ?',
-      [rows],
-    );
+    const [res] = await insertOrders(this.pool, orders, source);
     const fresh = res.affectedRows === orders.length ? orders : await this.notStarted(orders);
     if (fresh.length > 0) {
       const pipe = this.redis.pipeline();

@@ -48,6 +48,7 @@ export interface StepWorkerDeps {
 type Entry = [id: string, fields: string[] | null];
 
 const BLOCK_MS = 500;
+const DEAD_LETTERS_KEPT = 10_000;
 
 /**
  * Consumes the stream of one step: runs the step's downstream call for each entry, records
@@ -185,6 +186,10 @@ export class StepWorker {
         'error' in m ? m.error : `entry of step ${m.step} in the stream of step ${this.opts.step}`;
       await this.deps.redis.xadd(
         deadLetterKey(this.opts.prefix),
+        // bounded: an operator reads the latest; a flood of garbage must not fill Redis
+        'MAXLEN',
+        '~',
+        DEAD_LETTERS_KEPT,
         '*',
         'stream',
         this.key,

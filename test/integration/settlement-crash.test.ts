@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createSimAdmin, type SimAdmin } from '../../src/clients/sim-admin.js';
+import type { SimAdmin } from '../../src/clients/sim-admin.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
 import { TestWorld, waitFor } from '../support/harness.js';
@@ -13,7 +13,7 @@ import {
 
 describe('settlement survives a kill and a rolling stop', () => {
   const world = new TestWorld();
-  let admin: SimAdmin;
+  let _admin: SimAdmin;
 
   before(async () => {
     await world.setUp({
@@ -25,15 +25,9 @@ describe('settlement survives a kill and a rolling stop', () => {
       TF_STEP_CONCURRENCY: '8',
       TF_DRAIN_TIMEOUT_MS: '3000',
     });
-    world.spawn(['sim']);
-    admin = createSimAdmin(world.config.counterUrl);
-    await waitFor('simulator', () => admin.getFaults().then(() => true), 20_000);
-    await admin.setFaults({ '*': { latencyMs: 20, jitterMs: 20 } });
+    _admin = await world.startSim({ '*': { latencyMs: 20, jitterMs: 20 } });
   });
-  after(async () => {
-    await admin.close();
-    await world.tearDown();
-  });
+  after(() => world.tearDown());
 
   it('SIGKILL with 500 orders in flight, then a restart: all DONE, nothing twice, no step overlapping', async () => {
     const engine = world.spawn(['start']);

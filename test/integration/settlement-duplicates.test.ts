@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { createSimAdmin, type SimAdmin } from '../../src/clients/sim-admin.js';
+import type { SimAdmin } from '../../src/clients/sim-admin.js';
 import { encodeMessage, streamKey } from '../../src/settlement/streams.js';
-import { REDIS_URL, TestWorld, waitFor } from '../support/harness.js';
+import { REDIS_URL, TestWorld } from '../support/harness.js';
 import { assertLedgerClean, waitAllFinished } from '../support/settlement.js';
 
 describe('a step whose outcome is already recorded hands the order on once', () => {
@@ -12,14 +12,9 @@ describe('a step whose outcome is already recorded hands the order on once', () 
 
   before(async () => {
     await world.setUp();
-    world.spawn(['sim']);
-    admin = createSimAdmin(world.config.counterUrl);
-    await waitFor('simulator', () => admin.getFaults().then(() => true), 20_000);
+    admin = await world.startSim();
   });
-  after(async () => {
-    await admin.close();
-    await world.tearDown();
-  });
+  after(() => world.tearDown());
 
   it('two runs of step 1 after a crash between commit and hand-off: steps 2-4 run once', async () => {
     // the state a process leaves when it dies after recording step 1 and before handing off,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
-import { createSimAdmin, type SimAdmin } from '../../src/clients/sim-admin.js';
+import type { SimAdmin } from '../../src/clients/sim-admin.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
 import { TestWorld, waitFor } from '../support/harness.js';
@@ -24,15 +24,10 @@ describe('settlement under downstream faults', () => {
       TF_RETRY_MAX_MS: '300',
       TF_RETRY_MAX_ATTEMPTS: '30',
     });
-    world.spawn(['sim']);
-    admin = createSimAdmin(world.config.counterUrl);
-    await waitFor('simulator', () => admin.getFaults().then(() => true), 20_000);
+    admin = await world.startSim();
     world.spawn(['start']);
   });
-  after(async () => {
-    await admin.close();
-    await world.tearDown();
-  });
+  after(() => world.tearDown());
 
   it('with 20% retryable faults on every step, every order still settles, each effect once', async () => {
     // 10% 5xx, 5% 429, 5% "timeouts" whose effect IS applied: the retry must be absorbed by the key

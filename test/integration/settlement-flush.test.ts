@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { createSimAdmin, type SimAdmin } from '../../src/clients/sim-admin.js';
+import type { SimAdmin } from '../../src/clients/sim-admin.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
 import { type Child, REDIS_URL, TestWorld, waitFor } from '../support/harness.js';
@@ -14,7 +14,7 @@ import {
 
 describe('settlement survives a Redis that forgets everything', () => {
   const world = new TestWorld();
-  let admin: SimAdmin;
+  let _admin: SimAdmin;
   let engine: Child;
 
   before(async () => {
@@ -23,16 +23,10 @@ describe('settlement survives a Redis that forgets everything', () => {
       TF_RECOVERY_INTERVAL_MS: '500',
       TF_STEP_CONCURRENCY: '8',
     });
-    world.spawn(['sim']);
-    admin = createSimAdmin(world.config.counterUrl);
-    await waitFor('simulator', () => admin.getFaults().then(() => true), 20_000);
-    await admin.setFaults({ '*': { latencyMs: 20, jitterMs: 20 } });
+    _admin = await world.startSim({ '*': { latencyMs: 20, jitterMs: 20 } });
     engine = world.spawn(['start']);
   });
-  after(async () => {
-    await admin.close();
-    await world.tearDown();
-  });
+  after(() => world.tearDown());
 
   it('Redis FLUSHALL during a run: every order still reaches DONE, re-driven from MySQL', async () => {
     const rows = makeCounterRows(400, { flow: 'mixed', shards: 16, runId: 'fls' });

@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
-import { createSimAdmin } from '../../src/clients/sim-admin.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
 import { SWAP_BIZ_TYPE } from '../../src/settlement/order.js';
-import { type Child, TestWorld, waitFor } from '../support/harness.js';
+import { type Child, TestWorld } from '../support/harness.js';
 import { assertLedgerClean, assertStepsInOrder, waitAllFinished } from '../support/settlement.js';
 
 describe('settlement, end to end on the real MariaDB and Redis', () => {
   const world = new TestWorld();
-  let sim: Child;
   let engine: Child;
 
   before(async () => {
     await world.setUp();
-    sim = world.spawn(['sim']);
-    const admin = createSimAdmin(world.config.counterUrl);
-    await waitFor('simulator', () => admin.getFaults().then(() => true), 20_000);
-    await admin.close();
+    await world.startSim();
     engine = world.spawn(['start']);
   });
   after(() => world.tearDown());
@@ -90,10 +85,8 @@ describe('settlement, end to end on the real MariaDB and Redis', () => {
     assert.equal(l.ordersSeen, s.DONE);
   });
 
-  it('drains on SIGTERM and exits 0', async () => {
+  it('the engine drains on SIGTERM and exits 0', async () => {
     engine.kill('SIGTERM');
     assert.equal(await engine.exited, 0);
-    sim.kill('SIGTERM');
-    assert.equal(await sim.exited, 0);
   });
 });

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
+import { createSimAdmin, type FaultSettings, type SimAdmin } from '../../src/clients/sim-admin.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createPool, type Pool } from '../../src/infra/mysql/client.js';
 import { migrateDatabase } from '../../src/infra/mysql/migrate.js';
@@ -34,6 +35,7 @@ export class TestWorld {
   engineDb!: Pool;
   counterDb!: Pool;
   private readonly children = new Set<Child>();
+  private readonly admins: SimAdmin[] = [];
 
   async setUp(overrides: Record<string, string> = {}): Promise<this> {
     const port = await freePort();
@@ -60,6 +62,16 @@ export class TestWorld {
     return this;
   }
 
+  /** Starts `tradeflow sim` in this world, optionally with faults; resolves once it answers. */
+  async startSim(faults?: FaultSettings): Promise<SimAdmin> {
+    this.spawn(['sim']);
+    const admin = createSimAdmin(this.config.counterUrl);
+    this.admins.push(admin);
+    await waitFor('simulator', () => admin.getFaults().then(() => true), 20_000);
+    if (faults) await admin.setFaults(faults);
+    return admin;
+  }
+
   /** Runs `tradeflow <args>` as a child process in this world. */
   spawn(args: string[], env: Record<string, string> = {}): Child {
     const child = new Child(args, { ...process.env, ...this.env, ...env } as Record<string, string>);
@@ -78,6 +90,7 @@ export class TestWorld {
   }
 
   async tearDown(): Promise<void> {
+    for (const a of this.admins) await a.close();
     for (const c of this.children) c.kill('SIGKILL');
     await Promise.allSettled([...this.children].map((c) => c.exited));
     await this.engineDb?.end();
