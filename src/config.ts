@@ -95,6 +95,12 @@ export const settings = {
   ),
   shards: s('TF_SHARDS', '16', int(1, 1024), "number of shards of the counter's sync-order table"),
   pollIntervalMs: s('TF_POLL_INTERVAL_MS', '100', int(1, 60_000), 'intake poller: pause between reads'),
+  pollGapWaitMs: s(
+    'TF_POLL_GAP_WAIT_MS',
+    '5000',
+    int(0, 600_000),
+    'intake poller: how long to keep asking for an id skipped by a later commit',
+  ),
   pollBatch: s('TF_POLL_BATCH', '1000', int(1, 100_000), 'intake poller: rows read at most per poll'),
   stepConcurrency: s(
     'TF_STEP_CONCURRENCY',

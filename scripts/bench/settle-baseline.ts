@@ -73,7 +73,12 @@ const poller = new IntakePoller(
   counterPool,
   pool,
   sink,
-  { intervalMs: config.pollIntervalMs, batch: config.pollBatch, shards: config.shards },
+  {
+    intervalMs: config.pollIntervalMs,
+    batch: config.pollBatch,
+    shards: config.shards,
+    gapWaitMs: config.pollGapWaitMs,
+  },
   log,
 );
 poller.start();

@@ -99,7 +99,12 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     counterPool,
     enginePool,
     intake,
-    { intervalMs: config.pollIntervalMs, batch: config.pollBatch, shards: config.shards },
+    {
+      intervalMs: config.pollIntervalMs,
+      batch: config.pollBatch,
+      shards: config.shards,
+      gapWaitMs: config.pollGapWaitMs,
+    },
     log,
   );
   poller.start();

@@ -1,6 +1,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Logger } from '../infra/log.js';
 import type { Pool } from '../infra/mysql/client.js';
+import { IdGaps } from './id-gaps.js';
 import type { IntakeSink, Rejection } from './intake.js';
 import { type CounterRow, decideCounterRow, type IntakeOrder } from './order.js';
 
@@ -14,21 +15,22 @@ const COLUMNS = 'id, order_id, shard, user_id, biz_type, flow, asset, qty, usdt,
  * cursor. A crash between the two re-reads the rows, which intake absorbs.
  *
  * Ids are assigned at insert but become visible at commit, so with several concurrent
- * writers a lower id can appear after a higher one was read; the reconciler (listing by
- * shard and time) is what catches such a row.
+ * writers a lower id can appear after a higher one was read: the skipped ids are asked for
+ * again until they turn up or `gapWaitMs` has passed (see id-gaps.ts), and the saved cursor
+ * stays before the oldest of them. The reconciler (next issue) covers what is later still.
  */
 export class IntakePoller {
   private running = false;
   private loop: Promise<void> | null = null;
   private timer: { resolve: () => void; handle: NodeJS.Timeout } | null = null;
   /** rows read, orders taken in, rows ignored, rows rejected: since start */
-  readonly counts = { rows: 0, orders: 0, ignored: 0, rejected: 0 };
+  readonly counts = { rows: 0, orders: 0, ignored: 0, rejected: 0, late: 0 };
 
   constructor(
     private readonly counterPool: Pool,
     private readonly enginePool: Pool,
     private readonly intake: IntakeSink,
-    private readonly opts: { intervalMs: number; batch: number; shards: number },
+    private readonly opts: { intervalMs: number; batch: number; shards: number; gapWaitMs: number },
     private readonly log: Logger,
   ) {}
 
@@ -55,6 +57,8 @@ export class IntakePoller {
       });
       if (cursor < 0) await this.pause();
     }
+    const gaps = new IdGaps(this.opts.gapWaitMs);
+    let next = cursor;
     let saved = cursor;
     let savedAt = 0;
     while (this.running) {
@@ -62,15 +66,22 @@ export class IntakePoller {
       try {
         const [rows] = await this.counterPool.query<RowDataPacket[]>(
           `SELECT ${COLUMNS} FROM sync_order WHERE id > ? ORDER BY id LIMIT ?`,
-          [cursor, this.opts.batch],
+          [next, this.opts.batch],
+        );
+        gaps.read(
+          next,
+          rows.map((r) => Number(r.id)),
+          Date.now(),
         );
         if (rows.length > 0) {
           await this.takeIn(rows as CounterRow[]);
-          cursor = Number(rows[rows.length - 1]?.id);
+          next = Number(rows[rows.length - 1]?.id);
         }
         full = rows.length === this.opts.batch;
+        await this.takeInLate(gaps);
         // the cursor is saved at most every CURSOR_SAVE_MS: after a crash the
         // rows since are read again, which intake absorbs; one write per poll is not worth it
+        cursor = gaps.safeCursor(next);
         if (cursor !== saved && Date.now() - savedAt >= CURSOR_SAVE_MS) {
           await this.saveCursor(cursor);
           saved = cursor;
@@ -83,6 +94,21 @@ export class IntakePoller {
     }
     if (cursor !== saved)
       await this.saveCursor(cursor).catch((err) => this.log.error({ err }, 'cursor not saved'));
+  }
+
+  /** Rows that committed after a higher id had been read. */
+  private async takeInLate(gaps: IdGaps): Promise<void> {
+    const wanted = gaps.pending(Date.now());
+    if (wanted.length === 0) return;
+    const [late] = await this.counterPool.query<RowDataPacket[]>(
+      `SELECT ${COLUMNS} FROM sync_order WHERE id IN (?)`,
+      [wanted],
+    );
+    if (late.length === 0) return;
+    await this.takeIn(late as CounterRow[]);
+    for (const r of late) gaps.filled(Number(r.id));
+    this.counts.late += late.length;
+    this.log.info({ ids: late.map((r) => r.id) }, 'counter rows committed out of id order taken in');
   }
 
   private async saveCursor(position: number): Promise<void> {

@@ -67,7 +67,14 @@ export class Intake implements IntakeSink {
         pipe.xadd(
           key,
           '*',
-          ...encodeMessage({ ...o, step: 1, attempt: 1, carry: null, t0: o.counterCreatedMs }),
+          ...encodeMessage({
+            ...o,
+            step: 1,
+            attempt: 1,
+            firstAttempt: 1,
+            carry: null,
+            t0: o.counterCreatedMs,
+          }),
         );
       }
       const results = await pipe.exec();

@@ -219,7 +219,7 @@ export class StepWorker {
     // recorded now, or by an earlier run of this attempt that may have died before acting on it
     const carry = verdict.kind === 'already' ? verdict.carry : outcome.carry;
     if (outcome.status === 'OK' && this.nextKey) {
-      const next: StepMessage = { ...m, step: (m.step + 1) as Step, attempt: 1, carry };
+      const next: StepMessage = { ...m, step: (m.step + 1) as Step, attempt: 1, firstAttempt: 1, carry };
       await this.deps.redis.handoff(
         this.key,
         this.nextKey,
@@ -260,11 +260,12 @@ export class StepWorker {
       };
     } catch (err) {
       const e = asCoded(err);
-      const retry = classify(e.code, e.status) === 'retryable' && m.attempt < this.opts.maxAttempts;
+      const tries = m.attempt - m.firstAttempt + 1;
+      const retry = classify(e.code, e.status) === 'retryable' && tries < this.opts.maxAttempts;
       const message =
         retry || classify(e.code, e.status) === 'fatal'
           ? e.message
-          : `${e.message} (gave up after ${m.attempt} attempts)`;
+          : `${e.message} (gave up after ${tries} attempts)`;
       return {
         ...base,
         status: retry ? 'RETRY' : 'FAILED',

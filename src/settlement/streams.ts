@@ -21,6 +21,8 @@ export interface StepMessage {
   usdt: string;
   step: Step;
   attempt: number;
+  /** the attempt this run of the step began with: the retry budget counts from it */
+  firstAttempt: number;
   carry: string | null;
   /** when the counter wrote the order (ms): end-to-end latency starts here */
   t0: number;
@@ -33,7 +35,19 @@ export interface StepMessage {
 export function encodeMessage(m: StepMessage): string[] {
   return [
     'm',
-    JSON.stringify([m.orderId, m.userId, m.flow, m.asset, m.qty, m.usdt, m.step, m.attempt, m.carry, m.t0]),
+    JSON.stringify([
+      m.orderId,
+      m.userId,
+      m.flow,
+      m.asset,
+      m.qty,
+      m.usdt,
+      m.step,
+      m.attempt,
+      m.carry,
+      m.t0,
+      m.firstAttempt,
+    ]),
   ];
 }
 
@@ -46,8 +60,8 @@ export function decodeMessage(fields: string[]): StepMessage | { error: string }
   } catch {
     return { error: 'field m is not JSON' };
   }
-  if (!Array.isArray(v) || v.length !== 10) return { error: 'field m is not an array of 10' };
-  const [orderId, userId, flow, asset, qty, usdt, step, attempt, carry, t0] = v as unknown[];
+  if (!Array.isArray(v) || v.length !== 11) return { error: 'field m is not an array of 11' };
+  const [orderId, userId, flow, asset, qty, usdt, step, attempt, carry, t0, firstAttempt] = v as unknown[];
   if (
     typeof orderId !== 'string' ||
     typeof userId !== 'string' ||
@@ -63,5 +77,13 @@ export function decodeMessage(fields: string[]): StepMessage | { error: string }
     return { error: `bad attempt ${String(attempt)}` };
   if (carry !== null && typeof carry !== 'string') return { error: 'bad carry' };
   if (typeof t0 !== 'number' || !Number.isFinite(t0)) return { error: `bad t0 ${String(t0)}` };
-  return { orderId, userId, flow, asset, qty, usdt, step, attempt, carry, t0 };
+  if (
+    typeof firstAttempt !== 'number' ||
+    !Number.isInteger(firstAttempt) ||
+    firstAttempt < 1 ||
+    firstAttempt > attempt
+  ) {
+    return { error: `bad first attempt ${String(firstAttempt)}` };
+  }
+  return { orderId, userId, flow, asset, qty, usdt, step, attempt, carry, t0, firstAttempt };
 }

@@ -55,6 +55,7 @@ describe('a step whose outcome is already recorded hands the order on once', () 
         usdt: o.usdt,
         step: 1,
         attempt: 1,
+        firstAttempt: 1,
         carry: null,
         t0: now,
       });

@@ -11,6 +11,7 @@ const m: StepMessage = {
   usdt: '0',
   step: 3,
   attempt: 2,
+  firstAttempt: 1,
   carry: '3741.5',
   t0: 1764000000123,
 };
@@ -33,6 +34,6 @@ describe('stream messages', () => {
     assert.deepEqual(decodeMessage(edit(7, 0)), { error: 'bad attempt 0' });
     assert.deepEqual(decodeMessage(['junk', 'x']), { error: 'expected one field m' });
     assert.deepEqual(decodeMessage(['m', '{not json']), { error: 'field m is not JSON' });
-    assert.deepEqual(decodeMessage(['m', '[1,2]']), { error: 'field m is not an array of 10' });
+    assert.deepEqual(decodeMessage(['m', '[1,2]']), { error: 'field m is not an array of 11' });
   });
 });
