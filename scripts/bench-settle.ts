@@ -1,5 +1,5 @@
 /**
- * npm run bench:settle [-- --json] [--duration S] [--rates 200,500,1000] [--latencies 0,5] [--no-search]
+ * npm run bench:settle [-- --json] [--duration S] [--rates 200,500,1000] [--latencies 0,5] [--no-search] [--no-baseline]
  *
  * Orders arrive in the counter table at fixed rates; for each rate, the end-to-end latency
  * (row written → DONE) and throughput of the engine, then of a baseline (one plain async
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     rates: { type: 'string', default: '200,500,1000' },
     latencies: { type: 'string', default: '0,5' },
     'no-search': { type: 'boolean', default: false },
+    'no-baseline': { type: 'boolean', default: false },
   },
 });
 const DURATION_S = Number(values.duration);
@@ -184,6 +185,10 @@ async function main(): Promise<void> {
       if (sustained(r.engine, r.rate) && downstreamMs === 0)
         maxSustainedRate = Math.max(maxSustainedRate, r.rate);
 
+    if (values['no-baseline']) {
+      runs.push(...results.values());
+      continue;
+    }
     const baseline = child(['scripts/bench/settle-baseline.ts'], baseSys.env);
     await measure(baseSys, 300, 2);
     for (const rate of rates) {

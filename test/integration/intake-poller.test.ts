@@ -66,4 +66,22 @@ describe('intake poller on the real counter table', () => {
     const entries = await redis.xlen(`${world.config.redisPrefix}:settle:1`);
     assert.equal(entries, 2);
   });
+
+  it('keeps order ids that differ only in case apart', async () => {
+    await world.counterDb.query(INSERT, row('Case-7'));
+    await world.counterDb.query(INSERT, row('case-7'));
+    await waitFor(
+      'both taken in',
+      async () => (await taken('Case-7')) && (await taken('case-7')),
+      10_000,
+      20,
+    );
+    const [r] = await world.engineDb.query<RowDataPacket[]>(
+      "SELECT order_id FROM settlement_order WHERE order_id IN ('Case-7', 'case-7') ORDER BY order_id",
+    );
+    assert.deepEqual(
+      r.map((x) => x.order_id),
+      ['Case-7', 'case-7'],
+    );
+  });
 });

@@ -1,4 +1,5 @@
 import { bigint, decimal, index, mysqlTable, smallint, varchar } from 'drizzle-orm/mysql-core';
+import { orderIdColumn } from './columns.js';
 
 /**
  * The counter service's sync-order table, as the counter writes it. tradeflow reads it
@@ -12,7 +13,7 @@ export const syncOrder = mysqlTable(
   'sync_order',
   {
     id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
-    orderId: varchar('order_id', { length: 64 }).notNull().unique(),
+    orderId: orderIdColumn('order_id').notNull().unique(),
     shard: smallint('shard').notNull(),
     userId: varchar('user_id', { length: 64 }),
     bizType: varchar('biz_type', { length: 32 }).notNull(),

@@ -11,12 +11,13 @@ import {
   uniqueIndex,
   varchar,
 } from 'drizzle-orm/mysql-core';
+import { orderIdColumn } from './columns.js';
 
 /** One row per counter order taken in; the unique order id absorbs duplicate intake. */
 export const settlementOrder = mysqlTable(
   'settlement_order',
   {
-    orderId: varchar('order_id', { length: 64 }).primaryKey(),
+    orderId: orderIdColumn('order_id').primaryKey(),
     flow: varchar('flow', { length: 8 }).notNull(),
     asset: varchar('asset', { length: 8 }).notNull(),
     userId: varchar('user_id', { length: 64 }).notNull(),
@@ -48,7 +49,7 @@ export const settlementOrder = mysqlTable(
 export const settlementStep = mysqlTable(
   'settlement_step',
   {
-    orderId: varchar('order_id', { length: 64 }).notNull(),
+    orderId: orderIdColumn('order_id').notNull(),
     step: tinyint('step').notNull(),
     attempt: int('attempt').notNull(),
     /** OK, RETRY or FAILED */
@@ -71,7 +72,7 @@ export const intakeRejection = mysqlTable(
     source: varchar('source', { length: 16 }).notNull(),
     /** where it came from: the counter row id, a Kafka topic/partition/offset, ... */
     sourceRef: varchar('source_ref', { length: 128 }).notNull(),
-    orderId: varchar('order_id', { length: 64 }),
+    orderId: orderIdColumn('order_id'),
     reason: varchar('reason', { length: 512 }).notNull(),
     raw: text('raw').notNull(),
     createdMs: bigint('created_ms', { mode: 'number' }).notNull(),

@@ -1,0 +1,1 @@
+ALTER TABLE `sync_order` MODIFY COLUMN `order_id` varchar(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL;
