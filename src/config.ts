@@ -177,7 +177,15 @@ export function loadConfig(env: Env = process.env): Config {
     const raw = env[setting.name];
     out[key] = setting.parse(raw === undefined || raw === '' ? setting.fallback : raw, setting.name);
   }
-  return Object.freeze(out) as Config;
+  const config = out as Config;
+  // a step still waiting on its call must not look dead, nor a retry waiting out its backoff idle
+  if (config.claimIdleMs <= config.httpTimeoutMs) {
+    throw new ConfigError('TF_CLAIM_IDLE_MS', `must exceed TF_HTTP_TIMEOUT_MS (${config.httpTimeoutMs})`);
+  }
+  if (config.recoveryIdleMs <= Math.max(config.retryMaxMs, config.claimIdleMs)) {
+    throw new ConfigError('TF_RECOVERY_IDLE_MS', 'must exceed TF_RETRY_MAX_MS and TF_CLAIM_IDLE_MS');
+  }
+  return Object.freeze(config);
 }
 
 /** The settings as a Markdown table, for the README. */

@@ -18,6 +18,7 @@ describe('settlement survives a kill and a rolling stop', () => {
   before(async () => {
     await world.setUp({
       TF_CLAIM_IDLE_MS: '1000',
+      TF_HTTP_TIMEOUT_MS: '500',
       TF_CLAIM_INTERVAL_MS: '200',
       // no recovery scan here: what a dead process left is finished by claims alone
       TF_RECOVERY_IDLE_MS: '86400000',

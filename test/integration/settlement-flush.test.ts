@@ -20,6 +20,9 @@ describe('settlement survives a Redis that forgets everything', () => {
   before(async () => {
     await world.setUp({
       TF_RECOVERY_IDLE_MS: '2000',
+      TF_CLAIM_IDLE_MS: '1000',
+      TF_HTTP_TIMEOUT_MS: '500',
+      TF_RETRY_MAX_MS: '1000',
       TF_RECOVERY_INTERVAL_MS: '500',
       TF_STEP_CONCURRENCY: '8',
     });

@@ -23,4 +23,12 @@ describe('config', () => {
     assert.throws(() => loadConfig({ TF_REDIS_URL: 'http://x' }), /TF_REDIS_URL/);
     assert.throws(() => loadConfig({ TF_ENGINE_DB: 'drop table;' }), /TF_ENGINE_DB/);
   });
+  it('refuses settings that would make live work look dead', () => {
+    assert.throws(
+      () => loadConfig({ TF_CLAIM_IDLE_MS: '1000', TF_HTTP_TIMEOUT_MS: '2000' }),
+      /TF_CLAIM_IDLE_MS: must exceed/,
+    );
+    assert.throws(() => loadConfig({ TF_RECOVERY_IDLE_MS: '5000' }), /TF_RECOVERY_IDLE_MS: must exceed/);
+    assert.equal(loadConfig({ TF_CLAIM_IDLE_MS: '1000', TF_HTTP_TIMEOUT_MS: '500' }).claimIdleMs, 1000);
+  });
 });
