@@ -1,5 +1,6 @@
 /**
- * npm run bench:settle [-- --json] [--duration S] [--rates 200,500,1000] [--latencies 0,5] [--no-search] [--no-baseline]
+ * npm run bench:settle [-- --json] [--duration S] [--rates 200,500,1000] [--latencies 0,5] [--no-search]
+ *   [--no-baseline] [--engines N]   (N engine processes sharing the streams)
  *
  * Orders arrive in the counter table at fixed rates; for each rate, the end-to-end latency
  * (row written → DONE) and throughput of the engine, then of a baseline (one plain async
@@ -27,11 +28,13 @@ const { values } = parseArgs({
     latencies: { type: 'string', default: '0,5' },
     'no-search': { type: 'boolean', default: false },
     'no-baseline': { type: 'boolean', default: false },
+    engines: { type: 'string', default: '1' },
   },
 });
 const DURATION_S = Number(values.duration);
 const RATES = values.rates.split(',').map(Number);
 const LATENCIES = values.latencies.split(',').map(Number);
+const ENGINES = Number(values.engines);
 const SEARCH = [1500, 2000, 2500, 3000, 4000];
 const MYSQL_URL = process.env.TF_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 const REDIS_URL = process.env.TF_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -165,7 +168,7 @@ async function main(): Promise<void> {
     const rates = [...RATES];
     const results = new Map<number, Run>();
 
-    const engine = child(['dist/cli.js', 'start'], engineSys.env);
+    const engines = Array.from({ length: ENGINES }, () => child(['dist/cli.js', 'start'], engineSys.env));
     await measure(engineSys, 300, 2); // warm-up, not reported
     for (const rate of rates) {
       results.set(rate, { rate, downstreamMs, engine: await measure(engineSys, rate) });
@@ -180,7 +183,7 @@ async function main(): Promise<void> {
         if (!sustained(f, rate)) break;
       }
     }
-    await stop(engine);
+    await Promise.all(engines.map(stop));
     for (const r of results.values())
       if (sustained(r.engine, r.rate) && downstreamMs === 0)
         maxSustainedRate = Math.max(maxSustainedRate, r.rate);
