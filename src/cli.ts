@@ -20,11 +20,12 @@ const commands: Record<string, { about: string; load: () => Promise<{ run: Run }
     load: () => import('./commands/start.js'),
   },
   load: {
-    about: 'write orders into the counter table: --orders N [--rate R] [--flow open|close|mixed]',
+    about:
+      'write orders into the counter table: --orders N [--rate R] [--flow open|close|mixed] [--other-biz F]',
     load: () => import('./commands/load.js'),
   },
   orders: {
-    about: 'orders by status: --summary [--json] | --status manual [--json]',
+    about: 'orders by status: [--summary] [--json] | --status running|done|manual [--limit N] [--json]',
     load: () => import('./commands/orders.js'),
   },
   retry: {
@@ -32,11 +33,11 @@ const commands: Record<string, { about: string; load: () => Promise<{ run: Run }
     load: () => import('./commands/retry.js'),
   },
   ledger: {
-    about: "check the simulators' ledger: --check [--json]",
+    about: "check the simulators' ledger: --check [--json] [--prefix P]",
     load: () => import('./commands/ledger.js'),
   },
   demo: {
-    about: 'migrate, start sim and engine, settle a few hundred orders, print a summary',
+    about: 'start sim and engine, settle a few hundred orders, print a summary (run migrate first)',
     load: () => import('./commands/demo.js'),
   },
   config: { about: 'print the settings table (Markdown)', load: () => import('./commands/config.js') },

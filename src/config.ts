@@ -75,7 +75,7 @@ const s = <T>(name: string, fallback: string, parse: Setting<T>['parse'], doc: s
   doc,
 });
 
-/** The table of settings; README's settings table is printed from it (`tradeflow config --markdown`). */
+/** The table of settings; README's settings table is printed from it (`tradeflow config`). */
 export const settings = {
   mysqlUrl: s(
     'TF_MYSQL_URL',
@@ -152,12 +152,17 @@ export const settings = {
     int(0, 600_000),
     'on SIGTERM: time given to in-flight steps',
   ),
-  httpTimeoutMs: s('TF_HTTP_TIMEOUT_MS', '2000', int(1, 600_000), 'timeout of one downstream call'),
+  httpTimeoutMs: s(
+    'TF_HTTP_TIMEOUT_MS',
+    '2000',
+    int(1, 600_000),
+    'timeout of one downstream call, once it has a connection',
+  ),
   httpConnections: s(
     'TF_HTTP_CONNECTIONS',
     '32',
     int(1, 4096),
-    'keep-alive connections per downstream service',
+    'keep-alive connections per downstream origin (services on one origin share them)',
   ),
   counterUrl: s('TF_COUNTER_URL', 'http://127.0.0.1:7400', url('http:', 'https:'), 'counter service'),
   fundingUrl: s('TF_FUNDING_URL', 'http://127.0.0.1:7400', url('http:', 'https:'), 'funding service'),

@@ -9,8 +9,6 @@ import type {
 } from './wire.js';
 
 export { DownstreamError } from './http-json.js';
-export type { Asset, Currency, HouseAccount } from './wire.js';
-export type { CounterSwapRequest, FundingTransferRequest, TradeMarketRequest, TradeMarketResponse };
 
 /** The services a settlement step calls. Every call carries its idempotency key and may be repeated. */
 export interface Downstream {

@@ -1,8 +1,7 @@
 import { HttpJson, isObject } from './http-json.js';
 import type { Asset, FaultSettings, LedgerView } from './wire.js';
 
-export { DownstreamError } from './http-json.js';
-export type { FaultSettings, LedgerView };
+export type { FaultSettings };
 
 /** The simulator's admin side, for tests, the CLI and the demo. */
 export interface SimAdmin {

@@ -61,12 +61,6 @@ export interface TradeMarketResponse {
   feeCurrency: string;
 }
 
-/** Every error response of the services and the simulator. */
-export interface ErrorBody {
-  code: string;
-  message: string;
-}
-
 /** The simulated endpoints faults can be set for; `*` is the default of all of them. */
 export const FAULT_ENDPOINTS = ['counter/swap', 'funding/transfer', 'trade/market'] as const;
 export type FaultEndpoint = (typeof FAULT_ENDPOINTS)[number];

@@ -8,10 +8,9 @@ import { percentiles } from '../infra/percentiles.js';
 import { createRedis } from '../infra/redis.js';
 import { type CounterOrderRow, makeCounterRows } from '../load/counter-orders.js';
 import { writeCounterRows } from '../load/write-rows.js';
-import { LAST_STEP } from '../settlement/flows.js';
+import { presenceKey } from '../settlement/engine.js';
 import { ledgerCheck } from '../settlement/ledger-report.js';
 import { SWAP_BIZ_TYPE } from '../settlement/order.js';
-import { GROUP, streamKey } from '../settlement/streams.js';
 import { spawnTradeflow, stopChild } from './children.js';
 
 /**
@@ -134,12 +133,12 @@ export const run: Run = async (args, { config, log }) => {
 const row = (p: ReturnType<typeof percentiles>) =>
   `${String(p.count).padStart(5)} ${p.p50.toFixed(1).padStart(7)} ${p.p99.toFixed(1).padStart(7)} ${p.max.toFixed(1).padStart(7)}`;
 
-/** True once a consumer reads the last step's stream: the engine has started all its workers. */
+/** True once an engine process has started all its workers (it keeps a presence key). */
 async function engineReading(redisUrl: string, prefix: string): Promise<true | undefined> {
   const redis = createRedis(redisUrl);
   try {
-    const consumers = (await redis.xinfo('CONSUMERS', streamKey(prefix, LAST_STEP), GROUP)) as unknown[];
-    return consumers.length > 0 ? true : undefined;
+    const [, keys] = await redis.scan('0', 'MATCH', presenceKey(prefix, '*'), 'COUNT', 1000);
+    return keys.length > 0 ? true : undefined;
   } finally {
     redis.disconnect();
   }

@@ -3,6 +3,7 @@ import type { Run } from '../cli.js';
 import { createPool } from '../infra/mysql/client.js';
 import { type LoadFlow, makeCounterRows } from '../load/counter-orders.js';
 import { writeCounterRows } from '../load/write-rows.js';
+import { SWAP_BIZ_TYPE } from '../settlement/order.js';
 
 export const run: Run = async (args, { config }) => {
   const { values } = parseArgs({
@@ -27,7 +28,7 @@ export const run: Run = async (args, { config }) => {
     const rows = makeCounterRows(n, { flow, shards: config.shards, otherBizRate });
     const started = Date.now();
     await writeCounterRows(pool, rows, rate);
-    const swaps = rows.filter((r) => r.bizType !== 'SPOT_TRADE').length;
+    const swaps = rows.filter((r) => r.bizType === SWAP_BIZ_TYPE).length;
     process.stdout.write(
       `${JSON.stringify({ written: rows.length, swapOrders: swaps, otherRows: rows.length - swaps, ms: Date.now() - started, firstOrderId: rows[0]?.orderId })}\n`,
     );

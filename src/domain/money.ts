@@ -12,7 +12,7 @@ export const Money = Decimal.clone({
 });
 export type Money = InstanceType<typeof Money>;
 
-/** Amounts are kept to 8 decimal places (satoshi), rounded down so the house never pays out what it lacks. */
+/** The simulated services keep amounts to 8 places (satoshi), rounded down so the house never pays out what it lacks. */
 export const SCALE = 8;
 
 export function money(value: string | number | Money): Money {

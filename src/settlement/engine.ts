@@ -14,10 +14,14 @@ import { RecoveryScan, redrive } from './recovery.js';
 import { RetryQueue } from './retry-queue.js';
 import { StepWorker } from './step-worker.js';
 
+const PRESENCE_TTL_MS = 15_000;
+
+/** Set while an engine process runs (refreshed; it expires if the process dies). */
+export const presenceKey = (prefix: string, consumer: string): string => `${prefix}:engine:${consumer}`;
+
 export interface SettlementEngine {
   /** Stops intake, drains in-flight steps for at most `deadlineMs`, closes connections. */
   stop(deadlineMs: number): Promise<void>;
-  readonly consumer: string;
 }
 
 /** Runs a step's call on the downstream service it names. */
@@ -117,11 +121,16 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     log,
   );
   recovery.start();
+  // 5. Presence: a key per running engine, refreshed, so operators and the demo can see who runs
+  const presence = presenceKey(prefix, consumer);
+  const beat = () => redis.set(presence, String(Date.now()), 'PX', PRESENCE_TTL_MS);
+  await beat();
+  const heartbeat = setInterval(() => beat().catch(() => undefined), PRESENCE_TTL_MS / 3);
   log.info({ consumer, concurrency: config.stepConcurrency }, 'settlement engine started');
 
   return {
-    consumer,
     async stop(deadlineMs) {
+      clearInterval(heartbeat);
       await poller.stop();
       await recovery.stop();
       const left = await Promise.all(workers.map((w) => w.stop(deadlineMs)));
@@ -129,6 +138,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
       const unfinished = left.reduce((a, b) => a + b, 0);
       if (unfinished > 0)
         log.warn({ unfinished }, 'drain deadline passed; unfinished steps stay pending for a claim');
+      await redis.del(presence).catch(() => undefined);
       await Promise.allSettled([enginePool.end(), writerPool.end(), counterPool.end(), downstream.close()]);
       for (const r of [redis, ...blocking]) r.disconnect();
       log.info({ consumer }, 'settlement engine stopped');

@@ -23,7 +23,7 @@ export class IntakePoller {
   private running = false;
   private loop: Promise<void> | null = null;
   private timer: { resolve: () => void; handle: NodeJS.Timeout } | null = null;
-  /** rows read, orders taken in, rows ignored, rows rejected: since start */
+  /** since start: rows read, orders taken in, rows ignored, rows rejected, rows taken in late (out of id order) */
   readonly counts = { rows: 0, orders: 0, ignored: 0, rejected: 0, late: 0 };
 
   constructor(

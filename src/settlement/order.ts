@@ -18,7 +18,7 @@ export interface IntakeOrder {
   counterCreatedMs: number;
 }
 
-/** A row of the counter's sync-order table as any intake sees it: every column a string or null. */
+/** A row of the counter's sync-order table as any intake sees it: each column as the driver or decoder gives it (string, number or null). */
 export type CounterRow = Record<string, string | number | null | undefined>;
 
 export type IntakeDecision =

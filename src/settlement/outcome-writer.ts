@@ -78,7 +78,7 @@ export class OutcomeWriter {
 
   constructor(
     private readonly pool: Pool,
-    private readonly opts: { maxBatch: number; maxInFlight: number } = { maxBatch: 256, maxInFlight: 4 },
+    private readonly opts: { maxBatch: number; maxInFlight: number },
   ) {}
 
   commit(outcome: StepOutcome): Promise<Verdict> {

@@ -41,7 +41,6 @@ export class RecoveryScan {
   private timer: NodeJS.Timeout | null = null;
   private scanning: Promise<void> | null = null;
   private stopping = false;
-  redriven = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -88,7 +87,6 @@ export class RecoveryScan {
       n++;
     }
     if (n > 0) this.log.warn({ redriven: n }, 'recovery scan re-drove idle orders');
-    this.redriven += n;
     return n;
   }
 }

@@ -88,10 +88,6 @@ export class StepWorker {
     return this.inFlight.size;
   }
 
-  get busy(): number {
-    return this.inFlight.size;
-  }
-
   private free(): number {
     return this.opts.concurrency - this.inFlight.size;
   }
@@ -163,7 +159,7 @@ export class StepWorker {
 
   private dispatch([id, fields]: Entry): void {
     if (fields === null) {
-      // the entry was deleted while pending: nothing to run, just clear it
+      // XAUTOCLAIM gives nil fields for an entry deleted while pending (Redis < 7): nothing to run, clear it
       void this.deps.redis.ack(this.key, GROUP, id);
       return;
     }

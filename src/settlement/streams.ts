@@ -30,7 +30,7 @@ export interface StepMessage {
 
 /**
  * An entry is one field `m` holding the message as a JSON array: one string for Redis to
- * store and for ioredis to write and parse, instead of twenty.
+ * store and for ioredis to write and parse, instead of twenty-two.
  */
 export function encodeMessage(m: StepMessage): string[] {
   return [

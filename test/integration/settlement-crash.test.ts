@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { SimAdmin } from '../../src/clients/sim-admin.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
 import { TestWorld, waitFor } from '../support/harness.js';
@@ -13,7 +12,6 @@ import {
 
 describe('settlement survives a kill and a rolling stop', () => {
   const world = new TestWorld();
-  let _admin: SimAdmin;
 
   before(async () => {
     await world.setUp({
@@ -26,7 +24,7 @@ describe('settlement survives a kill and a rolling stop', () => {
       TF_STEP_CONCURRENCY: '8',
       TF_DRAIN_TIMEOUT_MS: '3000',
     });
-    _admin = await world.startSim({ '*': { latencyMs: 20, jitterMs: 20 } });
+    await world.startSim({ '*': { latencyMs: 20, jitterMs: 20 } });
   });
   after(() => world.tearDown());
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import type { SimAdmin } from '../../src/clients/sim-admin.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
 import { type Child, REDIS_URL, TestWorld, waitFor } from '../support/harness.js';
@@ -14,7 +13,6 @@ import {
 
 describe('settlement survives a Redis that forgets everything', () => {
   const world = new TestWorld();
-  let _admin: SimAdmin;
   let engine: Child;
 
   before(async () => {
@@ -26,7 +24,7 @@ describe('settlement survives a Redis that forgets everything', () => {
       TF_RECOVERY_INTERVAL_MS: '500',
       TF_STEP_CONCURRENCY: '8',
     });
-    _admin = await world.startSim({ '*': { latencyMs: 20, jitterMs: 20 } });
+    await world.startSim({ '*': { latencyMs: 20, jitterMs: 20 } });
     engine = world.spawn(['start']);
   });
   after(() => world.tearDown());

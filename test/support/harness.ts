@@ -153,5 +153,3 @@ export async function waitFor<T>(
     `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
   );
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
