@@ -11,7 +11,7 @@ import { createPool } from '../../src/infra/mysql/client.js';
 import { executor } from '../../src/settlement/engine.js';
 import { carryAfter, planStep, STEPS } from '../../src/settlement/flows.js';
 import { type IntakeSink, insertOrders } from '../../src/settlement/intake.js';
-import { IntakePoller } from '../../src/settlement/intake-poller.js';
+import { IntakePoller, pollerOptions } from '../../src/settlement/intake-poller.js';
 import type { IntakeOrder } from '../../src/settlement/order.js';
 
 const config = loadConfig();
@@ -69,18 +69,7 @@ const sink: IntakeSink = {
   async reject() {},
 };
 
-const poller = new IntakePoller(
-  counterPool,
-  pool,
-  sink,
-  {
-    intervalMs: config.pollIntervalMs,
-    batch: config.pollBatch,
-    shards: config.shards,
-    gapWaitMs: config.pollGapWaitMs,
-  },
-  log,
-);
+const poller = new IntakePoller(counterPool, pool, sink, pollerOptions(config), log);
 poller.start();
 process.once('SIGTERM', async () => {
   await poller.stop();

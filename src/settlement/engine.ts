@@ -8,7 +8,7 @@ import { createPool } from '../infra/mysql/client.js';
 import { createRedis } from '../infra/redis.js';
 import { STEPS, type StepCall, type StepResult } from './flows.js';
 import { Intake } from './intake.js';
-import { IntakePoller } from './intake-poller.js';
+import { IntakePoller, pollerOptions } from './intake-poller.js';
 import { OutcomeWriter } from './outcome-writer.js';
 import { RecoveryScan, redrive } from './recovery.js';
 import { RetryQueue } from './retry-queue.js';
@@ -99,18 +99,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
 
   // 1. Intake: the poller reads the counter's table.
   const intake = new Intake(enginePool, redis, prefix);
-  const poller = new IntakePoller(
-    counterPool,
-    enginePool,
-    intake,
-    {
-      intervalMs: config.pollIntervalMs,
-      batch: config.pollBatch,
-      shards: config.shards,
-      gapWaitMs: config.pollGapWaitMs,
-    },
-    log,
-  );
+  const poller = new IntakePoller(counterPool, enginePool, intake, pollerOptions(config), log);
   poller.start();
 
   // 4. Recovery: unfinished orders idle too long are re-driven from MySQL.

@@ -1,4 +1,5 @@
 import type { RowDataPacket } from 'mysql2/promise';
+import type { Config } from '../config.js';
 import type { Logger } from '../infra/log.js';
 import type { Pool } from '../infra/mysql/client.js';
 import { IdGaps } from './id-gaps.js';
@@ -6,6 +7,14 @@ import type { IntakeSink, Rejection } from './intake.js';
 import { type CounterRow, decideCounterRow, type IntakeOrder } from './order.js';
 
 const SOURCE = 'poll';
+
+/** The poller's options as the settings give them. */
+export const pollerOptions = (config: Config) => ({
+  intervalMs: config.pollIntervalMs,
+  batch: config.pollBatch,
+  shards: config.shards,
+  gapWaitMs: config.pollGapWaitMs,
+});
 const CURSOR_SAVE_MS = 250;
 const COLUMNS = 'id, order_id, shard, user_id, biz_type, flow, asset, qty, usdt, created_ms';
 
