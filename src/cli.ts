@@ -40,6 +40,10 @@ const commands: Record<string, { about: string; load: () => Promise<{ run: Run }
     about: 'start sim and engine, settle a few hundred orders, print a summary (run migrate first)',
     load: () => import('./commands/demo.js'),
   },
+  decode: {
+    about: 'decode counter change messages from stdin, one per line: [--format canal|debezium]',
+    load: () => import('./commands/decode.js'),
+  },
   config: { about: 'print the settings table (Markdown)', load: () => import('./commands/config.js') },
 };
 

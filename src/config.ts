@@ -102,6 +102,18 @@ export const settings = {
     'intake poller: how long to keep asking for an id skipped by a later commit',
   ),
   pollBatch: s('TF_POLL_BATCH', '1000', int(1, 100_000), 'intake poller: rows read at most per poll'),
+  cdcFormat: s(
+    'TF_CDC_FORMAT',
+    'canal',
+    oneOf('canal', 'debezium'),
+    'format of the counter change messages in Kafka',
+  ),
+  cdcMaxBytes: s(
+    'TF_CDC_MAX_BYTES',
+    '1048576',
+    int(1024, 64 * 1048576),
+    'a change message larger than this is dead-lettered unread',
+  ),
   stepConcurrency: s(
     'TF_STEP_CONCURRENCY',
     '64',
