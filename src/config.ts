@@ -102,6 +102,21 @@ export const settings = {
     'intake poller: how long to keep asking for an id skipped by a later commit',
   ),
   pollBatch: s('TF_POLL_BATCH', '1000', int(1, 100_000), 'intake poller: rows read at most per poll'),
+  source: s(
+    'TF_SOURCE',
+    'poll',
+    oneOf('poll', 'kafka', 'both'),
+    'intake: poll the counter table, consume Kafka, or both',
+  ),
+  kafkaBrokers: s('TF_KAFKA_BROKERS', '127.0.0.1:9092', text, 'Kafka brokers, comma-separated host:port'),
+  kafkaTopic: s('TF_KAFKA_TOPIC', 'counter.sync_order', text, "topic of the counter table's change messages"),
+  kafkaGroup: s('TF_KAFKA_GROUP', 'tradeflow-intake', text, 'Kafka consumer group of the intake'),
+  kafkaMaxLag: s(
+    'TF_KAFKA_MAX_LAG',
+    '10000',
+    int(1, 10_000_000),
+    'a partition pauses while the first step stream holds more entries than this',
+  ),
   cdcFormat: s(
     'TF_CDC_FORMAT',
     'canal',

@@ -3,12 +3,15 @@ import { hostname } from 'node:os';
 import type { Downstream } from '../clients/downstream.js';
 import { createDownstream } from '../clients/downstream.js';
 import type { Config } from '../config.js';
+import { decoderFor } from '../decode/decoder.js';
+import { startKafkaConsumer } from '../infra/kafka.js';
 import type { Logger } from '../infra/log.js';
 import { createPool } from '../infra/mysql/client.js';
 import { createRedis } from '../infra/redis.js';
 import { STEPS, type StepCall, type StepResult } from './flows.js';
 import { Intake } from './intake.js';
 import { IntakePoller, pollerOptions } from './intake-poller.js';
+import { KafkaIntake } from './kafka-intake.js';
 import { OutcomeWriter } from './outcome-writer.js';
 import { RecoveryScan, redrive } from './recovery.js';
 import { RetryQueue } from './retry-queue.js';
@@ -97,10 +100,33 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
   );
   await Promise.all(workers.map((w) => w.start()));
 
-  // 1. Intake: the poller reads the counter's table.
+  // 1. Intake: the poller reads the counter's table, and/or Kafka brings its change messages.
   const intake = new Intake(enginePool, redis, prefix);
-  const poller = new IntakePoller(counterPool, enginePool, intake, pollerOptions(config), log);
-  poller.start();
+  const poller =
+    config.source === 'kafka'
+      ? null
+      : new IntakePoller(counterPool, enginePool, intake, pollerOptions(config), log);
+  poller?.start();
+  const kafkaIntake = new KafkaIntake(
+    intake,
+    decoderFor(config.cdcFormat, config),
+    redis,
+    { prefix, maxLag: config.kafkaMaxLag, pauseMs: 1000 },
+    log,
+  );
+  const kafka =
+    config.source === 'poll'
+      ? null
+      : await startKafkaConsumer(
+          {
+            brokers: config.kafkaBrokers.split(','),
+            groupId: config.kafkaGroup,
+            topic: config.kafkaTopic,
+            clientId: consumer,
+          },
+          (payload, committer) => kafkaIntake.handleBatch(payload, committer),
+          log,
+        );
 
   // 4. Recovery: unfinished orders idle too long are re-driven from MySQL.
   const recovery = new RecoveryScan(
@@ -120,7 +146,8 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
   return {
     async stop(deadlineMs) {
       clearInterval(heartbeat);
-      await poller.stop();
+      await kafka?.stop();
+      await poller?.stop();
       await recovery.stop();
       const left = await Promise.all(workers.map((w) => w.stop(deadlineMs)));
       await retries.close();

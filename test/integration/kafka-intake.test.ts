@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { RowDataPacket } from 'mysql2/promise';
+import { decodeCanal } from '../../src/decode/canal.js';
+import { createLogger } from '../../src/infra/log.js';
+import { createRedis, type RedisClient } from '../../src/infra/redis.js';
+import { Intake } from '../../src/settlement/intake.js';
+import { intakeDeadLetterKey, KafkaIntake } from '../../src/settlement/kafka-intake.js';
+import { TestWorld } from '../support/harness.js';
+import { ConsumerDouble } from '../support/kafka-double.js';
+import { assertLedgerClean, waitAllFinished } from '../support/settlement.js';
+
+describe('Kafka intake behind a consumer double, on the real MySQL and Redis', () => {
+  const world = new TestWorld();
+  let redis: RedisClient;
+  let intake: KafkaIntake;
+
+  const message = (orderId: string) =>
+    Buffer.from(
+      JSON.stringify({
+        data: [
+          {
+            id: '1',
+            order_id: orderId,
+            shard: '4',
+            user_id: 'u9',
+            biz_type: 'OPTION_SWAP',
+            flow: 'OPEN',
+            asset: 'ETH',
+            qty: '1.5',
+            usdt: '120',
+            created_ms: String(Date.now()),
+          },
+        ],
+        database: world.config.counterDb,
+        es: Date.now(),
+        id: 1,
+        isDdl: false,
+        table: 'sync_order',
+        ts: Date.now(),
+        type: 'INSERT',
+      }),
+    );
+  const rowsOf = async (prefix: string) => {
+    const [r] = await world.engineDb.query<RowDataPacket[]>(
+      'SELECT order_id FROM settlement_order WHERE order_id LIKE ? ORDER BY order_id',
+      [`${prefix}%`],
+    );
+    return r.map((x) => x.order_id as string);
+  };
+
+  before(async () => {
+    await world.setUp();
+    await world.startSim();
+    world.spawn(['start']);
+    redis = createRedis(world.config.redisUrl);
+    const target = { database: world.config.counterDb, table: 'sync_order', shards: 16, maxBytes: 1 << 20 };
+    intake = new KafkaIntake(
+      new Intake(world.engineDb, redis, world.config.redisPrefix),
+      (raw) => (raw === null ? { kind: 'dead', reason: 'null message' } : decodeCanal(raw, target)),
+      redis,
+      { prefix: world.config.redisPrefix, maxLag: 1_000_000, pauseMs: 10 },
+      createLogger('silent'),
+    );
+  });
+  after(async () => {
+    redis.disconnect();
+    await world.tearDown();
+  });
+
+  it('a duplicate message and a batch replayed after a crash before commit: one order, one settlement each', async () => {
+    const log = ['k-0', 'k-1', 'k-2', 'k-3', 'k-4', 'k-2'].map(message);
+    const consumer = new ConsumerDouble('counter.sync_order', 0, log);
+    consumer.onCommit = async (offsets) => {
+      // never commit an offset before its rows are in MySQL
+      const upTo = Number(offsets[0]?.offset);
+      const expected = [...new Set(['k-0', 'k-1', 'k-2', 'k-3', 'k-4'].slice(0, Math.min(upTo, 5)))];
+      assert.deepEqual(await rowsOf('k-'), expected);
+    };
+    consumer.crashOnNextCommit = true;
+    await assert.rejects(() => consumer.deliver((p, c) => intake.handleBatch(p, c), 4), /simulated crash/);
+    assert.deepEqual(consumer.commits, []);
+    await consumer.deliver((p, c) => intake.handleBatch(p, c));
+    assert.deepEqual(consumer.commits, [[{ topic: 'counter.sync_order', partition: 0, offset: '6' }]]);
+    assert.deepEqual(consumer.resolved.at(-1), '5');
+    assert.deepEqual(await rowsOf('k-'), ['k-0', 'k-1', 'k-2', 'k-3', 'k-4']);
+
+    await waitAllFinished(world.engineDb, 5, 30_000, 'k-');
+    const check = await assertLedgerClean(world.config.counterUrl, world.engineDb);
+    assert.equal(check.effects, 20);
+  });
+
+  it('malformed messages go to the dead-letter stream with their reason; the good ones are taken in', async () => {
+    const log = [
+      message('m-0'),
+      Buffer.from('not json'),
+      null,
+      Buffer.from('{"type":"UPSERT","isDdl":false,"database":"x","table":"y","data":[]}'),
+      Buffer.alloc(2 << 20, 0x20),
+      message('m-1'),
+    ];
+    const consumer = new ConsumerDouble('counter.sync_order', 1, log);
+    await consumer.deliver((p, c) => intake.handleBatch(p, c));
+    assert.deepEqual(consumer.commits, [[{ topic: 'counter.sync_order', partition: 1, offset: '6' }]]);
+    assert.deepEqual(await rowsOf('m-'), ['m-0', 'm-1']);
+    const dead = (await redis.xrange(intakeDeadLetterKey(world.config.redisPrefix), '-', '+')).map(
+      ([, f]) => {
+        const o: Record<string, string> = {};
+        for (let i = 0; i < f.length; i += 2) o[f[i] as string] = f[i + 1] as string;
+        return [o.ref, o.reason?.replace(/:.*/, '')];
+      },
+    );
+    assert.deepEqual(dead, [
+      ['counter.sync_order/1/1', 'not JSON'],
+      ['counter.sync_order/1/2', 'null message'],
+      ['counter.sync_order/1/3', 'unknown type "UPSERT"'],
+      ['counter.sync_order/1/4', 'payload of 2097152 bytes is over the 1048576-byte limit'],
+    ]);
+  });
+
+  it('pauses the partition while the first step is behind', async () => {
+    const slow = new KafkaIntake(
+      new Intake(world.engineDb, redis, world.config.redisPrefix),
+      () => ({ kind: 'decoded', orders: [], ignored: ['test'], rejected: [] }),
+      redis,
+      { prefix: world.config.redisPrefix, maxLag: -1, pauseMs: 10 },
+      createLogger('silent'),
+    );
+    const consumer = new ConsumerDouble('counter.sync_order', 2, [Buffer.from('{}')]);
+    await consumer.deliver((p, c) => slow.handleBatch(p, c));
+    assert.equal(consumer.pauses, 1);
+    assert.equal(consumer.commits.length, 1);
+  });
+});
