@@ -105,8 +105,26 @@ export const settings = {
   source: s(
     'TF_SOURCE',
     'poll',
-    oneOf('poll', 'kafka', 'both'),
-    'intake: poll the counter table, consume Kafka, or both',
+    oneOf('poll', 'kafka', 'both', 'none'),
+    'intake: poll the counter table, consume Kafka, both, or none (a process of step workers only)',
+  ),
+  reconcileIntervalMs: s(
+    'TF_RECONCILE_INTERVAL_MS',
+    '3000',
+    int(100, 3_600_000),
+    'how often the reconciler runs',
+  ),
+  reconcileWindowMs: s(
+    'TF_RECONCILE_WINDOW_MS',
+    '30000',
+    int(0, 86_400_000),
+    "reconciler: how far before a shard's watermark it looks again",
+  ),
+  reconcileGraceMs: s(
+    'TF_RECONCILE_GRACE_MS',
+    '1000',
+    int(0, 3_600_000),
+    'reconciler: orders younger than this are left to the primary source',
   ),
   kafkaBrokers: s('TF_KAFKA_BROKERS', '127.0.0.1:9092', text, 'Kafka brokers, comma-separated host:port'),
   kafkaTopic: s('TF_KAFKA_TOPIC', 'counter.sync_order', text, "topic of the counter table's change messages"),

@@ -14,6 +14,8 @@ export interface Scripts {
     markerTtlMs: number,
     ...fields: string[]
   ): Promise<string | null>;
+  /** redis/watermark-1.lua */
+  watermark(hash: string, ...shardAndMs: (string | number)[]): Promise<number>;
   /** redis/ack-1.lua */
   ack(stream: string, group: string, ...entryIds: string[]): Promise<number>;
 }

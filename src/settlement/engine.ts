@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { createCounterListing } from '../clients/counter-listing.js';
 import type { Downstream } from '../clients/downstream.js';
 import { createDownstream } from '../clients/downstream.js';
 import type { Config } from '../config.js';
@@ -13,9 +14,11 @@ import { Intake } from './intake.js';
 import { IntakePoller, pollerOptions } from './intake-poller.js';
 import { KafkaIntake } from './kafka-intake.js';
 import { OutcomeWriter } from './outcome-writer.js';
+import { Reconciler } from './reconciler.js';
 import { RecoveryScan, redrive } from './recovery.js';
 import { RetryQueue } from './retry-queue.js';
 import { StepWorker } from './step-worker.js';
+import { Watermarks } from './watermarks.js';
 
 const PRESENCE_TTL_MS = 15_000;
 
@@ -101,9 +104,9 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
   await Promise.all(workers.map((w) => w.start()));
 
   // 1. Intake: the poller reads the counter's table, and/or Kafka brings its change messages.
-  const intake = new Intake(enginePool, redis, prefix);
+  const intake = new Intake(enginePool, redis, prefix, new Watermarks(redis, prefix));
   const poller =
-    config.source === 'kafka'
+    config.source === 'kafka' || config.source === 'none'
       ? null
       : new IntakePoller(counterPool, enginePool, intake, pollerOptions(config), log);
   poller?.start();
@@ -115,7 +118,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     log,
   );
   const kafka =
-    config.source === 'poll'
+    config.source === 'poll' || config.source === 'none'
       ? null
       : await startKafkaConsumer(
           {
@@ -127,6 +130,23 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
           (payload, committer) => kafkaIntake.handleBatch(payload, committer),
           log,
         );
+
+  // 1b. Reconciler: what the source missed, pulled from the counter's listing.
+  const listing = createCounterListing(config.counterUrl, { timeoutMs: config.httpTimeoutMs });
+  const reconciler = new Reconciler(
+    listing,
+    enginePool,
+    intake,
+    new Watermarks(redis, prefix),
+    {
+      shards: config.shards,
+      intervalMs: config.reconcileIntervalMs,
+      windowMs: config.reconcileWindowMs,
+      graceMs: config.reconcileGraceMs,
+    },
+    log,
+  );
+  reconciler.start();
 
   // 4. Recovery: unfinished orders idle too long are re-driven from MySQL.
   const recovery = new RecoveryScan(
@@ -148,6 +168,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
       clearInterval(heartbeat);
       await kafka?.stop();
       await poller?.stop();
+      await reconciler.stop();
       await recovery.stop();
       const left = await Promise.all(workers.map((w) => w.stop(deadlineMs)));
       await retries.close();
@@ -155,7 +176,13 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
       if (unfinished > 0)
         log.warn({ unfinished }, 'drain deadline passed; unfinished steps stay pending for a claim');
       await redis.del(presence).catch(() => undefined);
-      await Promise.allSettled([enginePool.end(), writerPool.end(), counterPool.end(), downstream.close()]);
+      await Promise.allSettled([
+        enginePool.end(),
+        writerPool.end(),
+        counterPool.end(),
+        downstream.close(),
+        listing.close(),
+      ]);
       for (const r of [redis, ...blocking]) r.disconnect();
       log.info({ consumer }, 'settlement engine stopped');
     },

@@ -3,6 +3,7 @@ import type { Pool } from '../infra/mysql/client.js';
 import type { RedisClient } from '../infra/redis.js';
 import type { IntakeOrder } from './order.js';
 import { encodeMessage, streamKey } from './streams.js';
+import type { Watermarks } from './watermarks.js';
 
 export interface Rejection {
   sourceRef: string;
@@ -54,6 +55,7 @@ export class Intake implements IntakeSink {
     private readonly pool: Pool,
     private readonly redis: RedisClient,
     private readonly prefix: string,
+    private readonly watermarks?: Watermarks,
   ) {}
 
   async takeIn(orders: IntakeOrder[], source: string): Promise<number> {
@@ -81,6 +83,7 @@ export class Intake implements IntakeSink {
       const failed = results?.find(([err]) => err);
       if (failed?.[0]) throw failed[0];
     }
+    await this.watermarks?.observe(orders);
     return res.affectedRows;
   }
 

@@ -8,6 +8,7 @@ import { createSimAdmin, type FaultSettings, type SimAdmin } from '../../src/cli
 import { type Config, loadConfig } from '../../src/config.js';
 import { createPool, type Pool } from '../../src/infra/mysql/client.js';
 import { migrateDatabase } from '../../src/infra/mysql/migrate.js';
+import { presenceKey } from '../../src/settlement/engine.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 export const MYSQL_URL = process.env.TF_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
@@ -70,6 +71,28 @@ export class TestWorld {
     await waitFor('simulator', () => admin.getFaults().then(() => true), 20_000);
     if (faults) await admin.setFaults(faults);
     return admin;
+  }
+
+  /** Starts `tradeflow start` and waits until it has started all its workers (its presence key). */
+  async startEngine(env: Record<string, string> = {}): Promise<Child> {
+    const engine = this.spawn(['start'], env);
+    const redis = new Redis(REDIS_URL);
+    try {
+      await waitFor('the engine to start', async () => {
+        if (engine.proc.exitCode !== null) throw new Error(`engine exited: ${engine.stderr.slice(-500)}`);
+        const [, keys] = await redis.scan(
+          '0',
+          'MATCH',
+          presenceKey(this.config.redisPrefix, '*'),
+          'COUNT',
+          1000,
+        );
+        return keys.length > 0;
+      });
+    } finally {
+      redis.disconnect();
+    }
+    return engine;
   }
 
   /** Runs `tradeflow <args>` as a child process in this world. */
