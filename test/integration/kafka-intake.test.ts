@@ -6,6 +6,7 @@ import { createLogger } from '../../src/infra/log.js';
 import { createRedis, type RedisClient } from '../../src/infra/redis.js';
 import { Intake } from '../../src/settlement/intake.js';
 import { intakeDeadLetterKey, KafkaIntake } from '../../src/settlement/kafka-intake.js';
+import { malformedCanal } from '../support/canal-samples.js';
 import { TestWorld } from '../support/harness.js';
 import { ConsumerDouble } from '../support/kafka-double.js';
 import { assertLedgerClean, waitAllFinished } from '../support/settlement.js';
@@ -116,6 +117,26 @@ describe('Kafka intake behind a consumer double, on the real MySQL and Redis', (
       ['counter.sync_order/1/3', 'unknown type "UPSERT"'],
       ['counter.sync_order/1/4', 'payload of 2097152 bytes is over the 1048576-byte limit'],
     ]);
+  });
+
+  it('every malformed message of the decoder tests ends in the dead-letter stream with its reason', async () => {
+    const before = await redis.xlen(intakeDeadLetterKey(world.config.redisPrefix));
+    const consumer = new ConsumerDouble(
+      'counter.sync_order',
+      3,
+      malformedCanal.map(([, raw]) => Buffer.from(raw)),
+    );
+    await consumer.deliver((p, c) => intake.handleBatch(p, c));
+    assert.deepEqual(consumer.commits, [
+      [{ topic: 'counter.sync_order', partition: 3, offset: String(malformedCanal.length) }],
+    ]);
+    const entries = await redis.xrange(intakeDeadLetterKey(world.config.redisPrefix), '-', '+');
+    assert.equal(entries.length - before, malformedCanal.length);
+    for (const [i, [name, , reason]] of malformedCanal.entries()) {
+      const fields = entries[before + i]?.[1] ?? [];
+      assert.equal(fields[fields.indexOf('ref') + 1], `counter.sync_order/3/${i}`, name);
+      assert.match(fields[fields.indexOf('reason') + 1] ?? '', reason, name);
+    }
   });
 
   it('pauses the partition while the first step is behind', async () => {
