@@ -78,8 +78,10 @@ export class Reconciler {
       for (;;) {
         const rows = await this.listing.list(shard, from, until, PAGE);
         late.push(...(await this.missing(rows)));
-        if (rows.length < PAGE) break;
-        from = Number(rows[rows.length - 1]?.createdMs);
+        const next = Number(rows[rows.length - 1]?.createdMs);
+        // a full page is followed from its last time; a page of one single ms cannot be, so stop there
+        if (rows.length < PAGE || next <= from) break;
+        from = next;
       }
     }
     if (late.length > 0) {
