@@ -138,6 +138,7 @@ async function main(): Promise<void> {
     TF_TRADE_URL: sim,
     TF_LOG_LEVEL: 'warn',
     TF_POLL_INTERVAL_MS: '5',
+    TF_OPS_PORT: '0',
   };
   const redis = new Redis(REDIS_URL);
   const stale = await redis.keys(`${PREFIX}:*`);

@@ -212,6 +212,8 @@ export const settings = {
   counterUrl: s('TF_COUNTER_URL', 'http://127.0.0.1:7400', url('http:', 'https:'), 'counter service'),
   fundingUrl: s('TF_FUNDING_URL', 'http://127.0.0.1:7400', url('http:', 'https:'), 'funding service'),
   tradeUrl: s('TF_TRADE_URL', 'http://127.0.0.1:7400', url('http:', 'https:'), 'spot trade service'),
+  opsHost: s('TF_OPS_HOST', '127.0.0.1', text, 'engine: address of /metrics, /healthz, /readyz'),
+  opsPort: s('TF_OPS_PORT', '9464', int(0, 65_535), 'engine: port of /metrics, /healthz, /readyz (0: off)'),
   simHost: s('TF_SIM_HOST', '127.0.0.1', text, 'simulator: address to bind'),
   simPort: s('TF_SIM_PORT', '7400', int(1, 65_535), 'simulator: port'),
   simFeeRate: s('TF_SIM_FEE_RATE', '0.001', decimal, 'simulator: trade fee rate (decimal string)'),

@@ -7,12 +7,14 @@ import type { Config } from '../config.js';
 import { decoderFor } from '../decode/decoder.js';
 import { startKafkaConsumer } from '../infra/kafka.js';
 import type { Logger } from '../infra/log.js';
-import { createPool } from '../infra/mysql/client.js';
-import { createRedis } from '../infra/redis.js';
+import { createPool, type Pool } from '../infra/mysql/client.js';
+import { startOpsServer } from '../infra/ops-server.js';
+import { createRedis, type RedisClient } from '../infra/redis.js';
 import { STEPS, type StepCall, type StepResult } from './flows.js';
 import { Intake } from './intake.js';
 import { IntakePoller, pollerOptions } from './intake-poller.js';
 import { KafkaIntake } from './kafka-intake.js';
+import { SettlementMetrics } from './metrics.js';
 import { OutcomeWriter } from './outcome-writer.js';
 import { Reconciler } from './reconciler.js';
 import { RecoveryScan, redrive } from './recovery.js';
@@ -21,6 +23,20 @@ import { StepWorker } from './step-worker.js';
 import { Watermarks } from './watermarks.js';
 
 const PRESENCE_TTL_MS = 15_000;
+const READY_TIMEOUT_MS = 1000;
+
+/** Why the engine cannot work right now (Redis or MySQL not answering), or null. */
+async function notReady(redis: RedisClient, pool: Pool): Promise<string | null> {
+  const within = <T>(what: string, p: Promise<T>) =>
+    Promise.race([
+      p.then(() => null),
+      new Promise<string>((r) =>
+        setTimeout(() => r(`${what} did not answer within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS).unref(),
+      ),
+    ]).catch((err: Error) => `${what}: ${err.message}`);
+  const [r, m] = await Promise.all([within('redis', redis.ping()), within('mysql', pool.query('SELECT 1'))]);
+  return r ?? m;
+}
 
 /** Set while an engine process runs (refreshed; it expires if the process dies). */
 export const presenceKey = (prefix: string, consumer: string): string => `${prefix}:engine:${consumer}`;
@@ -67,6 +83,8 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     connections: config.httpConnections,
   });
 
+  const metrics = new SettlementMetrics(redis, enginePool, prefix);
+
   // 3. Retries: due retries go back into their step's stream.
   const retries = new RetryQueue(config.redisUrl, prefix, log);
   retries.startWorker((m) => redrive(redis, prefix, m));
@@ -97,6 +115,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
           writer,
           execute: executor(downstream),
           scheduleRetry: (m, delay) => retries.schedule(m, delay),
+          observe: (outcome, t0) => metrics.recorded(outcome, t0),
           log,
         },
       ),
@@ -104,7 +123,9 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
   await Promise.all(workers.map((w) => w.start()));
 
   // 1. Intake: the poller reads the counter's table, and/or Kafka brings its change messages.
-  const intake = new Intake(enginePool, redis, prefix, new Watermarks(redis, prefix));
+  const intake = new Intake(enginePool, redis, prefix, new Watermarks(redis, prefix), (source, n) =>
+    metrics.tookIn(source, n),
+  );
   const poller =
     config.source === 'kafka' || config.source === 'none'
       ? null
@@ -161,11 +182,23 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
   const beat = () => redis.set(presence, String(Date.now()), 'PX', PRESENCE_TTL_MS);
   await beat();
   const heartbeat = setInterval(() => beat().catch(() => undefined), PRESENCE_TTL_MS / 3);
-  log.info({ consumer, concurrency: config.stepConcurrency }, 'settlement engine started');
+  // 6. Operator endpoints: /metrics, /healthz, /readyz
+  const ops =
+    config.opsPort === 0
+      ? null
+      : await startOpsServer(config.opsHost, config.opsPort, {
+          metrics: async () => ({
+            contentType: metrics.registry.contentType,
+            body: await metrics.registry.metrics(),
+          }),
+          notReady: () => notReady(redis, enginePool),
+        });
+  log.info({ consumer, concurrency: config.stepConcurrency, ops: ops?.port }, 'settlement engine started');
 
   return {
     async stop(deadlineMs) {
       clearInterval(heartbeat);
+      ops?.close();
       await kafka?.stop();
       await poller?.stop();
       await reconciler.stop();

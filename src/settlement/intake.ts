@@ -56,6 +56,8 @@ export class Intake implements IntakeSink {
     private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly watermarks?: Watermarks,
+    /** sees how many orders each take-in added, by source (metrics) */
+    private readonly observe?: (source: string, added: number) => void,
   ) {}
 
   async takeIn(orders: IntakeOrder[], source: string): Promise<number> {
@@ -84,6 +86,7 @@ export class Intake implements IntakeSink {
       if (failed?.[0]) throw failed[0];
     }
     await this.watermarks?.observe(orders);
+    this.observe?.(source, res.affectedRows);
     return res.affectedRows;
   }
 

@@ -42,6 +42,8 @@ export interface StepWorkerDeps {
   writer: OutcomeWriter;
   execute: (call: StepCall) => Promise<StepResult>;
   scheduleRetry: (message: StepMessage, delayMs: number) => Promise<void>;
+  /** sees every outcome that was recorded (metrics) */
+  observe?: (outcome: StepOutcome, t0: number) => void;
   log: Logger;
 }
 
@@ -212,6 +214,7 @@ export class StepWorker {
       await this.deps.redis.ack(this.key, GROUP, id);
       return;
     }
+    if (verdict.kind === 'recorded') this.deps.observe?.(outcome, m.t0);
     // recorded now, or by an earlier run of this attempt that may have died before acting on it
     const carry = verdict.kind === 'already' ? verdict.carry : outcome.carry;
     if (outcome.status === 'OK' && this.nextKey) {

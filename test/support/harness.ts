@@ -53,6 +53,8 @@ export class TestWorld {
       TF_TRADE_URL: sim,
       TF_LOG_LEVEL: 'warn',
       TF_POLL_INTERVAL_MS: '20',
+      // several engines may run at once; a test that scrapes them gives them a port
+      TF_OPS_PORT: '0',
       ...overrides,
     };
     this.config = loadConfig(this.env);

@@ -1,0 +1,57 @@
+import uWS from 'uWebSockets.js';
+import { type Listening, listen } from './http.js';
+
+export interface OpsHandlers {
+  /** Prometheus text exposition */
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** null when ready, else why not */
+  notReady(): Promise<string | null>;
+}
+
+/**
+ * The operator's endpoints of an engine process: `/metrics` (Prometheus), `/healthz`
+ * (the process answers) and `/readyz` (its dependencies answer and it is consuming).
+ */
+export async function startOpsServer(host: string, port: number, handlers: OpsHandlers): Promise<Listening> {
+  const app = uWS.App();
+  const reply = (
+    res: uWS.HttpResponse,
+    run: () => Promise<{ status: string; type: string; body: string }>,
+  ) => {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    run()
+      .catch((err: Error) => ({
+        status: '500 Internal Server Error',
+        type: 'text/plain',
+        body: `${err.message}\n`,
+      }))
+      .then((r) => {
+        if (aborted) return;
+        res.cork(() => res.writeStatus(r.status).writeHeader('content-type', r.type).end(r.body));
+      });
+  };
+  app.get('/metrics', (res) =>
+    reply(res, async () => {
+      const m = await handlers.metrics();
+      return { status: '200 OK', type: m.contentType, body: m.body };
+    }),
+  );
+  app.get('/healthz', (res) =>
+    reply(res, async () => ({ status: '200 OK', type: 'text/plain', body: 'ok\n' })),
+  );
+  app.get('/readyz', (res) =>
+    reply(res, async () => {
+      const why = await handlers.notReady();
+      return why === null
+        ? { status: '200 OK', type: 'text/plain', body: 'ready\n' }
+        : { status: '503 Service Unavailable', type: 'text/plain', body: `not ready: ${why}\n` };
+    }),
+  );
+  app.any('/*', (res) =>
+    reply(res, async () => ({ status: '404 Not Found', type: 'text/plain', body: 'not found\n' })),
+  );
+  return listen(app, host, port);
+}
