@@ -4,8 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { SimAdmin } from '../../src/clients/sim-admin.js';
+import { createRedis } from '../../src/infra/redis.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
+import { intakeDeadLetterKey } from '../../src/settlement/kafka-intake.js';
+import { canal, row } from '../support/canal-samples.js';
 import { TestWorld, waitFor } from '../support/harness.js';
 import { statusCounts, waitAllFinished } from '../support/settlement.js';
 
@@ -77,5 +80,35 @@ describe('operator scripts', () => {
     const json = JSON.parse(script('order-timeline', 'ops-0', '--json'));
     assert.equal(json.order.status, 'DONE');
     assert.equal(json.steps.length, 5);
+  });
+
+  it('redrive-dead-letters: a dry run changes nothing; --apply takes in what now decodes and keeps the rest', async () => {
+    const key = intakeDeadLetterKey(world.config.redisPrefix);
+    const good = canal('INSERT', [row('dl', { order_id: 'ops-dl', created_ms: String(Date.now()) })]).replace(
+      '"tradeflow_counter"',
+      JSON.stringify(world.config.counterDb),
+    );
+    const redis = createRedis(world.config.redisUrl);
+    try {
+      await redis.xadd(key, '*', 'ref', 'counter.sync_order/0/7', 'reason', 'old decoder bug', 'raw', good);
+      await redis.xadd(key, '*', 'ref', 'counter.sync_order/0/8', 'reason', 'not JSON', 'raw', 'garbage');
+      assert.match(script('redrive-dead-letters', '--help'), /--apply/);
+      const dry = script('redrive-dead-letters');
+      assert.match(dry, /counter.sync_order\/0\/7: would yield 1 order/);
+      assert.match(dry, /counter.sync_order\/0\/8: still dead: not JSON/);
+      assert.equal(await redis.xlen(key), 2);
+      assert.equal(
+        (await statusCounts(world.engineDb, 'ops-dl')).DONE +
+          (await statusCounts(world.engineDb, 'ops-dl')).RUNNING,
+        0,
+      );
+
+      assert.match(script('redrive-dead-letters', '--apply'), /1 of 2 dead letters re-driven/);
+      assert.equal(await redis.xlen(key), 1);
+      await waitAllFinished(world.engineDb, 1, 20_000, 'ops-dl');
+      assert.match(script('redrive-dead-letters', '--apply'), /0 of 1 dead letters re-driven/);
+    } finally {
+      redis.disconnect();
+    }
   });
 });

@@ -1,0 +1,76 @@
+/**
+ * npx tsx scripts/redrive-dead-letters.ts [--format canal|debezium] [--limit N] [--apply]
+ *
+ * Decodes the intake dead letters again (after a decoder fix, say). A dry run (the default)
+ * prints what each would now yield and changes nothing; --apply takes the orders in through
+ * the one intake path and deletes the dead letters that now decode. Entries that still do
+ * not decode stay. Running it twice is harmless: intake absorbs a repeated order.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { type CdcFormat, decoderFor } from '../src/decode/decoder.js';
+import { createPool } from '../src/infra/mysql/client.js';
+import { createRedis } from '../src/infra/redis.js';
+import { Intake } from '../src/settlement/intake.js';
+import { intakeDeadLetterKey } from '../src/settlement/kafka-intake.js';
+
+const config = loadConfig();
+const { values } = parseArgs({
+  options: {
+    format: { type: 'string', default: config.cdcFormat },
+    limit: { type: 'string', default: '1000' },
+    apply: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(
+    'usage: npx tsx scripts/redrive-dead-letters.ts [--format canal|debezium] [--limit N] [--apply]\n' +
+      '  without --apply nothing is changed\n',
+  );
+  process.exit(0);
+}
+const decode = decoderFor(values.format as CdcFormat, config);
+const pool = createPool(config.mysqlUrl, config.engineDb, { connections: 1 });
+const redis = createRedis(config.redisUrl);
+const key = intakeDeadLetterKey(config.redisPrefix);
+try {
+  const entries = await redis.xrange(key, '-', '+', 'COUNT', Number(values.limit));
+  const intake = new Intake(pool, redis, config.redisPrefix);
+  let fixed = 0;
+  for (const [id, fields] of entries) {
+    const f: Record<string, string> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
+    const d = decode(f.raw === 'null' ? null : Buffer.from(f.raw ?? ''));
+    if (d.kind === 'dead') {
+      process.stdout.write(`${f.ref}: still dead: ${d.reason}\n`);
+      continue;
+    }
+    fixed++;
+    const what = `${d.orders.length} order(s), ${d.ignored.length} ignored, ${d.rejected.length} rejected`;
+    if (!values.apply) {
+      process.stdout.write(`${f.ref}: would yield ${what}\n`);
+      continue;
+    }
+    await intake.reject(
+      d.rejected.map((r, j) => ({
+        sourceRef: `${f.ref}#${j}`,
+        orderId: r.orderId,
+        reason: r.reason,
+        raw: f.raw ?? '',
+      })),
+      'redrive',
+    );
+    await intake.takeIn(d.orders, 'redrive');
+    await redis.xdel(key, id);
+    process.stdout.write(`${f.ref}: took in ${what}\n`);
+  }
+  process.stdout.write(
+    values.apply
+      ? `${fixed} of ${entries.length} dead letters re-driven\n`
+      : `${fixed} of ${entries.length} would be re-driven (dry run; --apply to act)\n`,
+  );
+} finally {
+  await pool.end();
+  redis.disconnect();
+}
