@@ -6,7 +6,7 @@ import { createLogger } from '../../src/infra/log.js';
 import { createRedis, type RedisClient } from '../../src/infra/redis.js';
 import { Intake } from '../../src/settlement/intake.js';
 import { intakeDeadLetterKey, KafkaIntake } from '../../src/settlement/kafka-intake.js';
-import { malformedCanal } from '../support/canal-samples.js';
+import { canal, malformedCanal, row } from '../support/canal-samples.js';
 import { TestWorld } from '../support/harness.js';
 import { ConsumerDouble } from '../support/kafka-double.js';
 import { assertLedgerClean, waitAllFinished } from '../support/settlement.js';
@@ -18,29 +18,21 @@ describe('Kafka intake behind a consumer double, on the real MySQL and Redis', (
 
   const message = (orderId: string) =>
     Buffer.from(
-      JSON.stringify({
-        data: [
-          {
-            id: '1',
+      canal(
+        'INSERT',
+        [
+          row('1', {
             order_id: orderId,
             shard: '4',
             user_id: 'u9',
-            biz_type: 'OPTION_SWAP',
-            flow: 'OPEN',
             asset: 'ETH',
             qty: '1.5',
             usdt: '120',
             created_ms: String(Date.now()),
-          },
+          }),
         ],
-        database: world.config.counterDb,
-        es: Date.now(),
-        id: 1,
-        isDdl: false,
-        table: 'sync_order',
-        ts: Date.now(),
-        type: 'INSERT',
-      }),
+        { database: world.config.counterDb },
+      ),
     );
   const rowsOf = async (prefix: string) => {
     const [r] = await world.engineDb.query<RowDataPacket[]>(

@@ -8,6 +8,7 @@ import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
 import { Intake } from '../../src/settlement/intake.js';
 import { KafkaIntake } from '../../src/settlement/kafka-intake.js';
+import { canal } from '../support/canal-samples.js';
 import { TestWorld } from '../support/harness.js';
 import { ConsumerDouble } from '../support/kafka-double.js';
 import { assertLedgerClean, waitAllFinished } from '../support/settlement.js';
@@ -55,18 +56,13 @@ describe('reconciler: the counter keeps writing while Kafka is silent', () => {
     const [rows] = await world.counterDb.query<RowDataPacket[]>(
       "SELECT * FROM sync_order WHERE order_id LIKE 'rec-%'",
     );
-    const messages = rows.map((row) =>
+    const messages = rows.map((r) =>
       Buffer.from(
-        JSON.stringify({
-          data: [Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v === null ? null : String(v)]))],
-          database: world.config.counterDb,
-          es: Date.now(),
-          id: 1,
-          isDdl: false,
-          table: 'sync_order',
-          ts: Date.now(),
-          type: 'INSERT',
-        }),
+        canal(
+          'INSERT',
+          [Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(v)]))],
+          { database: world.config.counterDb },
+        ),
       ),
     );
     const target = { database: world.config.counterDb, table: 'sync_order', shards: 16, maxBytes: 1 << 20 };
