@@ -10,6 +10,7 @@ import type { Logger } from '../infra/log.js';
 import { createPool, type Pool } from '../infra/mysql/client.js';
 import { startOpsServer } from '../infra/ops-server.js';
 import { createRedis, type RedisClient } from '../infra/redis.js';
+import { ConsumerJanitor } from './consumer-janitor.js';
 import { STEPS, type StepCall, type StepResult } from './flows.js';
 import { Intake } from './intake.js';
 import { IntakePoller, pollerOptions } from './intake-poller.js';
@@ -182,6 +183,19 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
   const beat = () => redis.set(presence, String(Date.now()), 'PX', PRESENCE_TTL_MS);
   await beat();
   const heartbeat = setInterval(() => beat().catch(() => undefined), PRESENCE_TTL_MS / 3);
+  // 5b. Consumers that gone processes left in the groups are removed.
+  const janitor = new ConsumerJanitor(
+    redis,
+    {
+      prefix,
+      idleMs: config.claimIdleMs,
+      intervalMs: config.recoveryIntervalMs,
+      isPresent: async (name) => (await redis.exists(presenceKey(prefix, name))) === 1,
+    },
+    log,
+  );
+  janitor.start();
+
   // 6. Operator endpoints: /metrics, /healthz, /readyz
   const ops =
     config.opsPort === 0
@@ -199,6 +213,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     async stop(deadlineMs) {
       clearInterval(heartbeat);
       ops?.close();
+      await janitor.stop();
       await kafka?.stop();
       await poller?.stop();
       await reconciler.stop();

@@ -1,0 +1,64 @@
+import type { Logger } from '../infra/log.js';
+import type { RedisClient } from '../infra/redis.js';
+import { STEPS } from './flows.js';
+import { GROUP, streamKey } from './streams.js';
+
+/**
+ * Removes the consumers that processes which are gone left in the step groups: a restarted
+ * process joins under a new name, so without this the groups fill with dead names. A
+ * consumer is removed only when its process keeps no presence key, it has been idle longer
+ * than `idleMs`, and it holds no pending entry (those are claimed first, never dropped).
+ */
+export class ConsumerJanitor {
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly opts: {
+      prefix: string;
+      idleMs: number;
+      intervalMs: number;
+      isPresent: (consumer: string) => Promise<boolean>;
+    },
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.sweeping ??= this.sweep()
+        .catch((err) => this.log.error({ err }, 'consumer sweep failed'))
+        .finally(() => {
+          this.sweeping = null;
+        });
+    }, this.opts.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.sweeping;
+  }
+
+  /** One pass over the step groups; returns the consumers removed. */
+  async sweep(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const step of STEPS) {
+      const key = streamKey(this.opts.prefix, step);
+      const consumers = (await this.redis.xinfo('CONSUMERS', key, GROUP).catch(() => [])) as (
+        | string
+        | number
+      )[][];
+      for (const c of consumers) {
+        const f: Record<string, string | number> = {};
+        for (let i = 0; i + 1 < c.length; i += 2) f[String(c[i])] = c[i + 1] as string | number;
+        const name = String(f.name);
+        if (Number(f.pending) > 0 || Number(f.idle) < this.opts.idleMs) continue;
+        if (await this.opts.isPresent(name)) continue;
+        await this.redis.xgroup('DELCONSUMER', key, GROUP, name);
+        removed.push(`${step}:${name}`);
+      }
+    }
+    if (removed.length > 0) this.log.info({ removed }, 'consumers of gone processes removed');
+    return removed;
+  }
+}
