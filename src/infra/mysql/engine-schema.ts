@@ -86,3 +86,13 @@ export const intakeCursor = mysqlTable('intake_cursor', {
   position: bigint('position', { mode: 'number' }).notNull(),
   updatedMs: bigint('updated_ms', { mode: 'number' }).notNull(),
 });
+
+/**
+ * The latest fencing token of each coordinator role. A coordinator write carrying an older
+ * token than this is refused, so a leader that was paused past its lock's TTL cannot act.
+ */
+export const coordinatorFence = mysqlTable('coordinator_fence', {
+  name: varchar('name', { length: 64 }).primaryKey(),
+  token: bigint('token', { mode: 'number' }).notNull(),
+  updatedMs: bigint('updated_ms', { mode: 'number' }).notNull(),
+});

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createLogger } from '../../src/infra/log.js';
+import { createRedis, type RedisClient } from '../../src/infra/redis.js';
+import { Coordinator } from '../../src/settlement/coordinator.js';
+import { Fence, FencedError } from '../../src/settlement/fence.js';
+import { TestWorld, waitFor } from '../support/harness.js';
+
+describe('one coordinator, fenced', () => {
+  const TTL = 600;
+  const world = new TestWorld();
+  const clients: RedisClient[] = [];
+  const log = createLogger('silent');
+
+  /** A contender with its own Redis connection, recording when it leads and yields. */
+  const contender = (name: string) => {
+    const redis = createRedis(world.config.redisUrl);
+    clients.push(redis);
+    const events: string[] = [];
+    const fence = new Fence(world.engineDb, 'settlement');
+    const c = new Coordinator(
+      redis,
+      fence,
+      { prefix: world.config.redisPrefix, ttlMs: TTL },
+      { lead: (token) => events.push(`${name} leads ${token}`), yield: () => events.push(`${name} yields`) },
+      log,
+    );
+    return { c, redis, events, fence };
+  };
+
+  before(() => world.setUp().then(() => undefined));
+  after(async () => {
+    for (const r of clients) r.disconnect();
+    await world.tearDown();
+  });
+
+  it('one leads; a stop hands the role over at once with a higher token; old tokens are refused', async () => {
+    const a = contender('a');
+    const b = contender('b');
+    a.c.start();
+    await waitFor('a leading', async () => a.c.leading !== null, 5000, 20);
+    b.c.start();
+    await new Promise((r) => setTimeout(r, 3 * TTL));
+    assert.equal(b.c.leading, null, 'two coordinators at once');
+    const t1 = Number(a.c.leading);
+    assert.equal(await a.fence.run(t1, async () => 'written'), 'written');
+
+    await a.c.stop();
+    await waitFor('b leading', async () => b.c.leading !== null, 5000, 20);
+    const t2 = Number(b.c.leading);
+    assert.ok(t2 > t1);
+    await assert.rejects(() => a.fence.run(t1, async () => 'late write'), FencedError);
+    assert.equal(await b.fence.run(t2, async () => 'written'), 'written');
+    assert.deepEqual(a.events, [`a leads ${t1}`, 'a yields']);
+    await b.c.stop();
+  });
+
+  it('a holder that cannot reach Redis yields; another takes over within the TTL and an extension', async () => {
+    const a = contender('a');
+    const b = contender('b');
+    a.c.start();
+    await waitFor('a leading', async () => a.c.leading !== null, 5000, 20);
+    b.c.start();
+    a.redis.disconnect(); // as if its host were cut off
+    const lostAt = Date.now();
+    await waitFor('a yields', async () => a.c.leading === null, 5000, 20);
+    await waitFor('b leading', async () => b.c.leading !== null, 5000, 20);
+    const handover = Date.now() - lostAt;
+    assert.ok(handover <= TTL + TTL / 3 + 200, `handover took ${handover} ms`);
+    await b.c.stop();
+    await a.c.stop();
+  });
+});
