@@ -66,7 +66,8 @@ describe('one coordinator, fenced', () => {
     await waitFor('a yields', async () => a.c.leading === null, 5000, 20);
     await waitFor('b leading', async () => b.c.leading !== null, 5000, 20);
     const handover = Date.now() - lostAt;
-    assert.ok(handover <= TTL + TTL / 3 + 200, `handover took ${handover} ms`);
+    // the TTL plus one extension interval, and a little for the two ticks to be scheduled
+    assert.ok(handover <= TTL + TTL / 3 + 400, `handover took ${handover} ms`);
     await b.c.stop();
     await a.c.stop();
   });
