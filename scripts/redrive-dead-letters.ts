@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { type CdcFormat, decoderFor } from '../src/decode/decoder.js';
 import { createPool } from '../src/infra/mysql/client.js';
-import { createRedis } from '../src/infra/redis.js';
+import { createRedis, fieldMap } from '../src/infra/redis.js';
 import { Intake } from '../src/settlement/intake.js';
 import { intakeDeadLetterKey } from '../src/settlement/kafka-intake.js';
 
@@ -39,8 +39,7 @@ try {
   const intake = new Intake(pool, redis, config.redisPrefix);
   let fixed = 0;
   for (const [id, fields] of entries) {
-    const f: Record<string, string> = {};
-    for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
+    const f = fieldMap(fields);
     const d = decode(f.raw === 'null' ? null : Buffer.from(f.raw ?? ''));
     if (d.kind === 'dead') {
       process.stdout.write(`${f.ref}: still dead: ${d.reason}\n`);

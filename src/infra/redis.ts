@@ -22,6 +22,13 @@ export interface Scripts {
 
 export type RedisClient = Redis & Scripts;
 
+/** A flat field/value reply (XINFO, stream entries) as a record. */
+export function fieldMap(flat: readonly (string | number)[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  return out;
+}
+
 const scriptDir = fileURLToPath(new URL('../../redis/', import.meta.url));
 
 function defineScripts(redis: Redis): RedisClient {

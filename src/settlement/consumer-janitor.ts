@@ -1,5 +1,6 @@
 import type { Logger } from '../infra/log.js';
-import type { RedisClient } from '../infra/redis.js';
+import { every } from '../infra/periodic.js';
+import { fieldMap, type RedisClient } from '../infra/redis.js';
 import { STEPS } from './flows.js';
 import { GROUP, streamKey } from './streams.js';
 
@@ -10,8 +11,7 @@ import { GROUP, streamKey } from './streams.js';
  * than `idleMs`, and it holds no pending entry (those are claimed first, never dropped).
  */
 export class ConsumerJanitor {
-  private timer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<unknown> | null = null;
+  private task: { stop(): Promise<void> } | null = null;
 
   constructor(
     private readonly redis: RedisClient,
@@ -25,18 +25,15 @@ export class ConsumerJanitor {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.sweeping ??= this.sweep()
-        .catch((err) => this.log.error({ err }, 'consumer sweep failed'))
-        .finally(() => {
-          this.sweeping = null;
-        });
-    }, this.opts.intervalMs);
+    this.task = every(
+      this.opts.intervalMs,
+      () => this.sweep(),
+      (err) => this.log.error({ err }, 'consumer sweep failed'),
+    );
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.sweeping;
+    await this.task?.stop();
   }
 
   /** One pass over the step groups; returns the consumers removed. */
@@ -49,8 +46,7 @@ export class ConsumerJanitor {
         | number
       )[][];
       for (const c of consumers) {
-        const f: Record<string, string | number> = {};
-        for (let i = 0; i + 1 < c.length; i += 2) f[String(c[i])] = c[i + 1] as string | number;
+        const f = fieldMap(c);
         const name = String(f.name);
         if (Number(f.pending) > 0 || Number(f.idle) < this.opts.idleMs) continue;
         if (await this.opts.isPresent(name)) continue;

@@ -124,9 +124,8 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
   await Promise.all(workers.map((w) => w.start()));
 
   // 1. Intake: the poller reads the counter's table, and/or Kafka brings its change messages.
-  const intake = new Intake(enginePool, redis, prefix, new Watermarks(redis, prefix), (source, n) =>
-    metrics.tookIn(source, n),
-  );
+  const watermarks = new Watermarks(redis, prefix);
+  const intake = new Intake(enginePool, redis, prefix, watermarks, (source, n) => metrics.tookIn(source, n));
   const poller =
     config.source === 'kafka' || config.source === 'none'
       ? null
@@ -159,7 +158,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     listing,
     enginePool,
     intake,
-    new Watermarks(redis, prefix),
+    watermarks,
     {
       shards: config.shards,
       intervalMs: config.reconcileIntervalMs,

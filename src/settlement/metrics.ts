@@ -1,7 +1,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Pool } from '../infra/mysql/client.js';
-import type { RedisClient } from '../infra/redis.js';
+import { fieldMap, type RedisClient } from '../infra/redis.js';
 import { LAST_STEP, STEPS } from './flows.js';
 import type { StepOutcome } from './outcome-writer.js';
 import { GROUP, streamKey } from './streams.js';
@@ -41,24 +41,27 @@ export class SettlementMetrics {
   });
 
   constructor(redis: RedisClient, pool: Pool, prefix: string) {
+    const pending = new Gauge({
+      name: 'tradeflow_stream_pending',
+      help: 'entries of a step stream delivered but not yet acknowledged',
+      labelNames: ['step'],
+      registers: [],
+    });
+    // one XINFO pass per scrape fills both gauges; the lag gauge is registered first, so
+    // its collect runs before the pending gauge is read
     new Gauge({
       name: 'tradeflow_stream_lag',
       help: 'entries of a step stream not yet delivered to its consumer group',
       labelNames: ['step'],
       registers: [this.registry],
       collect: async function (this: Gauge) {
-        for (const [step, group] of await groups(redis, prefix)) this.set({ step }, group.lag);
+        for (const [step, group] of await groups(redis, prefix)) {
+          this.set({ step }, group.lag);
+          pending.set({ step }, group.pending);
+        }
       },
     });
-    new Gauge({
-      name: 'tradeflow_stream_pending',
-      help: 'entries of a step stream delivered but not yet acknowledged',
-      labelNames: ['step'],
-      registers: [this.registry],
-      collect: async function (this: Gauge) {
-        for (const [step, group] of await groups(redis, prefix)) this.set({ step }, group.pending);
-      },
-    });
+    this.registry.registerMetric(pending);
     new Gauge({
       name: 'tradeflow_orders_manual',
       help: 'orders parked MANUAL, waiting for an operator',
@@ -95,8 +98,7 @@ async function groups(
       | number
     )[][];
     for (const g of info) {
-      const f: Record<string, string | number> = {};
-      for (let i = 0; i + 1 < g.length; i += 2) f[String(g[i])] = g[i + 1] as string | number;
+      const f = fieldMap(g);
       if (f.name === GROUP) out.push([step, { lag: Number(f.lag ?? 0), pending: Number(f.pending ?? 0) }]);
     }
   }

@@ -3,6 +3,7 @@ import type { CounterListing } from '../clients/counter-listing.js';
 import type { CounterOrderRow } from '../clients/wire.js';
 import type { Logger } from '../infra/log.js';
 import type { Pool } from '../infra/mysql/client.js';
+import { every } from '../infra/periodic.js';
 import type { IntakeSink } from './intake.js';
 import { type CounterRow, decideCounterRow, type IntakeOrder } from './order.js';
 import type { Watermarks } from './watermarks.js';
@@ -40,8 +41,7 @@ const asCounterRow = (r: CounterOrderRow): CounterRow => ({
  * in two processes at once: intake's unique order id absorbs the second.
  */
 export class Reconciler {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private task: { stop(): Promise<void> } | null = null;
   readonly counts = { runs: 0, late: 0 };
 
   constructor(
@@ -54,18 +54,15 @@ export class Reconciler {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.runOnce()
-        .catch((err) => this.log.error({ err }, 'reconciler run failed'))
-        .finally(() => {
-          this.running = null;
-        });
-    }, this.opts.intervalMs);
+    this.task = every(
+      this.opts.intervalMs,
+      () => this.runOnce(),
+      (err) => this.log.error({ err }, 'reconciler run failed'),
+    );
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.task?.stop();
   }
 
   /** One pass over every shard; returns the orders it found missing and took in. */

@@ -2,6 +2,7 @@ import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { money } from '../domain/money.js';
 import type { Logger } from '../infra/log.js';
 import type { Pool } from '../infra/mysql/client.js';
+import { every } from '../infra/periodic.js';
 import type { RedisClient } from '../infra/redis.js';
 import type { Step } from './flows.js';
 import type { Asset, Flow } from './order.js';
@@ -38,8 +39,7 @@ export async function redrive(redis: RedisClient, prefix: string, m: StepMessage
  * order that was merely slow is harmless: the outcome gate lets one run through.
  */
 export class RecoveryScan {
-  private timer: NodeJS.Timeout | null = null;
-  private scanning: Promise<void> | null = null;
+  private task: { stop(): Promise<void> } | null = null;
   private stopping = false;
 
   constructor(
@@ -50,21 +50,16 @@ export class RecoveryScan {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      if (this.scanning) return;
-      this.scanning = this.scan()
-        .then(() => undefined)
-        .catch((err) => this.log.error({ err }, 'recovery scan failed'))
-        .finally(() => {
-          this.scanning = null;
-        });
-    }, this.opts.intervalMs);
+    this.task = every(
+      this.opts.intervalMs,
+      () => this.scan(),
+      (err) => this.log.error({ err }, 'recovery scan failed'),
+    );
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.scanning;
+    await this.task?.stop();
   }
 
   /** One pass; returns how many orders it re-drove. */

@@ -3,7 +3,6 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
-import { presenceKey } from '../../src/settlement/engine.js';
 import { GROUP, streamKey } from '../../src/settlement/streams.js';
 import { REDIS_URL, TestWorld, waitFor } from '../support/harness.js';
 
@@ -21,17 +20,6 @@ describe('a restarted engine rejoins under a new name and the old name is cleane
     ((await redis.xinfo('CONSUMERS', streamKey(world.config.redisPrefix, 1), GROUP)) as string[][]).map(
       (c) => c[1],
     );
-  const present = async () => {
-    const [, keys] = await redis.scan(
-      '0',
-      'MATCH',
-      presenceKey(world.config.redisPrefix, '*'),
-      'COUNT',
-      1000,
-    );
-    return keys.map((k) => k.slice(presenceKey(world.config.redisPrefix, '').length));
-  };
-
   before(async () => {
     await world.setUp(env);
     await world.startSim();
@@ -44,15 +32,15 @@ describe('a restarted engine rejoins under a new name and the old name is cleane
   it('removes the consumers of a stopped process, never those of a live one', async () => {
     // a consumer joins a group with its first delivery: each engine settles one order
     const first = await world.startEngine();
-    const [a] = await present();
+    const [a] = await world.runningEngines();
     await writeCounterRows(world.counterDb, makeCounterRows(1, { flow: 'open', shards: 16, runId: 'jan1' }));
     await waitFor('the first engine in the group', async () => (await consumers()).includes(a as string));
     first.kill('SIGTERM');
     assert.equal(await first.exited, 0);
-    assert.deepEqual(await present(), [], 'a stopped engine keeps its presence');
+    assert.deepEqual(await world.runningEngines(), [], 'a stopped engine keeps its presence');
 
     await world.startEngine();
-    const [b] = await present();
+    const [b] = await world.runningEngines();
     assert.notEqual(b, a, 'the restarted engine must take a new consumer name');
     await writeCounterRows(world.counterDb, makeCounterRows(1, { flow: 'open', shards: 16, runId: 'jan2' }));
     await waitFor('the old name removed', async () => {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
 import { decodeCanal } from '../../src/decode/canal.js';
 import { createLogger } from '../../src/infra/log.js';
-import { createRedis, type RedisClient } from '../../src/infra/redis.js';
+import { createRedis, fieldMap, type RedisClient } from '../../src/infra/redis.js';
 import { Intake } from '../../src/settlement/intake.js';
 import { intakeDeadLetterKey, KafkaIntake } from '../../src/settlement/kafka-intake.js';
 import { canal, malformedCanal, row } from '../support/canal-samples.js';
@@ -98,8 +98,7 @@ describe('Kafka intake behind a consumer double, on the real MySQL and Redis', (
     assert.deepEqual(await rowsOf('m-'), ['m-0', 'm-1']);
     const dead = (await redis.xrange(intakeDeadLetterKey(world.config.redisPrefix), '-', '+')).map(
       ([, f]) => {
-        const o: Record<string, string> = {};
-        for (let i = 0; i < f.length; i += 2) o[f[i] as string] = f[i + 1] as string;
+        const o = fieldMap(f);
         return [o.ref, o.reason?.replace(/:.*/, '')];
       },
     );

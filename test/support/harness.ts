@@ -78,23 +78,23 @@ export class TestWorld {
   /** Starts `tradeflow start` and waits until it has started all its workers (its presence key). */
   async startEngine(env: Record<string, string> = {}): Promise<Child> {
     const engine = this.spawn(['start'], env);
+    await waitFor('the engine to start', async () => {
+      if (engine.proc.exitCode !== null) throw new Error(`engine exited: ${engine.stderr.slice(-500)}`);
+      return (await this.runningEngines()).length > 0;
+    });
+    return engine;
+  }
+
+  /** Consumer names of the engines running in this world (their presence keys). */
+  async runningEngines(): Promise<string[]> {
     const redis = new Redis(REDIS_URL);
     try {
-      await waitFor('the engine to start', async () => {
-        if (engine.proc.exitCode !== null) throw new Error(`engine exited: ${engine.stderr.slice(-500)}`);
-        const [, keys] = await redis.scan(
-          '0',
-          'MATCH',
-          presenceKey(this.config.redisPrefix, '*'),
-          'COUNT',
-          1000,
-        );
-        return keys.length > 0;
-      });
+      const prefix = presenceKey(this.config.redisPrefix, '');
+      const [, keys] = await redis.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      return keys.map((k) => k.slice(prefix.length));
     } finally {
       redis.disconnect();
     }
-    return engine;
   }
 
   /** Runs `tradeflow <args>` as a child process in this world. */
