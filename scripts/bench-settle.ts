@@ -8,17 +8,16 @@
  * and the same concurrency. Everything runs on this machine: MariaDB, Redis, simulator,
  * engine or baseline, and this load generator.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import mysql, { type RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import { createSimAdmin } from '../src/clients/sim-admin.js';
 import { createPool, type Pool } from '../src/infra/mysql/client.js';
-import { migrateDatabase } from '../src/infra/mysql/migrate.js';
 import { type Percentiles, percentiles } from '../src/infra/percentiles.js';
 import { makeCounterRows } from '../src/load/counter-orders.js';
 import { writeCounterRows } from '../src/load/write-rows.js';
 import { freePort } from '../test/support/harness.js';
+import { child, deleteKeys, freshDatabases, stop, waitForSim } from './bench/processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -58,36 +57,13 @@ interface System {
 
 async function system(name: System['name'], common: Record<string, string>): Promise<System> {
   const env = { ...common, TF_ENGINE_DB: `tf_bench_${name}`, TF_COUNTER_DB: `tf_bench_${name}_c` };
-  const admin = await mysql.createConnection(MYSQL_URL);
-  await admin.query(`DROP DATABASE IF EXISTS \`${env.TF_ENGINE_DB}\``);
-  await admin.query(`DROP DATABASE IF EXISTS \`${env.TF_COUNTER_DB}\``);
-  await admin.end();
-  await migrateDatabase(MYSQL_URL, env.TF_ENGINE_DB, 'engine');
-  await migrateDatabase(MYSQL_URL, env.TF_COUNTER_DB, 'counter');
+  await freshDatabases(MYSQL_URL, env.TF_ENGINE_DB, env.TF_COUNTER_DB);
   return {
     name,
     env,
     engineDb: createPool(MYSQL_URL, env.TF_ENGINE_DB, { connections: 2 }),
     counterDb: createPool(MYSQL_URL, env.TF_COUNTER_DB, { connections: 2 }),
   };
-}
-
-/** The engine and simulator run compiled (dist/, built first), as in production; the baseline through tsx. */
-function child(args: string[], env: Record<string, string>): ChildProcess {
-  const argv = args[0]?.startsWith('dist/') ? args : ['--import', 'tsx', ...args];
-  return spawn(process.execPath, argv, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function stop(c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null) return;
-  const exited = new Promise((r) => c.once('exit', r));
-  c.kill('SIGTERM');
-  const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(t);
 }
 
 let runSeq = 0;
@@ -141,23 +117,12 @@ async function main(): Promise<void> {
     TF_OPS_PORT: '0',
   };
   const redis = new Redis(REDIS_URL);
-  const stale = await redis.keys(`${PREFIX}:*`);
-  if (stale.length) await redis.del(...stale);
+  await deleteKeys(redis, PREFIX);
   const engineSys = await system('engine', common);
   const baseSys = await system('baseline', common);
   const simProc = child(['dist/cli.js', 'sim'], engineSys.env);
   const admin = createSimAdmin(sim);
-  for (let i = 0; ; i++) {
-    if (
-      await admin.getFaults().then(
-        () => true,
-        () => false,
-      )
-    )
-      break;
-    if (i > 100) throw new Error('simulator did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForSim(admin);
   say(
     `bench:settle — ${DURATION_S} s of arrivals per rate; poll interval 5 ms; engine concurrency 64 per step, baseline 256 orders`,
   );

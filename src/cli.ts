@@ -16,7 +16,7 @@ const commands: Record<string, { about: string; load: () => Promise<{ run: Run }
     load: () => import('./commands/sim.js'),
   },
   start: {
-    about: 'run the settlement engine (intake, step workers, retries, recovery)',
+    about: 'run the settlement engine (intake, step workers, retries, recovery) [--board]',
     load: () => import('./commands/start.js'),
   },
   load: {
@@ -31,6 +31,10 @@ const commands: Record<string, { about: string; load: () => Promise<{ run: Run }
   retry: {
     about: 're-drive a MANUAL order from its failed step: retry <orderId>',
     load: () => import('./commands/retry.js'),
+  },
+  board: {
+    about: 'serve Bull Board for the retry and parked queues',
+    load: () => import('./commands/board.js'),
   },
   ledger: {
     about: "check the simulators' ledger: --check [--json] [--prefix P]",

@@ -61,8 +61,16 @@ export interface TradeMarketResponse {
   feeCurrency: string;
 }
 
-/** The simulated endpoints faults can be set for; `*` is the default of all of them. */
-export const FAULT_ENDPOINTS = ['counter/swap', 'funding/transfer', 'trade/market'] as const;
+/**
+ * The simulated endpoints faults can be set for; `*` is the default of all of them. The
+ * counter's listing (`counter/orders`, read by the reconciler) takes only latency and jitter.
+ */
+export const FAULT_ENDPOINTS = [
+  'counter/swap',
+  'funding/transfer',
+  'trade/market',
+  'counter/orders',
+] as const;
 export type FaultEndpoint = (typeof FAULT_ENDPOINTS)[number];
 
 export interface FaultRule {

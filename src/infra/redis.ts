@@ -18,6 +18,8 @@ export interface Scripts {
   watermark(hash: string, ...shardAndMs: (string | number)[]): Promise<number>;
   /** redis/ack-1.lua */
   ack(stream: string, group: string, ...entryIds: string[]): Promise<number>;
+  /** redis/trim-1.lua */
+  trim(stream: string, group: string): Promise<number>;
 }
 
 export type RedisClient = Redis & Scripts;

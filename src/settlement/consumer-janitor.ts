@@ -1,6 +1,6 @@
 import type { Logger } from '../infra/log.js';
-import { every } from '../infra/periodic.js';
 import { fieldMap, type RedisClient } from '../infra/redis.js';
+import type { Duty, DutyWrite } from './duties.js';
 import { STEPS } from './flows.js';
 import { GROUP, streamKey } from './streams.js';
 
@@ -10,8 +10,9 @@ import { GROUP, streamKey } from './streams.js';
  * consumer is removed only when its process keeps no presence key, it has been idle longer
  * than `idleMs`, and it holds no pending entry (those are claimed first, never dropped).
  */
-export class ConsumerJanitor {
-  private task: { stop(): Promise<void> } | null = null;
+export class ConsumerJanitor implements Duty {
+  readonly name = 'janitor';
+  readonly intervalMs: number;
 
   constructor(
     private readonly redis: RedisClient,
@@ -22,18 +23,12 @@ export class ConsumerJanitor {
       isPresent: (consumer: string) => Promise<boolean>;
     },
     private readonly log: Logger,
-  ) {}
-
-  start(): void {
-    this.task = every(
-      this.opts.intervalMs,
-      () => this.sweep(),
-      (err) => this.log.error({ err }, 'consumer sweep failed'),
-    );
+  ) {
+    this.intervalMs = opts.intervalMs;
   }
 
-  async stop(): Promise<void> {
-    await this.task?.stop();
+  async run(write: DutyWrite): Promise<void> {
+    await write(async () => (await this.sweep()).length);
   }
 
   /** One pass over the step groups; returns the consumers removed. */

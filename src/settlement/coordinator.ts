@@ -7,6 +7,8 @@ export interface CoordinatorOptions {
   prefix: string;
   /** the lock's time to live; the holder extends it every third of it */
   ttlMs: number;
+  /** this process, as recorded with the token */
+  holder: string;
 }
 
 export interface CoordinatorWork {
@@ -51,6 +53,10 @@ export class Coordinator {
 
   start(): void {
     const tick = () => {
+      // an extension stuck on an unanswering Redis must not outlive the lock
+      if (this.lock && Date.now() >= this.lock.expiration - this.opts.ttlMs / 6) {
+        this.lose('lock about to expire without an extension');
+      }
       this.ticking ??= this.tick().finally(() => {
         this.ticking = null;
       });
@@ -69,9 +75,13 @@ export class Coordinator {
   }
 
   private async tick(): Promise<void> {
-    if (this.lock) {
+    const held = this.lock;
+    if (held) {
       try {
-        this.lock = await this.lock.extend(this.opts.ttlMs);
+        const extended = await held.extend(this.opts.ttlMs);
+        // given up meanwhile (watchdog): the late extension must not keep others out
+        if (this.lock === held) this.lock = extended;
+        else await extended.release().catch(() => undefined);
       } catch (err) {
         this.lose(`could not extend: ${(err as Error).message}`);
       }
@@ -80,7 +90,12 @@ export class Coordinator {
     try {
       const lock = await this.redlock.acquire([`${this.opts.prefix}:coordinator`], this.opts.ttlMs);
       const token = await this.redis.incr(`${this.opts.prefix}:coordinator:token`);
-      await this.fence.raise(token);
+      await this.fence.raise(token, this.opts.holder);
+      // a raise that waited on a paused predecessor's transaction may outlast the lock
+      if (Date.now() >= lock.expiration - this.opts.ttlMs / 6) {
+        await lock.release().catch(() => undefined);
+        return;
+      }
       this.lock = lock;
       this.token = token;
       this.log.info({ token }, 'coordinator role taken');
@@ -90,9 +105,16 @@ export class Coordinator {
     }
   }
 
+  /** The work found a newer token in the fence: another process leads, so this one stops. */
+  fenced(): void {
+    const lock = this.lock;
+    this.lose('a newer coordinator token was found');
+    lock?.release().catch(() => undefined);
+  }
+
   private lose(why: string): void {
     if (this.token === null) return;
-    this.log.warn({ token: this.token, why }, 'coordinator role given up');
+    this.log[why === 'stopping' ? 'info' : 'warn']({ token: this.token, why }, 'coordinator role given up');
     this.lock = null;
     this.token = null;
     this.work.yield();

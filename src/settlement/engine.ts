@@ -11,19 +11,25 @@ import { createPool, type Pool } from '../infra/mysql/client.js';
 import { startOpsServer } from '../infra/ops-server.js';
 import { createRedis, type RedisClient } from '../infra/redis.js';
 import { ConsumerJanitor } from './consumer-janitor.js';
+import { Coordinator } from './coordinator.js';
+import { DutyRunner } from './duties.js';
+import { Fence, FencedError, type FencedWrite } from './fence.js';
 import { STEPS, type StepCall, type StepResult } from './flows.js';
 import { Intake } from './intake.js';
 import { IntakePoller, pollerOptions } from './intake-poller.js';
 import { KafkaIntake } from './kafka-intake.js';
 import { SettlementMetrics } from './metrics.js';
 import { OutcomeWriter } from './outcome-writer.js';
+import { ParkedQueue } from './parked-queue.js';
 import { Reconciler } from './reconciler.js';
 import { RecoveryScan, redrive } from './recovery.js';
 import { RetryQueue } from './retry-queue.js';
 import { StepWorker } from './step-worker.js';
+import { StreamTrim } from './stream-trim.js';
 import { Watermarks } from './watermarks.js';
 
 const PRESENCE_TTL_MS = 15_000;
+const PARKED_SYNC_MS = 2000;
 const READY_TIMEOUT_MS = 1000;
 
 /** Why the engine cannot work right now (Redis or MySQL not answering), or null. */
@@ -64,7 +70,8 @@ export function executor(d: Downstream): (call: StepCall) => Promise<StepResult>
 /**
  * The settlement engine, wired in the order an order travels:
  *   counter table ─(1 intake)─▶ settlement_order + stream settle:1 ─(2 step workers)─▶ … settle:4 ─▶ DONE
- * with (3) retries waiting in BullMQ and (4) the recovery scan re-driving from MySQL.
+ * with (3) retries waiting in BullMQ and (4) the coordinator, one process at a time, polling,
+ * reconciling, re-driving from MySQL what went quiet, trimming, and listing parked orders.
  */
 export async function startSettlementEngine(config: Config, log: Logger): Promise<SettlementEngine> {
   const prefix = config.redisPrefix;
@@ -89,6 +96,9 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
   // 3. Retries: due retries go back into their step's stream.
   const retries = new RetryQueue(config.redisUrl, prefix, log);
   retries.startWorker((m) => redrive(redis, prefix, m));
+  // 3b. Parked (MANUAL) orders as jobs, for Bull Board: parks new ones, carries out board retries.
+  const parked = new ParkedQueue(config.redisUrl, prefix, enginePool, redis, log);
+  parked.startWorker();
 
   // 2. Step workers, one per step; outcomes reach MySQL through one batching writer.
   const writer = new OutcomeWriter(writerPool, { maxBatch: 256, maxInFlight: config.outcomeWriters });
@@ -123,14 +133,10 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
   );
   await Promise.all(workers.map((w) => w.start()));
 
-  // 1. Intake: the poller reads the counter's table, and/or Kafka brings its change messages.
+  // 1. Intake: Kafka brings the counter's change messages to every process (partitions are
+  // shared); the poller, if configured, runs in the coordinator (4).
   const watermarks = new Watermarks(redis, prefix);
   const intake = new Intake(enginePool, redis, prefix, watermarks, (source, n) => metrics.tookIn(source, n));
-  const poller =
-    config.source === 'kafka' || config.source === 'none'
-      ? null
-      : new IntakePoller(counterPool, enginePool, intake, pollerOptions(config), log);
-  poller?.start();
   const kafkaIntake = new KafkaIntake(
     intake,
     decoderFor(config.cdcFormat, config),
@@ -152,7 +158,8 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
           log,
         );
 
-  // 1b. Reconciler: what the source missed, pulled from the counter's listing.
+  // 4. The coordinator role, held by one process at a time: the poller and the duties below
+  // (reconciler, recovery scan, consumer sweep, stream trimming, parked jobs), writes fenced.
   const listing = createCounterListing(config.counterUrl, { timeoutMs: config.httpTimeoutMs });
   const reconciler = new Reconciler(
     listing,
@@ -166,23 +173,16 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
       graceMs: config.reconcileGraceMs,
     },
     log,
+    (lateMs) => metrics.foundLate(lateMs),
   );
-  reconciler.start();
-
-  // 4. Recovery: unfinished orders idle too long are re-driven from MySQL.
+  // unfinished orders idle too long are re-driven from MySQL
   const recovery = new RecoveryScan(
     enginePool,
     redis,
     { prefix, idleMs: config.recoveryIdleMs, intervalMs: config.recoveryIntervalMs },
     log,
   );
-  recovery.start();
-  // 5. Presence: a key per running engine, refreshed, so operators and the demo can see who runs
-  const presence = presenceKey(prefix, consumer);
-  const beat = () => redis.set(presence, String(Date.now()), 'PX', PRESENCE_TTL_MS);
-  await beat();
-  const heartbeat = setInterval(() => beat().catch(() => undefined), PRESENCE_TTL_MS / 3);
-  // 5b. Consumers that gone processes left in the groups are removed.
+  // consumers that gone processes left in the groups are removed (presence: 5)
   const janitor = new ConsumerJanitor(
     redis,
     {
@@ -193,7 +193,78 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     },
     log,
   );
-  janitor.start();
+  const fence = new Fence(enginePool, 'settlement', config.coordinatorTtlMs);
+  const duties = new DutyRunner(
+    enginePool,
+    fence,
+    consumer,
+    [
+      reconciler,
+      recovery,
+      janitor,
+      new StreamTrim(redis, prefix, config.trimIntervalMs),
+      // parked orders become board jobs (and retried ones leave the board)
+      {
+        name: 'parked',
+        intervalMs: PARKED_SYNC_MS,
+        run: async (write) => {
+          await write(async () => {
+            const { added, removed } = await parked.sync();
+            return added + removed;
+          });
+        },
+      },
+    ],
+    () => coordinator.fenced(),
+    log,
+  );
+  const fenced =
+    (token: number) =>
+    async <T>(write: FencedWrite<T>): Promise<T> => {
+      try {
+        return await fence.run(token, write);
+      } catch (err) {
+        if (err instanceof FencedError) coordinator.fenced();
+        throw err;
+      }
+    };
+  let poller: IntakePoller | null = null;
+  let handingOver: Promise<unknown> = Promise.resolve();
+  const coordinator = new Coordinator(
+    redis,
+    fence,
+    { prefix, ttlMs: config.coordinatorTtlMs, holder: consumer },
+    {
+      lead: (token) => {
+        metrics.leading(token);
+        if (config.source === 'poll' || config.source === 'both') {
+          poller = new IntakePoller(
+            counterPool,
+            enginePool,
+            intake,
+            pollerOptions(config),
+            log,
+            fenced(token),
+          );
+          poller.start();
+        }
+        duties.lead(token);
+      },
+      yield: () => {
+        metrics.leading(null);
+        handingOver = Promise.all([poller?.stop(), duties.yield()]);
+        poller = null;
+      },
+    },
+    log,
+  );
+  coordinator.start();
+
+  // 5. Presence: a key per running engine, refreshed, so operators and the demo can see who runs
+  const presence = presenceKey(prefix, consumer);
+  const beat = () => redis.set(presence, String(Date.now()), 'PX', PRESENCE_TTL_MS);
+  await beat();
+  const heartbeat = setInterval(() => beat().catch(() => undefined), PRESENCE_TTL_MS / 3);
 
   // 6. Operator endpoints: /metrics, /healthz, /readyz
   const ops =
@@ -212,13 +283,13 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     async stop(deadlineMs) {
       clearInterval(heartbeat);
       ops?.close();
-      await janitor.stop();
       await kafka?.stop();
-      await poller?.stop();
-      await reconciler.stop();
-      await recovery.stop();
+      // the role goes first, so another process takes it up while this one drains
+      await coordinator.stop();
+      await handingOver;
       const left = await Promise.all(workers.map((w) => w.stop(deadlineMs)));
       await retries.close();
+      await parked.close();
       const unfinished = left.reduce((a, b) => a + b, 0);
       if (unfinished > 0)
         log.warn({ unfinished }, 'drain deadline passed; unfinished steps stay pending for a claim');

@@ -12,29 +12,45 @@ export class FencedError extends Error {
   }
 }
 
+/** A write that runs inside the fenced transaction, on its connection. */
+export type FencedWrite<T> = (conn: PoolConnection) => Promise<T>;
+
 /**
  * The fencing side of the coordinator role, in MySQL: the latest token is recorded when a
  * coordinator takes over, and every coordinator write runs in a transaction that first
  * checks its token against it.
  */
 export class Fence {
+  private readonly holdLimitS: number;
+
+  /**
+   * `holdLimitMs`: how long MySQL waits on a fenced transaction whose client went silent
+   * before it closes the session. A holder paused inside one (GC, SIGSTOP) keeps the fence
+   * row locked, and its successor cannot raise the token until that session is gone.
+   */
   constructor(
     private readonly pool: Pool,
     private readonly name: string,
-  ) {}
+    holdLimitMs = 2000,
+  ) {
+    this.holdLimitS = Math.max(1, Math.ceil(holdLimitMs / 1000));
+  }
 
-  /** Records `token` as the latest, unless a newer one is already there. */
-  async raise(token: number): Promise<void> {
+  /** Records `token` (and who holds it) as the latest, unless a newer one is already there. */
+  async raise(token: number, holder: string): Promise<void> {
     await this.pool.query(
-      'INSERT INTO coordinator_fence (name, token, updated_ms) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE token=GREATEST(token, VALUES(token)), updated_ms=VALUES(updated_ms)',
-      [this.name, token, Date.now()],
+      'INSERT INTO coordinator_fence (name, token, holder, updated_ms) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE holder=IF(VALUES(token) > token, VALUES(holder), holder), token=GREATEST(token, VALUES(token)), updated_ms=VALUES(updated_ms)',
+      [this.name, token, holder, Date.now()],
     );
   }
 
   /** Runs `write` in a transaction that holds the fence row, if `token` is still the latest. */
-  async run<T>(token: number, write: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  async run<T>(token: number, write: FencedWrite<T>): Promise<T> {
     const conn = await this.pool.getConnection();
+    let limited = false;
     try {
+      await conn.query('SET SESSION wait_timeout=?', [this.holdLimitS]);
+      limited = true;
       await conn.beginTransaction();
       const [rows] = await conn.query<RowDataPacket[]>(
         'SELECT token FROM coordinator_fence WHERE name=? FOR UPDATE',
@@ -49,7 +65,15 @@ export class Fence {
       await conn.rollback().catch(() => undefined);
       throw err;
     } finally {
-      conn.release();
+      // back in the pool the connection waits as long as any other (or is dropped)
+      const restored =
+        !limited ||
+        (await conn.query('SET SESSION wait_timeout=DEFAULT').then(
+          () => true,
+          () => false,
+        ));
+      if (restored) conn.release();
+      else conn.destroy();
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { RowDataPacket } from 'mysql2/promise';
+import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/log.js';
 import type { Pool } from '../infra/mysql/client.js';
@@ -41,6 +41,17 @@ export class IntakePoller {
     private readonly intake: IntakeSink,
     private readonly opts: { intervalMs: number; batch: number; shards: number; gapWaitMs: number },
     private readonly log: Logger,
+    /** runs the cursor write; the coordinator's poller passes its fence here */
+    private readonly guard: (write: (conn: PoolConnection) => Promise<unknown>) => Promise<unknown> = async (
+      write,
+    ) => {
+      const conn = await enginePool.getConnection();
+      try {
+        return await write(conn);
+      } finally {
+        conn.release();
+      }
+    },
   ) {}
 
   start(): void {
@@ -121,9 +132,11 @@ export class IntakePoller {
   }
 
   private async saveCursor(position: number): Promise<void> {
-    await this.enginePool.query(
-      'INSERT INTO intake_cursor (source, position, updated_ms) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE position=VALUES(position), updated_ms=VALUES(updated_ms)',
-      [SOURCE, position, Date.now()],
+    await this.guard((conn) =>
+      conn.query(
+        'INSERT INTO intake_cursor (source, position, updated_ms) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE position=VALUES(position), updated_ms=VALUES(updated_ms)',
+        [SOURCE, position, Date.now()],
+      ),
     );
   }
 

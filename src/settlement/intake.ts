@@ -1,4 +1,4 @@
-import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Pool } from '../infra/mysql/client.js';
 import type { RedisClient } from '../infra/redis.js';
 import type { IntakeOrder } from './order.js';
@@ -12,10 +12,13 @@ export interface Rejection {
   raw: string;
 }
 
+/** Where intake writes: the pool, or the connection of a coordinator's fenced transaction. */
+type Db = Pool | PoolConnection;
+
 /** Inserts orders as RUNNING at step 1, ignoring those already there (unique order id). */
-export function insertOrders(pool: Pool, orders: IntakeOrder[], source: string) {
+export function insertOrders(db: Db, orders: IntakeOrder[], source: string) {
   const now = Date.now();
-  return pool.query<ResultSetHeader>(
+  return db.query<ResultSetHeader>(
     'INSERT IGNORE INTO settlement_order (order_id, flow, asset, user_id, qty, usdt, shard, status, step, attempt, source, counter_created_ms, intake_ms, updated_ms) VALUES ?',
     [
       orders.map((o) => [
@@ -40,8 +43,11 @@ export function insertOrders(pool: Pool, orders: IntakeOrder[], source: string) 
 
 /** Where an intake source delivers what it read: orders to take in, input to reject. */
 export interface IntakeSink {
-  /** Returns how many orders were new; a source moves its cursor only after this resolves. */
-  takeIn(orders: IntakeOrder[], source: string): Promise<number>;
+  /**
+   * Returns how many orders were new; a source moves its cursor only after this resolves.
+   * `db`: the connection of a fenced transaction, for the coordinator's sources.
+   */
+  takeIn(orders: IntakeOrder[], source: string, db?: Db): Promise<number>;
   reject(rejections: Rejection[], source: string): Promise<void>;
 }
 
@@ -60,10 +66,10 @@ export class Intake implements IntakeSink {
     private readonly observe?: (source: string, added: number) => void,
   ) {}
 
-  async takeIn(orders: IntakeOrder[], source: string): Promise<number> {
+  async takeIn(orders: IntakeOrder[], source: string, db: Db = this.pool): Promise<number> {
     if (orders.length === 0) return 0;
-    const [res] = await insertOrders(this.pool, orders, source);
-    const fresh = res.affectedRows === orders.length ? orders : await this.notStarted(orders);
+    const [res] = await insertOrders(db, orders, source);
+    const fresh = res.affectedRows === orders.length ? orders : await this.notStarted(db, orders);
     if (fresh.length > 0) {
       const pipe = this.redis.pipeline();
       const key = streamKey(this.prefix, 1);
@@ -95,8 +101,8 @@ export class Intake implements IntakeSink {
    * ones whose earlier intake wrote the row but died before the stream. A duplicate entry
    * for an order already queued is harmless (the outcome gate drops the second run).
    */
-  private async notStarted(orders: IntakeOrder[]): Promise<IntakeOrder[]> {
-    const [rows] = await this.pool.query<RowDataPacket[]>(
+  private async notStarted(db: Db, orders: IntakeOrder[]): Promise<IntakeOrder[]> {
+    const [rows] = await db.query<RowDataPacket[]>(
       "SELECT order_id FROM settlement_order WHERE order_id IN (?) AND status='RUNNING' AND step=1 AND attempt=1 AND updated_ms=intake_ms",
       [orders.map((o) => o.orderId)],
     );

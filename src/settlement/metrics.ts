@@ -40,6 +40,18 @@ export class SettlementMetrics {
     registers: [this.registry],
   });
 
+  private readonly late = new Histogram({
+    name: 'tradeflow_reconciler_late_orders_ms',
+    help: 'orders the reconciler found missing and took in, by how late (counter row to found)',
+    buckets: [1000, 2000, 5000, 10_000, 30_000, 60_000, 300_000, 3_600_000],
+    registers: [this.registry],
+  });
+  private readonly coordinatorToken = new Gauge({
+    name: 'tradeflow_coordinator_token',
+    help: 'fencing token of the coordinator role while this process holds it, else 0',
+    registers: [this.registry],
+  });
+
   constructor(redis: RedisClient, pool: Pool, prefix: string) {
     const pending = new Gauge({
       name: 'tradeflow_stream_pending',
@@ -80,6 +92,15 @@ export class SettlementMetrics {
     this.stepLatency.observe({ step: o.step, status: o.status }, o.finishedMs - o.startedMs);
     if (o.status === 'RETRY') this.retries.inc({ step: o.step, code: o.errorCode ?? 'UNKNOWN' });
     if (o.status === 'OK' && o.step === LAST_STEP) this.endToEnd.observe(o.finishedMs - t0);
+  }
+
+  foundLate(lateMs: number): void {
+    this.late.observe(lateMs);
+  }
+
+  /** The token while this process holds the coordinator role, null when it does not. */
+  leading(token: number | null): void {
+    this.coordinatorToken.set(token ?? 0);
   }
 
   tookIn(source: string, n: number): void {

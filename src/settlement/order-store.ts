@@ -4,7 +4,7 @@ import type { RedisClient } from '../infra/redis.js';
 import type { OrderStatus } from './order.js';
 import { messageFromRow, redrive } from './recovery.js';
 
-/** Operator views and actions on settlement orders (CLI, and later the board). */
+/** Operator views and actions on settlement orders (CLI and Bull Board). */
 
 export async function countByStatus(pool: Pool): Promise<Record<OrderStatus | 'total', number>> {
   const [rows] = await pool.query<RowDataPacket[]>(
@@ -51,22 +51,33 @@ export type RetryResult =
 /**
  * Re-drives a MANUAL order from the step that failed, as a new attempt of that step (the
  * failed attempt stays in the step log). The conditional update makes a double retry a no-op.
+ * With `at`, only the parking at that step and attempt is retried: a retry decided on an old
+ * view (a board job of a parking already retried and parked again) must not retry the new one.
  */
 export async function retryManual(
   pool: Pool,
   redis: RedisClient,
   prefix: string,
   orderId: string,
+  at?: { step: number; attempt: number },
 ): Promise<RetryResult> {
   const [res] = await pool.query<ResultSetHeader>(
-    "UPDATE settlement_order SET status='RUNNING', attempt=attempt+1, error_code=NULL, error_message=NULL, updated_ms=? WHERE order_id=? AND status='MANUAL'",
-    [Date.now(), orderId],
+    `UPDATE settlement_order SET status='RUNNING', attempt=attempt+1, error_code=NULL, error_message=NULL, updated_ms=? WHERE order_id=? AND status='MANUAL'${at ? ' AND step=? AND attempt=?' : ''}`,
+    at ? [Date.now(), orderId, at.step, at.attempt] : [Date.now(), orderId],
   );
   if (res.affectedRows !== 1) {
-    const [rows] = await pool.query<RowDataPacket[]>('SELECT status FROM settlement_order WHERE order_id=?', [
-      orderId,
-    ]);
-    return { retried: false, reason: rows[0] ? `order is ${rows[0].status}, not MANUAL` : 'no such order' };
+    const [rows] = await pool.query<RowDataPacket[]>(
+      'SELECT status, step, attempt FROM settlement_order WHERE order_id=?',
+      [orderId],
+    );
+    const r = rows[0];
+    if (!r) return { retried: false, reason: 'no such order' };
+    if (r.status !== 'MANUAL') return { retried: false, reason: `order is ${r.status}, not MANUAL` };
+    if (!at) return { retried: false, reason: 'order changed while being retried; try again' };
+    return {
+      retried: false,
+      reason: `order is MANUAL at step ${r.step} attempt ${r.attempt}, not step ${at.step} attempt ${at.attempt}`,
+    };
   }
   const [rows] = await pool.query<RowDataPacket[]>('SELECT * FROM settlement_order WHERE order_id=?', [
     orderId,

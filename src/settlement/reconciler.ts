@@ -3,7 +3,7 @@ import type { CounterListing } from '../clients/counter-listing.js';
 import type { CounterOrderRow } from '../clients/wire.js';
 import type { Logger } from '../infra/log.js';
 import type { Pool } from '../infra/mysql/client.js';
-import { every } from '../infra/periodic.js';
+import type { Duty, DutyWrite } from './duties.js';
 import type { IntakeSink } from './intake.js';
 import { type CounterRow, decideCounterRow, type IntakeOrder } from './order.js';
 import type { Watermarks } from './watermarks.js';
@@ -38,11 +38,12 @@ const asCounterRow = (r: CounterOrderRow): CounterRow => ({
  * Pulls what the primary source (Kafka, the poller) has not delivered: per shard, the
  * counter's orders from the watermark less a safety window up to `graceMs` ago, takes in
  * those the engine does not have, and records each as late with by how much. Safe to run
- * in two processes at once: intake's unique order id absorbs the second.
+ * in two processes at once (intake's unique order id absorbs the second), it is still one
+ * of the coordinator's duties: one process pulls, and its inserts carry the fencing token.
  */
-export class Reconciler {
-  private task: { stop(): Promise<void> } | null = null;
-  readonly counts = { runs: 0, late: 0 };
+export class Reconciler implements Duty {
+  readonly name = 'reconciler';
+  readonly intervalMs: number;
 
   constructor(
     private readonly listing: CounterListing,
@@ -51,22 +52,15 @@ export class Reconciler {
     private readonly watermarks: Watermarks,
     private readonly opts: ReconcilerOptions,
     private readonly log: Logger,
-  ) {}
-
-  start(): void {
-    this.task = every(
-      this.opts.intervalMs,
-      () => this.runOnce(),
-      (err) => this.log.error({ err }, 'reconciler run failed'),
-    );
+    /** sees each order found late, with by how much (metrics) */
+    private readonly observeLate?: (lateMs: number) => void,
+  ) {
+    this.intervalMs = opts.intervalMs;
   }
 
-  async stop(): Promise<void> {
-    await this.task?.stop();
-  }
-
-  /** One pass over every shard; returns the orders it found missing and took in. */
-  async runOnce(now = Date.now()): Promise<IntakeOrder[]> {
+  /** One pass over every shard: the orders it finds missing are taken in under the fence. */
+  async run(write: DutyWrite): Promise<void> {
+    const now = Date.now();
     const marks = await this.watermarks.read(this.opts.shards);
     const until = now - this.opts.graceMs;
     const late: IntakeOrder[] = [];
@@ -81,18 +75,15 @@ export class Reconciler {
         from = next;
       }
     }
-    if (late.length > 0) {
-      await this.sink.takeIn(late, SOURCE);
-      for (const o of late) {
-        this.log.warn(
-          { orderId: o.orderId, shard: o.shard, lateMs: now - o.counterCreatedMs },
-          'late order taken in',
-        );
-      }
+    if (late.length === 0) return;
+    await write((conn) => this.sink.takeIn(late, SOURCE, conn));
+    for (const o of late) {
+      this.observeLate?.(now - o.counterCreatedMs);
+      this.log.warn(
+        { orderId: o.orderId, shard: o.shard, lateMs: now - o.counterCreatedMs },
+        'late order taken in',
+      );
     }
-    this.counts.runs++;
-    this.counts.late += late.length;
-    return late;
   }
 
   private async missing(rows: CounterOrderRow[]): Promise<IntakeOrder[]> {

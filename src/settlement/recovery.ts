@@ -2,8 +2,8 @@ import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { money } from '../domain/money.js';
 import type { Logger } from '../infra/log.js';
 import type { Pool } from '../infra/mysql/client.js';
-import { every } from '../infra/periodic.js';
 import type { RedisClient } from '../infra/redis.js';
+import type { Duty, DutyWrite } from './duties.js';
 import type { Step } from './flows.js';
 import type { Asset, Flow } from './order.js';
 import { encodeMessage, type StepMessage, streamKey } from './streams.js';
@@ -38,50 +38,41 @@ export async function redrive(redis: RedisClient, prefix: string, m: StepMessage
  * truth: a Redis that lost its streams (or a retry job) loses no order. A re-drive of an
  * order that was merely slow is harmless: the outcome gate lets one run through.
  */
-export class RecoveryScan {
-  private task: { stop(): Promise<void> } | null = null;
-  private stopping = false;
+export class RecoveryScan implements Duty {
+  readonly name = 'recovery';
+  readonly intervalMs: number;
 
   constructor(
     private readonly pool: Pool,
     private readonly redis: RedisClient,
     private readonly opts: { prefix: string; idleMs: number; intervalMs: number; batch?: number },
     private readonly log: Logger,
-  ) {}
-
-  start(): void {
-    this.task = every(
-      this.opts.intervalMs,
-      () => this.scan(),
-      (err) => this.log.error({ err }, 'recovery scan failed'),
-    );
+  ) {
+    this.intervalMs = opts.intervalMs;
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await this.task?.stop();
-  }
-
-  /** One pass; returns how many orders it re-drove. */
-  async scan(): Promise<number> {
+  /** One pass: claims idle orders under the fence, then re-drives those it claimed. */
+  async run(write: DutyWrite): Promise<void> {
     const now = Date.now();
     const [rows] = await this.pool.query<RowDataPacket[]>(
       "SELECT * FROM settlement_order WHERE status='RUNNING' AND updated_ms < ? ORDER BY updated_ms LIMIT ?",
       [now - this.opts.idleMs, this.opts.batch ?? 1000],
     );
-    let n = 0;
-    for (const r of rows) {
-      if (this.stopping) break;
-      // touching updated_ms claims the re-drive, so two scanners (or two passes) do not both send it
-      const [res] = await this.pool.query<ResultSetHeader>(
-        "UPDATE settlement_order SET updated_ms=? WHERE order_id=? AND updated_ms=? AND status='RUNNING'",
-        [now, r.order_id, r.updated_ms],
-      );
-      if (res.affectedRows !== 1) continue;
-      await redrive(this.redis, this.opts.prefix, messageFromRow(r));
-      n++;
-    }
-    if (n > 0) this.log.warn({ redriven: n }, 'recovery scan re-drove idle orders');
-    return n;
+    if (rows.length === 0) return;
+    const claimed: RowDataPacket[] = [];
+    await write(async (conn) => {
+      for (const r of rows) {
+        // touching updated_ms claims the re-drive, so a second scan does not send it again
+        const [res] = await conn.query<ResultSetHeader>(
+          "UPDATE settlement_order SET updated_ms=? WHERE order_id=? AND updated_ms=? AND status='RUNNING'",
+          [now, r.order_id, r.updated_ms],
+        );
+        if (res.affectedRows === 1) claimed.push(r);
+      }
+      return claimed.length;
+    });
+    // after the commit: a crash before these leaves the orders for the next scan (idleMs later)
+    for (const r of claimed) await redrive(this.redis, this.opts.prefix, messageFromRow(r));
+    if (claimed.length > 0) this.log.warn({ redriven: claimed.length }, 'recovery scan re-drove idle orders');
   }
 }

@@ -12,7 +12,8 @@ export const RETRY_QUEUE = 'settle-retry';
  */
 export class RetryQueue {
   private readonly connection: Redis;
-  private readonly queue: Queue;
+  /** Public for Bull Board, which shows it read-only. */
+  readonly queue: Queue;
   private worker: Worker | null = null;
   private workerConnection: Redis | null = null;
 

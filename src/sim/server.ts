@@ -137,7 +137,9 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
 
   get('/counter/orders', async (ex, query) => {
     const orders = await listCounterOrders(db, parseOrdersQuery(query));
-    exchanges.json(ex, 200, { orders });
+    const { latencyMs, jitterMs } = rules['counter/orders'];
+    const delayMs = latencyMs + Math.floor(Math.random() * jitterMs);
+    exchanges.sendLater(ex, delayMs, 200, JSON.stringify({ orders }));
   });
 
   get('/ledger', (ex, query) =>

@@ -21,7 +21,7 @@ describe('one coordinator, fenced', () => {
     const c = new Coordinator(
       redis,
       fence,
-      { prefix: world.config.redisPrefix, ttlMs: TTL },
+      { prefix: world.config.redisPrefix, ttlMs: TTL, holder: name },
       { lead: (token) => events.push(`${name} leads ${token}`), yield: () => events.push(`${name} yields`) },
       log,
     );
@@ -53,6 +53,28 @@ describe('one coordinator, fenced', () => {
     assert.equal(await b.fence.run(t2, async () => 'written'), 'written');
     assert.deepEqual(a.events, [`a leads ${t1}`, 'a yields']);
     await b.c.stop();
+  });
+
+  it('a holder silent inside a fenced write loses its session, so its successor can raise the token', async () => {
+    const fence = new Fence(world.engineDb, 'silent', 1000);
+    await fence.raise(1, 'a');
+    let wake!: () => void;
+    const asleep = new Promise<void>((r) => {
+      wake = r;
+    });
+    // the holder's write starts and then goes quiet, the fence row locked
+    const stalled = fence.run(1, async (conn) => {
+      await asleep;
+      await conn.query('SELECT 1');
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    await fence.raise(2, 'b');
+    const waited = Date.now() - t0;
+    assert.ok(waited < 5000, `the raise waited ${waited} ms`);
+    wake();
+    await assert.rejects(stalled);
+    await assert.rejects(() => fence.run(1, async () => 'late'), FencedError);
   });
 
   it('a holder that cannot reach Redis yields; another takes over within the TTL and an extension', async () => {

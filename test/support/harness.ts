@@ -90,8 +90,14 @@ export class TestWorld {
     const redis = new Redis(REDIS_URL);
     try {
       const prefix = presenceKey(this.config.redisPrefix, '');
-      const [, keys] = await redis.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      return keys.map((k) => k.slice(prefix.length));
+      const found: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        found.push(...keys.map((k) => k.slice(prefix.length)));
+      } while (cursor !== '0');
+      return found;
     } finally {
       redis.disconnect();
     }

@@ -94,5 +94,28 @@ export const intakeCursor = mysqlTable('intake_cursor', {
 export const coordinatorFence = mysqlTable('coordinator_fence', {
   name: varchar('name', { length: 64 }).primaryKey(),
   token: bigint('token', { mode: 'number' }).notNull(),
+  /** the engine process (consumer name) that raised it */
+  holder: varchar('holder', { length: 128 }).notNull().default(''),
   updatedMs: bigint('updated_ms', { mode: 'number' }).notNull(),
 });
+
+/**
+ * One row per coordinator duty run that wrote (OK, inside the fenced transaction) or was
+ * refused by the fence (REFUSED, written after the rollback): the record that shows no two
+ * holders ever acted at once.
+ */
+export const coordinatorRun = mysqlTable(
+  'coordinator_run',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    duty: varchar('duty', { length: 32 }).notNull(),
+    token: bigint('token', { mode: 'number' }).notNull(),
+    holder: varchar('holder', { length: 128 }).notNull(),
+    outcome: varchar('outcome', { length: 8 }).notNull(),
+    /** what the run did: orders taken in, re-driven, entries trimmed, ... */
+    items: int('items').notNull(),
+    startedMs: bigint('started_ms', { mode: 'number' }).notNull(),
+    finishedMs: bigint('finished_ms', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('coordinator_run_duty').on(t.duty, t.startedMs)],
+);

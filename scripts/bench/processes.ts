@@ -1,0 +1,71 @@
+/**
+ * The pieces every benchmark-like script shares: its own databases and Redis prefix, the
+ * simulator and engine as child processes, and removing it all afterwards.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
+import type { SimAdmin } from '../../src/clients/sim-admin.js';
+import { migrateDatabase } from '../../src/infra/mysql/migrate.js';
+
+/** The engine and simulator run compiled (dist/, built first), as in production; anything else through tsx. */
+export function child(args: string[], env: Record<string, string>): ChildProcess {
+  const argv = args[0]?.startsWith('dist/') ? args : ['--import', 'tsx', ...args];
+  return spawn(process.execPath, argv, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited after 15 s. */
+export async function stop(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const exited = new Promise((r) => c.once('exit', r));
+  c.kill('SIGTERM');
+  const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** Waits up to ~10 s for the simulator to answer. */
+export async function waitForSim(admin: SimAdmin): Promise<void> {
+  for (let i = 0; ; i++) {
+    if (
+      await admin.getFaults().then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+    if (i > 100) throw new Error('simulator did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Drops and migrates the two databases, so a run never starts on a previous run's rows. */
+export async function freshDatabases(mysqlUrl: string, engineDb: string, counterDb: string): Promise<void> {
+  await dropDatabases(mysqlUrl, engineDb, counterDb);
+  await migrateDatabase(mysqlUrl, engineDb, 'engine');
+  await migrateDatabase(mysqlUrl, counterDb, 'counter');
+}
+
+export async function dropDatabases(mysqlUrl: string, ...names: string[]): Promise<void> {
+  const admin = await mysql.createConnection(mysqlUrl);
+  try {
+    for (const n of names) await admin.query(`DROP DATABASE IF EXISTS \`${n}\``);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Deletes every key under `prefix:` (SCAN, not KEYS: the server may be shared). */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
+  let n = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) n += await redis.del(...keys);
+  } while (cursor !== '0');
+  return n;
+}

@@ -1,0 +1,34 @@
+import type { RedisClient } from '../infra/redis.js';
+import type { Duty, DutyWrite } from './duties.js';
+import { STEPS } from './flows.js';
+import { GROUP, streamKey } from './streams.js';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Keeps what the coordinator leaves behind bounded: each step stream is trimmed below the
+ * oldest entry its group still owes (redis/trim-1.lua: acknowledged entries are deleted
+ * one by one already; trimming releases whole stream nodes, whatever path an entry took),
+ * and the run log loses rows older than `keepRunsMs`.
+ */
+export class StreamTrim implements Duty {
+  readonly name = 'trim';
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+    readonly intervalMs: number,
+    private readonly keepRunsMs = 7 * DAY_MS,
+  ) {}
+
+  async run(write: DutyWrite): Promise<void> {
+    await write(async (conn) => {
+      await conn.query('DELETE FROM coordinator_run WHERE started_ms < ? LIMIT 10000', [
+        Date.now() - this.keepRunsMs,
+      ]);
+      let trimmed = 0;
+      for (const step of STEPS) trimmed += await this.redis.trim(streamKey(this.prefix, step), GROUP);
+      return trimmed;
+    });
+  }
+}
