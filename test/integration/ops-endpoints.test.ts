@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { RowDataPacket } from 'mysql2/promise';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
 import { freePort, MYSQL_URL, TestWorld, waitFor } from '../support/harness.js';
@@ -64,6 +65,10 @@ describe('engine /metrics, /healthz and /readyz', () => {
     assert.equal(sample(end, 'tradeflow_intake_orders_total', 'source="poll"'), 300);
     assert.equal(sample(end, 'tradeflow_stream_lag'), 0);
     assert.equal(sample(end, 'tradeflow_orders_manual'), 0);
+    // the only engine holds the coordinator role, under the token MySQL has as the latest
+    const [fence] = await world.engineDb.query<RowDataPacket[]>('SELECT token FROM coordinator_fence');
+    assert.ok(Number(fence[0]?.token) > 0);
+    assert.equal(sample(end, 'tradeflow_coordinator_token'), Number(fence[0]?.token));
   });
 
   it('/readyz fails while MySQL is unreachable and recovers after', async () => {
