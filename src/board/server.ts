@@ -15,7 +15,13 @@ export interface BoardServer {
 
 function authMiddleware(auth: BoardAuth): RequestHandler {
   return (req, res, next) => {
-    const url = new URL(req.originalUrl, 'http://board');
+    let url: URL;
+    try {
+      url = new URL(req.originalUrl, 'http://board');
+    } catch {
+      res.status(400).type('text/plain').send('bad request path');
+      return;
+    }
     const decision = authorize(auth, {
       host: req.headers.host,
       authorization: req.headers.authorization,
@@ -74,6 +80,10 @@ export async function startBoardServer(opts: {
   app.disable('x-powered-by');
   app.use(authMiddleware(opts.auth));
   app.use('/', adapter.getRouter());
+  // whatever fails, the answer carries no stack trace or path
+  app.use(((_err, _req, res, _next) => {
+    res.status(500).type('text/plain').send('internal error');
+  }) as express.ErrorRequestHandler);
 
   const server = createServer(app);
   const bare = opts.host.replace(/^\[(.*)\]$/, '$1');

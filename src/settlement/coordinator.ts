@@ -14,8 +14,8 @@ export interface CoordinatorOptions {
 export interface CoordinatorWork {
   /** this process now holds the role; `token` goes with every coordinator write */
   lead(token: number): void;
-  /** it no longer does (lost the lock, or stopping): stop coordinator work at once */
-  yield(): void;
+  /** it no longer does (lost the lock, or stopping): stop coordinator work at once; resolves once stopped */
+  yield(): Promise<unknown> | undefined;
 }
 
 /**
@@ -55,7 +55,7 @@ export class Coordinator {
     const tick = () => {
       // an extension stuck on an unanswering Redis must not outlive the lock
       if (this.lock && Date.now() >= this.lock.expiration - this.opts.ttlMs / 6) {
-        this.lose('lock about to expire without an extension');
+        void this.lose('lock about to expire without an extension');
       }
       this.ticking ??= this.tick().finally(() => {
         this.ticking = null;
@@ -65,12 +65,15 @@ export class Coordinator {
     this.timer = setInterval(tick, Math.max(50, Math.floor(this.opts.ttlMs / 3)));
   }
 
-  /** Gives the role up (work first, then the lock) so another process takes over at once. */
-  async stop(): Promise<void> {
+  /**
+   * Gives the role up, work first (waited for at most `deadlineMs`), then the lock, so
+   * another process takes over at its next tick.
+   */
+  async stop(deadlineMs = 5000): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.ticking;
     const lock = this.lock;
-    this.lose('stopping');
+    await Promise.race([this.lose('stopping'), new Promise((r) => setTimeout(r, deadlineMs).unref())]);
     await lock?.release().catch(() => undefined);
   }
 
@@ -83,40 +86,47 @@ export class Coordinator {
         if (this.lock === held) this.lock = extended;
         else await extended.release().catch(() => undefined);
       } catch (err) {
-        this.lose(`could not extend: ${(err as Error).message}`);
+        void this.lose(`could not extend: ${(err as Error).message}`);
       }
       return;
     }
+    let lock: Lock;
     try {
-      const lock = await this.redlock.acquire([`${this.opts.prefix}:coordinator`], this.opts.ttlMs);
-      const token = await this.redis.incr(`${this.opts.prefix}:coordinator:token`);
-      await this.fence.raise(token, this.opts.holder);
+      lock = await this.redlock.acquire([`${this.opts.prefix}:coordinator`], this.opts.ttlMs);
+    } catch {
+      return; // held by another process
+    }
+    try {
+      const key = `${this.opts.prefix}:coordinator:token`;
+      const counted = await this.redis.incr(key);
+      // MySQL keeps tokens growing even if Redis lost its counter (FLUSHALL, failover)
+      const token = await this.fence.raise(counted, this.opts.holder);
+      if (token !== counted) await this.redis.set(key, token);
       // a raise that waited on a paused predecessor's transaction may outlast the lock
-      if (Date.now() >= lock.expiration - this.opts.ttlMs / 6) {
-        await lock.release().catch(() => undefined);
-        return;
-      }
+      if (Date.now() >= lock.expiration - this.opts.ttlMs / 6) throw new Error('the lock expired meanwhile');
       this.lock = lock;
       this.token = token;
       this.log.info({ token }, 'coordinator role taken');
       this.work.lead(token);
-    } catch {
-      // held by another process
+    } catch (err) {
+      this.log.warn({ err }, 'coordinator role not taken');
+      await lock.release().catch(() => undefined);
     }
   }
 
-  /** The work found a newer token in the fence: another process leads, so this one stops. */
-  fenced(): void {
+  /** A write under `token` was refused: another process leads, so this term ends (if still current). */
+  fenced(token: number): void {
+    if (this.token !== token) return;
     const lock = this.lock;
-    this.lose('a newer coordinator token was found');
+    void this.lose('a newer coordinator token was found');
     lock?.release().catch(() => undefined);
   }
 
-  private lose(why: string): void {
-    if (this.token === null) return;
+  private lose(why: string): Promise<unknown> {
+    if (this.token === null) return Promise.resolve();
     this.log[why === 'stopping' ? 'info' : 'warn']({ token: this.token, why }, 'coordinator role given up');
     this.lock = null;
     this.token = null;
-    this.work.yield();
+    return this.work.yield() ?? Promise.resolve();
   }
 }

@@ -23,9 +23,10 @@ export interface Duty {
 
 /**
  * Runs the coordinator's duties while this process leads: each on its own timer, one run
- * at a time, every run recorded in `coordinator_run` inside the transaction that checked
- * its fencing token (OK), or after it was refused (REFUSED). A refusal means a newer
- * coordinator exists: `onFenced` gives the role up.
+ * at a time, every run that wrote recorded in `coordinator_run` inside the transaction that
+ * checked its fencing token (OK), or after it was refused (REFUSED; a run that failed
+ * otherwise is only logged). A refusal means a newer coordinator exists: `onFenced` ends
+ * the term that token belonged to.
  */
 export class DutyRunner {
   private tasks: { stop(): Promise<void> }[] = [];
@@ -36,7 +37,7 @@ export class DutyRunner {
     private readonly fence: Fence,
     private readonly holder: string,
     private readonly duties: Duty[],
-    private readonly onFenced: () => void,
+    private readonly onFenced: (token: number) => void,
     private readonly log: Logger,
   ) {}
 
@@ -78,9 +79,9 @@ export class DutyRunner {
       if (!written) await write(async () => 0);
     } catch (err) {
       if (!(err instanceof FencedError)) throw err;
+      this.onFenced(token);
       this.log.warn({ duty: duty.name, token, latest: err.latest }, 'coordinator write refused: stale token');
       await this.pool.query(RECORD, [duty.name, token, this.holder, 'REFUSED', 0, startedMs, Date.now()]);
-      this.onFenced();
     }
   }
 }

@@ -30,6 +30,7 @@ import { Watermarks } from './watermarks.js';
 
 const PRESENCE_TTL_MS = 15_000;
 const PARKED_SYNC_MS = 2000;
+const FENCE_HOLD_MIN_MS = 5000;
 const READY_TIMEOUT_MS = 1000;
 
 /** Why the engine cannot work right now (Redis or MySQL not answering), or null. */
@@ -193,7 +194,9 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     },
     log,
   );
-  const fence = new Fence(enginePool, 'settlement', config.coordinatorTtlMs);
+  // a paused holder's session goes after this long; duties doing Redis work inside their
+  // fenced transaction (parked jobs, trimming) must fit in it
+  const fence = new Fence(enginePool, 'settlement', Math.max(config.coordinatorTtlMs, FENCE_HOLD_MIN_MS));
   const duties = new DutyRunner(
     enginePool,
     fence,
@@ -215,7 +218,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
         },
       },
     ],
-    () => coordinator.fenced(),
+    (token) => coordinator.fenced(token),
     log,
   );
   const fenced =
@@ -224,12 +227,11 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
       try {
         return await fence.run(token, write);
       } catch (err) {
-        if (err instanceof FencedError) coordinator.fenced();
+        if (err instanceof FencedError) coordinator.fenced(token);
         throw err;
       }
     };
   let poller: IntakePoller | null = null;
-  let handingOver: Promise<unknown> = Promise.resolve();
   const coordinator = new Coordinator(
     redis,
     fence,
@@ -252,8 +254,9 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
       },
       yield: () => {
         metrics.leading(null);
-        handingOver = Promise.all([poller?.stop(), duties.yield()]);
+        const stopping = Promise.all([poller?.stop(), duties.yield()]);
         poller = null;
+        return stopping;
       },
     },
     log,
@@ -284,9 +287,9 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
       clearInterval(heartbeat);
       ops?.close();
       await kafka?.stop();
-      // the role goes first, so another process takes it up while this one drains
-      await coordinator.stop();
-      await handingOver;
+      // the role goes first (its work stopped, then the lock), so another process takes it
+      // up while this one drains
+      await coordinator.stop(deadlineMs);
       const left = await Promise.all(workers.map((w) => w.stop(deadlineMs)));
       await retries.close();
       await parked.close();

@@ -36,12 +36,32 @@ export class Fence {
     this.holdLimitS = Math.max(1, Math.ceil(holdLimitMs / 1000));
   }
 
-  /** Records `token` (and who holds it) as the latest, unless a newer one is already there. */
-  async raise(token: number, holder: string): Promise<void> {
-    await this.pool.query(
-      'INSERT INTO coordinator_fence (name, token, holder, updated_ms) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE holder=IF(VALUES(token) > token, VALUES(holder), holder), token=GREATEST(token, VALUES(token)), updated_ms=VALUES(updated_ms)',
-      [this.name, token, holder, Date.now()],
-    );
+  /**
+   * Records a new latest token for `holder` and returns it: `candidate` (the Redis count),
+   * or one above the latest recorded if that is not lower, so tokens only grow even when
+   * Redis lost its counter.
+   */
+  async raise(candidate: number, holder: string): Promise<number> {
+    const conn = await this.pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      const [rows] = await conn.query<RowDataPacket[]>(
+        'SELECT token FROM coordinator_fence WHERE name=? FOR UPDATE',
+        [this.name],
+      );
+      const token = Math.max(candidate, Number(rows[0]?.token ?? 0) + 1);
+      await conn.query(
+        'INSERT INTO coordinator_fence (name, token, holder, updated_ms) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE token=VALUES(token), holder=VALUES(holder), updated_ms=VALUES(updated_ms)',
+        [this.name, token, holder, Date.now()],
+      );
+      await conn.commit();
+      return token;
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
   }
 
   /** Runs `write` in a transaction that holds the fence row, if `token` is still the latest. */

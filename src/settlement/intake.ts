@@ -41,13 +41,18 @@ export function insertOrders(db: Db, orders: IntakeOrder[], source: string) {
   );
 }
 
+/** What `Intake.record` wrote: the orders read, those to enqueue, how many rows were new. */
+export interface Taken {
+  orders: IntakeOrder[];
+  fresh: IntakeOrder[];
+  added: number;
+  source: string;
+}
+
 /** Where an intake source delivers what it read: orders to take in, input to reject. */
 export interface IntakeSink {
-  /**
-   * Returns how many orders were new; a source moves its cursor only after this resolves.
-   * `db`: the connection of a fenced transaction, for the coordinator's sources.
-   */
-  takeIn(orders: IntakeOrder[], source: string, db?: Db): Promise<number>;
+  /** Returns how many orders were new; a source moves its cursor only after this resolves. */
+  takeIn(orders: IntakeOrder[], source: string): Promise<number>;
   reject(rejections: Rejection[], source: string): Promise<void>;
 }
 
@@ -66,10 +71,27 @@ export class Intake implements IntakeSink {
     private readonly observe?: (source: string, added: number) => void,
   ) {}
 
-  async takeIn(orders: IntakeOrder[], source: string, db: Db = this.pool): Promise<number> {
-    if (orders.length === 0) return 0;
+  async takeIn(orders: IntakeOrder[], source: string): Promise<number> {
+    const taken = await this.record(orders, source, this.pool);
+    await this.enqueue(taken);
+    return taken.added;
+  }
+
+  /**
+   * The MySQL half of a take-in, on `db` (the connection of a coordinator's fenced
+   * transaction, whose commit must come before `enqueue`, so no step runs for an order
+   * whose row could still roll back).
+   */
+  async record(orders: IntakeOrder[], source: string, db: Db): Promise<Taken> {
+    if (orders.length === 0) return { orders, fresh: [], added: 0, source };
     const [res] = await insertOrders(db, orders, source);
     const fresh = res.affectedRows === orders.length ? orders : await this.notStarted(db, orders);
+    return { orders, fresh, added: res.affectedRows, source };
+  }
+
+  /** The Redis half: the new orders enter the stream of step 1. */
+  async enqueue({ orders, fresh, added, source }: Taken): Promise<void> {
+    if (orders.length === 0) return;
     if (fresh.length > 0) {
       const pipe = this.redis.pipeline();
       const key = streamKey(this.prefix, 1);
@@ -92,8 +114,7 @@ export class Intake implements IntakeSink {
       if (failed?.[0]) throw failed[0];
     }
     await this.watermarks?.observe(orders);
-    this.observe?.(source, res.affectedRows);
-    return res.affectedRows;
+    this.observe?.(source, added);
   }
 
   /**

@@ -165,6 +165,8 @@ export class ParkedQueue {
       // 0 when it is running (an operator's retry): that run settles it
       removed += await this.queue.remove(j.id);
     }
+    // removals shift the later pages forward: the next pass starts over rather than skip jobs
+    if (removed > 0) this.failedOffset = 0;
     return removed;
   }
 

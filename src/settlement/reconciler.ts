@@ -4,7 +4,7 @@ import type { CounterOrderRow } from '../clients/wire.js';
 import type { Logger } from '../infra/log.js';
 import type { Pool } from '../infra/mysql/client.js';
 import type { Duty, DutyWrite } from './duties.js';
-import type { IntakeSink } from './intake.js';
+import type { Intake, Taken } from './intake.js';
 import { type CounterRow, decideCounterRow, type IntakeOrder } from './order.js';
 import type { Watermarks } from './watermarks.js';
 
@@ -48,7 +48,7 @@ export class Reconciler implements Duty {
   constructor(
     private readonly listing: CounterListing,
     private readonly pool: Pool,
-    private readonly sink: IntakeSink,
+    private readonly intake: Pick<Intake, 'record' | 'enqueue'>,
     private readonly watermarks: Watermarks,
     private readonly opts: ReconcilerOptions,
     private readonly log: Logger,
@@ -76,7 +76,13 @@ export class Reconciler implements Duty {
       }
     }
     if (late.length === 0) return;
-    await write((conn) => this.sink.takeIn(late, SOURCE, conn));
+    let taken: Taken | undefined;
+    await write(async (conn) => {
+      taken = await this.intake.record(late, SOURCE, conn);
+      return taken.added;
+    });
+    // after the commit: a crash before this leaves rows the recovery scan re-drives
+    if (taken) await this.intake.enqueue(taken);
     for (const o of late) {
       this.observeLate?.(now - o.counterCreatedMs);
       this.log.warn(

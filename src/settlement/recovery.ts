@@ -61,14 +61,18 @@ export class RecoveryScan implements Duty {
     if (rows.length === 0) return;
     const claimed: RowDataPacket[] = [];
     await write(async (conn) => {
-      for (const r of rows) {
-        // touching updated_ms claims the re-drive, so a second scan does not send it again
-        const [res] = await conn.query<ResultSetHeader>(
-          "UPDATE settlement_order SET updated_ms=? WHERE order_id=? AND updated_ms=? AND status='RUNNING'",
-          [now, r.order_id, r.updated_ms],
-        );
-        if (res.affectedRows === 1) claimed.push(r);
-      }
+      // touching updated_ms claims the re-drive (one statement, so the row locks are brief);
+      // a second scan, or an order that moved meanwhile, no longer matches
+      await conn.query<ResultSetHeader>(
+        "UPDATE settlement_order SET updated_ms=? WHERE status='RUNNING' AND (order_id, updated_ms) IN (?)",
+        [now, rows.map((r) => [r.order_id, r.updated_ms])],
+      );
+      const [mine] = await conn.query<RowDataPacket[]>(
+        "SELECT order_id FROM settlement_order WHERE order_id IN (?) AND updated_ms=? AND status='RUNNING'",
+        [rows.map((r) => r.order_id), now],
+      );
+      const ids = new Set(mine.map((m) => m.order_id as string));
+      claimed.push(...rows.filter((r) => ids.has(r.order_id)));
       return claimed.length;
     });
     // after the commit: a crash before these leaves the orders for the next scan (idleMs later)

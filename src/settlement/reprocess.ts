@@ -75,6 +75,8 @@ export async function reprocessStep(
   report: (line: ReportLine) => void,
 ): Promise<Summary> {
   const key = streamKey(prefix, opts.step);
+  // an order touched after this moment may have entered the stream after it was read
+  const readAt = Date.now();
   const entries = await readStream(redis, key);
   const inRange = entries.filter((e) => idInRange(parseStreamId(e.id), opts.range));
   const rows = await ordersOfRange(pool, opts.step, opts.range, inRange);
@@ -111,7 +113,7 @@ export async function reprocessStep(
       // judge re-drives only orders MySQL has
       const line =
         v.action === 'redrive'
-          ? await act(pool, redis, key, prefix, opts, summary.redriven, r as RowDataPacket, v.orphans)
+          ? await act(pool, redis, key, prefix, opts, summary.redriven, r as RowDataPacket, v.orphans, readAt)
           : lineOf(orderId, order?.attempt ?? 0, v);
       report(line);
       if (line.action === 'redriven' || line.action === 'would-redrive') summary.redriven++;
@@ -146,11 +148,14 @@ async function act(
   done: number,
   r: RowDataPacket,
   orphans: string[],
+  readAt: number,
 ): Promise<ReportLine> {
   const order = orderAtHand(r);
   const { orderId, attempt } = order;
   if (done >= opts.limit)
     return { action: 'skipped', orderId, reason: `over --limit ${opts.limit}; run again` };
+  if (Number(r.updated_ms) >= readAt)
+    return { action: 'skipped', orderId, reason: 'the order moved while the stream was read; run again' };
   if (opts.apply) {
     if (!(await claimRedrive(pool, r))) {
       return { action: 'skipped', orderId, reason: 'the order changed meanwhile; run again' };

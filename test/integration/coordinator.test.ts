@@ -22,7 +22,13 @@ describe('one coordinator, fenced', () => {
       redis,
       fence,
       { prefix: world.config.redisPrefix, ttlMs: TTL, holder: name },
-      { lead: (token) => events.push(`${name} leads ${token}`), yield: () => events.push(`${name} yields`) },
+      {
+        lead: (token) => events.push(`${name} leads ${token}`),
+        yield: () => {
+          events.push(`${name} yields`);
+          return undefined;
+        },
+      },
       log,
     );
     return { c, redis, events, fence };
@@ -52,6 +58,21 @@ describe('one coordinator, fenced', () => {
     await assert.rejects(() => a.fence.run(t1, async () => 'late write'), FencedError);
     assert.equal(await b.fence.run(t2, async () => 'written'), 'written');
     assert.deepEqual(a.events, [`a leads ${t1}`, 'a yields']);
+    await b.c.stop();
+  });
+
+  it('tokens keep growing after Redis lost its counter (FLUSHALL): MySQL issues the next one', async () => {
+    const a = contender('a');
+    a.c.start();
+    await waitFor('a leading', async () => a.c.leading !== null, 5000, 20);
+    const before = Number(a.c.leading);
+    await a.c.stop();
+    await a.redis.del(`${world.config.redisPrefix}:coordinator:token`);
+    const b = contender('b');
+    b.c.start();
+    await waitFor('b leading', async () => b.c.leading !== null, 5000, 20);
+    assert.ok(Number(b.c.leading) > before, `token ${b.c.leading} after ${before}`);
+    assert.equal(await b.fence.run(Number(b.c.leading), async () => 'written'), 'written');
     await b.c.stop();
   });
 

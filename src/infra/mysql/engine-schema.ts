@@ -117,5 +117,9 @@ export const coordinatorRun = mysqlTable(
     startedMs: bigint('started_ms', { mode: 'number' }).notNull(),
     finishedMs: bigint('finished_ms', { mode: 'number' }).notNull(),
   },
-  (t) => [index('coordinator_run_duty').on(t.duty, t.startedMs)],
+  (t) => [
+    index('coordinator_run_duty').on(t.duty, t.startedMs),
+    // the trim duty deletes by age
+    index('coordinator_run_started').on(t.startedMs),
+  ],
 );

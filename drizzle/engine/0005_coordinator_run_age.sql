@@ -1,0 +1,1 @@
+CREATE INDEX `coordinator_run_started` ON `coordinator_run` (`started_ms`);
