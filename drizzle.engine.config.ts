@@ -2,6 +2,6 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'mysql',
-  schema: './src/infra/mysql/engine-schema.ts',
+  schema: ['./src/infra/mysql/engine-schema.ts', './src/infra/mysql/copy-schema.ts'],
   out: './drizzle/engine',
 });

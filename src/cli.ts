@@ -19,6 +19,10 @@ const commands: Record<string, { about: string; load: () => Promise<{ run: Run }
     about: 'run the settlement engine (intake, step workers, retries, recovery) [--board]',
     load: () => import('./commands/start.js'),
   },
+  copy: {
+    about: 'run the copy-trading engine (signal ingress, fan-out to copiers)',
+    load: () => import('./commands/copy.js'),
+  },
   load: {
     about:
       'write orders into the counter table: --orders N [--rate R] [--flow open|close|mixed] [--other-biz F]',

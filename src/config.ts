@@ -239,6 +239,66 @@ export const settings = {
   ),
   opsHost: s('TF_OPS_HOST', '127.0.0.1', text, 'engine: address of /metrics, /healthz, /readyz'),
   opsPort: s('TF_OPS_PORT', '9464', int(0, 65_535), 'engine: port of /metrics, /healthz, /readyz (0: off)'),
+  exchangeUrl: s(
+    'TF_EXCHANGE_URL',
+    'http://127.0.0.1:7400',
+    url('http:', 'https:'),
+    'copy trading: the derivatives exchange',
+  ),
+  copyIngressHost: s(
+    'TF_COPY_INGRESS_HOST',
+    '127.0.0.1',
+    text,
+    "copy trading: address of the traders' WebSocket",
+  ),
+  copyIngressPort: s(
+    'TF_COPY_INGRESS_PORT',
+    '7410',
+    int(0, 65_535),
+    'copy trading: port of /traders (signals) (0: any free port)',
+  ),
+  copyFrameMaxBytes: s(
+    'TF_COPY_FRAME_MAX_BYTES',
+    '4096',
+    int(256, 65_536),
+    'copy trading: a trader frame larger than this is refused unparsed',
+  ),
+  copyMaxSkewMs: s(
+    'TF_COPY_MAX_SKEW_MS',
+    '10000',
+    int(1000, 300_000),
+    "copy trading: how far a frame's ts may be from the server clock",
+  ),
+  copySeenTtlMs: s(
+    'TF_COPY_SEEN_TTL_MS',
+    '86400000',
+    int(2000, 30 * 86_400_000),
+    'copy trading: how long a signal id is remembered for deduplication',
+  ),
+  copyFillEventsUrl: s(
+    'TF_COPY_FILL_EVENTS_URL',
+    '',
+    text,
+    "copy trading: the trading system's fill events (ws://…/exchange/events; empty: off)",
+  ),
+  copyLeadersRefreshMs: s(
+    'TF_COPY_LEADERS_REFRESH_MS',
+    '5000',
+    int(100, 3_600_000),
+    'copy trading: how often the table of lead traders is reloaded',
+  ),
+  copyBatchSize: s(
+    'TF_COPY_BATCH_SIZE',
+    '250',
+    int(1, 1000),
+    'copy trading: orders per exchange batch (the batches of one signal go in parallel)',
+  ),
+  copyFeeRate: s(
+    'TF_COPY_FEE_RATE',
+    '0.0005',
+    decimal,
+    "copy trading: taker fee rate used to estimate an open's fee in the balance check",
+  ),
   simHost: s('TF_SIM_HOST', '127.0.0.1', text, 'simulator: address to bind'),
   simPort: s('TF_SIM_PORT', '7400', int(1, 65_535), 'simulator: port'),
   simFeeRate: s('TF_SIM_FEE_RATE', '0.001', decimal, 'simulator: trade fee rate (decimal string)'),
@@ -261,6 +321,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.recoveryIdleMs <= Math.max(config.retryMaxMs, config.claimIdleMs)) {
     throw new ConfigError('TF_RECOVERY_IDLE_MS', 'must exceed TF_RETRY_MAX_MS and TF_CLAIM_IDLE_MS');
+  }
+  if (config.copySeenTtlMs <= config.copyMaxSkewMs) {
+    throw new ConfigError(
+      'TF_COPY_SEEN_TTL_MS',
+      'must exceed TF_COPY_MAX_SKEW_MS (a replayed frame would pass twice)',
+    );
   }
   return Object.freeze(config);
 }

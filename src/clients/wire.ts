@@ -64,12 +64,16 @@ export interface TradeMarketResponse {
 /**
  * The simulated endpoints faults can be set for; `*` is the default of all of them. The
  * counter's listing (`counter/orders`, read by the reconciler) takes only latency and jitter.
+ * The exchange's order endpoints draw error, rate limit and timeout once per request, and a
+ * rejection (`rejectRate`, `rejectCode`) once per order, so a batch gets some rejected orders.
  */
 export const FAULT_ENDPOINTS = [
   'counter/swap',
   'funding/transfer',
   'trade/market',
   'counter/orders',
+  'exchange/order',
+  'exchange/orders',
 ] as const;
 export type FaultEndpoint = (typeof FAULT_ENDPOINTS)[number];
 

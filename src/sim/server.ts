@@ -17,6 +17,7 @@ import { FIXED_ACCOUNTS, simPolicy } from './accounts.js';
 import { answerCall } from './calls.js';
 import { listCounterOrders, parseOrdersQuery } from './counter-orders.js';
 import { InvalidRequest, Rejected } from './errors.js';
+import { type ExchangeSimOptions, exchangeOptions, mountExchange } from './exchange/routes.js';
 import {
   type FaultEndpoint,
   type FaultSettings,
@@ -42,6 +43,8 @@ export interface SimOptions {
   mysqlUrl: string;
   counterDb: string;
   logger: Logger;
+  /** the derivatives exchange (fee rate, slippage, batch size); EXCHANGE_DEFAULTS for what is left out */
+  exchange?: Partial<ExchangeSimOptions>;
 }
 
 export interface RunningSim {
@@ -61,6 +64,7 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
     throw new Error(`feeRate: expected a decimal from 0 to below 1, got "${opts.feeRate}"`);
   }
   const feeRate = new Money(opts.feeRate);
+  const exchangeOpts = exchangeOptions(opts.exchange);
   let faults = parseFaultSettings(opts.faults);
   let rules = resolveRules(faults);
 
@@ -161,6 +165,15 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
 
   get('/healthz', (ex) => exchanges.json(ex, 200, { ok: true }));
 
+  // the derivatives exchange and its fill events (src/sim/exchange/)
+  const exchange = mountExchange(app, {
+    exchanges,
+    fail,
+    rule: (endpoint) => rules[endpoint],
+    price: (asset) => feed.price(asset),
+    options: exchangeOpts,
+  });
+
   app.any('/*', (res) => {
     exchanges.error(exchanges.accept(res), 404, 'NOT_FOUND', 'no such endpoint');
   });
@@ -180,6 +193,7 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
     close() {
       closing ??= (async () => {
         feed.stop();
+        exchange.close();
         exchanges.closeAll();
         listening.close();
         await pool.end();

@@ -1,0 +1,260 @@
+/**
+ * The wire contract of the derivatives exchange (USDT-margined perpetual swaps) between
+ * tradeflow and the exchange, and the simulator that plays it. Amounts, prices and
+ * quantities are decimal strings; quantities are in contracts of the instrument.
+ */
+import type { Asset, Currency, Totals } from './wire.js';
+
+export const INSTRUMENT_IDS = ['BTC-USDT-SWAP', 'ETH-USDT-SWAP'] as const;
+export type InstrumentId = (typeof INSTRUMENT_IDS)[number];
+
+/** `one-way`: one net position per instrument; `hedge`: a long and a short position side by side. */
+export const POSITION_MODES = ['one-way', 'hedge'] as const;
+export type PositionMode = (typeof POSITION_MODES)[number];
+
+export const MARGIN_MODES = ['cross', 'isolated'] as const;
+export type MarginMode = (typeof MARGIN_MODES)[number];
+
+export type OrderSide = 'buy' | 'sell';
+export type PositionSide = 'long' | 'short';
+export type FillAction = 'open' | 'close';
+
+/** The trading rules of one instrument. */
+export interface InstrumentSpec {
+  instrument: InstrumentId;
+  /** the asset whose price the instrument tracks */
+  asset: Asset;
+  /** margin, fees and PnL are in this currency */
+  settleCurrency: 'USDT';
+  /** units of the asset per contract */
+  contractSize: string;
+  /** smallest order, in contracts */
+  minQty: string;
+  /** an order's quantity is a multiple of this, in contracts */
+  qtyStep: string;
+  /** fill prices are multiples of this */
+  tickSize: string;
+  maxLeverage: number;
+}
+
+/**
+ * Creates the account if it is new (with `positionMode`, default one-way), then deposits
+ * `balances`. Not idempotent: each call deposits again. Changing the position mode of an
+ * existing account is refused (POSITION_OPEN) while it holds a position.
+ */
+export interface CreateAccountRequest {
+  account: string;
+  balances?: Partial<Record<Currency, string>>;
+  positionMode?: PositionMode;
+}
+
+export interface AccountView {
+  account: string;
+  positionMode: PositionMode;
+  /** wallet balances: deposits, plus realised PnL, less fees */
+  balances: Totals;
+  /** USDT locked as margin by the open positions */
+  usedMargin: string;
+  /** USDT wallet balance less used margin: what a new position may lock */
+  available: string;
+}
+
+/** Refused (POSITION_OPEN) while the account holds a position on that instrument. */
+export interface SetLeverageRequest {
+  account: string;
+  instrument: InstrumentId;
+  /** an integer from 1 to the instrument's maxLeverage */
+  leverage: number;
+  marginMode: MarginMode;
+}
+
+export interface LeverageView {
+  account: string;
+  instrument: InstrumentId;
+  leverage: number;
+  marginMode: MarginMode;
+}
+
+/**
+ * A market order. `clientOrderId` is the idempotency key, unique per account: a repeat of
+ * the same order returns the first result marked `replay: true`; a different order under
+ * the same id is refused (IDEMPOTENCY_CONFLICT). In hedge mode `positionSide` says which
+ * position the order opens (buy long, sell short) or closes (sell long, buy short); in
+ * one-way mode it is left out and a buy against a short position reduces it (and, beyond
+ * it, flips to long unless `reduceOnly`). A close is cut to the position it closes; the
+ * result's `qty` says what filled.
+ */
+export interface ExchangeOrderRequest {
+  account: string;
+  clientOrderId: string;
+  instrument: InstrumentId;
+  side: OrderSide;
+  positionSide?: PositionSide;
+  /** contracts */
+  qty: string;
+  /** never increase a position: refused if it would open, cut to the position if it would flip or overshoot */
+  reduceOnly?: boolean;
+}
+
+/** One effect of an order on one position side: a one-way flip is a close leg then an open leg. */
+export interface FillLeg {
+  side: PositionSide;
+  action: FillAction;
+  qty: string;
+  /** contracts on that position side before and after the leg */
+  positionBefore: string;
+  positionAfter: string;
+  /** realised PnL of a close leg, "0" for an open */
+  realisedPnl: string;
+}
+
+export interface FilledOrder {
+  status: 'filled';
+  account: string;
+  clientOrderId: string;
+  /** assigned by the exchange */
+  orderId: string;
+  instrument: InstrumentId;
+  side: OrderSide;
+  /** what was asked; `qty` is less when a reduce-only order was cut to the position */
+  requestedQty: string;
+  qty: string;
+  /** the fill price: the feed price moved against the taker by the slippage, on the tick */
+  price: string;
+  /** qty × contract size × price × fee rate, in USDT */
+  fee: string;
+  feeCurrency: 'USDT';
+  realisedPnl: string;
+  leverage: number;
+  marginMode: MarginMode;
+  filledMs: number;
+  legs: FillLeg[];
+  /** true when this is the stored result of an order applied before */
+  replay: boolean;
+}
+
+export interface RejectedOrder {
+  status: 'rejected';
+  /** as sent, null when missing or not a string */
+  account: string | null;
+  clientOrderId: string | null;
+  /**
+   * INVALID_REQUEST, INVALID_QTY, UNKNOWN_ACCOUNT, INVALID_POSITION_SIDE, INSUFFICIENT_MARGIN,
+   * REDUCE_ONLY_WOULD_INCREASE, NO_POSITION, IDEMPOTENCY_CONFLICT, or an injected code
+   */
+  code: string;
+  message: string;
+}
+
+export type OrderResult = FilledOrder | RejectedOrder;
+
+export interface PlaceOrdersRequest {
+  orders: ExchangeOrderRequest[];
+}
+
+/** One result per order, in the order sent; the orders are applied in that order. */
+export interface PlaceOrdersResponse {
+  results: OrderResult[];
+}
+
+/** What became of orders placed before: `POST /exchange/orders/lookup`, at most the batch size. */
+export interface LookupOrdersRequest {
+  orders: { account: string; clientOrderId: string }[];
+}
+
+/** Per order asked, in order: its stored result (as first answered, `replay: false`), or null if it never filled. */
+export interface LookupOrdersResponse {
+  results: (FilledOrder | null)[];
+}
+
+export interface PositionView {
+  instrument: InstrumentId;
+  side: PositionSide;
+  /** contracts, > 0 */
+  qty: string;
+  avgEntryPrice: string;
+  leverage: number;
+  marginMode: MarginMode;
+  /** USDT locked: entry notional / leverage */
+  margin: string;
+  /** realised since the position was opened */
+  realisedPnl: string;
+}
+
+export interface PositionsView extends AccountView {
+  /** cumulative over the account's life */
+  realisedPnl: string;
+  fees: string;
+  /** the settings per instrument that were set; others are the defaults (10, cross) */
+  leverage: LeverageView[];
+  /** open positions only */
+  positions: PositionView[];
+}
+
+export interface ExchangeLedgerView {
+  /** the journal replayed over the openings gives the balances, totals equal deposits, nothing negative that may not be */
+  conserved: boolean;
+  /** why `conserved` is false; empty when it is true */
+  problems: string[];
+  /** the sum over all accounts, the house and the fee account, per currency */
+  totals: Totals;
+  /** everything deposited; equal to `totals` when money is conserved */
+  deposits: Totals;
+  /** the counterparty of every fill: pays out profits, takes losses */
+  house: Totals;
+  fees: Totals;
+  /** losses beyond an account's wallet, borne by the house (no liquidation in the simulator) */
+  shortfall: string;
+  accounts: number;
+  /** orders filled (each client order id once) and their legs */
+  ordersApplied: number;
+  fills: number;
+  /** orders answered with the stored result of their client order id */
+  replays: number;
+  /** client order ids whose effect reached the ledger more than once; must stay 0 */
+  duplicatedClientOrderIds: number;
+  /** rejected orders by code */
+  rejected: Record<string, number>;
+  journalEntries: number;
+}
+
+export interface PriceView {
+  instrument: InstrumentId;
+  /** the feed price */
+  price: string;
+  /** what a market buy or sell fills at now, slippage included */
+  buyPrice: string;
+  sellPrice: string;
+}
+
+/** The events WebSocket: `?account=A&account=B` narrows it to those accounts' fills. */
+export const EXCHANGE_EVENTS_PATH = '/exchange/events';
+
+/**
+ * Published on the events WebSocket for each fill leg of every account (a trader's own
+ * orders too): the fields a TraderSignal is built from.
+ */
+export interface FillEvent {
+  type: 'fill';
+  account: string;
+  instrument: InstrumentId;
+  /** the position side opened or closed */
+  side: PositionSide;
+  action: FillAction;
+  qty: string;
+  price: string;
+  leverage: number;
+  /** contracts on that side before this fill */
+  positionBefore: string;
+  clientOrderId: string;
+  filledMs: number;
+  /** unique per fill leg: `{orderId}-{leg}` */
+  fillId: string;
+}
+
+/** The first frame on the events WebSocket: from here on every fill is sent. */
+export interface SubscribedFrame {
+  type: 'subscribed';
+  /** the accounts filtered on; empty: all accounts */
+  accounts: string[];
+}

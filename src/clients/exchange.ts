@@ -1,0 +1,247 @@
+import { WebSocket } from 'undici';
+import {
+  type AccountView,
+  type CreateAccountRequest,
+  EXCHANGE_EVENTS_PATH,
+  type ExchangeLedgerView,
+  type ExchangeOrderRequest,
+  type FillEvent,
+  type FilledOrder,
+  type InstrumentId,
+  type InstrumentSpec,
+  type LeverageView,
+  type OrderResult,
+  type PositionsView,
+  type PriceView,
+  type SetLeverageRequest,
+} from './exchange-wire.js';
+import { type Check, DownstreamError, HttpJson, isObject } from './http-json.js';
+
+export type * from './exchange-wire.js';
+export { DownstreamError } from './http-json.js';
+
+/**
+ * The derivatives exchange (the simulator's, or one that speaks its wire contract). Calls
+ * fail with DownstreamError: the exchange's code (422/409 for a rejected single order),
+ * or TIMEOUT, UNAVAILABLE, BAD_RESPONSE, HTTP_{status}. Orders are idempotent by
+ * clientOrderId per account, so any call may be repeated after a timeout.
+ */
+export interface ExchangeClient {
+  /** creates the account if new, then deposits `balances` (each call deposits again) */
+  createAccount(req: CreateAccountRequest): Promise<AccountView>;
+  setLeverage(req: SetLeverageRequest): Promise<LeverageView>;
+  /** one order: its fill, or a DownstreamError with the rejection's code (INSUFFICIENT_MARGIN, ...) */
+  placeOrder(order: ExchangeOrderRequest): Promise<FilledOrder>;
+  /**
+   * A batch, applied in order: one result per order, filled or rejected with its code. The
+   * call as a whole fails only for the batch (400, 413, 429, 5xx, timeout).
+   */
+  placeOrders(orders: readonly ExchangeOrderRequest[]): Promise<OrderResult[]>;
+  /**
+   * What became of orders placed before (a batch that timed out, a run that crashed): per
+   * (account, clientOrderId), in order, its stored fill, or null if it never filled. Places
+   * nothing; at most the batch size per call.
+   */
+  lookupOrders(refs: readonly { account: string; clientOrderId: string }[]): Promise<(FilledOrder | null)[]>;
+  positions(account: string): Promise<PositionsView>;
+  ledger(): Promise<ExchangeLedgerView>;
+  price(instrument: InstrumentId): Promise<PriceView>;
+  instruments(): Promise<InstrumentSpec[]>;
+  close(): Promise<void>;
+}
+
+export interface ExchangeClientOptions {
+  /** per call; default 2000 */
+  timeoutMs?: number;
+  /** keep-alive connections; default 8 */
+  connections?: number;
+}
+
+export function createExchangeClient(baseUrl: string, opts: ExchangeClientOptions = {}): ExchangeClient {
+  const http = new HttpJson({ timeoutMs: opts.timeoutMs ?? 2000, connections: opts.connections ?? 8 });
+  return {
+    createAccount: (req) => http.call(baseUrl, 'POST', '/exchange/accounts', req, accountView),
+    setLeverage: (req) => http.call(baseUrl, 'POST', '/exchange/leverage', req, leverageView),
+    placeOrder: (order) => http.call(baseUrl, 'POST', '/exchange/order', order, filled(order)),
+    placeOrders: (orders) =>
+      http.call(baseUrl, 'POST', '/exchange/orders', { orders }, batchResults(orders.length)),
+    lookupOrders: (refs) =>
+      http.call(
+        baseUrl,
+        'POST',
+        '/exchange/orders/lookup',
+        { orders: refs.map((r) => ({ account: r.account, clientOrderId: r.clientOrderId })) },
+        lookedUp(refs.length),
+      ),
+    positions: (account) =>
+      http.call(
+        baseUrl,
+        'GET',
+        `/exchange/positions?account=${encodeURIComponent(account)}`,
+        undefined,
+        (b) =>
+          isObject(b) && Array.isArray(b.positions) && typeof b.account === 'string'
+            ? (b as unknown as PositionsView)
+            : undefined,
+      ),
+    ledger: () =>
+      http.call(baseUrl, 'GET', '/exchange/ledger', undefined, (b) =>
+        isObject(b) && typeof b.conserved === 'boolean' && typeof b.duplicatedClientOrderIds === 'number'
+          ? (b as unknown as ExchangeLedgerView)
+          : undefined,
+      ),
+    price: (instrument) =>
+      http.call(baseUrl, 'GET', `/exchange/price?instrument=${instrument}`, undefined, (b) =>
+        isObject(b) && b.instrument === instrument && typeof b.price === 'string'
+          ? (b as unknown as PriceView)
+          : undefined,
+      ),
+    instruments: () =>
+      http.call(baseUrl, 'GET', '/exchange/instruments', undefined, (b) =>
+        isObject(b) && Array.isArray(b.instruments) ? (b.instruments as InstrumentSpec[]) : undefined,
+      ),
+    close: () => http.close(),
+  };
+}
+
+// Light checks: the shape that tells answers apart, not every field (a batch may hold thousands).
+
+const accountView: Check<AccountView> = (b) =>
+  isObject(b) && typeof b.account === 'string' && isObject(b.balances)
+    ? (b as unknown as AccountView)
+    : undefined;
+
+const leverageView: Check<LeverageView> = (b) =>
+  isObject(b) && typeof b.leverage === 'number' ? (b as unknown as LeverageView) : undefined;
+
+const filled =
+  (order: ExchangeOrderRequest): Check<FilledOrder> =>
+  (b) =>
+    isObject(b) && b.status === 'filled' && b.clientOrderId === order.clientOrderId
+      ? (b as unknown as FilledOrder)
+      : undefined;
+
+const batchResults =
+  (count: number): Check<OrderResult[]> =>
+  (b) => {
+    if (!isObject(b) || !Array.isArray(b.results) || b.results.length !== count) return undefined;
+    for (const r of b.results)
+      if (!isObject(r) || (r.status !== 'filled' && r.status !== 'rejected')) return undefined;
+    return b.results as OrderResult[];
+  };
+
+const lookedUp =
+  (count: number): Check<(FilledOrder | null)[]> =>
+  (b) => {
+    if (!isObject(b) || !Array.isArray(b.results) || b.results.length !== count) return undefined;
+    for (const r of b.results) if (r !== null && (!isObject(r) || r.status !== 'filled')) return undefined;
+    return b.results as (FilledOrder | null)[];
+  };
+
+export interface FillSubscriberOptions {
+  /** only these accounts' fills; all accounts when left out or empty */
+  accounts?: readonly string[];
+  onFill: (event: FillEvent) => void;
+  /**
+   * The connection ended without close() being called: the simulator stopped, or dropped this
+   * subscriber for not keeping up. Fills after that are not delivered; resubscribe and read
+   * positions to catch up.
+   */
+  onClose?: (info: { code: number; reason: string }) => void;
+  /** a frame that is not a fill event (it is skipped) */
+  onBadFrame?: (frame: string) => void;
+  /** how long to wait for the subscription to be confirmed; default 5000 ms */
+  timeoutMs?: number;
+}
+
+export interface FillSubscription {
+  /** closes the connection; onClose is not called */
+  close(): Promise<void>;
+}
+
+/**
+ * Subscribes to the exchange's fill events over WebSocket (undici's client; Node 20 has no
+ * global WebSocket without a flag). Resolves once the exchange confirmed the subscription:
+ * every fill from then on is delivered, in the order the exchange made them.
+ */
+export function subscribeFills(baseUrl: string, opts: FillSubscriberOptions): Promise<FillSubscription> {
+  const url = new URL(`${baseUrl.replace(/\/+$/, '')}${EXCHANGE_EVENTS_PATH}`);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  for (const account of opts.accounts ?? []) url.searchParams.append('account', account);
+  const timeoutMs = opts.timeoutMs ?? 5000;
+
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    let subscribed = false;
+    let closing = false;
+    let markClosed: () => void = () => {};
+    const closed = new Promise<void>((r) => {
+      markClosed = r;
+    });
+    const timer = setTimeout(() => {
+      reject(new DownstreamError('TIMEOUT', undefined, `events: not subscribed within ${timeoutMs} ms`));
+      ws.close();
+    }, timeoutMs);
+
+    ws.onmessage = (ev) => {
+      const text = typeof ev.data === 'string' ? ev.data : String(ev.data);
+      let frame: unknown;
+      try {
+        frame = JSON.parse(text);
+      } catch {
+        opts.onBadFrame?.(text);
+        return;
+      }
+      if (!subscribed) {
+        if (isObject(frame) && frame.type === 'subscribed') {
+          subscribed = true;
+          clearTimeout(timer);
+          resolve({
+            close() {
+              closing = true;
+              ws.close(1000);
+              return closed;
+            },
+          });
+        } else opts.onBadFrame?.(text);
+        return;
+      }
+      if (isFillEvent(frame)) opts.onFill(frame);
+      else opts.onBadFrame?.(text);
+    };
+    // a refused handshake (undici 6) fires only an error; once open, an error is followed by a close
+    ws.onerror = () => {
+      if (subscribed) return;
+      clearTimeout(timer);
+      markClosed();
+      reject(new DownstreamError('UNAVAILABLE', undefined, `events: ${url.href} refused the subscription`));
+    };
+    ws.onclose = (ev) => {
+      clearTimeout(timer);
+      markClosed();
+      if (!subscribed) {
+        reject(
+          new DownstreamError('UNAVAILABLE', undefined, `events: closed before subscribing (${ev.code})`),
+        );
+      } else if (!closing) opts.onClose?.({ code: ev.code, reason: ev.reason });
+    };
+  });
+}
+
+function isFillEvent(v: unknown): v is FillEvent {
+  return (
+    isObject(v) &&
+    v.type === 'fill' &&
+    typeof v.account === 'string' &&
+    typeof v.instrument === 'string' &&
+    (v.side === 'long' || v.side === 'short') &&
+    (v.action === 'open' || v.action === 'close') &&
+    typeof v.qty === 'string' &&
+    typeof v.price === 'string' &&
+    typeof v.leverage === 'number' &&
+    typeof v.positionBefore === 'string' &&
+    typeof v.clientOrderId === 'string' &&
+    typeof v.filledMs === 'number' &&
+    typeof v.fillId === 'string'
+  );
+}

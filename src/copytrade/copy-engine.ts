@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { RowDataPacket } from 'mysql2/promise';
+import { createExchangeClient, type InstrumentId } from '../clients/exchange.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../infra/log.js';
+import { createPool } from '../infra/mysql/client.js';
+import { createRedis } from '../infra/redis.js';
+import { CopierBook } from './fanout/book.js';
+import { loadBook, loadCopier } from './fanout/book-loader.js';
+import { CopyStore } from './fanout/copy-store.js';
+import { Fanout } from './fanout/fanout.js';
+import { FanoutWorker } from './fanout/fanout-worker.js';
+import { startCopyIngress } from './ingress/start-ingress.js';
+
+const PRICE_REFRESH_MS = 100;
+
+/** Announced on `{prefix}:copy:changed` by whoever changes a follow or a lead: the book reloads it. */
+export const copyChangedChannel = (prefix: string): string => `${prefix}:copy:changed`;
+
+export interface CopyEngine {
+  readonly ingressPort: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The copy-trading engine, wired in the order a signal travels:
+ *   trader frame / fill event ─(1 ingress)─▶ stream copy:signals ─(2 fan-out)─▶ exchange batches ─▶ MySQL
+ * with (3) the book kept in memory: loaded at start, reloaded per copier on pub/sub.
+ * One fan-out process runs at a time (the book is in its memory).
+ */
+export async function startCopyEngine(config: Config, log: Logger): Promise<CopyEngine> {
+  const prefix = config.redisPrefix;
+  const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const redis = createRedis(config.redisUrl, { name: `tf-copy-${consumer}` });
+  const blocking = createRedis(config.redisUrl, { blocking: true, name: `tf-copy-${consumer}-r` });
+  const subscriber = createRedis(config.redisUrl, { blocking: true, name: `tf-copy-${consumer}-sub` });
+  const pool = createPool(config.mysqlUrl, config.engineDb, { connections: 8 });
+  const writer = createPool(config.mysqlUrl, config.engineDb, { connections: 8, multipleStatements: true });
+  const exchange = createExchangeClient(config.exchangeUrl, {
+    timeoutMs: config.httpTimeoutMs,
+    connections: config.httpConnections,
+  });
+
+  // 3. the book, and the prices sizing reads
+  const book = new CopierBook();
+  await loadBook(pool, exchange, book);
+  const prices = new Map<string, string>();
+  const refreshPrices = async () => {
+    for (const instrument of ['BTC-USDT-SWAP', 'ETH-USDT-SWAP'] as InstrumentId[]) {
+      if (book.rulesOf(instrument)) prices.set(instrument, (await exchange.price(instrument)).price);
+    }
+  };
+  await refreshPrices();
+  const priceTimer = setInterval(
+    () => refreshPrices().catch((err) => log.warn({ err }, 'price refresh failed')),
+    PRICE_REFRESH_MS,
+  );
+  await subscriber.subscribe(copyChangedChannel(prefix));
+  subscriber.on('message', (_channel, copierId: string) => {
+    loadCopier(pool, exchange, book, copierId).catch((err) =>
+      log.error({ err, copierId }, 'copier reload failed'),
+    );
+  });
+
+  // 2. the fan-out
+  const store = new CopyStore(pool, writer);
+  const fanout = new Fanout(
+    book,
+    exchange,
+    store,
+    (instrument) => {
+      const price = prices.get(instrument);
+      if (!price) throw new Error(`no price for ${instrument}`);
+      return { price, feeRate: config.copyFeeRate };
+    },
+    { batchSize: config.copyBatchSize },
+    log,
+  );
+  const worker = new FanoutWorker(redis, blocking, fanout, { prefix, consumer }, log);
+  await worker.start();
+
+  // 1. the ingress: traders' frames, and (when configured) the exchange's fills of leaders
+  const credentials = async (apiKey: string) => {
+    const [[t]] = await pool.query<RowDataPacket[]>(
+      'SELECT trader_id, api_secret FROM copy_trader WHERE api_key=?',
+      [apiKey],
+    );
+    return t ? { traderId: t.trader_id as string, secret: t.api_secret as string } : undefined;
+  };
+  const ingress = await startCopyIngress({
+    redis,
+    prefix,
+    host: config.copyIngressHost,
+    port: config.copyIngressPort,
+    credentials,
+    seenTtlMs: config.copySeenTtlMs,
+    frameMaxBytes: config.copyFrameMaxBytes,
+    maxSkewMs: config.copyMaxSkewMs,
+    ...(config.copyFillEventsUrl
+      ? {
+          fills: {
+            url: config.copyFillEventsUrl,
+            refreshMs: config.copyLeadersRefreshMs,
+            loadLeaders: async () => {
+              const [rows] = await pool.query<RowDataPacket[]>('SELECT trader_id, settings FROM copy_trader');
+              return rows.map((r) => ({
+                account: r.trader_id as string,
+                traderId: r.trader_id as string,
+                instruments: JSON.parse(r.settings).instruments as string[],
+              }));
+            },
+          },
+        }
+      : {}),
+    logger: log,
+  });
+  log.info({ consumer, ingress: ingress.port }, 'copy engine started');
+
+  return {
+    ingressPort: ingress.port,
+    async stop() {
+      await ingress.close();
+      await worker.stop();
+      clearInterval(priceTimer);
+      await Promise.allSettled([pool.end(), writer.end(), exchange.close()]);
+      for (const r of [redis, blocking, subscriber]) r.disconnect();
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import type { OrderSide, PosSide } from './netting.js';
+import type { FollowAccount, MarginMode } from './settings.js';
+import type { PositionSide, SignalAction } from './signal.js';
+import type { CopySkip } from './skip-reasons.js';
+
+/**
+ * What sizing gives for one copier and one signal: an order to place on the copier's
+ * account, or a skip with its reason. Quantities are contracts, amounts USDT, all decimal
+ * strings. The client order id `{signalId}:{copierId}` makes a replayed signal place
+ * nothing twice.
+ */
+export interface CopyOrder {
+  clientOrderId: string;
+  signalId: string;
+  copierId: string;
+  traderId: string;
+  instrument: string;
+  account: FollowAccount;
+  action: SignalAction;
+  /** the side of the slice opened or closed */
+  side: PositionSide;
+  /** the exchange order: buy or sell (see netting.ts for one-way mode) */
+  orderSide: OrderSide;
+  /** hedge mode: the slice's side; one-way mode: 'net' */
+  posSide: PosSide;
+  qty: string;
+  reduceOnly: boolean;
+  leverage: number;
+  marginMode: MarginMode;
+  /**
+   * USDT this order takes from the balance for margin: the margin of the exposure it adds
+   * plus the estimated fee, rounded up to 8 places; '0' for a close. The fan-out subtracts
+   * it from its in-memory balance before sizing the same account's next copy.
+   */
+  margin: string;
+  takeProfitPrice?: string;
+  stopLossPrice?: string;
+}
+
+export type SizingResult = { kind: 'order'; order: CopyOrder } | { kind: 'skip'; skip: CopySkip };
+
+export const clientOrderId = (signalId: string, copierId: string): string => `${signalId}:${copierId}`;

@@ -1,0 +1,17 @@
+import { Decimal } from 'decimal.js';
+import { type Money, money, SCALE } from '../../domain/money.js';
+
+/**
+ * The trader's share of a copier's profit, accrued per close (then paid out by a repeatable
+ * job). The rule is deliberately simple: each close of a slice whose PnL — net of that
+ * close's fee and of the open fees of the quantity closed (ClosedPart.pnl) — is positive
+ * accrues pnl × the lead's profitShareRatio, rounded down to 8 places; a close at a loss
+ * accrues nothing and is not carried against later gains (no high-water mark, so a copier
+ * who gains 100 then loses 100 has paid a share of the first 100). The ratio is read from
+ * the lead settings at the time of the close.
+ */
+export function profitShare(pnl: string | Money, profitShareRatio: string): string {
+  const p = money(pnl);
+  if (p.lte(0)) return '0';
+  return p.mul(profitShareRatio).toDecimalPlaces(SCALE, Decimal.ROUND_DOWN).toFixed();
+}

@@ -1,0 +1,73 @@
+/**
+ * What a lead trader and a copier choose, in their typed and validated form. The API takes
+ * them as JSON and turns them into these types with settings-parse.ts; the fan-out keeps
+ * them in memory and hands them to sizing. Amounts and ratios are decimal strings.
+ */
+
+/** What copiers' slices of a trader do when the exchange liquidates the trader's position. */
+export type LiquidationPolicy =
+  /** close each copier's slice at market, like any full close of the trader */
+  | 'close'
+  /** leave the slices open; each copier manages its own from then on */
+  | 'keep';
+
+export interface LeadSettings {
+  traderId: string;
+  /** instruments whose trades this trader leads; others are not turned into signals */
+  instruments: readonly string[];
+  /** copiers accepted at most; DEFAULT_MAX_COPIERS when the body leaves it out */
+  maxCopiers: number;
+  /** the trader's share of copiers' positive realised PnL, 0 to MAX_PROFIT_SHARE_RATIO */
+  profitShareRatio: string;
+  onLiquidation: LiquidationPolicy;
+}
+
+export const DEFAULT_MAX_COPIERS = 500;
+/** The fan-out is sized for 5,000 copiers per signal; a lead may not promise more. */
+export const MAX_COPIERS_LIMIT = 5000;
+export const MAX_PROFIT_SHARE_RATIO = '0.3';
+/** Own leverage a copier may choose (a trader's leverage is taken as the signal gives it). */
+export const MAX_OWN_LEVERAGE = 125;
+
+export type SizingMode =
+  /** put this margin (USDT) into each copied open: qty = margin × leverage / (price × contract size) */
+  | { mode: 'fixed-amount'; margin: string }
+  /** open this multiple of the trader's quantity: qty = trader qty × ratio */
+  | { mode: 'fixed-ratio'; ratio: string };
+
+export type MarginMode = 'cross' | 'isolated';
+/** one-way: one net position per instrument; hedge: a long and a short position per instrument */
+export type PositionMode = 'one-way' | 'hedge';
+/** paused: no new opens, closes still follow; stopped: nothing follows */
+export type FollowStatus = 'active' | 'paused' | 'stopped';
+
+/** The exchange account that places the copier's orders. */
+export type FollowAccount = { type: 'main' } | { type: 'sub'; subAccount: string };
+
+export interface FollowSettings {
+  copierId: string;
+  traderId: string;
+  account: FollowAccount;
+  sizing: SizingMode;
+  /** 'trader': the leverage of each signal; a number: the copier's own */
+  leverage: 'trader' | number;
+  marginMode: MarginMode;
+  /**
+   * An account setting on the exchange: every follow of one account must name the same
+   * mode (checked where follows are stored, which sees them all).
+   */
+  positionMode: PositionMode;
+  /** instruments of the trader that this copier copies */
+  instruments: readonly string[];
+  /** USDT: the copier's position of this trader on one instrument and side is valued at most this */
+  maxPositionValue: string;
+  /** largest |current price − trader's fill price| / trader's fill price at which an open is still copied */
+  maxSlippage: string;
+  /** take profit at this return on margin (0.5 = +50%); absent: none */
+  takeProfitRatio?: string;
+  /** stop loss at this loss on margin (0.2 = −20%), at most 1; absent: none */
+  stopLossRatio?: string;
+  status: FollowStatus;
+}
+
+export const hasRoomForCopier = (lead: LeadSettings, copiers: number): boolean => copiers < lead.maxCopiers;

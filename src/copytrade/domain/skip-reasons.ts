@@ -1,0 +1,28 @@
+/**
+ * Why a copier did not copy a signal. A skip is recorded with its reason, never dropped in
+ * silence; the codes are stable (stored, shown to copiers, counted in metrics). Sizing
+ * checks in a fixed order (sizing.ts), so a skip names the first rule that failed.
+ */
+export const SKIP_REASONS = {
+  'follow-stopped': 'the copier stopped following this trader',
+  'follow-paused': 'the copier paused this follow: no new opens (closes still follow)',
+  'kept-after-liquidation': "the trader was liquidated and the lead's policy keeps copiers' slices open",
+  'instrument-not-followed': 'the copier does not copy this instrument',
+  'price-moved': "the price moved past the copier's max slippage from the trader's fill",
+  'no-slice': 'a close, but the copier holds no slice of this trader on this instrument and side',
+  'below-min-qty': "the copier's quantity, rounded down to the step, is below the instrument's minimum",
+  'over-max-position': "the copier's position of this trader would exceed its max position value",
+  'insufficient-balance': 'the margin and estimated fee exceed the balance available for margin',
+} as const;
+
+export type SkipReason = keyof typeof SKIP_REASONS;
+
+export interface CopySkip {
+  signalId: string;
+  copierId: string;
+  traderId: string;
+  instrument: string;
+  reason: SkipReason;
+  /** the figures behind the reason, for people ("needs 105.2 USDT, 50 available") */
+  detail: string;
+}

@@ -1,0 +1,151 @@
+import { Decimal } from 'decimal.js';
+import { fmt, type Money, money, SCALE } from '../../domain/money.js';
+import { type Fx, floorTo, fx, fxStr } from './fixed.js';
+import { grossPnl } from './pnl.js';
+import type { PositionSide } from './signal.js';
+
+/**
+ * A slice is the part of a copier's position that belongs to one trader: one per (copier,
+ * trader, instrument, side). A close by a trader closes only that trader's slices, in
+ * proportion to what it closed, and the PnL of that close is attributed to that trader
+ * alone (profit share reads it). The functions return new slices; they never mutate.
+ *
+ * Fees: a slice pays fees on opens and on closes. Open fees are held (`heldFees`) until the
+ * quantity they bought is closed, then realised pro rata, so that the PnL of each close is
+ * net of every fee that close's quantity cost — and profit share is taken on that.
+ */
+export interface SliceKey {
+  copierId: string;
+  traderId: string;
+  instrument: string;
+  side: PositionSide;
+}
+
+export interface Slice extends SliceKey {
+  /** contracts held */
+  qty: string;
+  /** quantity-weighted average fill price of the opens held; '0' when qty is 0 */
+  avgEntryPrice: string;
+  /** USDT, cumulative: Σ of every close's `pnl` */
+  realisedPnl: string;
+  /** USDT, cumulative: every fee paid, opens and closes */
+  fees: string;
+  /** USDT: open fees of the quantity still held, not yet in realisedPnl */
+  heldFees: string;
+}
+
+/** One fill of a copier order: contracts, price, and the fee paid (negative for a rebate). */
+export interface Fill {
+  qty: string;
+  price: string;
+  fee: string;
+}
+
+/** The outcome of a close fill: the new slice and what the close realised. */
+export interface ClosedPart {
+  slice: Slice;
+  /** (exit − entry) × qty × contract size, reversed for short, to SCALE places */
+  grossPnl: string;
+  /** this close's fee plus the open fees of the quantity closed */
+  fees: string;
+  /** grossPnl − fees, exactly: what profit share reads */
+  pnl: string;
+}
+
+/** Average entry prices keep 18 places (DECIMAL(36,18)); amounts keep SCALE. */
+export const PRICE_SCALE = 18;
+
+export function emptySlice(key: SliceKey): Slice {
+  return { ...key, qty: '0', avgEntryPrice: '0', realisedPnl: '0', fees: '0', heldFees: '0' };
+}
+
+/** A map key for a slice: ids and instruments never contain `|`. */
+export function sliceId(key: SliceKey): string {
+  return `${key.copierId}|${key.traderId}|${key.instrument}|${key.side}`;
+}
+
+/** The copier's slice of `traderId` on (instrument, side) among `slices`, if it holds one. */
+export function findSlice(
+  slices: readonly Slice[],
+  traderId: string,
+  instrument: string,
+  side: PositionSide,
+): Slice | undefined {
+  for (const s of slices) {
+    if (s.traderId === traderId && s.instrument === instrument && s.side === side) return s;
+  }
+  return undefined;
+}
+
+/** Adds an open fill: quantity grows, the entry price is the quantity-weighted average. */
+export function applyOpenFill(slice: Slice, fill: Fill): Slice {
+  const q = money(fill.qty);
+  if (q.lte(0)) throw new RangeError(`open fill of ${fill.qty} on ${sliceId(slice)}: expected qty > 0`);
+  const held = money(slice.qty);
+  const qty = held.plus(q);
+  const avg = held.isZero()
+    ? money(fill.price)
+    : held
+        .mul(slice.avgEntryPrice)
+        .plus(q.mul(fill.price))
+        .div(qty)
+        .toDecimalPlaces(PRICE_SCALE, Decimal.ROUND_HALF_EVEN);
+  return {
+    ...slice,
+    qty: qty.toFixed(),
+    avgEntryPrice: avg.toFixed(),
+    fees: money(slice.fees).plus(fill.fee).toFixed(),
+    heldFees: money(slice.heldFees).plus(fill.fee).toFixed(),
+  };
+}
+
+/**
+ * Applies a close fill: realises (exit − entry) × qty × contractSize (reversed for short)
+ * minus this fill's fee and the closed quantity's share of the held open fees; the
+ * quantity shrinks, the entry price stays. A fill of the whole slice realises all held
+ * fees and leaves exactly zero. A fill larger than the slice is a ledger error and throws.
+ */
+export function applyCloseFill(slice: Slice, fill: Fill, contractSize: string | Money): ClosedPart {
+  const q = money(fill.qty);
+  const held = money(slice.qty);
+  if (q.lte(0) || q.gt(held)) {
+    throw new RangeError(`close fill of ${fill.qty} on ${sliceId(slice)} holding ${slice.qty}`);
+  }
+  const rest = held.minus(q);
+  const entry = money(slice.avgEntryPrice);
+  const gross = money(fmt(grossPnl(slice.side, entry, money(fill.price), q, money(contractSize))));
+  const heldFees = money(slice.heldFees);
+  const feeShare = rest.isZero()
+    ? heldFees
+    : heldFees.mul(q).div(held).toDecimalPlaces(SCALE, Decimal.ROUND_DOWN);
+  const fees = feeShare.plus(fill.fee);
+  const pnl = gross.minus(fees);
+  return {
+    slice: {
+      ...slice,
+      qty: rest.toFixed(),
+      avgEntryPrice: rest.isZero() ? '0' : slice.avgEntryPrice,
+      realisedPnl: money(slice.realisedPnl).plus(pnl).toFixed(),
+      fees: money(slice.fees).plus(fill.fee).toFixed(),
+      heldFees: heldFees.minus(feeShare).toFixed(),
+    },
+    grossPnl: gross.toFixed(),
+    fees: fees.toFixed(),
+    pnl: pnl.toFixed(),
+  };
+}
+
+/**
+ * Contracts to close of a slice of `sliceQty` when its trader closed `traderQty` out of
+ * `positionBefore`: that fraction of the slice rounded down to the step, never more than
+ * the slice; a close of the trader's whole position (traderQty ≥ positionBefore) closes
+ * the slice exactly, so a full close leaves no dust. fixed.ts units; closeQty for strings.
+ */
+export function closeQtyFx(sliceQty: Fx, traderQty: Fx, positionBefore: Fx, step: Fx): Fx {
+  if (traderQty >= positionBefore) return sliceQty;
+  const q = floorTo((sliceQty * traderQty) / positionBefore, step);
+  return q > sliceQty ? sliceQty : q;
+}
+
+export const closeQty = (sliceQty: string, traderQty: string, positionBefore: string, step: string): string =>
+  fxStr(closeQtyFx(fx(sliceQty), fx(traderQty), fx(positionBefore), fx(step)));

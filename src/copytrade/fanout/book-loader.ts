@@ -1,0 +1,89 @@
+import type { RowDataPacket } from 'mysql2/promise';
+import type { ExchangeClient } from '../../clients/exchange.js';
+import type { Pool } from '../../infra/mysql/client.js';
+import type { MarginKind } from '../domain/account.js';
+import { parseFollowSettings, parseLeadSettings } from '../domain/settings-parse.js';
+import { type Slice, sliceId } from '../domain/slices.js';
+import type { CopierBook } from './book.js';
+
+const BALANCE_READS_IN_FLIGHT = 16;
+
+/**
+ * Fills the book at start (and a copier again when its follow changes): leads, follows,
+ * copiers and slices from MySQL, instrument rules and balances from the exchange. Off the
+ * hot path; the fan-out reads only the book.
+ */
+export async function loadBook(pool: Pool, exchange: ExchangeClient, book: CopierBook): Promise<void> {
+  for (const spec of await exchange.instruments()) {
+    book.setRules({
+      instrument: spec.instrument,
+      contractSize: spec.contractSize,
+      minQty: spec.minQty,
+      qtyStep: spec.qtyStep,
+      tickSize: spec.tickSize,
+    });
+  }
+  const [leads] = await pool.query<RowDataPacket[]>('SELECT settings FROM copy_trader');
+  for (const l of leads) book.setLead(parseLeadSettings(JSON.parse(l.settings)));
+  const [copiers] = await pool.query<RowDataPacket[]>('SELECT copier_id FROM copy_copier');
+  const ids = copiers.map((c) => c.copier_id as string);
+  for (let i = 0; i < ids.length; i += BALANCE_READS_IN_FLIGHT) {
+    await Promise.all(
+      ids.slice(i, i + BALANCE_READS_IN_FLIGHT).map((id) => loadCopier(pool, exchange, book, id)),
+    );
+  }
+}
+
+/** One copier: its row, its follows, its slices, its balance. */
+export async function loadCopier(
+  pool: Pool,
+  exchange: ExchangeClient,
+  book: CopierBook,
+  copierId: string,
+): Promise<void> {
+  const [[row]] = await pool.query<RowDataPacket[]>(
+    'SELECT copier_id, account_id, margin_kind FROM copy_copier WHERE copier_id=?',
+    [copierId],
+  );
+  if (!row) return;
+  const [follows] = await pool.query<RowDataPacket[]>(
+    'SELECT trader_id, settings, status FROM copy_follow WHERE copier_id=?',
+    [copierId],
+  );
+  const [slices] = await pool.query<RowDataPacket[]>('SELECT * FROM copy_slice WHERE copier_id=?', [
+    copierId,
+  ]);
+  const view = await exchange.positions(row.account_id);
+  const shares = new Map<string, string>();
+  const held: Slice[] = slices.map((s) => {
+    const slice: Slice = {
+      copierId,
+      traderId: s.trader_id,
+      instrument: s.instrument,
+      side: s.side,
+      qty: trim(s.qty),
+      avgEntryPrice: trim(s.avg_entry_price),
+      realisedPnl: trim(s.realised_pnl),
+      fees: trim(s.fees),
+      heldFees: trim(s.held_fees),
+    };
+    shares.set(sliceId(slice), trim(s.share_accrued));
+    return slice;
+  });
+  book.setCopier({
+    copierId,
+    accountId: row.account_id,
+    marginKind: row.margin_kind as MarginKind,
+    available: view.available,
+    slices: held,
+    shares,
+  });
+  for (const f of follows) {
+    const follow = parseFollowSettings({ ...JSON.parse(f.settings), status: f.status });
+    if (follow.status === 'stopped') book.removeFollow(follow.traderId, copierId);
+    else book.setFollow(follow);
+  }
+}
+
+/** DECIMAL(36,18) comes back zero-padded; the domain compares exact strings. */
+const trim = (v: string): string => (v.includes('.') ? v.replace(/\.?0+$/, '') : v) || '0';

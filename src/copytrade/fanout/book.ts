@@ -1,0 +1,146 @@
+import { fmt, money } from '../../domain/money.js';
+import type { AccountSnapshot, MarginKind } from '../domain/account.js';
+import type { CopyOrder } from '../domain/copy-order.js';
+import type { InstrumentRules } from '../domain/instrument.js';
+import type { FollowSettings, LeadSettings } from '../domain/settings.js';
+import {
+  applyCloseFill,
+  applyOpenFill,
+  emptySlice,
+  type Fill,
+  findSlice,
+  type Slice,
+  sliceId,
+} from '../domain/slices.js';
+
+/** A copier as the fan-out holds it: its exchange account, balance and every slice it has. */
+export interface CopierEntry {
+  copierId: string;
+  accountId: string;
+  marginKind: MarginKind;
+  /** USDT available for margin, kept current from fills between refreshes */
+  available: string;
+  slices: Slice[];
+  /** profit share accrued to each trader from this copier's slices, by sliceId */
+  shares: Map<string, string>;
+}
+
+/** The result of applying a fill to the book: the slice as it now is, and a close's PnL. */
+export interface SliceChange {
+  slice: Slice;
+  pnl: string | null;
+}
+
+/**
+ * Everything the fan-out reads between a signal and its orders, in memory: leads, follows
+ * by trader, copiers with their balances and slices. Loaded at start, changed by the
+ * fan-out's own fills and by follow changes announced on pub/sub; never read from MySQL on
+ * the hot path.
+ */
+export class CopierBook {
+  private readonly leads = new Map<string, LeadSettings>();
+  private readonly follows = new Map<string, Map<string, FollowSettings>>();
+  private readonly copiers = new Map<string, CopierEntry>();
+  private readonly rules = new Map<string, InstrumentRules>();
+
+  setRules(r: InstrumentRules): void {
+    this.rules.set(r.instrument, r);
+  }
+
+  rulesOf(instrument: string): InstrumentRules | undefined {
+    return this.rules.get(instrument);
+  }
+
+  setLead(lead: LeadSettings): void {
+    this.leads.set(lead.traderId, lead);
+  }
+
+  leadOf(traderId: string): LeadSettings | undefined {
+    return this.leads.get(traderId);
+  }
+
+  setCopier(c: CopierEntry): void {
+    this.copiers.set(c.copierId, c);
+  }
+
+  copier(copierId: string): CopierEntry | undefined {
+    return this.copiers.get(copierId);
+  }
+
+  setFollow(f: FollowSettings): void {
+    let byCopier = this.follows.get(f.traderId);
+    if (!byCopier) {
+      byCopier = new Map();
+      this.follows.set(f.traderId, byCopier);
+    }
+    byCopier.set(f.copierId, f);
+  }
+
+  removeFollow(traderId: string, copierId: string): void {
+    this.follows.get(traderId)?.delete(copierId);
+  }
+
+  /** The follows of a trader, in a stable order. */
+  followsOf(traderId: string): FollowSettings[] {
+    return [...(this.follows.get(traderId)?.values() ?? [])];
+  }
+
+  /** The snapshot sizing reads: the balance for margin in USDT (adapter rule, account.ts). */
+  snapshot(c: CopierEntry): AccountSnapshot {
+    return {
+      marginKind: c.marginKind,
+      balances: { USDT: { available: c.available, usdtValue: c.available } },
+    };
+  }
+
+  /** Sizing took `order.margin` from the balance: hold it before the next copy of this account. */
+  reserve(order: CopyOrder): void {
+    const c = this.copiers.get(order.copierId);
+    if (c && order.margin !== '0') c.available = fmt(money(c.available).minus(order.margin));
+  }
+
+  /** The exchange answered: the slice moves by the fill, the balance by what it did not reserve. */
+  fill(order: CopyOrder, fill: Fill, leverage: number): SliceChange {
+    const c = this.copiers.get(order.copierId);
+    if (!c) throw new Error(`copier ${order.copierId} is not in the book`);
+    const rules = this.rules.get(order.instrument);
+    if (!rules) throw new Error(`no rules for ${order.instrument}`);
+    const key = {
+      copierId: c.copierId,
+      traderId: order.traderId,
+      instrument: order.instrument,
+      side: order.side,
+    };
+    const before = findSlice(c.slices, key.traderId, key.instrument, key.side) ?? emptySlice(key);
+    let change: SliceChange;
+    if (order.action === 'open') {
+      change = { slice: applyOpenFill(before, fill), pnl: null };
+      // the reservation estimated margin + fee; the true fee replaces the estimate
+      const margin = money(fill.qty).times(rules.contractSize).times(fill.price).div(leverage);
+      c.available = fmt(money(c.available).plus(order.margin).minus(margin).minus(fill.fee));
+    } else {
+      const closed = applyCloseFill(before, fill, rules.contractSize);
+      change = { slice: closed.slice, pnl: closed.pnl };
+      const released = money(fill.qty).times(rules.contractSize).times(before.avgEntryPrice).div(leverage);
+      c.available = fmt(money(c.available).plus(released).plus(closed.grossPnl).minus(fill.fee));
+    }
+    c.slices = [...c.slices.filter((s) => s !== before), change.slice];
+    return change;
+  }
+
+  /** Adds `share` to what the slice's trader has accrued from it; returns the new total. */
+  shareAccrued(slice: Slice, share: string): string {
+    const c = this.copiers.get(slice.copierId);
+    if (!c) throw new Error(`copier ${slice.copierId} is not in the book`);
+    const id = sliceId(slice);
+    const total = fmt(money(c.shares.get(id) ?? '0').plus(share));
+    c.shares.set(id, total);
+    return total;
+  }
+
+  /** An order the exchange refused: its reservation goes back. */
+  release(order: CopyOrder): void {
+    const c = this.copiers.get(order.copierId);
+    if (c && order.margin !== '0') c.available = fmt(money(c.available).plus(order.margin));
+  }
+}

@@ -1,0 +1,102 @@
+import type { Logger } from '../../infra/log.js';
+import type { RedisClient } from '../../infra/redis.js';
+import { decodeSignalEntry, signalDeadLetterKey, signalStreamKey } from '../ingress/codec.js';
+import type { Fanout, FanoutResult } from './fanout.js';
+
+export const FANOUT_GROUP = 'fanout';
+const RETRY_MS = 200;
+
+/**
+ * Feeds the stream `copy:signals` to the fan-out, one signal at a time and in stream
+ * order (a trader's close must follow its open). At start it takes over every entry still
+ * pending (of a process that died: one fan-out process runs at a time) and runs those as
+ * deliveries again; an entry is acknowledged and deleted only once its fan-out is
+ * recorded. A fan-out that fails is retried, never skipped.
+ */
+export class FanoutWorker {
+  private running = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly redis: RedisClient,
+    /** a connection of its own: XREADGROUP BLOCK holds it */
+    private readonly blocking: RedisClient,
+    private readonly fanout: Fanout,
+    private readonly opts: { prefix: string; consumer: string },
+    private readonly log: Logger,
+    private readonly observe?: (r: FanoutResult, receivedMs: number) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    const key = signalStreamKey(this.opts.prefix);
+    try {
+      await this.redis.xgroup('CREATE', key, FANOUT_GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!(err as Error).message.includes('BUSYGROUP')) throw err;
+    }
+    this.running = true;
+    this.loop = this.run(key);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run(key: string): Promise<void> {
+    // what a dead process left: taken over, delivered again
+    for (let cursor = '0-0'; this.running; ) {
+      const [next, entries] = (await this.redis.xautoclaim(
+        key,
+        FANOUT_GROUP,
+        this.opts.consumer,
+        0,
+        cursor,
+        'COUNT',
+        100,
+      )) as [string, [string, string[]][]];
+      for (const [id, fields] of entries) if (fields) await this.handle(key, id, fields, true);
+      if (next === '0-0') break;
+      cursor = next;
+    }
+    while (this.running) {
+      const reply = (await this.blocking
+        .xreadgroup('GROUP', FANOUT_GROUP, this.opts.consumer, 'COUNT', 16, 'BLOCK', 500, 'STREAMS', key, '>')
+        .catch((err: Error) => {
+          this.log.error({ err }, 'reading copy signals failed');
+          return null;
+        })) as [string, [string, string[]][]][] | null;
+      for (const [id, fields] of reply?.[0]?.[1] ?? []) await this.handle(key, id, fields, false);
+    }
+  }
+
+  private async handle(key: string, id: string, fields: string[], redelivered: boolean): Promise<void> {
+    const entry = decodeSignalEntry(fields);
+    if ('error' in entry) {
+      await this.redis.xadd(
+        signalDeadLetterKey(this.opts.prefix),
+        '*',
+        'reason',
+        entry.error,
+        'entry',
+        id,
+        'raw',
+        JSON.stringify(fields),
+      );
+      await this.redis.ack(key, FANOUT_GROUP, id);
+      return;
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.fanout.run(entry, redelivered || attempt > 1);
+        await this.redis.ack(key, FANOUT_GROUP, id);
+        this.observe?.(result, entry.receivedMs);
+        return;
+      } catch (err) {
+        this.log.error({ err, entry: id, attempt }, 'fan-out failed; retrying');
+        if (!this.running) return;
+        await new Promise((r) => setTimeout(r, Math.min(RETRY_MS * attempt, 5000)));
+      }
+    }
+  }
+}

@@ -1,0 +1,205 @@
+import type { ExchangeOrderRequest, InstrumentId, OrderResult } from '../../clients/exchange-wire.js';
+import { money } from '../../domain/money.js';
+import type { Logger } from '../../infra/log.js';
+import type { CopyOrder } from '../domain/copy-order.js';
+import { profitShare } from '../domain/profit-share.js';
+import { type Market, prepareSignal, sizeCopy } from '../domain/sizing.js';
+import type { CopySkip } from '../domain/skip-reasons.js';
+import { type Slice, sliceId } from '../domain/slices.js';
+import type { SignalEntry } from '../ingress/codec.js';
+import type { CopierBook } from './book.js';
+import type { BatchRecord, CopyStore, PlacedOrder } from './copy-store.js';
+
+/** What the fan-out needs of the exchange: batches, and (recovery only) what it already did. */
+export interface FanoutExchange {
+  placeOrders(orders: readonly ExchangeOrderRequest[]): Promise<OrderResult[]>;
+  /** the stored result of each (account, clientOrderId), or null where there is none */
+  lookupOrders(refs: readonly { account: string; clientOrderId: string }[]): Promise<(OrderResult | null)[]>;
+}
+
+export interface FanoutResult {
+  signalKey: string;
+  orders: number;
+  skips: number;
+}
+
+/** A signal's id among all traders' (client order ids are `{signalKey}:{copierId}` per account). */
+export const signalKeyOf = (traderId: string, signalId: string): string => `${signalId}@${traderId}`;
+
+/**
+ * One signal to every copier of its trader: size each (pure, from the book in memory),
+ * place the orders in batches, then record each batch (orders, skips, slices) in one MySQL
+ * round trip and update the book. A signal delivered again (after a crash) skips copiers
+ * already recorded and asks the exchange what it did for the others before placing
+ * anything, so nothing is placed twice even if sizing would now come out differently.
+ */
+export class Fanout {
+  constructor(
+    private readonly book: CopierBook,
+    private readonly exchange: FanoutExchange,
+    private readonly store: CopyStore,
+    private readonly market: (instrument: string) => Market,
+    private readonly opts: { batchSize: number },
+    private readonly log: Logger,
+    private readonly notify?: (copierId: string, message: unknown) => void,
+  ) {}
+
+  async run(entry: SignalEntry, redelivered: boolean): Promise<FanoutResult> {
+    const s = entry.signal;
+    const signalKey = signalKeyOf(s.traderId, s.signalId);
+    const lead = this.book.leadOf(s.traderId);
+    const rules = this.book.rulesOf(s.instrument);
+    let orders: CopyOrder[] = [];
+    const skips: CopySkip[] = [];
+    if (lead && rules) {
+      const prepared = prepareSignal({ ...s, signalId: signalKey }, lead, rules, this.market(s.instrument));
+      const recorded = redelivered ? await this.store.recordedCopiers(signalKey) : null;
+      for (const follow of this.book.followsOf(s.traderId)) {
+        const copier = this.book.copier(follow.copierId);
+        if (!copier || recorded?.has(follow.copierId)) continue;
+        const r = sizeCopy(prepared, { follow, account: this.book.snapshot(copier), slices: copier.slices });
+        if (r.kind === 'skip') skips.push(r.skip);
+        else {
+          this.book.reserve(r.order);
+          orders.push(r.order);
+        }
+      }
+    } else {
+      this.log.warn(
+        { signalKey, lead: !!lead, rules: !!rules },
+        'signal of no lead trader or instrument: nobody copies',
+      );
+    }
+    const known = redelivered ? await this.alreadyPlaced(orders) : new Map<string, OrderResult>();
+    const batches: CopyOrder[][] = [];
+    for (let i = 0; i < orders.length; i += this.opts.batchSize)
+      batches.push(orders.slice(i, i + this.opts.batchSize));
+    orders = [];
+    // every batch settles before a failure is reported: a retry must not race a batch in flight
+    const settled = await Promise.allSettled(
+      (batches.length > 0 ? batches : [[]]).map((batch, i) =>
+        this.placeAndRecord(signalKey, batch, i === 0 ? skips : [], known, lead?.profitShareRatio ?? '0'),
+      ),
+    );
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const counts = { orders: batches.reduce((n, b) => n + b.length, 0), skips: skips.length };
+    await this.store.signalDone(signalKey, s.traderId, JSON.stringify(s), entry.receivedMs, counts);
+    return { signalKey, ...counts };
+  }
+
+  private async alreadyPlaced(orders: CopyOrder[]): Promise<Map<string, OrderResult>> {
+    const found = new Map<string, OrderResult>();
+    if (orders.length === 0) return found;
+    const results = await this.exchange.lookupOrders(
+      orders.map((o) => ({ account: this.accountOf(o), clientOrderId: o.clientOrderId })),
+    );
+    results.forEach((r, i) => {
+      if (r) found.set((orders[i] as CopyOrder).clientOrderId, r);
+    });
+    return found;
+  }
+
+  private accountOf(o: CopyOrder): string {
+    const copier = this.book.copier(o.copierId);
+    const base = copier?.accountId ?? o.copierId;
+    return o.account.type === 'main' ? base : `${base}/${o.account.subAccount}`;
+  }
+
+  private async placeAndRecord(
+    signalKey: string,
+    batch: CopyOrder[],
+    skips: CopySkip[],
+    known: Map<string, OrderResult>,
+    shareRatio: string,
+  ): Promise<void> {
+    const toPlace = batch.filter((o) => !known.has(o.clientOrderId));
+    let placed: OrderResult[] = [];
+    try {
+      if (toPlace.length > 0) placed = await this.exchange.placeOrders(toPlace.map((o) => this.request(o)));
+    } catch (err) {
+      // the run is retried as a delivery again, which asks the exchange what it did
+      for (const o of batch) this.book.release(o);
+      throw err;
+    }
+    const byId = new Map(known);
+    toPlace.forEach((o, i) => {
+      const r = placed[i];
+      if (r) byId.set(o.clientOrderId, r);
+    });
+    // orders the exchange had already (a signal entered twice): recorded ones stay as they
+    // are; for the others, what the exchange did is the truth, even if sizing now differs
+    const again = toPlace.filter((_, i) => {
+      const r = placed[i];
+      return (
+        (r?.status === 'filled' && r.replay) ||
+        (r?.status === 'rejected' && r.code === 'IDEMPOTENCY_CONFLICT')
+      );
+    });
+    const recorded = again.length > 0 ? await this.store.recordedCopiers(signalKey) : new Set<string>();
+    const conflicts = again.filter(
+      (o) => !recorded.has(o.copierId) && byId.get(o.clientOrderId)?.status === 'rejected',
+    );
+    if (conflicts.length > 0) for (const [id, r] of await this.alreadyPlaced(conflicts)) byId.set(id, r);
+    const record: BatchRecord = { signalKey, orders: [], skips, slices: [] };
+    const touched = new Map<string, { slice: Slice; shareAccrued: string }>();
+    for (const o of batch) {
+      if (recorded.has(o.copierId)) {
+        this.book.release(o);
+        continue;
+      }
+      const r = byId.get(o.clientOrderId);
+      if (!r || r.status === 'rejected') {
+        this.book.release(o);
+        record.orders.push({ order: o, status: 'REJECTED', errorCode: r ? r.code : 'NO_RESULT' });
+        continue;
+      }
+      record.orders.push({ order: o, status: 'FILLED', fillQty: r.qty, fillPrice: r.price, fee: r.fee });
+      if (money(r.qty).isZero()) continue;
+      const change = this.book.fill(o, { qty: r.qty, price: r.price, fee: r.fee }, o.leverage);
+      const share =
+        change.pnl !== null && money(change.pnl).gt(0) ? profitShare(change.pnl, shareRatio) : '0';
+      const prior = this.book.shareAccrued(change.slice, share);
+      touched.set(sliceId(change.slice), { slice: change.slice, shareAccrued: prior });
+    }
+    record.slices = [...touched.values()];
+    // the book already holds these fills: the batch is written until it is, never run again
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.store.writeBatch(record);
+        break;
+      } catch (err) {
+        this.log.error({ err, signalKey, attempt }, 'copy batch not recorded; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 2000)));
+      }
+    }
+    if (this.notify) {
+      for (const p of record.orders) this.notify(p.order.copierId, { type: 'order', ...summary(p) });
+      for (const k of skips)
+        this.notify(k.copierId, { type: 'skip', signalKey, reason: k.reason, detail: k.detail });
+    }
+  }
+
+  private request(o: CopyOrder): ExchangeOrderRequest {
+    return {
+      account: this.accountOf(o),
+      clientOrderId: o.clientOrderId,
+      instrument: o.instrument as InstrumentId,
+      side: o.orderSide,
+      ...(o.posSide === 'net' ? {} : { positionSide: o.posSide }),
+      qty: o.qty,
+      reduceOnly: o.reduceOnly,
+    };
+  }
+}
+
+const summary = (p: PlacedOrder) => ({
+  clientOrderId: p.order.clientOrderId,
+  instrument: p.order.instrument,
+  action: p.order.action,
+  side: p.order.side,
+  qty: p.fillQty ?? p.order.qty,
+  status: p.status,
+  price: p.fillPrice,
+  errorCode: p.errorCode,
+});

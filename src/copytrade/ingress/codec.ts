@@ -1,0 +1,96 @@
+import type { TraderSignal } from '../domain/signal.js';
+import { checkSignal } from './signal-schema.js';
+
+/**
+ * The stream `{prefix}:copy:signals` and its entries, and the keys the ingress keeps. Pure.
+ *
+ * An entry is one field `m` holding a JSON array (as in the settlement streams: one string
+ * for Redis to store and for ioredis to parse):
+ *
+ *     m = [signalId, traderId, instrument, action, side, qty, price, leverage,
+ *          positionBefore, filledMs, receivedMs, source]
+ *
+ * `receivedMs` is the server's clock when the frame or event arrived: the fan-out measures
+ * its latency from it. `source` is `ws` (a trader's frame) or `fill` (a trading-system fill).
+ */
+
+export type SignalSource = 'ws' | 'fill';
+
+export interface SignalEntry {
+  readonly signal: TraderSignal;
+  /** when tradeflow received the signal (epoch ms) */
+  readonly receivedMs: number;
+  readonly source: SignalSource;
+}
+
+export const signalStreamKey = (prefix: string): string => `${prefix}:copy:signals`;
+/** Present while a signal id is remembered; its value is the id of the stream entry. */
+export const seenKey = (prefix: string, traderId: string, signalId: string): string =>
+  `${prefix}:copy:seen:${traderId}:${signalId}`;
+/** Fill events that could not be read, with the reason (capped). */
+export const signalDeadLetterKey = (prefix: string): string => `${prefix}:copy:signals:dead`;
+
+export function encodeSignalEntry(e: SignalEntry): string[] {
+  const s = e.signal;
+  return [
+    'm',
+    JSON.stringify([
+      s.signalId,
+      s.traderId,
+      s.instrument,
+      s.action,
+      s.side,
+      s.qty,
+      s.price,
+      s.leverage,
+      s.positionBefore,
+      s.filledMs,
+      e.receivedMs,
+      e.source,
+    ]),
+  ];
+}
+
+/** Decodes a stream entry's fields; a malformed entry yields the reason instead. */
+export function decodeSignalEntry(fields: readonly string[]): SignalEntry | { error: string } {
+  if (fields.length !== 2 || fields[0] !== 'm') return { error: 'expected one field m' };
+  let v: unknown;
+  try {
+    v = JSON.parse(fields[1] as string);
+  } catch {
+    return { error: 'field m is not JSON' };
+  }
+  if (!Array.isArray(v) || v.length !== 12) return { error: 'field m is not an array of 12' };
+  const [
+    signalId,
+    traderId,
+    instrument,
+    action,
+    side,
+    qty,
+    price,
+    leverage,
+    positionBefore,
+    filledMs,
+    receivedMs,
+    source,
+  ] = v as unknown[];
+  const checked = checkSignal({
+    signalId,
+    traderId,
+    instrument,
+    action,
+    side,
+    qty,
+    price,
+    leverage,
+    positionBefore,
+    filledMs,
+  });
+  if (!checked.ok) return { error: `${checked.error.path ?? 'signal'}: ${checked.error.message}` };
+  if (typeof receivedMs !== 'number' || !Number.isSafeInteger(receivedMs)) {
+    return { error: `bad receivedMs ${String(receivedMs)}` };
+  }
+  if (source !== 'ws' && source !== 'fill') return { error: `bad source ${String(source)}` };
+  return { signal: checked.value, receivedMs, source };
+}

@@ -1,0 +1,153 @@
+import type { Logger } from '../../infra/log.js';
+import type { RedisClient } from '../../infra/redis.js';
+import type { TraderSignal } from '../domain/signal.js';
+import type { AcceptSignal } from './accept.js';
+import { signalDeadLetterKey } from './codec.js';
+import {
+  type DropReason,
+  type FillFilterOptions,
+  filterFill,
+  filterFillText,
+  type LeaderTable,
+} from './fill-filter.js';
+
+/**
+ * Trading-system fill events into signals, whatever carries them (the simulator's WebSocket
+ * here, Kafka in production): each event goes through the filter (fill-filter.ts); a lead
+ * trader's fill goes to the same accept path as a trader's frame; an event that cannot be
+ * read goes to the dead-letter stream with its reason. The leader table is read on every
+ * event through `leaders`, so a refresh takes effect at the next event.
+ */
+
+export type DeadLetter = (reason: string, raw: string) => Promise<unknown>;
+
+export interface FillIntakeOptions {
+  readonly leaders: () => LeaderTable;
+  readonly accept: AcceptSignal;
+  readonly deadLetter: DeadLetter;
+  readonly filter?: FillFilterOptions;
+  /** first pause before a failed accept is tried again; doubles up to 5 s (default 100) */
+  readonly retryBaseMs?: number;
+  readonly logger?: Logger;
+}
+
+export interface FillIntakeStats {
+  events: number;
+  signals: number;
+  duplicates: number;
+  invalid: number;
+  dropped: Record<DropReason, number>;
+}
+
+export interface FillIntake {
+  /** One message of the transport: a JSON event, or a JSON array of events. */
+  onEvent(text: string, receivedMs: number): void;
+  stats(): FillIntakeStats;
+  /** Resolves once every signal taken so far is stored (or given up by close). */
+  idle(): Promise<void>;
+  /** Stops retrying; signals still unstored are logged as lost. */
+  close(): Promise<void>;
+}
+
+const MAX_DEAD_RAW = 4096;
+
+export function createFillIntake(opts: FillIntakeOptions): FillIntake {
+  const log = opts.logger;
+  const retryBaseMs = opts.retryBaseMs ?? 100;
+  const stats: FillIntakeStats = {
+    events: 0,
+    signals: 0,
+    duplicates: 0,
+    invalid: 0,
+    dropped: { 'not-leader': 0, 'not-led': 0, 'not-fill': 0, 'copy-order': 0 },
+  };
+  const pending = new Set<Promise<void>>();
+  let closed = false;
+
+  const deadLetter = (reason: string, raw: string): void => {
+    stats.invalid++;
+    opts
+      .deadLetter(reason, raw.length > MAX_DEAD_RAW ? raw.slice(0, MAX_DEAD_RAW) : raw)
+      .catch((err: unknown) => {
+        log?.error({ err, reason }, 'fill intake: could not dead-letter an event');
+      });
+  };
+
+  /** Stores one signal, trying again with backoff while Redis fails (a fill has no sender to retry). */
+  const store = async (signal: TraderSignal, receivedMs: number): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await opts.accept(signal, receivedMs, 'fill');
+        if (r.duplicate) stats.duplicates++;
+        else stats.signals++;
+        return;
+      } catch (err) {
+        if (closed) {
+          log?.error({ err, signalId: signal.signalId }, 'fill intake: closed with a signal not stored');
+          return;
+        }
+        const waitMs = Math.min(5000, retryBaseMs * 2 ** Math.min(attempt, 16));
+        log?.warn(
+          { err, signalId: signal.signalId, waitMs },
+          'fill intake: could not store a signal, retrying',
+        );
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+    }
+  };
+
+  const decide = (event: unknown, text: string | undefined, receivedMs: number): void => {
+    stats.events++;
+    const leaders = opts.leaders();
+    const v =
+      text === undefined
+        ? filterFill(event, leaders, opts.filter)
+        : filterFillText(text, leaders, opts.filter);
+    if (v.kind === 'drop') {
+      stats.dropped[v.reason]++;
+      return;
+    }
+    if (v.kind === 'invalid') {
+      deadLetter(
+        `${v.error.code}${v.error.path ? ` ${v.error.path}` : ''}: ${v.error.message}`,
+        text ?? JSON.stringify(event),
+      );
+      return;
+    }
+    const done: Promise<void> = store(v.signal, receivedMs).finally(() => pending.delete(done));
+    pending.add(done);
+  };
+
+  return {
+    onEvent(text, receivedMs) {
+      if (!text.startsWith('[')) {
+        decide(undefined, text, receivedMs);
+        return;
+      }
+      let events: unknown;
+      try {
+        events = JSON.parse(text);
+      } catch {
+        stats.events++;
+        deadLetter('BAD_JSON: event is not JSON', text);
+        return;
+      }
+      for (const e of events as unknown[]) decide(e, undefined, receivedMs);
+    },
+    stats: () => ({ ...stats, dropped: { ...stats.dropped } }),
+    async idle() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+    async close() {
+      closed = true;
+      await this.idle();
+    },
+  };
+}
+
+/** Writes unreadable events to `{prefix}:copy:signals:dead` (reason, raw, at), capped near `maxLen`. */
+export function createDeadLetter(redis: RedisClient, prefix: string, maxLen = 10_000): DeadLetter {
+  const key = signalDeadLetterKey(prefix);
+  return (reason, raw) =>
+    redis.xadd(key, 'MAXLEN', '~', maxLen, '*', 'reason', reason, 'raw', raw, 'at', String(Date.now()));
+}

@@ -1,0 +1,92 @@
+import type { Logger } from '../../infra/log.js';
+import type { RedisClient } from '../../infra/redis.js';
+import { createSignalAcceptor } from './accept.js';
+import { type FillConsumer, startFillConsumer } from './fill-consumer.js';
+import type { Leader } from './fill-filter.js';
+import { createDeadLetter } from './fill-intake.js';
+import { type LeaderRefresh, startLeaderRefresh } from './leader-refresh.js';
+import { type CredentialLookup, type SignalIngress, startSignalIngress } from './server.js';
+
+/**
+ * The signal ingress of the copy-trading engine, wired: both sources of signals into the one
+ * accept path and the stream `{prefix}:copy:signals`.
+ */
+
+export interface CopyIngressOptions {
+  readonly redis: RedisClient;
+  readonly prefix: string;
+  /** WebSocket of the lead traders */
+  readonly host: string;
+  readonly port: number;
+  readonly credentials: CredentialLookup;
+  /** how long a signal id is remembered; must exceed maxSkewMs */
+  readonly seenTtlMs: number;
+  readonly frameMaxBytes: number;
+  readonly maxSkewMs: number;
+  /** the trading system's fill events; left out: traders' frames only */
+  readonly fills?: {
+    /** e.g. ws://127.0.0.1:7400/exchange/events */
+    readonly url: string;
+    readonly loadLeaders: () => Promise<Iterable<Leader>>;
+    readonly refreshMs: number;
+  };
+  readonly logger: Logger;
+}
+
+export interface CopyIngress {
+  readonly port: number;
+  readonly server: SignalIngress;
+  readonly fills: FillConsumer | undefined;
+  /** refresh() when a trader starts or stops leading */
+  readonly leaders: LeaderRefresh | undefined;
+  close(): Promise<void>;
+}
+
+export async function startCopyIngress(opts: CopyIngressOptions): Promise<CopyIngress> {
+  const log = opts.logger;
+  if (opts.seenTtlMs <= opts.maxSkewMs) {
+    throw new Error('seenTtlMs must exceed maxSkewMs, or a replayed frame could be accepted twice');
+  }
+  // 1. the accept path: dedup by (trader, signal id) and XADD, one Lua call
+  const accept = createSignalAcceptor({ redis: opts.redis, prefix: opts.prefix, seenTtlMs: opts.seenTtlMs });
+
+  // 2. lead traders' frames over WebSocket
+  const server = await startSignalIngress({
+    host: opts.host,
+    port: opts.port,
+    credentials: opts.credentials,
+    accept,
+    frameMaxBytes: opts.frameMaxBytes,
+    maxSkewMs: opts.maxSkewMs,
+    logger: log,
+  });
+
+  // 3. trading-system fills: the leader table, kept fresh; only leaders' fills pass the filter
+  let leaders: LeaderRefresh | undefined;
+  let fills: FillConsumer | undefined;
+  if (opts.fills) {
+    const f = opts.fills;
+    leaders = await startLeaderRefresh(f.loadLeaders, f.refreshMs, (err) =>
+      log.error({ err }, 'copy ingress: could not reload the lead traders; the previous table stays'),
+    );
+    fills = startFillConsumer({
+      url: f.url,
+      leaders: leaders.table,
+      accept,
+      deadLetter: createDeadLetter(opts.redis, opts.prefix),
+      logger: log,
+    });
+  }
+
+  return {
+    port: server.port,
+    server,
+    fills,
+    leaders,
+    async close() {
+      await fills?.close();
+      await leaders?.stop();
+      await server.close();
+    },
+  };
+}

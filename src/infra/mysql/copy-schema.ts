@@ -1,0 +1,110 @@
+import { bigint, decimal, index, int, mysqlTable, primaryKey, text, varchar } from 'drizzle-orm/mysql-core';
+
+/**
+ * Copy trading's tables, in the engine's database. Ids are ASCII and compared byte for byte
+ * (see columns.ts); amounts are DECIMAL(36,18), never floats; settings are JSON validated by
+ * src/copytrade/domain before they are written.
+ */
+const id = (name: string, length = 64) => varchar(name, { length }).notNull();
+const amount = (name: string) => decimal(name, { precision: 36, scale: 18 });
+
+/** A lead trader: how it authenticates its signal frames, and its lead settings. */
+export const copyTrader = mysqlTable('copy_trader', {
+  traderId: id('trader_id').primaryKey(),
+  apiKey: id('api_key').unique(),
+  apiSecret: id('api_secret', 128),
+  settings: text('settings').notNull(),
+  updatedMs: bigint('updated_ms', { mode: 'number' }).notNull(),
+});
+
+/** A copier: the token it uses on the API and the push WebSocket, and its exchange account. */
+export const copyCopier = mysqlTable('copy_copier', {
+  copierId: id('copier_id').primaryKey(),
+  token: id('token', 128).unique(),
+  accountId: id('account_id'),
+  /** single-currency, multi-currency or portfolio: which balance backs a new position */
+  marginKind: varchar('margin_kind', { length: 16 }).notNull(),
+  updatedMs: bigint('updated_ms', { mode: 'number' }).notNull(),
+});
+
+/** A copier following a trader, with its follow settings (mode, leverage, caps, ...). */
+export const copyFollow = mysqlTable(
+  'copy_follow',
+  {
+    copierId: id('copier_id'),
+    traderId: id('trader_id'),
+    settings: text('settings').notNull(),
+    /** active, paused or stopped */
+    status: varchar('status', { length: 8 }).notNull(),
+    updatedMs: bigint('updated_ms', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.copierId, t.traderId] }), index('copy_follow_trader').on(t.traderId)],
+);
+
+/** A signal the fan-out took up; `done_ms` is set once every copier has its order or skip. */
+export const copySignal = mysqlTable('copy_signal', {
+  signalKey: id('signal_key', 160).primaryKey(),
+  traderId: id('trader_id'),
+  payload: text('payload').notNull(),
+  receivedMs: bigint('received_ms', { mode: 'number' }).notNull(),
+  doneMs: bigint('done_ms', { mode: 'number' }),
+  orders: int('orders'),
+  skips: int('skips'),
+});
+
+/** One exchange order per (signal, copier): its client order id is `{signalKey}:{copierId}`. */
+export const copyOrder = mysqlTable(
+  'copy_order',
+  {
+    clientOrderId: id('client_order_id', 240).primaryKey(),
+    signalKey: id('signal_key', 160),
+    copierId: id('copier_id'),
+    traderId: id('trader_id'),
+    instrument: id('instrument', 32),
+    action: varchar('action', { length: 8 }).notNull(),
+    side: varchar('side', { length: 8 }).notNull(),
+    qty: amount('qty').notNull(),
+    /** FILLED or REJECTED */
+    status: varchar('status', { length: 12 }).notNull(),
+    fillPrice: amount('fill_price'),
+    fee: amount('fee'),
+    errorCode: varchar('error_code', { length: 64 }),
+    createdMs: bigint('created_ms', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('copy_order_copier').on(t.copierId, t.createdMs)],
+);
+
+/** A copier that did not follow a signal, and why: never a silent drop. */
+export const copySkip = mysqlTable(
+  'copy_skip',
+  {
+    signalKey: id('signal_key', 160),
+    copierId: id('copier_id'),
+    traderId: id('trader_id'),
+    reason: varchar('reason', { length: 32 }).notNull(),
+    detail: varchar('detail', { length: 255 }),
+    createdMs: bigint('created_ms', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.signalKey, t.copierId] }), index('copy_skip_copier').on(t.copierId)],
+);
+
+/** The part of a copier's position that belongs to one trader. */
+export const copySlice = mysqlTable(
+  'copy_slice',
+  {
+    copierId: id('copier_id'),
+    traderId: id('trader_id'),
+    instrument: id('instrument', 32),
+    side: varchar('side', { length: 8 }).notNull(),
+    qty: amount('qty').notNull(),
+    avgEntryPrice: amount('avg_entry_price').notNull(),
+    realisedPnl: amount('realised_pnl').notNull(),
+    fees: amount('fees').notNull(),
+    /** open fees of the quantity still held, realised pro rata as it closes */
+    heldFees: amount('held_fees').notNull(),
+    /** profit share accrued to the trader from this slice's closes */
+    shareAccrued: amount('share_accrued').notNull(),
+    updatedMs: bigint('updated_ms', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.copierId, t.traderId, t.instrument, t.side] })],
+);

@@ -1,0 +1,446 @@
+import type {
+  AccountView,
+  ExchangeLedgerView,
+  FilledOrder,
+  FillLeg,
+  InstrumentId,
+  LeverageView,
+  MarginMode,
+  PositionMode,
+  PositionSide,
+  PositionsView,
+  PriceView,
+  RejectedOrder,
+} from '../../clients/exchange-wire.js';
+import { type Asset, CURRENCIES, type Totals } from '../../clients/wire.js';
+import type { Money } from '../../domain/money.js';
+import { Rejected } from '../errors.js';
+import { formatUnits as fmt, minUnits, ONE, parseUnits, type Units } from './fixed.js';
+import { fillPrice, type InstrumentRules, qtyProblem, RULES } from './instruments.js';
+import { ExchangeLedger } from './ledger.js';
+import {
+  type CloseEffect,
+  closeEffect,
+  closeFrom,
+  emptyPosition,
+  feeFor,
+  marginFor,
+  openInto,
+  type Position,
+  positionKey,
+  rawNotional,
+} from './positions.js';
+import type { AccountRequest, LeverageRequest, OrderRequest } from './requests.js';
+
+/**
+ * The simulated derivatives exchange, without I/O: accounts, leverage settings, positions,
+ * market orders and the ledger. Every call is synchronous and all-or-nothing: an order is
+ * checked in full before anything changes, then applied in one go, so a duplicate can never
+ * slip in between and a rejected order leaves no trace but its count. Amounts are units
+ * (fixed.ts) inside, decimal strings outside.
+ */
+
+export interface EngineOptions {
+  /** taker fee rate on the notional, a decimal string in [0, 1) of at most 8 places */
+  feeRate: string;
+  /** how far (basis points) a fill is from the feed price, against the taker */
+  slippageBps: number;
+  /** the feed price of an asset in USDT (the simulator's feed: one object per tick) */
+  price: (asset: Asset) => Money;
+  /** epoch ms of a fill */
+  now?: () => number;
+}
+
+export const DEFAULT_LEVERAGE = 10;
+export const DEFAULT_MARGIN_MODE: MarginMode = 'cross';
+
+interface Setting {
+  readonly leverage: number;
+  readonly marginMode: MarginMode;
+}
+const DEFAULT_SETTING: Setting = { leverage: DEFAULT_LEVERAGE, marginMode: DEFAULT_MARGIN_MODE };
+
+interface AccountState {
+  readonly id: string;
+  mode: PositionMode;
+  readonly settings: Map<InstrumentId, Setting>;
+  /** open positions only, by positionKey */
+  readonly positions: Map<string, Position>;
+  usedMargin: Units;
+  realisedPnl: Units;
+  fees: Units;
+  /** the first result of each client order id, with the order it was for */
+  readonly applied: Map<string, { print: string; result: FilledOrder }>;
+}
+
+interface PriceCache {
+  /** the feed's object for the current tick */
+  feed: Money;
+  units: Units;
+  buy: Units;
+  sell: Units;
+  /** the fill prices as decimal strings, printed once per tick */
+  buyText: string;
+  sellText: string;
+}
+
+export class ExchangeEngine {
+  readonly #feeRate: Units;
+  readonly #slippageBps: number;
+  readonly #price: (asset: Asset) => Money;
+  readonly #now: () => number;
+  readonly #accounts = new Map<string, AccountState>();
+  readonly #ledger = new ExchangeLedger();
+  readonly #prices = new Map<InstrumentId, PriceCache>();
+  #orderSeq = 0;
+  #ordersApplied = 0;
+  #fills = 0;
+  #replays = 0;
+  readonly #rejected = new Map<string, number>();
+
+  constructor(opts: EngineOptions) {
+    const feeRate = parseUnits(opts.feeRate);
+    if (feeRate === undefined || feeRate < 0n || feeRate >= ONE) {
+      throw new Error(
+        `feeRate: expected a decimal from 0 to below 1 of at most 8 places, got "${opts.feeRate}"`,
+      );
+    }
+    if (!Number.isInteger(opts.slippageBps) || opts.slippageBps < 0 || opts.slippageBps > 1000) {
+      throw new Error(`slippageBps: expected an integer from 0 to 1000, got ${opts.slippageBps}`);
+    }
+    this.#feeRate = feeRate;
+    this.#slippageBps = opts.slippageBps;
+    this.#price = opts.price;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  hasAccount(account: string): boolean {
+    return this.#accounts.has(account);
+  }
+
+  /** The stored result of a filled client order id (as first answered), or undefined. Changes nothing. */
+  lookup(account: string, clientOrderId: string): FilledOrder | undefined {
+    return this.#accounts.get(account)?.applied.get(clientOrderId)?.result;
+  }
+
+  /** Creates the account if new, changes its position mode if asked (only when flat), then deposits. */
+  createAccount(req: AccountRequest): AccountView {
+    let acct = this.#accounts.get(req.account);
+    if (acct !== undefined && req.positionMode !== undefined && req.positionMode !== acct.mode) {
+      if (acct.positions.size > 0) {
+        throw new Rejected(
+          'POSITION_OPEN',
+          `${req.account} holds positions: close them to change position mode`,
+        );
+      }
+      acct.mode = req.positionMode;
+    }
+    if (acct === undefined) {
+      acct = {
+        id: req.account,
+        mode: req.positionMode ?? 'one-way',
+        settings: new Map(),
+        positions: new Map(),
+        usedMargin: 0n,
+        realisedPnl: 0n,
+        fees: 0n,
+        applied: new Map(),
+      };
+      this.#ledger.open(acct.id);
+      this.#accounts.set(acct.id, acct);
+    }
+    if (req.deposits.size > 0) this.#ledger.deposit(acct.id, req.deposits);
+    return this.#accountView(acct);
+  }
+
+  /** Refused while the account holds a position on the instrument (on either side). */
+  setLeverage(req: LeverageRequest): LeverageView {
+    const acct = this.#account(req.account);
+    for (const pos of acct.positions.values()) {
+      if (pos.instrument === req.instrument) {
+        throw new Rejected(
+          'POSITION_OPEN',
+          `${req.account} holds a ${req.instrument} position: close it to change leverage or margin mode`,
+        );
+      }
+    }
+    acct.settings.set(req.instrument, { leverage: req.leverage, marginMode: req.marginMode });
+    return {
+      account: acct.id,
+      instrument: req.instrument,
+      leverage: req.leverage,
+      marginMode: req.marginMode,
+    };
+  }
+
+  /**
+   * Fills a market order at once, or rejects it with a code. A client order id filled before
+   * returns its first result as a replay and changes nothing; `injectedReject` rejects a new
+   * order with that code (fault injection), never a replay. Rejections are not remembered:
+   * the same client order id may fill later.
+   */
+  place(req: OrderRequest, injectedReject?: string): FilledOrder | RejectedOrder {
+    const acct = this.#accounts.get(req.account);
+    if (acct === undefined) return this.reject(req, 'UNKNOWN_ACCOUNT', `no account ${req.account}`);
+    const print = fingerprint(req);
+    const prior = acct.applied.get(req.clientOrderId);
+    if (prior !== undefined) {
+      if (prior.print !== print) {
+        return this.reject(
+          req,
+          'IDEMPOTENCY_CONFLICT',
+          `clientOrderId ${req.clientOrderId} was used for another order`,
+        );
+      }
+      this.#replays++;
+      return { ...prior.result, replay: true };
+    }
+    if (injectedReject !== undefined) return this.reject(req, injectedReject, 'injected rejection');
+
+    const rules = RULES[req.instrument];
+    const asked = req.qty;
+    const qtyIssue = qtyProblem(rules, asked, req.qtyText);
+    if (qtyIssue !== undefined || asked === null)
+      return this.reject(req, 'INVALID_QTY', qtyIssue ?? req.qtyText);
+
+    // 1. which position the order closes (up to its size) and which it opens
+    const hedge = acct.mode === 'hedge';
+    if (hedge !== (req.positionSide !== undefined)) {
+      return this.reject(
+        req,
+        'INVALID_POSITION_SIDE',
+        hedge
+          ? `${acct.id} is in hedge mode: positionSide long or short is required`
+          : `${acct.id} is in one-way mode: positionSide is not allowed`,
+      );
+    }
+    const direction: PositionSide = req.side === 'buy' ? 'long' : 'short';
+    const openSide: PositionSide = req.positionSide ?? direction;
+    const key = positionKey(req.instrument, req.positionSide);
+    const held = acct.positions.get(key);
+    let closeQty = 0n;
+    let openQty = 0n;
+    if (hedge ? direction !== openSide : held !== undefined && held.side !== direction) {
+      if (held === undefined) {
+        return this.reject(req, 'NO_POSITION', `no ${openSide} ${req.instrument} position to close`);
+      }
+      // a close never goes beyond the position; in one-way mode the rest opens the other
+      // side, unless reduce-only
+      closeQty = minUnits(asked, held.qty);
+      if (!hedge && !req.reduceOnly) openQty = asked - closeQty;
+    } else if (req.reduceOnly) {
+      return this.reject(
+        req,
+        'REDUCE_ONLY_WOULD_INCREASE',
+        `a reduce-only ${req.side} would open a ${openSide} position`,
+      );
+    } else {
+      openQty = asked;
+    }
+
+    // 2. price, fee, PnL of the close, margin of the open (checked against what is available after the close)
+    const setting = acct.settings.get(req.instrument) ?? DEFAULT_SETTING;
+    const quote = this.#feed(rules);
+    const price = req.side === 'buy' ? quote.buy : quote.sell;
+    const qty = closeQty + openQty;
+    const fee = feeFor(rawNotional(qty, rules.contractSize, price), this.#feeRate);
+    const close: CloseEffect | undefined =
+      held !== undefined && closeQty !== 0n
+        ? closeEffect(held, closeQty, price, rules.contractSize)
+        : undefined;
+    const pnl = close?.pnl ?? 0n;
+    let margin = 0n;
+    if (openQty !== 0n) {
+      margin = marginFor(rawNotional(openQty, rules.contractSize, price), setting.leverage);
+      const available =
+        this.#ledger.balance(acct.id, 'USDT') + pnl - acct.usedMargin + (close?.released ?? 0n);
+      if (margin + fee > available) {
+        return this.reject(
+          req,
+          'INSUFFICIENT_MARGIN',
+          `needs ${fmt(margin)} USDT margin and ${fmt(fee)} fee, ${fmt(available)} available`,
+        );
+      }
+    }
+
+    // 3. apply: the ledger, then the positions
+    this.#ledger.settleFill(acct.id, req.clientOrderId, fee, pnl);
+    const legs: FillLeg[] = [];
+    if (close !== undefined && held !== undefined) {
+      const before = held.qty;
+      closeFrom(held, closeQty, close);
+      acct.usedMargin -= close.released;
+      if (held.qty === 0n) acct.positions.delete(key);
+      legs.push(leg(held.side, 'close', closeQty, before, held.qty, close.pnl));
+    }
+    if (openQty !== 0n) {
+      let pos = acct.positions.get(key);
+      if (pos === undefined) {
+        pos = emptyPosition(req.instrument, openSide, setting.leverage, setting.marginMode);
+        acct.positions.set(key, pos);
+      }
+      const before = pos.qty;
+      openInto(pos, openQty, price, margin);
+      acct.usedMargin += margin;
+      legs.push(leg(openSide, 'open', openQty, before, pos.qty, 0n));
+    }
+    acct.realisedPnl += pnl;
+    acct.fees += fee;
+
+    const result: FilledOrder = {
+      status: 'filled',
+      account: acct.id,
+      clientOrderId: req.clientOrderId,
+      orderId: String(++this.#orderSeq),
+      instrument: req.instrument,
+      side: req.side,
+      requestedQty: fmt(asked),
+      qty: fmt(qty),
+      price: req.side === 'buy' ? quote.buyText : quote.sellText,
+      fee: fmt(fee),
+      feeCurrency: 'USDT',
+      realisedPnl: fmt(pnl),
+      leverage: setting.leverage,
+      marginMode: setting.marginMode,
+      filledMs: this.#now(),
+      legs,
+      replay: false,
+    };
+    acct.applied.set(req.clientOrderId, { print, result });
+    this.#ordersApplied++;
+    this.#fills += legs.length;
+    return result;
+  }
+
+  /** A rejection, counted by code; also for orders the HTTP layer could not read. */
+  reject(
+    ids: { account: string | null; clientOrderId: string | null },
+    code: string,
+    message: string,
+  ): RejectedOrder {
+    this.#rejected.set(code, (this.#rejected.get(code) ?? 0) + 1);
+    return { status: 'rejected', account: ids.account, clientOrderId: ids.clientOrderId, code, message };
+  }
+
+  positions(account: string): PositionsView {
+    const acct = this.#account(account);
+    const positions = [...acct.positions.values()].map((p) => ({
+      instrument: p.instrument,
+      side: p.side,
+      qty: fmt(p.qty),
+      avgEntryPrice: fmt(p.avgEntry),
+      leverage: p.leverage,
+      marginMode: p.marginMode,
+      margin: fmt(p.margin),
+      realisedPnl: fmt(p.realisedPnl),
+    }));
+    const leverage = [...acct.settings].map(([instrument, s]) => ({
+      account: acct.id,
+      instrument,
+      leverage: s.leverage,
+      marginMode: s.marginMode,
+    }));
+    return {
+      ...this.#accountView(acct),
+      realisedPnl: fmt(acct.realisedPnl),
+      fees: fmt(acct.fees),
+      leverage,
+      positions,
+    };
+  }
+
+  priceView(instrument: InstrumentId): PriceView {
+    const cache = this.#feed(RULES[instrument]);
+    return { instrument, price: fmt(cache.units), buyPrice: cache.buyText, sellPrice: cache.sellText };
+  }
+
+  /**
+   * The ledger's audit (journal replayed, totals against deposits) plus a check of every
+   * account's used margin against its positions. O(journal + positions).
+   */
+  ledgerView(): ExchangeLedgerView {
+    const audit = this.#ledger.audit();
+    for (const acct of this.#accounts.values()) {
+      let locked = 0n;
+      for (const pos of acct.positions.values()) {
+        if (pos.qty <= 0n) audit.problems.push(`${acct.id}: an empty position is kept open`);
+        locked += pos.margin;
+      }
+      if (locked !== acct.usedMargin) {
+        audit.problems.push(`${acct.id}: used margin ${fmt(acct.usedMargin)}, positions lock ${fmt(locked)}`);
+      }
+    }
+    return {
+      ...audit,
+      conserved: audit.problems.length === 0,
+      shortfall: fmt(this.#ledger.shortfall),
+      accounts: this.#accounts.size,
+      ordersApplied: this.#ordersApplied,
+      fills: this.#fills,
+      replays: this.#replays,
+      duplicatedClientOrderIds: this.#ledger.doubleEffects,
+      rejected: Object.fromEntries(this.#rejected),
+      journalEntries: this.#ledger.journalEntries,
+    };
+  }
+
+  #account(account: string): AccountState {
+    const acct = this.#accounts.get(account);
+    if (acct === undefined) throw new Rejected('UNKNOWN_ACCOUNT', `no account ${account}`);
+    return acct;
+  }
+
+  #accountView(acct: AccountState): AccountView {
+    const balances: Totals = {};
+    for (const currency of CURRENCIES) {
+      const amount = this.#ledger.balance(acct.id, currency);
+      if (currency === 'USDT' || amount !== 0n) balances[currency] = fmt(amount);
+    }
+    return {
+      account: acct.id,
+      positionMode: acct.mode,
+      balances,
+      usedMargin: fmt(acct.usedMargin),
+      available: fmt(this.#ledger.balance(acct.id, 'USDT') - acct.usedMargin),
+    };
+  }
+
+  /** The feed price and both fill prices, computed once per feed tick. */
+  #feed(rules: InstrumentRules): PriceCache {
+    const feed = this.#price(rules.spec.asset);
+    let cache = this.#prices.get(rules.spec.instrument);
+    if (cache === undefined || cache.feed !== feed) {
+      const units = parseUnits(feed.toFixed(8));
+      if (units === undefined || units <= 0n) throw new Error(`bad feed price ${feed.toFixed()}`);
+      const slip = this.#slippageBps;
+      const buy = fillPrice(rules, units, 'buy', slip);
+      const sell = fillPrice(rules, units, 'sell', slip);
+      cache = { feed, units, buy, sell, buyText: fmt(buy), sellText: fmt(sell) };
+      this.#prices.set(rules.spec.instrument, cache);
+    }
+    return cache;
+  }
+}
+
+/** What a repeat of a client order id must match to be a replay. */
+function fingerprint(req: OrderRequest): string {
+  return `${req.instrument}|${req.side}|${req.positionSide ?? ''}|${req.qty ?? req.qtyText}|${req.reduceOnly ? 'r' : ''}`;
+}
+
+function leg(
+  side: PositionSide,
+  action: 'open' | 'close',
+  qty: Units,
+  before: Units,
+  after: Units,
+  pnl: Units,
+): FillLeg {
+  return {
+    side,
+    action,
+    qty: fmt(qty),
+    positionBefore: fmt(before),
+    positionAfter: fmt(after),
+    realisedPnl: fmt(pnl),
+  };
+}

@@ -1,0 +1,195 @@
+import {
+  type CreateAccountRequest,
+  INSTRUMENT_IDS,
+  type InstrumentId,
+  MARGIN_MODES,
+  type MarginMode,
+  type OrderSide,
+  POSITION_MODES,
+  type PositionMode,
+  type PositionSide,
+} from '../../clients/exchange-wire.js';
+import { CURRENCIES, type Currency } from '../../clients/wire.js';
+import { isDecimalString, Money, SCALE } from '../../domain/money.js';
+import { InvalidRequest } from '../errors.js';
+import { parseUnits, type Units } from './fixed.js';
+import { isSystemAccount } from './ledger.js';
+
+/** Request bodies of the exchange checked field by field; the error names the field. */
+
+export interface OrderRequest {
+  account: string;
+  clientOrderId: string;
+  instrument: InstrumentId;
+  side: OrderSide;
+  positionSide: PositionSide | undefined;
+  /** contracts in units; null when finer than 8 places. Checked against the instrument's rules by the engine (INVALID_QTY). */
+  qty: Units | null;
+  /** as sent */
+  qtyText: string;
+  reduceOnly: boolean;
+}
+
+export interface AccountRequest {
+  account: string;
+  positionMode: PositionMode | undefined;
+  deposits: Map<Currency, Units>;
+}
+
+export interface LeverageRequest {
+  account: string;
+  instrument: InstrumentId;
+  leverage: number;
+  marginMode: MarginMode;
+}
+
+/** a sub-account is `{account}/{sub}` */
+const ACCOUNT = /^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,63}$/;
+const SIDES = ['buy', 'sell'] as const;
+const POSITION_SIDES = ['long', 'short'] as const;
+/** room for `{signalId}:{copierId}` */
+export const MAX_CLIENT_ORDER_ID = 128;
+
+export function parseOrder(body: unknown): OrderRequest {
+  const b = object(body, 'order');
+  const reduceOnly = b.reduceOnly;
+  if (reduceOnly !== undefined && typeof reduceOnly !== 'boolean') {
+    throw new InvalidRequest('reduceOnly: expected true or false');
+  }
+  const qty = b.qty;
+  if (!isDecimalString(qty)) throw new InvalidRequest('qty: expected a decimal string like "0.5"');
+  const q = parseUnits(qty) ?? null;
+  if (qty.startsWith('-') || q === 0n) {
+    throw new InvalidRequest('qty: expected a positive quantity');
+  }
+  return {
+    account: account(b),
+    clientOrderId: text(b, 'clientOrderId', MAX_CLIENT_ORDER_ID),
+    instrument: choice(b, 'instrument', INSTRUMENT_IDS),
+    side: choice(b, 'side', SIDES),
+    positionSide: b.positionSide === undefined ? undefined : choice(b, 'positionSide', POSITION_SIDES),
+    qty: q,
+    qtyText: qty,
+    reduceOnly: reduceOnly === true,
+  };
+}
+
+/** What a rejection of an order that could not be read echoes back. */
+export function echoIds(body: unknown): { account: string | null; clientOrderId: string | null } {
+  const b = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  return {
+    account: typeof b.account === 'string' ? b.account : null,
+    clientOrderId: typeof b.clientOrderId === 'string' ? b.clientOrderId : null,
+  };
+}
+
+export interface OrderRef {
+  account: string;
+  clientOrderId: string;
+}
+
+/** The (account, clientOrderId) pairs of a lookup: `{orders: [{account, clientOrderId}, ...]}`. */
+export function parseLookup(body: unknown, max: number): OrderRef[] {
+  const orders = batchOrders(body);
+  if (orders.length > max)
+    throw new InvalidRequest(`orders: at most ${max} per lookup, got ${orders.length}`);
+  return orders.map((o, i) => {
+    try {
+      const b = object(o, 'order');
+      return { account: account(b), clientOrderId: text(b, 'clientOrderId', MAX_CLIENT_ORDER_ID) };
+    } catch (err) {
+      throw new InvalidRequest(`orders[${i}].${(err as Error).message}`);
+    }
+  });
+}
+
+/** The orders of a batch, unread: each is parsed on its own so that one bad order fails alone. */
+export function batchOrders(body: unknown): unknown[] {
+  const orders = object(body, 'body').orders;
+  if (!Array.isArray(orders) || orders.length === 0) {
+    throw new InvalidRequest('orders: expected a non-empty array');
+  }
+  return orders;
+}
+
+export function parseAccount(body: unknown): AccountRequest {
+  const b = object(body, 'body') as Partial<Record<keyof CreateAccountRequest, unknown>>;
+  const deposits = new Map<Currency, Units>();
+  if (b.balances !== undefined) {
+    const balances = object(b.balances, 'balances');
+    for (const [currency, amount] of Object.entries(balances)) {
+      if (!(CURRENCIES as readonly string[]).includes(currency)) {
+        throw new InvalidRequest(`balances.${currency}: expected one of ${CURRENCIES.join(', ')}`);
+      }
+      if (!isDecimalString(amount)) {
+        throw new InvalidRequest(`balances.${currency}: expected a decimal string like "1000"`);
+      }
+      // amounts are kept to 8 places: finer digits are cut off, as the other services do
+      const m = parseUnits(new Money(amount).toDecimalPlaces(SCALE, Money.ROUND_DOWN).toFixed());
+      if (m === undefined || m < 0n) {
+        throw new InvalidRequest(`balances.${currency}: expected a non-negative amount`);
+      }
+      deposits.set(currency as Currency, m);
+    }
+  }
+  return {
+    account: account(b),
+    positionMode: b.positionMode === undefined ? undefined : choice(b, 'positionMode', POSITION_MODES),
+    deposits,
+  };
+}
+
+export function parseLeverage(
+  body: unknown,
+  maxLeverage: (instrument: InstrumentId) => number,
+): LeverageRequest {
+  const b = object(body, 'body');
+  const instrument = choice(b, 'instrument', INSTRUMENT_IDS);
+  const max = maxLeverage(instrument);
+  const leverage = b.leverage;
+  if (!Number.isInteger(leverage) || (leverage as number) < 1 || (leverage as number) > max) {
+    throw new InvalidRequest(`leverage: expected an integer from 1 to ${max}`);
+  }
+  return {
+    account: account(b),
+    instrument,
+    leverage: leverage as number,
+    marginMode: choice(b, 'marginMode', MARGIN_MODES),
+  };
+}
+
+/** An account id from a query string (GET /exchange/positions, the events filter). */
+export function accountId(value: string | null, field = 'account'): string {
+  if (value === null || !ACCOUNT.test(value) || isSystemAccount(value)) {
+    throw new InvalidRequest(`${field}: expected an account id (letters, digits, _ . : @ / -; at most 64)`);
+  }
+  return value;
+}
+
+function account(b: Record<string, unknown>): string {
+  const v = b.account;
+  return accountId(typeof v === 'string' ? v : null);
+}
+
+function object(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidRequest(`${what}: expected a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function text(b: Record<string, unknown>, field: string, max: number): string {
+  const v = b[field];
+  if (typeof v !== 'string' || v.length === 0 || v.length > max) {
+    throw new InvalidRequest(`${field}: expected a non-empty string of at most ${max} characters`);
+  }
+  return v;
+}
+
+function choice<T extends string>(b: Record<string, unknown>, field: string, values: readonly T[]): T {
+  const v = b[field];
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
+    throw new InvalidRequest(`${field}: expected one of ${values.join(', ')}`);
+  }
+  return v as T;
+}

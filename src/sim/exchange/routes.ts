@@ -1,0 +1,226 @@
+import { INSTRUMENT_IDS, type InstrumentId, type OrderResult } from '../../clients/exchange-wire.js';
+import type { Asset } from '../../clients/wire.js';
+import type { Money } from '../../domain/money.js';
+import {
+  type Exchange,
+  type Exchanges,
+  HttpError,
+  type HttpResponse,
+  queryOf,
+  readJson,
+  type TemplatedApp,
+} from '../../infra/http.js';
+import { InvalidRequest } from '../errors.js';
+import { decide, type ResolvedRule } from '../faults.js';
+import { ExchangeEngine } from './engine.js';
+import { type FillEventsSocket, mountFillEvents } from './events-socket.js';
+import { ONE, parseUnits } from './fixed.js';
+import { INSTRUMENTS, RULES } from './instruments.js';
+import {
+  accountId,
+  batchOrders,
+  echoIds,
+  parseAccount,
+  parseLeverage,
+  parseLookup,
+  parseOrder,
+} from './requests.js';
+
+/**
+ * The exchange's HTTP and WebSocket side, mounted on the simulator's uWS app. Each call is
+ * decided and applied synchronously by the engine; only the answer waits (latency, a held
+ * timeout). Fills are published on the events WebSocket as they happen.
+ */
+
+export interface ExchangeSimOptions {
+  /** taker fee rate on the notional, a decimal string in [0, 1) */
+  feeRate: string;
+  /** how far (basis points, integer 0-1000) a fill is from the feed price, against the taker */
+  slippageBps: number;
+  /** most orders in one POST /exchange/orders */
+  maxBatch: number;
+  /**
+   * Bytes queued for one events subscriber before it is disconnected (a fill event is ~220
+   * bytes: the default holds ~75,000). A subscriber that cannot keep up is dropped, never
+   * waited for; it reconnects and reads positions to catch up.
+   */
+  eventsMaxBackpressure: number;
+}
+
+export const EXCHANGE_DEFAULTS: Readonly<ExchangeSimOptions> = Object.freeze({
+  feeRate: '0.0005',
+  slippageBps: 2,
+  maxBatch: 1000,
+  eventsMaxBackpressure: 16 * 1024 * 1024,
+});
+
+const ORDER_LIMIT = 16 * 1024;
+/** per order in a batch: far more than a well-formed order needs */
+const BATCH_BYTES_PER_ORDER = 1024;
+
+export function exchangeOptions(over: Partial<ExchangeSimOptions> = {}): ExchangeSimOptions {
+  const opts = { ...EXCHANGE_DEFAULTS, ...over };
+  const rate = typeof opts.feeRate === 'string' ? parseUnits(opts.feeRate) : undefined;
+  if (rate === undefined || rate < 0n || rate >= ONE) {
+    throw new Error(
+      `exchange feeRate: expected a decimal from 0 to below 1 (8 places at most), got "${opts.feeRate}"`,
+    );
+  }
+  if (!Number.isInteger(opts.slippageBps) || opts.slippageBps < 0 || opts.slippageBps > 1000) {
+    throw new Error(`exchange slippageBps: expected an integer from 0 to 1000, got ${opts.slippageBps}`);
+  }
+  if (!Number.isInteger(opts.eventsMaxBackpressure) || opts.eventsMaxBackpressure < 1024) {
+    throw new Error(
+      `exchange eventsMaxBackpressure: expected an integer of at least 1024, got ${opts.eventsMaxBackpressure}`,
+    );
+  }
+  if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1 || opts.maxBatch > 100_000) {
+    throw new Error(`exchange maxBatch: expected an integer from 1 to 100000, got ${opts.maxBatch}`);
+  }
+  return opts;
+}
+
+export interface ExchangeDeps {
+  exchanges: Exchanges;
+  /** turns a thrown error into the error response (the simulator's one mapping) */
+  fail: (ex: Exchange, err: unknown) => void;
+  /** the current fault rule of an endpoint (settings may change at run time) */
+  rule: (endpoint: 'exchange/order' | 'exchange/orders') => ResolvedRule;
+  price: (asset: Asset) => Money;
+  options: ExchangeSimOptions;
+  random?: () => number;
+}
+
+export interface ExchangeSim {
+  readonly engine: ExchangeEngine;
+  readonly events: FillEventsSocket;
+  /** disconnects the events subscribers */
+  close(): void;
+}
+
+export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSim {
+  const { exchanges, fail, options } = deps;
+  const random = deps.random ?? Math.random;
+  const engine = new ExchangeEngine({
+    feeRate: options.feeRate,
+    slippageBps: options.slippageBps,
+    price: deps.price,
+  });
+  const batchLimit = ORDER_LIMIT + options.maxBatch * BATCH_BYTES_PER_ORDER;
+
+  const post = (path: string, limit: number, handle: (ex: Exchange, body: unknown) => void): void => {
+    app.post(path, (res: HttpResponse) => {
+      const ex = exchanges.accept(res);
+      readJson(ex, limit)
+        .then((body) => handle(ex, body))
+        .catch((err: unknown) => fail(ex, err));
+    });
+  };
+  const get = (path: string, handle: (ex: Exchange, query: URLSearchParams) => void): void => {
+    app.get(path, (res, req) => {
+      const ex = exchanges.accept(res);
+      try {
+        handle(ex, queryOf(req));
+      } catch (err) {
+        fail(ex, err);
+      }
+    });
+  };
+
+  // --- events: every fill leg, to every subscriber or to those of its account
+  const events = mountFillEvents(app, options.eventsMaxBackpressure);
+
+  // --- orders: faults per request (error, 429, timeout), rejections drawn per order
+  post('/exchange/order', ORDER_LIMIT, (ex, body) => {
+    const req = parseOrder(body);
+    const rule = deps.rule('exchange/order');
+    const { delayMs, fault } = decide(rule, random);
+    if (fault.kind === 'error') return sendError(ex, delayMs, fault.status, fault.code, 'injected fault');
+    if (fault.kind === 'rateLimit') return sendError(ex, delayMs, 429, 'RATE_LIMITED', 'injected rate limit');
+    const result = engine.place(req, fault.kind === 'reject' ? fault.code : undefined);
+    if (result.status === 'rejected') {
+      const status = result.code === 'IDEMPOTENCY_CONFLICT' ? 409 : 422;
+      return sendError(ex, delayMs, status, result.code, result.message);
+    }
+    events.publish([result]);
+    exchanges.sendLater(ex, fault.kind === 'timeout' ? fault.holdMs : delayMs, 200, JSON.stringify(result));
+  });
+
+  post('/exchange/orders', batchLimit, (ex, body) => {
+    const orders = batchOrders(body);
+    if (orders.length > options.maxBatch) {
+      throw new HttpError(
+        400,
+        'BATCH_TOO_LARGE',
+        `at most ${options.maxBatch} orders per batch, got ${orders.length}`,
+      );
+    }
+    const rule = deps.rule('exchange/orders');
+    const { delayMs, fault } = decide(rule, random);
+    if (fault.kind === 'error') return sendError(ex, delayMs, fault.status, fault.code, 'injected fault');
+    if (fault.kind === 'rateLimit') return sendError(ex, delayMs, 429, 'RATE_LIMITED', 'injected rate limit');
+    const results: OrderResult[] = new Array(orders.length);
+    for (let i = 0; i < orders.length; i++) {
+      const order = orders[i];
+      let result: OrderResult;
+      try {
+        const inject = rule.rejectRate > 0 && random() < rule.rejectRate ? rule.rejectCode : undefined;
+        result = engine.place(parseOrder(order), inject);
+      } catch (err) {
+        if (!(err instanceof InvalidRequest)) throw err;
+        result = engine.reject(echoIds(order), err.code, err.message);
+      }
+      results[i] = result;
+    }
+    events.publish(results);
+    const json = JSON.stringify({ results });
+    exchanges.sendLater(ex, fault.kind === 'timeout' ? fault.holdMs : delayMs, 200, json);
+  });
+
+  // what became of orders placed before (after a crash or a timeout): read-only, no faults
+  post('/exchange/orders/lookup', batchLimit, (ex, body) => {
+    const refs = parseLookup(body, options.maxBatch);
+    const results = refs.map((r) => engine.lookup(r.account, r.clientOrderId) ?? null);
+    exchanges.json(ex, 200, { results });
+  });
+
+  // --- accounts, leverage, views
+  post('/exchange/accounts', ORDER_LIMIT, (ex, body) => {
+    exchanges.json(ex, 200, engine.createAccount(parseAccount(body)));
+  });
+
+  post('/exchange/leverage', ORDER_LIMIT, (ex, body) => {
+    exchanges.json(ex, 200, engine.setLeverage(parseLeverage(body, (i) => INSTRUMENTS[i].maxLeverage)));
+  });
+
+  get('/exchange/positions', (ex, query) => {
+    const account = accountId(query.get('account'));
+    if (!engine.hasAccount(account)) throw new HttpError(404, 'UNKNOWN_ACCOUNT', `no account ${account}`);
+    exchanges.json(ex, 200, engine.positions(account));
+  });
+
+  get('/exchange/ledger', (ex) => exchanges.json(ex, 200, engine.ledgerView()));
+
+  get('/exchange/price', (ex, query) => {
+    exchanges.json(ex, 200, engine.priceView(instrumentOf(query.get('instrument'))));
+  });
+
+  get('/exchange/instruments', (ex) => exchanges.json(ex, 200, { instruments: Object.values(INSTRUMENTS) }));
+
+  function sendError(ex: Exchange, delayMs: number, status: number, code: string, message: string): void {
+    exchanges.sendLater(ex, delayMs, status, JSON.stringify({ code, message }));
+  }
+
+  return {
+    engine,
+    events,
+    close: () => events.close(),
+  };
+}
+
+function instrumentOf(value: string | null): InstrumentId {
+  if (value === null || !Object.hasOwn(RULES, value)) {
+    throw new InvalidRequest(`instrument: expected one of ${INSTRUMENT_IDS.join(', ')}`);
+  }
+  return value as InstrumentId;
+}

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { RowDataPacket } from 'mysql2/promise';
+import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
+import type { SimAdmin } from '../../src/clients/sim-admin.js';
+import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
+import { signalStreamKey } from '../../src/copytrade/ingress/codec.js';
+import { createRedis, type RedisClient } from '../../src/infra/redis.js';
+import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../support/copy.js';
+import { type Child, freePort, TestWorld, waitFor } from '../support/harness.js';
+
+describe('copy trading: one signal, every copier of the trader, once', () => {
+  const ELIGIBLE = 450;
+  const world = new TestWorld();
+  let exchange: ExchangeClient;
+  let admin: SimAdmin;
+  let redis: RedisClient;
+  let engine: Child;
+  let port: number;
+  let trader: { traderId: string; apiKey: string; secret: string };
+  let socket: TraderSocket;
+
+  const signal = (over: Partial<TraderSignal>): TraderSignal => ({
+    signalId: 's',
+    traderId: trader.traderId,
+    instrument: INSTRUMENT,
+    action: 'open',
+    side: 'long',
+    qty: '1',
+    price: '1',
+    leverage: 10,
+    positionBefore: '0',
+    filledMs: Date.now(),
+    ...over,
+  });
+  const count = async (sql: string, args: unknown[] = []) => {
+    const [rows] = await world.engineDb.query<RowDataPacket[]>(sql, args);
+    return Number(rows[0]?.n);
+  };
+  const done = (signalKey: string) =>
+    waitFor(
+      `signal ${signalKey} done`,
+      async () =>
+        (await count('SELECT COUNT(*) AS n FROM copy_signal WHERE signal_key=? AND done_ms IS NOT NULL', [
+          signalKey,
+        ])) === 1,
+      30_000,
+      20,
+    );
+  const startEngine = async () => {
+    engine = world.spawn(['copy']);
+    socket = await waitFor(
+      'the signal ingress',
+      () => TraderSocket.open(port, trader.apiKey, trader.secret),
+      30_000,
+      100,
+    );
+  };
+  /** Every copier's exchange position equals the sum of its slices (one trader, long only). */
+  const positionsMatchSlices = async () => {
+    const [slices] = await world.engineDb.query<RowDataPacket[]>(
+      "SELECT copier_id, qty FROM copy_slice WHERE side='long' AND qty > 0",
+    );
+    for (const s of slices.slice(0, 60)) {
+      const view = await exchange.positions(s.copier_id);
+      const pos = view.positions.find((p) => p.instrument === INSTRUMENT);
+      assert.equal(Number(pos?.qty ?? 0), Number(s.qty), `copier ${s.copier_id}`);
+    }
+    return slices.length;
+  };
+
+  before(async () => {
+    port = await freePort();
+    await world.setUp({ TF_COPY_INGRESS_PORT: String(port), TF_COPY_BATCH_SIZE: '100' });
+    world.env.TF_EXCHANGE_URL = world.config.counterUrl;
+    admin = await world.startSim();
+    exchange = createExchangeClient(world.config.counterUrl);
+    redis = createRedis(world.config.redisUrl);
+    trader = await seedTrader(world.engineDb, exchange, 'lead1');
+    const copiers = [];
+    for (let i = 0; i < 500; i++) {
+      const id = `c${String(i).padStart(3, '0')}`;
+      if (i < ELIGIBLE) copiers.push({ follow: follow(id, trader.traderId), usdt: '10000' });
+      else if (i < 480) copiers.push({ follow: follow(id, trader.traderId), usdt: '1' });
+      else copiers.push({ follow: follow(id, trader.traderId, { status: 'paused' }), usdt: '10000' });
+    }
+    await seedCopiers(world.engineDb, exchange, copiers);
+    await startEngine();
+  });
+  after(async () => {
+    socket?.close();
+    redis?.disconnect();
+    await exchange?.close();
+    await world.tearDown();
+  });
+
+  it('an open: one exchange order per eligible copier, one skip with its reason per other', async () => {
+    const price = (await exchange.price(INSTRUMENT)).price;
+    const ack = await socket.send(signal({ signalId: 'o1', price }));
+    assert.equal(ack.type, 'ack', JSON.stringify(ack));
+    assert.equal(ack.duplicate, false);
+    await done('o1@lead1');
+    assert.equal(await count("SELECT COUNT(*) AS n FROM copy_order WHERE status='FILLED'"), ELIGIBLE);
+    const [skips] = await world.engineDb.query<RowDataPacket[]>(
+      'SELECT reason, COUNT(*) AS n FROM copy_skip GROUP BY reason ORDER BY reason',
+    );
+    assert.deepEqual(
+      skips.map((s) => [s.reason, Number(s.n)]),
+      [
+        ['follow-paused', 20],
+        ['insufficient-balance', 30],
+      ],
+    );
+    const ledger = await exchange.ledger();
+    assert.equal(ledger.ordersApplied, ELIGIBLE);
+    assert.equal(ledger.duplicatedClientOrderIds, 0);
+    assert.equal(ledger.conserved, true);
+    assert.equal(await positionsMatchSlices(), ELIGIBLE);
+  });
+
+  it('the same signal again places nothing, through the ingress or straight into the stream', async () => {
+    const before = await exchange.ledger();
+    const price = (await exchange.price(INSTRUMENT)).price;
+    const again = signal({ signalId: 'o1', price });
+    const ack = await socket.send(again);
+    assert.equal(ack.duplicate, true);
+    // past the ingress's dedup: an entry an operator replays
+    await redis.xadd(
+      signalStreamKey(world.config.redisPrefix),
+      '*',
+      'm',
+      JSON.stringify([
+        'o1',
+        'lead1',
+        INSTRUMENT,
+        'open',
+        'long',
+        '1',
+        price,
+        10,
+        '0',
+        Date.now(),
+        Date.now(),
+        'ws',
+      ]),
+    );
+    await waitFor(
+      'the replayed entry handled',
+      async () => (await redis.xlen(signalStreamKey(world.config.redisPrefix))) === 0,
+    );
+    const after = await exchange.ledger();
+    assert.equal(after.ordersApplied, before.ordersApplied);
+    assert.equal(after.duplicatedClientOrderIds, 0);
+    assert.equal(await count('SELECT COUNT(*) AS n FROM copy_order'), ELIGIBLE);
+    assert.equal(await positionsMatchSlices(), ELIGIBLE);
+  });
+
+  it('SIGKILL during a close fan-out, then a restart: finished, nothing placed twice', async () => {
+    // the exchange applies each batch at once and answers 1.5 s later: the kill falls between
+    await admin.setFaults({ 'exchange/orders': { latencyMs: 1500 } });
+    const price = (await exchange.price(INSTRUMENT)).price;
+    await socket.send(signal({ signalId: 'x1', action: 'close', qty: '0.5', positionBefore: '1', price }));
+    const applied = await waitFor(
+      'close orders applied',
+      async () => {
+        const l = await exchange.ledger();
+        return l.ordersApplied > ELIGIBLE ? l.ordersApplied : undefined;
+      },
+      10_000,
+      20,
+    );
+    engine.kill('SIGKILL');
+    await engine.exited;
+    assert.equal(await count("SELECT COUNT(*) AS n FROM copy_order WHERE signal_key='x1@lead1'"), 0);
+    await admin.setFaults({});
+    socket.close();
+    await startEngine();
+    await done('x1@lead1');
+    const ledger = await exchange.ledger();
+    assert.ok(applied > ELIGIBLE);
+    assert.equal(ledger.ordersApplied, 2 * ELIGIBLE);
+    assert.equal(ledger.duplicatedClientOrderIds, 0);
+    assert.equal(ledger.conserved, true);
+    assert.equal(
+      await count("SELECT COUNT(*) AS n FROM copy_order WHERE signal_key='x1@lead1' AND status='FILLED'"),
+      ELIGIBLE,
+    );
+    assert.equal(await positionsMatchSlices(), ELIGIBLE);
+  });
+});

@@ -1,0 +1,126 @@
+import { WebSocket } from 'undici';
+import type { ExchangeClient } from '../../src/clients/exchange.js';
+import type { FollowSettings, LeadSettings } from '../../src/copytrade/domain/settings.js';
+import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
+import { buildFrame } from '../../src/copytrade/ingress/frame.js';
+import type { Pool } from '../../src/infra/mysql/client.js';
+
+export const INSTRUMENT = 'BTC-USDT-SWAP';
+
+/** A lead trader with its API credentials and an exchange account of its own. */
+export async function seedTrader(
+  db: Pool,
+  exchange: ExchangeClient,
+  traderId: string,
+  lead: Partial<LeadSettings> = {},
+) {
+  const apiKey = `key-${traderId}`;
+  const secret = `secret-${traderId}-0123456789`;
+  const settings: LeadSettings = {
+    traderId,
+    instruments: [INSTRUMENT],
+    maxCopiers: 5000,
+    profitShareRatio: '0.1',
+    onLiquidation: 'close',
+    ...lead,
+  };
+  await db.query(
+    'INSERT INTO copy_trader (trader_id, api_key, api_secret, settings, updated_ms) VALUES (?, ?, ?, ?, ?)',
+    [traderId, apiKey, secret, JSON.stringify(settings), Date.now()],
+  );
+  await exchange.createAccount({ account: traderId, balances: { USDT: '1000000' } });
+  return { traderId, apiKey, secret };
+}
+
+export const follow = (
+  copierId: string,
+  traderId: string,
+  over: Partial<FollowSettings> = {},
+): FollowSettings => ({
+  copierId,
+  traderId,
+  account: { type: 'main' },
+  sizing: { mode: 'fixed-amount', margin: '100' },
+  leverage: 10,
+  marginMode: 'cross',
+  positionMode: 'one-way',
+  instruments: [INSTRUMENT],
+  maxPositionValue: '1000000',
+  maxSlippage: '0.05',
+  status: 'active',
+  ...over,
+});
+
+/** Copiers with exchange accounts funded with `usdt`, following as `settings` says. */
+export async function seedCopiers(
+  db: Pool,
+  exchange: ExchangeClient,
+  copiers: { follow: FollowSettings; usdt: string }[],
+): Promise<void> {
+  const now = Date.now();
+  for (let i = 0; i < copiers.length; i += 500) {
+    const part = copiers.slice(i, i + 500);
+    await db.query(
+      'INSERT INTO copy_copier (copier_id, token, account_id, margin_kind, updated_ms) VALUES ?',
+      [
+        part.map((c) => [
+          c.follow.copierId,
+          `token-${c.follow.copierId}`,
+          c.follow.copierId,
+          'single-currency',
+          now,
+        ]),
+      ],
+    );
+    await db.query('INSERT INTO copy_follow (copier_id, trader_id, settings, status, updated_ms) VALUES ?', [
+      part.map((c) => [c.follow.copierId, c.follow.traderId, JSON.stringify(c.follow), c.follow.status, now]),
+    ]);
+    await Promise.all(
+      part.map((c) =>
+        exchange.createAccount({
+          account: c.follow.copierId,
+          balances: { USDT: c.usdt },
+          positionMode: c.follow.positionMode,
+        }),
+      ),
+    );
+  }
+}
+
+/** A trader's signal socket: sends signed frames, hands back the server's frames in order. */
+export class TraderSocket {
+  private readonly frames: Record<string, unknown>[] = [];
+  private readonly waiting: ((f: Record<string, unknown>) => void)[] = [];
+
+  private constructor(
+    private readonly ws: WebSocket,
+    private readonly secret: string,
+  ) {
+    ws.addEventListener('message', (e) => {
+      const f = JSON.parse(String(e.data)) as Record<string, unknown>;
+      const w = this.waiting.shift();
+      if (w) w(f);
+      else this.frames.push(f);
+    });
+  }
+
+  static open(port: number, apiKey: string, secret: string): Promise<TraderSocket> {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/traders?apiKey=${apiKey}`);
+    return new Promise((resolve, reject) => {
+      ws.addEventListener('open', () => resolve(new TraderSocket(ws, secret)));
+      ws.addEventListener('error', () => reject(new Error('trader socket did not open')));
+    });
+  }
+
+  /** Sends the signal and resolves with the server's answer. */
+  send(signal: TraderSignal): Promise<Record<string, unknown>> {
+    this.ws.send(buildFrame(this.secret, signal, Date.now()));
+    const queued = this.frames.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}

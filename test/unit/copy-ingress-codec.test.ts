@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  decodeSignalEntry,
+  encodeSignalEntry,
+  type SignalEntry,
+  seenKey,
+  signalStreamKey,
+} from '../../src/copytrade/ingress/codec.js';
+
+const entry: SignalEntry = {
+  signal: {
+    signalId: 's-1',
+    traderId: 'trader-a',
+    instrument: 'ETH-USDT-SWAP',
+    action: 'open',
+    side: 'long',
+    qty: '3',
+    price: '3400.5',
+    leverage: 5,
+    positionBefore: '1.25',
+    filledMs: 1_764_000_000_000,
+  },
+  receivedMs: 1_764_000_000_012,
+  source: 'ws',
+};
+
+describe('copy ingress: signal stream entries', () => {
+  it('round-trip', () => {
+    assert.deepEqual(decodeSignalEntry(encodeSignalEntry(entry)), entry);
+    const fromFill = { ...entry, source: 'fill' as const };
+    assert.deepEqual(decodeSignalEntry(encodeSignalEntry(fromFill)), fromFill);
+  });
+
+  it('is one field m with a JSON array, in a documented order', () => {
+    assert.deepEqual(encodeSignalEntry(entry), [
+      'm',
+      '["s-1","trader-a","ETH-USDT-SWAP","open","long","3","3400.5",5,"1.25",1764000000000,1764000000012,"ws"]',
+    ]);
+  });
+
+  it('names what is wrong with a malformed entry', () => {
+    const [, json] = encodeSignalEntry(entry) as [string, string];
+    const edit = (i: number, v: unknown) => {
+      const a = JSON.parse(json);
+      a[i] = v;
+      return ['m', JSON.stringify(a)];
+    };
+    assert.deepEqual(decodeSignalEntry(edit(5, 3)), { error: 'qty: expected a positive decimal string' });
+    assert.deepEqual(decodeSignalEntry(edit(10, 'x')), { error: 'bad receivedMs x' });
+    assert.deepEqual(decodeSignalEntry(edit(11, 'kafka')), { error: 'bad source kafka' });
+    assert.deepEqual(decodeSignalEntry(['x', json]), { error: 'expected one field m' });
+    assert.deepEqual(decodeSignalEntry(['m', '{']), { error: 'field m is not JSON' });
+    assert.deepEqual(decodeSignalEntry(['m', '[]']), { error: 'field m is not an array of 12' });
+  });
+
+  it('keys', () => {
+    assert.equal(signalStreamKey('tf'), 'tf:copy:signals');
+    assert.equal(seenKey('tf', 'trader-a', 's-1'), 'tf:copy:seen:trader-a:s-1');
+  });
+});

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseInstrumentRules } from '../../src/copytrade/domain/instrument.js';
+import { hasRoomForCopier } from '../../src/copytrade/domain/settings.js';
+import { SettingsError } from '../../src/copytrade/domain/settings-error.js';
+import { parseFollowSettings, parseLeadSettings } from '../../src/copytrade/domain/settings-parse.js';
+
+const followBody = {
+  copierId: 'c1',
+  traderId: 't1',
+  account: { type: 'sub', subAccount: 'copy-1' },
+  sizing: { mode: 'fixed-amount', margin: '100.50' },
+  leverage: 'trader',
+  marginMode: 'cross',
+  positionMode: 'one-way',
+  instruments: ['BTC-USDT-SWAP', 'ETH-USDT-SWAP'],
+  maxPositionValue: '5000.0',
+  maxSlippage: '0.005',
+  takeProfitRatio: '0.50',
+  stopLossRatio: '0.2',
+  status: 'active',
+};
+
+/** Asserts that parsing throws a SettingsError naming `field`. */
+function refuses(parse: () => unknown, field: string, problem?: RegExp): void {
+  assert.throws(parse, (e: unknown) => {
+    assert.ok(e instanceof SettingsError, String(e));
+    assert.equal(e.field, field);
+    if (problem) assert.match(e.problem, problem);
+    return true;
+  });
+}
+
+describe('parseFollowSettings', () => {
+  it('takes a full body and normalises the decimals', () => {
+    assert.deepEqual(parseFollowSettings(followBody), {
+      ...followBody,
+      sizing: { mode: 'fixed-amount', margin: '100.5' },
+      maxPositionValue: '5000',
+      takeProfitRatio: '0.5',
+    });
+  });
+
+  it('leaves out the optional take profit and stop loss, takes own leverage and fixed ratio', () => {
+    const { takeProfitRatio: _tp, stopLossRatio: _sl, ...rest } = followBody;
+    const f = parseFollowSettings({
+      ...rest,
+      account: { type: 'main' },
+      leverage: 20,
+      sizing: { mode: 'fixed-ratio', ratio: '0.25' },
+    });
+    assert.equal(f.takeProfitRatio, undefined);
+    assert.equal('stopLossRatio' in f, false);
+    assert.equal(f.leverage, 20);
+    assert.deepEqual(f.sizing, { mode: 'fixed-ratio', ratio: '0.25' });
+    assert.deepEqual(f.account, { type: 'main' });
+  });
+
+  it('names the field at fault', () => {
+    refuses(() => parseFollowSettings(null), '', /object/);
+    refuses(() => parseFollowSettings({ ...followBody, maxSlipage: '0.1' }), 'maxSlipage', /unknown/);
+    refuses(() => parseFollowSettings({ ...followBody, copierId: 'a:b' }), 'copierId');
+    refuses(
+      () => parseFollowSettings({ ...followBody, sizing: { mode: 'fixed-amount', margin: 100 } }),
+      'sizing.margin',
+    );
+    refuses(
+      () => parseFollowSettings({ ...followBody, sizing: { mode: 'fixed-amount', margin: '0' } }),
+      'sizing.margin',
+    );
+    refuses(() => parseFollowSettings({ ...followBody, sizing: { mode: 'double' } }), 'sizing.mode');
+    refuses(
+      () => parseFollowSettings({ ...followBody, sizing: { mode: 'fixed-ratio', margin: '1' } }),
+      'sizing.margin',
+    );
+    refuses(() => parseFollowSettings({ ...followBody, account: { type: 'sub' } }), 'account.subAccount');
+    refuses(() => parseFollowSettings({ ...followBody, leverage: 0 }), 'leverage');
+    refuses(() => parseFollowSettings({ ...followBody, leverage: 2.5 }), 'leverage');
+    refuses(() => parseFollowSettings({ ...followBody, leverage: 126 }), 'leverage');
+    refuses(() => parseFollowSettings({ ...followBody, marginMode: 'crossed' }), 'marginMode');
+    refuses(() => parseFollowSettings({ ...followBody, positionMode: undefined }), 'positionMode');
+    refuses(() => parseFollowSettings({ ...followBody, instruments: [] }), 'instruments');
+    refuses(
+      () => parseFollowSettings({ ...followBody, instruments: ['A-B', 'A-B'] }),
+      'instruments[1]',
+      /twice/,
+    );
+    refuses(() => parseFollowSettings({ ...followBody, instruments: ['btc'] }), 'instruments[0]');
+    refuses(() => parseFollowSettings({ ...followBody, maxSlippage: '1.5' }), 'maxSlippage', /"1.5"/);
+    refuses(() => parseFollowSettings({ ...followBody, maxSlippage: 0.01 }), 'maxSlippage');
+    refuses(() => parseFollowSettings({ ...followBody, stopLossRatio: '0' }), 'stopLossRatio');
+    refuses(() => parseFollowSettings({ ...followBody, stopLossRatio: '1.01' }), 'stopLossRatio');
+    refuses(() => parseFollowSettings({ ...followBody, status: 'on' }), 'status');
+  });
+});
+
+describe('parseLeadSettings', () => {
+  const lead = {
+    traderId: 't1',
+    instruments: ['BTC-USDT-SWAP'],
+    profitShareRatio: '0.10',
+    onLiquidation: 'keep',
+  };
+
+  it('defaults maxCopiers to 500', () => {
+    const l = parseLeadSettings(lead);
+    assert.deepEqual(l, { ...lead, maxCopiers: 500, profitShareRatio: '0.1' });
+    assert.equal(hasRoomForCopier(l, 499), true);
+    assert.equal(hasRoomForCopier(l, 500), false);
+  });
+
+  it('takes a profit share from 0 to 30%', () => {
+    assert.equal(parseLeadSettings({ ...lead, profitShareRatio: '0' }).profitShareRatio, '0');
+    assert.equal(parseLeadSettings({ ...lead, profitShareRatio: '0.3' }).profitShareRatio, '0.3');
+    refuses(() => parseLeadSettings({ ...lead, profitShareRatio: '0.3000001' }), 'profitShareRatio');
+    refuses(() => parseLeadSettings({ ...lead, profitShareRatio: '-0.1' }), 'profitShareRatio');
+  });
+
+  it('names the field at fault', () => {
+    refuses(() => parseLeadSettings({ ...lead, maxCopiers: 0 }), 'maxCopiers');
+    refuses(() => parseLeadSettings({ ...lead, maxCopiers: 5001 }), 'maxCopiers');
+    refuses(() => parseLeadSettings({ ...lead, onLiquidation: 'sell' }), 'onLiquidation');
+    refuses(() => parseLeadSettings({ ...lead, traderId: '' }), 'traderId');
+    refuses(() => parseLeadSettings({ ...lead, extra: 1 }), 'extra');
+  });
+});
+
+describe('parseInstrumentRules', () => {
+  it('takes rules and refuses a min quantity off the step', () => {
+    const body = {
+      instrument: 'BTC-USDT-SWAP',
+      contractSize: '0.01',
+      minQty: '0.5',
+      qtyStep: '0.1',
+      tickSize: '0.10',
+    };
+    assert.deepEqual(parseInstrumentRules(body), { ...body, tickSize: '0.1' });
+    refuses(() => parseInstrumentRules({ ...body, minQty: '0.25' }), 'minQty', /multiple/);
+    refuses(() => parseInstrumentRules({ ...body, contractSize: '0' }), 'contractSize');
+  });
+});
