@@ -2,6 +2,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import type { ExchangeClient } from '../../clients/exchange.js';
 import type { Pool } from '../../infra/mysql/client.js';
 import type { MarginKind } from '../domain/account.js';
+import { type Fx, fx } from '../domain/fixed.js';
 import { parseFollowSettings, parseLeadSettings } from '../domain/settings-parse.js';
 import { type Slice, sliceId } from '../domain/slices.js';
 import type { CopierBook } from './book.js';
@@ -54,7 +55,7 @@ export async function loadCopier(
     copierId,
   ]);
   const view = await exchange.positions(row.account_id);
-  const shares = new Map<string, string>();
+  const shares = new Map<string, Fx>();
   const held: Slice[] = slices.map((s) => {
     const slice: Slice = {
       copierId,
@@ -67,14 +68,14 @@ export async function loadCopier(
       fees: trim(s.fees),
       heldFees: trim(s.held_fees),
     };
-    shares.set(sliceId(slice), trim(s.share_accrued));
+    shares.set(sliceId(slice), fx(trim(s.share_accrued)));
     return slice;
   });
   book.setCopier({
     copierId,
     accountId: row.account_id,
     marginKind: row.margin_kind as MarginKind,
-    available: view.available,
+    available: fx(view.available),
     slices: held,
     shares,
   });

@@ -1,6 +1,6 @@
-import { fmt, money } from '../../domain/money.js';
 import type { AccountSnapshot, MarginKind } from '../domain/account.js';
 import type { CopyOrder } from '../domain/copy-order.js';
+import { type Fx, fx, fxOfNumber, fxStr, ONE } from '../domain/fixed.js';
 import type { InstrumentRules } from '../domain/instrument.js';
 import type { FollowSettings, LeadSettings } from '../domain/settings.js';
 import {
@@ -18,11 +18,13 @@ export interface CopierEntry {
   copierId: string;
   accountId: string;
   marginKind: MarginKind;
-  /** USDT available for margin, kept current from fills between refreshes */
-  available: string;
+  /** USDT available for margin (fixed.ts units), kept current from fills between refreshes */
+  available: Fx;
   slices: Slice[];
-  /** profit share accrued to each trader from this copier's slices, by sliceId */
-  shares: Map<string, string>;
+  /** profit share accrued to each trader from this copier's slices, by sliceId (fixed.ts units) */
+  shares: Map<string, Fx>;
+  /** what sizing reads, rebuilt when the balance moves */
+  snapshot?: AccountSnapshot;
 }
 
 /** The result of applying a fill to the book: the slice as it now is, and a close's PnL. */
@@ -87,16 +89,21 @@ export class CopierBook {
 
   /** The snapshot sizing reads: the balance for margin in USDT (adapter rule, account.ts). */
   snapshot(c: CopierEntry): AccountSnapshot {
-    return {
-      marginKind: c.marginKind,
-      balances: { USDT: { available: c.available, usdtValue: c.available } },
-    };
+    if (!c.snapshot) {
+      const usdt = fxStr(c.available);
+      c.snapshot = { marginKind: c.marginKind, balances: { USDT: { available: usdt, usdtValue: usdt } } };
+    }
+    return c.snapshot;
   }
 
   /** Sizing took `order.margin` from the balance: hold it before the next copy of this account. */
   reserve(order: CopyOrder): void {
-    const c = this.copiers.get(order.copierId);
-    if (c && order.margin !== '0') c.available = fmt(money(c.available).minus(order.margin));
+    this.move(order.copierId, -fx(order.margin));
+  }
+
+  /** An order the exchange refused: its reservation goes back. */
+  release(order: CopyOrder): void {
+    this.move(order.copierId, fx(order.margin));
   }
 
   /** The exchange answered: the slice moves by the fill, the balance by what it did not reserve. */
@@ -112,17 +119,18 @@ export class CopierBook {
       side: order.side,
     };
     const before = findSlice(c.slices, key.traderId, key.instrument, key.side) ?? emptySlice(key);
+    // the filled contracts valued at `price`, as margin at this leverage: qty × size × price / leverage
+    const margin = (price: string) =>
+      (fx(fill.qty) * fx(rules.contractSize) * fx(price)) / (ONE * fxOfNumber(leverage));
     let change: SliceChange;
     if (order.action === 'open') {
       change = { slice: applyOpenFill(before, fill), pnl: null };
-      // the reservation estimated margin + fee; the true fee replaces the estimate
-      const margin = money(fill.qty).times(rules.contractSize).times(fill.price).div(leverage);
-      c.available = fmt(money(c.available).plus(order.margin).minus(margin).minus(fill.fee));
+      // the reservation estimated margin + fee; the true ones replace the estimate
+      this.move(c.copierId, fx(order.margin) - margin(fill.price) - fx(fill.fee));
     } else {
       const closed = applyCloseFill(before, fill, rules.contractSize);
       change = { slice: closed.slice, pnl: closed.pnl };
-      const released = money(fill.qty).times(rules.contractSize).times(before.avgEntryPrice).div(leverage);
-      c.available = fmt(money(c.available).plus(released).plus(closed.grossPnl).minus(fill.fee));
+      this.move(c.copierId, margin(before.avgEntryPrice) + fx(closed.grossPnl) - fx(fill.fee));
     }
     c.slices = [...c.slices.filter((s) => s !== before), change.slice];
     return change;
@@ -133,14 +141,15 @@ export class CopierBook {
     const c = this.copiers.get(slice.copierId);
     if (!c) throw new Error(`copier ${slice.copierId} is not in the book`);
     const id = sliceId(slice);
-    const total = fmt(money(c.shares.get(id) ?? '0').plus(share));
+    const total = (c.shares.get(id) ?? 0n) + fx(share);
     c.shares.set(id, total);
-    return total;
+    return fxStr(total);
   }
 
-  /** An order the exchange refused: its reservation goes back. */
-  release(order: CopyOrder): void {
-    const c = this.copiers.get(order.copierId);
-    if (c && order.margin !== '0') c.available = fmt(money(c.available).plus(order.margin));
+  private move(copierId: string, by: Fx): void {
+    const c = this.copiers.get(copierId);
+    if (!c || by === 0n) return;
+    c.available += by;
+    c.snapshot = undefined;
   }
 }

@@ -1,7 +1,7 @@
 import type { ExchangeOrderRequest, InstrumentId, OrderResult } from '../../clients/exchange-wire.js';
-import { money } from '../../domain/money.js';
 import type { Logger } from '../../infra/log.js';
 import type { CopyOrder } from '../domain/copy-order.js';
+import { fx } from '../domain/fixed.js';
 import { profitShare } from '../domain/profit-share.js';
 import { type Market, prepareSignal, sizeCopy } from '../domain/sizing.js';
 import type { CopySkip } from '../domain/skip-reasons.js';
@@ -49,8 +49,20 @@ export class Fanout {
     const signalKey = signalKeyOf(s.traderId, s.signalId);
     const lead = this.book.leadOf(s.traderId);
     const rules = this.book.rulesOf(s.instrument);
-    let orders: CopyOrder[] = [];
+    const share = lead?.profitShareRatio ?? '0';
     const skips: CopySkip[] = [];
+    const inFlight: Promise<void>[] = [];
+    let batch: CopyOrder[] = [];
+    let orders = 0;
+    // a first delivery sends each batch as soon as it is sized, so the exchange works on it
+    // while the next is sized; a delivery again first asks the exchange what it did
+    const held: CopyOrder[] = [];
+    const send = async () => {
+      orders += batch.length;
+      inFlight.push(this.placeAndRecord(signalKey, batch, [], new Map(), share));
+      batch = [];
+      await new Promise((r) => setImmediate(r));
+    };
     if (lead && rules) {
       const prepared = prepareSignal({ ...s, signalId: signalKey }, lead, rules, this.market(s.instrument));
       const recorded = redelivered ? await this.store.recordedCopiers(signalKey) : null;
@@ -61,7 +73,11 @@ export class Fanout {
         if (r.kind === 'skip') skips.push(r.skip);
         else {
           this.book.reserve(r.order);
-          orders.push(r.order);
+          if (redelivered) held.push(r.order);
+          else {
+            batch.push(r.order);
+            if (batch.length >= this.opts.batchSize) await send();
+          }
         }
       }
     } else {
@@ -70,20 +86,21 @@ export class Fanout {
         'signal of no lead trader or instrument: nobody copies',
       );
     }
-    const known = redelivered ? await this.alreadyPlaced(orders) : new Map<string, OrderResult>();
-    const batches: CopyOrder[][] = [];
-    for (let i = 0; i < orders.length; i += this.opts.batchSize)
-      batches.push(orders.slice(i, i + this.opts.batchSize));
-    orders = [];
+    if (redelivered) {
+      const known = await this.alreadyPlaced(held);
+      for (let i = 0; i < held.length; i += this.opts.batchSize) {
+        const part = held.slice(i, i + this.opts.batchSize);
+        orders += part.length;
+        inFlight.push(this.placeAndRecord(signalKey, part, [], known, share));
+      }
+    }
+    // the last (or only) batch carries the skips
+    orders += batch.length;
+    inFlight.push(this.placeAndRecord(signalKey, batch, skips, new Map(), share));
     // every batch settles before a failure is reported: a retry must not race a batch in flight
-    const settled = await Promise.allSettled(
-      (batches.length > 0 ? batches : [[]]).map((batch, i) =>
-        this.placeAndRecord(signalKey, batch, i === 0 ? skips : [], known, lead?.profitShareRatio ?? '0'),
-      ),
-    );
-    const failed = settled.find((r) => r.status === 'rejected');
+    const failed = (await Promise.allSettled(inFlight)).find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-    const counts = { orders: batches.reduce((n, b) => n + b.length, 0), skips: skips.length };
+    const counts = { orders, skips: skips.length };
     await this.store.signalDone(signalKey, s.traderId, JSON.stringify(s), entry.receivedMs, counts);
     return { signalKey, ...counts };
   }
@@ -155,10 +172,9 @@ export class Fanout {
         continue;
       }
       record.orders.push({ order: o, status: 'FILLED', fillQty: r.qty, fillPrice: r.price, fee: r.fee });
-      if (money(r.qty).isZero()) continue;
+      if (fx(r.qty) === 0n) continue;
       const change = this.book.fill(o, { qty: r.qty, price: r.price, fee: r.fee }, o.leverage);
-      const share =
-        change.pnl !== null && money(change.pnl).gt(0) ? profitShare(change.pnl, shareRatio) : '0';
+      const share = change.pnl !== null && fx(change.pnl) > 0n ? profitShare(change.pnl, shareRatio) : '0';
       const prior = this.book.shareAccrued(change.slice, share);
       touched.set(sliceId(change.slice), { slice: change.slice, shareAccrued: prior });
     }
