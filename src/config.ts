@@ -257,6 +257,13 @@ export const settings = {
     int(0, 65_535),
     'copy trading: port of /traders (signals) (0: any free port)',
   ),
+  copyApiHost: s('TF_COPY_API_HOST', '127.0.0.1', text, "copy trading: address of the copiers' HTTP API"),
+  copyApiPort: s(
+    'TF_COPY_API_PORT',
+    '7411',
+    int(0, 65_535),
+    "copy trading: port of the copiers' HTTP API (0: any free port)",
+  ),
   copyFrameMaxBytes: s(
     'TF_COPY_FRAME_MAX_BYTES',
     '4096',

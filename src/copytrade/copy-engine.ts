@@ -6,6 +6,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../infra/log.js';
 import { createPool } from '../infra/mysql/client.js';
 import { createRedis } from '../infra/redis.js';
+import { FollowStore } from './api/follow-store.js';
+import { startCopierApi } from './api/server.js';
 import { CopierBook } from './fanout/book.js';
 import { loadBook, loadCopier } from './fanout/book-loader.js';
 import { CopyStore } from './fanout/copy-store.js';
@@ -20,6 +22,7 @@ export const copyChangedChannel = (prefix: string): string => `${prefix}:copy:ch
 
 export interface CopyEngine {
   readonly ingressPort: number;
+  readonly apiPort: number;
   stop(): Promise<void>;
 }
 
@@ -115,11 +118,22 @@ export async function startCopyEngine(config: Config, log: Logger): Promise<Copy
       : {}),
     logger: log,
   });
-  log.info({ consumer, ingress: ingress.port }, 'copy engine started');
+  // 4. the copiers' API; it answers once the book holds the change (other writers announce
+  // theirs on the channel above)
+  const api = await startCopierApi({
+    host: config.copyApiHost,
+    port: config.copyApiPort,
+    store: new FollowStore(pool),
+    changed: (copierId) => loadCopier(pool, exchange, book, copierId),
+    log,
+  });
+  log.info({ consumer, ingress: ingress.port, api: api.port }, 'copy engine started');
 
   return {
     ingressPort: ingress.port,
+    apiPort: api.port,
     async stop() {
+      api.close();
       await ingress.close();
       await worker.stop();
       clearInterval(priceTimer);

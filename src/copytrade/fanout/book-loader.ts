@@ -35,7 +35,11 @@ export async function loadBook(pool: Pool, exchange: ExchangeClient, book: Copie
   }
 }
 
-/** One copier: its row, its follows, its slices, its balance. */
+/**
+ * One copier: its row and follows, and (when new to the book) its slices and balance. A
+ * copier already in the book keeps its balance and slices: the fan-out's fills in flight
+ * are in them, and neither MySQL nor the exchange may have those yet.
+ */
 export async function loadCopier(
   pool: Pool,
   exchange: ExchangeClient,
@@ -51,6 +55,21 @@ export async function loadCopier(
     'SELECT trader_id, settings, status FROM copy_follow WHERE copier_id=?',
     [copierId],
   );
+  if (!book.copier(copierId)) await loadHoldings(pool, exchange, book, copierId, row);
+  for (const f of follows) {
+    const follow = parseFollowSettings({ ...JSON.parse(f.settings), status: f.status });
+    if (follow.status === 'stopped') book.removeFollow(follow.traderId, copierId);
+    else book.setFollow(follow);
+  }
+}
+
+async function loadHoldings(
+  pool: Pool,
+  exchange: ExchangeClient,
+  book: CopierBook,
+  copierId: string,
+  row: RowDataPacket,
+): Promise<void> {
   const [slices] = await pool.query<RowDataPacket[]>('SELECT * FROM copy_slice WHERE copier_id=?', [
     copierId,
   ]);
@@ -79,11 +98,6 @@ export async function loadCopier(
     slices: held,
     shares,
   });
-  for (const f of follows) {
-    const follow = parseFollowSettings({ ...JSON.parse(f.settings), status: f.status });
-    if (follow.status === 'stopped') book.removeFollow(follow.traderId, copierId);
-    else book.setFollow(follow);
-  }
 }
 
 /** DECIMAL(36,18) comes back zero-padded; the domain compares exact strings. */

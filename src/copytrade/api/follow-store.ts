@@ -1,0 +1,135 @@
+import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { HttpError } from '../../infra/http.js';
+import type { Pool } from '../../infra/mysql/client.js';
+import { type FollowSettings, type FollowStatus, hasRoomForCopier } from '../domain/settings.js';
+import { SettingsError } from '../domain/settings-error.js';
+import { parseFollowSettings, parseLeadSettings } from '../domain/settings-parse.js';
+
+/**
+ * The copiers' side of copy trading in MySQL: who a token belongs to, follows and their
+ * changes (checked against the lead's settings and the copier's other follows), and what a
+ * copier may read of its own slices, orders and skips. Not on the hot path.
+ */
+export class FollowStore {
+  constructor(private readonly pool: Pool) {}
+
+  /** The copier a bearer token belongs to, or undefined. */
+  async copierOf(token: string): Promise<string | undefined> {
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT copier_id FROM copy_copier WHERE token=?', [
+      token,
+    ]);
+    return rows[0]?.copier_id;
+  }
+
+  /** Creates or replaces the copier's follow of `traderId` with `body` (settings without the ids). */
+  async follow(copierId: string, traderId: string, body: unknown): Promise<FollowSettings> {
+    const settings = parse({ ...(body as object), copierId, traderId, status: statusOf(body) });
+    const [[lead]] = await this.pool.query<RowDataPacket[]>(
+      'SELECT settings FROM copy_trader WHERE trader_id=?',
+      [traderId],
+    );
+    if (!lead) throw new HttpError(404, 'NO_SUCH_TRADER', `${traderId} does not lead`);
+    const leadSettings = parseLeadSettings(JSON.parse(lead.settings));
+    const notLed = settings.instruments.filter((i) => !leadSettings.instruments.includes(i));
+    if (notLed.length > 0) {
+      throw new HttpError(422, 'INSTRUMENT_NOT_LED', `${traderId} does not lead ${notLed.join(', ')}`);
+    }
+    const [others] = await this.pool.query<RowDataPacket[]>(
+      "SELECT trader_id, settings FROM copy_follow WHERE copier_id=? AND status<>'stopped'",
+      [copierId],
+    );
+    // the position mode is the exchange account's: every follow of one account names the same
+    for (const o of others) {
+      const mode = JSON.parse(o.settings).positionMode;
+      if (o.trader_id !== traderId && mode !== settings.positionMode) {
+        throw new HttpError(409, 'POSITION_MODE_CONFLICT', `the follow of ${o.trader_id} uses ${mode}`);
+      }
+    }
+    const conn = await this.pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      // the lead's row, locked: two copiers taking the last place cannot both get it
+      await conn.query('SELECT trader_id FROM copy_trader WHERE trader_id=? FOR UPDATE', [traderId]);
+      const [[n]] = await conn.query<RowDataPacket[]>(
+        "SELECT COUNT(*) AS n FROM copy_follow WHERE trader_id=? AND status<>'stopped' AND copier_id<>?",
+        [traderId, copierId],
+      );
+      if (!hasRoomForCopier(leadSettings, Number(n?.n))) {
+        throw new HttpError(
+          409,
+          'TRADER_FULL',
+          `${traderId} accepts at most ${leadSettings.maxCopiers} copiers`,
+        );
+      }
+      await conn.query(
+        'INSERT INTO copy_follow (copier_id, trader_id, settings, status, updated_ms) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE settings=VALUES(settings), status=VALUES(status), updated_ms=VALUES(updated_ms)',
+        [copierId, traderId, JSON.stringify(settings), settings.status, Date.now()],
+      );
+      await conn.commit();
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
+    return settings;
+  }
+
+  /** Pauses, resumes or stops a follow; its settings stay. */
+  async setStatus(copierId: string, traderId: string, status: FollowStatus): Promise<void> {
+    const [res] = await this.pool.query<ResultSetHeader>(
+      'UPDATE copy_follow SET status=?, updated_ms=? WHERE copier_id=? AND trader_id=?',
+      [status, Date.now(), copierId, traderId],
+    );
+    if (res.affectedRows !== 1) throw new HttpError(404, 'NO_SUCH_FOLLOW', `no follow of ${traderId}`);
+  }
+
+  async follows(copierId: string): Promise<unknown[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT trader_id, settings, status, updated_ms FROM copy_follow WHERE copier_id=? ORDER BY trader_id',
+      [copierId],
+    );
+    return rows.map((r) => ({
+      ...JSON.parse(r.settings),
+      status: r.status,
+      updatedMs: Number(r.updated_ms),
+    }));
+  }
+
+  async slices(copierId: string): Promise<RowDataPacket[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT trader_id AS traderId, instrument, side, qty, avg_entry_price AS avgEntryPrice, realised_pnl AS realisedPnl, fees, share_accrued AS shareAccrued FROM copy_slice WHERE copier_id=? ORDER BY trader_id, instrument, side',
+      [copierId],
+    );
+    return rows;
+  }
+
+  /** The copier's latest copy orders and skips (with their reasons), newest first. */
+  async orders(copierId: string, limit: number): Promise<RowDataPacket[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      `(SELECT 'order' AS kind, signal_key AS signalKey, trader_id AS traderId, instrument, action, side, qty, status, fill_price AS price, fee, error_code AS reason, NULL AS detail, created_ms AS createdMs
+          FROM copy_order WHERE copier_id=? ORDER BY created_ms DESC LIMIT ?)
+       UNION ALL
+       (SELECT 'skip', signal_key, trader_id, NULL, NULL, NULL, NULL, 'SKIPPED', NULL, NULL, reason, detail, created_ms
+          FROM copy_skip WHERE copier_id=? ORDER BY created_ms DESC LIMIT ?)
+       ORDER BY createdMs DESC LIMIT ?`,
+      [copierId, limit, copierId, limit, limit],
+    );
+    return rows;
+  }
+}
+
+function parse(body: unknown): FollowSettings {
+  try {
+    return parseFollowSettings(body);
+  } catch (err) {
+    if (err instanceof SettingsError) throw new HttpError(422, 'INVALID_SETTINGS', err.message);
+    throw err;
+  }
+}
+
+/** A new or replaced follow is active unless the body says paused. */
+function statusOf(body: unknown): FollowStatus {
+  const s = (body as { status?: unknown } | null)?.status;
+  return s === 'paused' ? 'paused' : 'active';
+}

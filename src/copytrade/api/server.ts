@@ -1,0 +1,127 @@
+import uWS from 'uWebSockets.js';
+import {
+  type Exchange,
+  Exchanges,
+  HttpError,
+  type HttpRequest,
+  type HttpResponse,
+  listen,
+  queryOf,
+  readJson,
+} from '../../infra/http.js';
+import type { Logger } from '../../infra/log.js';
+import type { FollowStore } from './follow-store.js';
+
+const BODY_LIMIT = 16 * 1024;
+const MAX_LIST = 500;
+
+export interface CopierApi {
+  readonly port: number;
+  close(): void;
+}
+
+/**
+ * The copiers' HTTP API (uWebSockets.js), each request authenticated by the copier's token
+ * (`Authorization: Bearer <token>`):
+ *   PUT    /follows/:trader          follow a trader, or replace the settings (body: follow settings)
+ *   POST   /follows/:trader/pause    no new opens (closes still follow)
+ *   POST   /follows/:trader/resume
+ *   DELETE /follows/:trader          stop following; the slices stay the copier's (keep)
+ *   GET    /follows | /slices | /orders?limit=N   the copier's own
+ * Every change is announced (`changed`) so the fan-out's book reloads that copier.
+ */
+export async function startCopierApi(opts: {
+  host: string;
+  port: number;
+  store: FollowStore;
+  changed: (copierId: string) => Promise<unknown>;
+  log: Logger;
+}): Promise<CopierApi> {
+  const { store, log } = opts;
+  const exchanges = new Exchanges();
+  const app = uWS.App();
+
+  const fail = (ex: Exchange, err: unknown) => {
+    if (err instanceof HttpError) exchanges.error(ex, err.status, err.code, err.message);
+    else {
+      log.error({ err }, 'copier API request failed');
+      exchanges.error(ex, 500, 'INTERNAL', 'internal error');
+    }
+  };
+
+  /** A route: reads what it needs of `req` synchronously, then answers from `handle`. */
+  const route = (
+    method: 'get' | 'put' | 'post' | 'del',
+    path: string,
+    handle: (
+      copierId: string,
+      ex: Exchange,
+      params: { trader: string; query: URLSearchParams },
+      body: unknown,
+    ) => Promise<unknown>,
+  ) => {
+    app[method](path, (res: HttpResponse, req: HttpRequest) => {
+      const ex = exchanges.accept(res);
+      const token = /^Bearer (.+)$/.exec(req.getHeader('authorization'))?.[1];
+      const params = {
+        trader: path.includes(':trader') ? (req.getParameter(0) ?? '') : '',
+        query: queryOf(req),
+      };
+      const body = method === 'put' ? readJson(ex, BODY_LIMIT) : Promise.resolve(undefined);
+      (async () => {
+        const copierId = token ? await store.copierOf(token) : undefined;
+        if (!copierId)
+          throw new HttpError(
+            401,
+            'UNAUTHORIZED',
+            'a copier token is required: Authorization: Bearer <token>',
+          );
+        exchanges.json(ex, 200, await handle(copierId, ex, params, await body));
+      })().catch((err: unknown) => fail(ex, err));
+    });
+  };
+
+  const changedThen = async <T>(copierId: string, result: T): Promise<T> => {
+    await opts.changed(copierId);
+    return result;
+  };
+
+  route('put', '/follows/:trader', async (copierId, _ex, { trader }, body) =>
+    changedThen(copierId, { follow: await store.follow(copierId, trader, body) }),
+  );
+  route('post', '/follows/:trader/pause', async (copierId, _ex, { trader }) => {
+    await store.setStatus(copierId, trader, 'paused');
+    return changedThen(copierId, { traderId: trader, status: 'paused' });
+  });
+  route('post', '/follows/:trader/resume', async (copierId, _ex, { trader }) => {
+    await store.setStatus(copierId, trader, 'active');
+    return changedThen(copierId, { traderId: trader, status: 'active' });
+  });
+  route('del', '/follows/:trader', async (copierId, _ex, { trader, query }) => {
+    if ((query.get('slices') ?? 'keep') !== 'keep') {
+      throw new HttpError(
+        400,
+        'UNSUPPORTED',
+        'stopping closes nothing yet: use slices=keep (the slices stay yours)',
+      );
+    }
+    await store.setStatus(copierId, trader, 'stopped');
+    return changedThen(copierId, { traderId: trader, status: 'stopped', slices: 'kept' });
+  });
+  route('get', '/follows', async (copierId) => ({ follows: await store.follows(copierId) }));
+  route('get', '/slices', async (copierId) => ({ slices: await store.slices(copierId) }));
+  route('get', '/orders', async (copierId, _ex, { query }) => {
+    const limit = Math.min(MAX_LIST, Math.max(1, Number(query.get('limit') ?? 100) || 100));
+    return { orders: await store.orders(copierId, limit) };
+  });
+  app.any('/*', (res) => exchanges.error(exchanges.accept(res), 404, 'NOT_FOUND', 'no such endpoint'));
+
+  const listening = await listen(app, opts.host, opts.port);
+  return {
+    port: listening.port,
+    close() {
+      exchanges.closeAll();
+      listening.close();
+    },
+  };
+}

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { RowDataPacket } from 'mysql2/promise';
+import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
+import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
+import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../support/copy.js';
+import { freePort, TestWorld, waitFor } from '../support/harness.js';
+
+describe("copiers' API: follow, change, pause, stop, list", () => {
+  const world = new TestWorld();
+  let exchange: ExchangeClient;
+  let api = '';
+  let socket: TraderSocket;
+  let n = 0;
+
+  const call = async (method: string, path: string, token: string | null, body?: unknown) => {
+    const res = await fetch(`${api}${path}`, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const settings = (over: Record<string, unknown> = {}) => {
+    const { copierId: _c, traderId: _t, status: _s, ...rest } = follow('x', 'x');
+    return { ...rest, ...over };
+  };
+  /** Sends a signal of lead1 and waits until the fan-out recorded it. */
+  const signal = async (over: Partial<TraderSignal>) => {
+    const signalId = `a${n++}`;
+    const price = (await exchange.price(INSTRUMENT)).price;
+    const ack = await socket.send({
+      signalId,
+      traderId: 'lead1',
+      instrument: INSTRUMENT,
+      action: 'open',
+      side: 'long',
+      qty: '1',
+      price,
+      leverage: 10,
+      positionBefore: '0',
+      filledMs: Date.now(),
+      ...over,
+    });
+    assert.equal(ack.type, 'ack');
+    await waitFor('the fan-out', async () => {
+      const [rows] = await world.engineDb.query<RowDataPacket[]>(
+        'SELECT 1 FROM copy_signal WHERE signal_key=? AND done_ms IS NOT NULL',
+        [`${signalId}@lead1`],
+      );
+      return rows.length === 1;
+    });
+    return `${signalId}@lead1`;
+  };
+  const outcome = async (signalKey: string, copierId: string) => {
+    const [o] = await world.engineDb.query<RowDataPacket[]>(
+      'SELECT status, action, qty FROM copy_order WHERE signal_key=? AND copier_id=?',
+      [signalKey, copierId],
+    );
+    const [s] = await world.engineDb.query<RowDataPacket[]>(
+      'SELECT reason FROM copy_skip WHERE signal_key=? AND copier_id=?',
+      [signalKey, copierId],
+    );
+    return o[0] ? `${o[0].status} ${o[0].action}` : s[0] ? `skip ${s[0].reason}` : 'nothing';
+  };
+
+  before(async () => {
+    const [ingress, apiPort] = [await freePort(), await freePort()];
+    await world.setUp({ TF_COPY_INGRESS_PORT: String(ingress), TF_COPY_API_PORT: String(apiPort) });
+    world.env.TF_EXCHANGE_URL = world.config.counterUrl;
+    api = `http://127.0.0.1:${apiPort}`;
+    await world.startSim();
+    exchange = createExchangeClient(world.config.counterUrl);
+    const lead = await seedTrader(world.engineDb, exchange, 'lead1');
+    await seedTrader(world.engineDb, exchange, 'small', { maxCopiers: 1 });
+    // copiers with accounts and tokens, following nobody yet (a stopped follow of another trader)
+    await seedCopiers(
+      world.engineDb,
+      exchange,
+      ['ca', 'cb', 'cc'].map((id) => ({ follow: follow(id, 'small', { status: 'stopped' }), usdt: '10000' })),
+    );
+    world.spawn(['copy']);
+    socket = await waitFor('the signal ingress', () => TraderSocket.open(ingress, lead.apiKey, lead.secret));
+  });
+  after(async () => {
+    socket?.close();
+    await exchange?.close();
+    await world.tearDown();
+  });
+
+  it('refuses a missing token, bad settings with the field named, and a trader who does not lead', async () => {
+    assert.equal((await call('GET', '/follows', null)).status, 401);
+    assert.equal((await call('GET', '/follows', 'token-nobody')).status, 401);
+    const bad = await call('PUT', '/follows/lead1', 'token-ca', settings({ leverage: 500 }));
+    assert.equal(bad.status, 422);
+    assert.match(String(bad.body.message), /leverage/);
+    const unknown = await call('PUT', '/follows/lead1', 'token-ca', settings({ colour: 'red' }));
+    assert.equal(unknown.status, 422);
+    assert.match(String(unknown.body.message), /colour/);
+    assert.equal((await call('PUT', '/follows/nobody', 'token-ca', settings())).status, 404);
+  });
+
+  it('a lead full at maxCopiers refuses the next copier', async () => {
+    assert.equal((await call('PUT', '/follows/small', 'token-ca', settings())).status, 200);
+    const full = await call('PUT', '/follows/small', 'token-cb', settings());
+    assert.equal(full.status, 409);
+    assert.equal(full.body.code, 'TRADER_FULL');
+    assert.equal((await call('DELETE', '/follows/small', 'token-ca')).status, 200);
+    assert.equal((await call('PUT', '/follows/small', 'token-cb', settings())).status, 200);
+  });
+
+  it('follow copies; paused skips opens but still closes; stopped copies nothing; lists show it all', async () => {
+    assert.equal((await call('PUT', '/follows/lead1', 'token-ca', settings())).status, 200);
+    assert.equal((await call('PUT', '/follows/lead1', 'token-cc', settings())).status, 200);
+    const open1 = await signal({});
+    assert.equal(await outcome(open1, 'ca'), 'FILLED open');
+    assert.equal(await outcome(open1, 'cb'), 'nothing');
+
+    assert.equal((await call('POST', '/follows/lead1/pause', 'token-ca')).status, 200);
+    const open2 = await signal({});
+    assert.equal(await outcome(open2, 'ca'), 'skip follow-paused');
+    assert.equal(await outcome(open2, 'cc'), 'FILLED open');
+    const close = await signal({ action: 'close', positionBefore: '2', qty: '2' });
+    assert.equal(await outcome(close, 'ca'), 'FILLED close');
+
+    // a change of settings: cc now copies a fixed ratio
+    const changed = await call(
+      'PUT',
+      '/follows/lead1',
+      'token-cc',
+      settings({ sizing: { mode: 'fixed-ratio', ratio: '2' } }),
+    );
+    assert.equal(changed.status, 200);
+    assert.equal((await call('DELETE', '/follows/lead1?slices=close', 'token-ca')).status, 400);
+    assert.equal((await call('DELETE', '/follows/lead1', 'token-ca')).status, 200);
+    const open3 = await signal({});
+    assert.equal(await outcome(open3, 'ca'), 'nothing');
+    const [[cc]] = await world.engineDb.query<RowDataPacket[]>(
+      'SELECT qty FROM copy_order WHERE signal_key=? AND copier_id=?',
+      [open3, 'cc'],
+    );
+    assert.equal(Number(cc?.qty), 2);
+
+    const follows = await call('GET', '/follows', 'token-ca');
+    assert.deepEqual(
+      (follows.body.follows as { traderId: string; status: string }[]).map((f) => [f.traderId, f.status]),
+      [
+        ['lead1', 'stopped'],
+        ['small', 'stopped'],
+      ],
+    );
+    const orders = await call('GET', '/orders?limit=10', 'token-ca');
+    const kinds = (orders.body.orders as { kind: string; reason: string | null }[]).map((o) =>
+      `${o.kind} ${o.reason ?? ''}`.trim(),
+    );
+    assert.deepEqual(kinds.sort(), ['order', 'order', 'skip follow-paused']);
+    const slices = await call('GET', '/slices', 'token-cc');
+    assert.equal((slices.body.slices as unknown[]).length, 1);
+  });
+});
