@@ -185,6 +185,8 @@ describe('copy trading: one signal, every copier of the trader, once', () => {
       await count("SELECT COUNT(*) AS n FROM copy_order WHERE signal_key='x1@lead1' AND status='FILLED'"),
       ELIGIBLE,
     );
+    // the signal's counts are totals over both deliveries
+    assert.equal(await count("SELECT orders AS n FROM copy_signal WHERE signal_key='x1@lead1'"), ELIGIBLE);
     assert.equal(await positionsMatchSlices(), ELIGIBLE);
   });
 });

@@ -123,6 +123,15 @@ export class CopyStore {
     );
   }
 
+  /** Recovery only: the orders and skips recorded for a signal. */
+  async countsOf(signalKey: string): Promise<{ orders: number; skips: number }> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT (SELECT COUNT(*) FROM copy_order WHERE signal_key=?) AS orders, (SELECT COUNT(*) FROM copy_skip WHERE signal_key=?) AS skips',
+      [signalKey, signalKey],
+    );
+    return { orders: Number(rows[0]?.orders), skips: Number(rows[0]?.skips) };
+  }
+
   /** Recovery only (a signal delivered again): the copiers that already have their order or skip. */
   async recordedCopiers(signalKey: string): Promise<Set<string>> {
     const [rows] = await this.pool.query<RowDataPacket[]>(

@@ -100,7 +100,8 @@ export class Fanout {
     // every batch settles before a failure is reported: a retry must not race a batch in flight
     const failed = (await Promise.allSettled(inFlight)).find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-    const counts = { orders, skips: skips.length };
+    // a delivery again counts what earlier deliveries recorded too
+    const counts = redelivered ? await this.store.countsOf(signalKey) : { orders, skips: skips.length };
     await this.store.signalDone(signalKey, s.traderId, JSON.stringify(s), entry.receivedMs, counts);
     return { signalKey, ...counts };
   }
