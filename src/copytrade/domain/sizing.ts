@@ -203,8 +203,15 @@ function sizeOpen(p: PreparedSignal, { follow, account, slices }: CopierState): 
     );
   }
 
+  // one literal with every field (no spread): this runs for every copier of every signal
   const order: CopyOrder = {
-    ...orderBase(p, follow),
+    clientOrderId: clientOrderId(signal.signalId, follow.copierId),
+    signalId: signal.signalId,
+    copierId: follow.copierId,
+    traderId: signal.traderId,
+    instrument: signal.instrument,
+    account: follow.account,
+    side: signal.side,
     action: 'open',
     orderSide: leg.orderSide,
     posSide: leg.posSide,
@@ -242,7 +249,13 @@ function sizeClose(p: PreparedSignal, { follow, slices }: CopierState): SizingRe
   return {
     kind: 'order',
     order: {
-      ...orderBase(p, follow),
+      clientOrderId: clientOrderId(signal.signalId, follow.copierId),
+      signalId: signal.signalId,
+      copierId: follow.copierId,
+      traderId: signal.traderId,
+      instrument: signal.instrument,
+      account: follow.account,
+      side: signal.side,
       action: 'close',
       orderSide: leg.orderSide,
       posSide: leg.posSide,
@@ -252,19 +265,6 @@ function sizeClose(p: PreparedSignal, { follow, slices }: CopierState): SizingRe
       marginMode: follow.marginMode,
       margin: '0',
     },
-  };
-}
-
-function orderBase(p: PreparedSignal, follow: FollowSettings) {
-  const { signal } = p;
-  return {
-    clientOrderId: clientOrderId(signal.signalId, follow.copierId),
-    signalId: signal.signalId,
-    copierId: follow.copierId,
-    traderId: signal.traderId,
-    instrument: signal.instrument,
-    account: follow.account,
-    side: signal.side,
   };
 }
 

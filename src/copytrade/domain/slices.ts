@@ -56,7 +56,18 @@ export interface ClosedPart {
 export const PRICE_SCALE = 18;
 
 export function emptySlice(key: SliceKey): Slice {
-  return { ...key, qty: '0', avgEntryPrice: '0', realisedPnl: '0', fees: '0', heldFees: '0' };
+  // whole literals, no spread: slices are made for every copier of every signal
+  return {
+    copierId: key.copierId,
+    traderId: key.traderId,
+    instrument: key.instrument,
+    side: key.side,
+    qty: '0',
+    avgEntryPrice: '0',
+    realisedPnl: '0',
+    fees: '0',
+    heldFees: '0',
+  };
 }
 
 /** A map key for a slice: ids and instruments never contain `|`. */
@@ -91,8 +102,12 @@ export function applyOpenFill(slice: Slice, fill: Fill): Slice {
         .div(qty)
         .toDecimalPlaces(PRICE_SCALE, Decimal.ROUND_HALF_EVEN);
   return {
-    ...slice,
+    copierId: slice.copierId,
+    traderId: slice.traderId,
+    instrument: slice.instrument,
+    side: slice.side,
     qty: qty.toFixed(),
+    realisedPnl: slice.realisedPnl,
     avgEntryPrice: avg.toFixed(),
     fees: money(slice.fees).plus(fill.fee).toFixed(),
     heldFees: money(slice.heldFees).plus(fill.fee).toFixed(),
@@ -122,7 +137,10 @@ export function applyCloseFill(slice: Slice, fill: Fill, contractSize: string | 
   const pnl = gross.minus(fees);
   return {
     slice: {
-      ...slice,
+      copierId: slice.copierId,
+      traderId: slice.traderId,
+      instrument: slice.instrument,
+      side: slice.side,
       qty: rest.toFixed(),
       avgEntryPrice: rest.isZero() ? '0' : slice.avgEntryPrice,
       realisedPnl: money(slice.realisedPnl).plus(pnl).toFixed(),

@@ -203,7 +203,8 @@ export class Fanout {
       clientOrderId: o.clientOrderId,
       instrument: o.instrument as InstrumentId,
       side: o.orderSide,
-      ...(o.posSide === 'net' ? {} : { positionSide: o.posSide }),
+      // undefined is left out of the JSON: one-way orders name no position side
+      positionSide: o.posSide === 'net' ? undefined : o.posSide,
       qty: o.qty,
       reduceOnly: o.reduceOnly,
     };
