@@ -7,7 +7,7 @@ import type { Logger } from '../infra/log.js';
 import { createPool } from '../infra/mysql/client.js';
 import { createRedis } from '../infra/redis.js';
 import { FollowStore } from './api/follow-store.js';
-import { startCopierApi } from './api/server.js';
+import { type CopierApi, startCopierApi } from './api/server.js';
 import { CopierBook } from './fanout/book.js';
 import { loadBook, loadCopier } from './fanout/book-loader.js';
 import { CopyStore } from './fanout/copy-store.js';
@@ -66,7 +66,8 @@ export async function startCopyEngine(config: Config, log: Logger): Promise<Copy
     );
   });
 
-  // 2. the fan-out
+  // 2. the fan-out; what it records is pushed to the copiers on the API's /stream (4)
+  let api: CopierApi | undefined;
   const store = new CopyStore(pool, writer);
   const fanout = new Fanout(
     book,
@@ -79,6 +80,7 @@ export async function startCopyEngine(config: Config, log: Logger): Promise<Copy
     },
     { batchSize: config.copyBatchSize },
     log,
+    (copierId, message) => api?.publish(copierId, message),
   );
   const worker = new FanoutWorker(redis, blocking, fanout, { prefix, consumer }, log);
   await worker.start();
@@ -120,7 +122,7 @@ export async function startCopyEngine(config: Config, log: Logger): Promise<Copy
   });
   // 4. the copiers' API; it answers once the book holds the change (other writers announce
   // theirs on the channel above)
-  const api = await startCopierApi({
+  api = await startCopierApi({
     host: config.copyApiHost,
     port: config.copyApiPort,
     store: new FollowStore(pool),
@@ -133,7 +135,7 @@ export async function startCopyEngine(config: Config, log: Logger): Promise<Copy
     ingressPort: ingress.port,
     apiPort: api.port,
     async stop() {
-      api.close();
+      api?.close();
       await ingress.close();
       await worker.stop();
       clearInterval(priceTimer);

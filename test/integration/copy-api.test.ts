@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
+import { WebSocket } from 'undici';
 import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
 import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../support/copy.js';
@@ -156,5 +157,24 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
     assert.deepEqual(kinds.sort(), ['order', 'order', 'skip follow-paused']);
     const slices = await call('GET', '/slices', 'token-cc');
     assert.equal((slices.body.slices as unknown[]).length, 1);
+  });
+
+  it("a copier's stream pushes its own orders once recorded; a bad token gets no stream", async () => {
+    const url = api.replace('http', 'ws');
+    const refused = new WebSocket(`${url}/stream?token=token-nobody`);
+    await new Promise<void>((resolve) => refused.addEventListener('error', () => resolve()));
+    const ws = new WebSocket(`${url}/stream`, { headers: { authorization: 'Bearer token-cc' } });
+    const frames: Record<string, unknown>[] = [];
+    ws.addEventListener('message', (e) => frames.push(JSON.parse(String(e.data))));
+    await waitFor('subscribed', async () => frames.some((f) => f.type === 'subscribed'));
+    const key = await signal({});
+    const pushed = await waitFor('the order pushed', async () =>
+      frames.find((f) => f.type === 'order' && f.signalKey === key),
+    );
+    assert.equal(pushed.status, 'FILLED');
+    assert.equal(pushed.action, 'open');
+    // only its own: nothing of another copier's
+    assert.ok(frames.every((f) => f.type === 'subscribed' || String(f.clientOrderId).endsWith(':cc')));
+    ws.close();
   });
 });

@@ -17,8 +17,12 @@ const MAX_LIST = 500;
 
 export interface CopierApi {
   readonly port: number;
+  /** Pushes `message` to the copier's open /stream sockets (if any: nothing is built otherwise). */
+  publish(copierId: string, message: () => unknown): void;
   close(): void;
 }
+
+const topicOf = (copierId: string): string => `copier:${copierId}`;
 
 /**
  * The copiers' HTTP API (uWebSockets.js), each request authenticated by the copier's token
@@ -28,6 +32,7 @@ export interface CopierApi {
  *   POST   /follows/:trader/resume
  *   DELETE /follows/:trader          stop following; the slices stay the copier's (keep)
  *   GET    /follows | /slices | /orders?limit=N   the copier's own
+ *   WS     /stream                    its copy orders and skips, pushed once recorded
  * Every change is announced (`changed`) so the fan-out's book reloads that copier.
  */
 export async function startCopierApi(opts: {
@@ -114,11 +119,56 @@ export async function startCopierApi(opts: {
     const limit = Math.min(MAX_LIST, Math.max(1, Number(query.get('limit') ?? 100) || 100));
     return { orders: await store.orders(copierId, limit) };
   });
+  app.ws<{ copierId: string }>('/stream', {
+    maxPayloadLength: 1024,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    // a copier that does not read is dropped rather than buffered without bound
+    maxBackpressure: 1024 * 1024,
+    closeOnBackpressureLimit: 1,
+    upgrade: (res, req, context) => {
+      // req is only valid until this function returns: read everything now
+      const token =
+        /^Bearer (.+)$/.exec(req.getHeader('authorization'))?.[1] ?? queryOf(req).get('token') ?? '';
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      (token ? store.copierOf(token) : Promise.resolve(undefined)).then(
+        (copierId) => {
+          if (aborted) return;
+          res.cork(() => {
+            if (copierId) res.upgrade({ copierId }, key, protocol, extensions, context);
+            else
+              res
+                .writeStatus('401 Unauthorized')
+                .end(JSON.stringify({ code: 'UNAUTHORIZED', message: 'a copier token is required' }));
+          });
+        },
+        (err: unknown) => {
+          log.error({ err }, 'copier stream: token lookup failed');
+          if (!aborted) res.cork(() => res.writeStatus('503 Service Unavailable').end());
+        },
+      );
+    },
+    open: (ws) => {
+      const { copierId } = ws.getUserData();
+      ws.subscribe(topicOf(copierId));
+      ws.send(JSON.stringify({ type: 'subscribed', copierId }));
+    },
+  });
   app.any('/*', (res) => exchanges.error(exchanges.accept(res), 404, 'NOT_FOUND', 'no such endpoint'));
 
   const listening = await listen(app, opts.host, opts.port);
   return {
     port: listening.port,
+    publish(copierId, message) {
+      const topic = topicOf(copierId);
+      if (app.numSubscribers(topic) > 0) app.publish(topic, JSON.stringify(message()));
+    },
     close() {
       exchanges.closeAll();
       listening.close();

@@ -41,7 +41,8 @@ export class Fanout {
     private readonly market: (instrument: string) => Market,
     private readonly opts: { batchSize: number },
     private readonly log: Logger,
-    private readonly notify?: (copierId: string, message: unknown) => void,
+    /** told each copier's order or skip once recorded; the message is built only if asked for */
+    private readonly notify?: (copierId: string, message: () => unknown) => void,
   ) {}
 
   async run(entry: SignalEntry, redelivered: boolean): Promise<FanoutResult> {
@@ -191,9 +192,11 @@ export class Fanout {
       }
     }
     if (this.notify) {
-      for (const p of record.orders) this.notify(p.order.copierId, { type: 'order', ...summary(p) });
-      for (const k of skips)
-        this.notify(k.copierId, { type: 'skip', signalKey, reason: k.reason, detail: k.detail });
+      for (const p of record.orders)
+        this.notify(p.order.copierId, () => ({ type: 'order', signalKey, ...summary(p) }));
+      for (const k of skips) {
+        this.notify(k.copierId, () => ({ type: 'skip', signalKey, reason: k.reason, detail: k.detail }));
+      }
     }
   }
 
