@@ -20,7 +20,17 @@ import { createPool, type Pool } from '../src/infra/mysql/client.js';
 import { type Percentiles, percentiles } from '../src/infra/percentiles.js';
 import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../test/support/copy.js';
 import { freePort } from '../test/support/harness.js';
-import { child, deleteKeys, dropDatabases, freshDatabases, stop, waitForSim } from './bench/processes.js';
+import {
+  child,
+  deleteKeys,
+  dropDatabases,
+  freshDatabases,
+  MYSQL_URL,
+  REDIS_URL,
+  runEnv,
+  stop,
+  waitForSim,
+} from './bench/processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,8 +53,6 @@ const SIZES = values.copiers.split(',').map(Number);
 const SIGNALS = Number(values.signals);
 /** signals sent first and not counted: the engine's code is compiled by V8 as it runs */
 const WARMUP = Number(values.warmup);
-const MYSQL_URL = process.env.TF_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
-const REDIS_URL = process.env.TF_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = 'tfbcopy';
 const ENGINE_DB = 'tf_bench_copy';
 const COUNTER_DB = 'tf_bench_copy_c';
@@ -65,16 +73,10 @@ async function main(): Promise<number> {
   const ingressPort = await freePort();
   const sim = `http://127.0.0.1:${simPort}`;
   const env = {
-    TF_MYSQL_URL: MYSQL_URL,
-    TF_REDIS_URL: REDIS_URL,
-    TF_REDIS_PREFIX: PREFIX,
+    ...runEnv(PREFIX, simPort),
     TF_ENGINE_DB: ENGINE_DB,
     TF_COUNTER_DB: COUNTER_DB,
-    TF_SIM_PORT: String(simPort),
-    TF_COUNTER_URL: sim,
-    TF_EXCHANGE_URL: sim,
     TF_COPY_INGRESS_PORT: String(ingressPort),
-    TF_LOG_LEVEL: 'warn',
   };
   const redis = new Redis(REDIS_URL);
   await deleteKeys(redis, PREFIX);

@@ -17,7 +17,16 @@ import { type Percentiles, percentiles } from '../src/infra/percentiles.js';
 import { makeCounterRows } from '../src/load/counter-orders.js';
 import { writeCounterRows } from '../src/load/write-rows.js';
 import { freePort } from '../test/support/harness.js';
-import { child, deleteKeys, freshDatabases, stop, waitForSim } from './bench/processes.js';
+import {
+  child,
+  deleteKeys,
+  freshDatabases,
+  MYSQL_URL,
+  REDIS_URL,
+  runEnv,
+  stop,
+  waitForSim,
+} from './bench/processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,8 +44,6 @@ const RATES = values.rates.split(',').map(Number);
 const LATENCIES = values.latencies.split(',').map(Number);
 const ENGINES = Number(values.engines);
 const SEARCH = [1500, 2000, 2500, 3000, 4000];
-const MYSQL_URL = process.env.TF_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
-const REDIS_URL = process.env.TF_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = 'tfbench';
 const say = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -105,16 +112,8 @@ async function main(): Promise<void> {
   const port = await freePort();
   const sim = `http://127.0.0.1:${port}`;
   const common = {
-    TF_MYSQL_URL: MYSQL_URL,
-    TF_REDIS_URL: REDIS_URL,
-    TF_REDIS_PREFIX: PREFIX,
-    TF_SIM_PORT: String(port),
-    TF_COUNTER_URL: sim,
-    TF_FUNDING_URL: sim,
-    TF_TRADE_URL: sim,
-    TF_LOG_LEVEL: 'warn',
+    ...runEnv(PREFIX, port),
     TF_POLL_INTERVAL_MS: '5',
-    TF_OPS_PORT: '0',
   };
   const redis = new Redis(REDIS_URL);
   await deleteKeys(redis, PREFIX);

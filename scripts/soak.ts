@@ -20,7 +20,17 @@ import { writeCounterRows } from '../src/load/write-rows.js';
 import { presenceKey } from '../src/settlement/engine.js';
 import { ledgerCheck } from '../src/settlement/ledger-report.js';
 import { freePort } from '../test/support/harness.js';
-import { child, deleteKeys, dropDatabases, freshDatabases, stop, waitForSim } from './bench/processes.js';
+import {
+  child,
+  deleteKeys,
+  dropDatabases,
+  freshDatabases,
+  MYSQL_URL,
+  REDIS_URL,
+  runEnv,
+  stop,
+  waitForSim,
+} from './bench/processes.js';
 import { type Minute, PerMinute, redisUsedMemory, rssBytes } from './soak/samples.js';
 
 const { values } = parseArgs({
@@ -48,8 +58,6 @@ if (!(Number.isInteger(ORDERS) && ORDERS > 0 && RATE > 0)) {
 const LIMITS = { redisBytes: 200e6, rssBytes: 400e6 };
 /** no order finished for this long after the last was written: the rest are lost */
 const STALL_MS = 120_000;
-const MYSQL_URL = process.env.TF_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
-const REDIS_URL = process.env.TF_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = 'tfsoak';
 const ENGINE_DB = 'tf_soak';
 const COUNTER_DB = 'tf_soak_c';
@@ -61,19 +69,11 @@ async function main(): Promise<number> {
   const port = await freePort();
   const sim = `http://127.0.0.1:${port}`;
   const env = {
-    TF_MYSQL_URL: MYSQL_URL,
-    TF_REDIS_URL: REDIS_URL,
-    TF_REDIS_PREFIX: PREFIX,
+    ...runEnv(PREFIX, port),
     TF_ENGINE_DB: ENGINE_DB,
     TF_COUNTER_DB: COUNTER_DB,
-    TF_SIM_PORT: String(port),
-    TF_COUNTER_URL: sim,
-    TF_FUNDING_URL: sim,
-    TF_TRADE_URL: sim,
-    TF_LOG_LEVEL: 'warn',
     // as in bench:settle, so the latencies compare
     TF_POLL_INTERVAL_MS: '5',
-    TF_OPS_PORT: '0',
   };
   const redis = new Redis(REDIS_URL);
   await deleteKeys(redis, PREFIX);

@@ -8,6 +8,29 @@ import mysql from 'mysql2/promise';
 import type { SimAdmin } from '../../src/clients/sim-admin.js';
 import { migrateDatabase } from '../../src/infra/mysql/migrate.js';
 
+export const MYSQL_URL = process.env.TF_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+export const REDIS_URL = process.env.TF_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * The settings of a run's own world: its Redis prefix, and every simulated service (counter,
+ * funding, trade, exchange) on the one simulator port; quiet logs, no ops port.
+ */
+export function runEnv(prefix: string, simPort: number): Record<string, string> {
+  const sim = `http://127.0.0.1:${simPort}`;
+  return {
+    TF_MYSQL_URL: MYSQL_URL,
+    TF_REDIS_URL: REDIS_URL,
+    TF_REDIS_PREFIX: prefix,
+    TF_SIM_PORT: String(simPort),
+    TF_COUNTER_URL: sim,
+    TF_FUNDING_URL: sim,
+    TF_TRADE_URL: sim,
+    TF_EXCHANGE_URL: sim,
+    TF_LOG_LEVEL: 'warn',
+    TF_OPS_PORT: '0',
+  };
+}
+
 /** The engine and simulator run compiled (dist/, built first), as in production; anything else through tsx. */
 export function child(args: string[], env: Record<string, string>): ChildProcess {
   const argv = args[0]?.startsWith('dist/') ? args : ['--import', 'tsx', ...args];
