@@ -1,10 +1,11 @@
 import type { Logger } from '../../infra/log.js';
 import type { RedisClient } from '../../infra/redis.js';
 import { decodeSignalEntry, signalDeadLetterKey, signalStreamKey } from '../ingress/codec.js';
-import type { Fanout, FanoutResult } from './fanout.js';
+import { BadSignal, type Fanout, type FanoutResult } from './fanout.js';
 
 export const FANOUT_GROUP = 'fanout';
 const RETRY_MS = 200;
+const DEAD_LETTERS_KEPT = 10_000;
 
 /**
  * Feeds the stream `copy:signals` to the fan-out, one signal at a time and in stream
@@ -70,20 +71,29 @@ export class FanoutWorker {
     }
   }
 
+  /** An entry no retry can mend: kept with its reason for an operator, and taken off the stream. */
+  private async deadLetter(key: string, id: string, reason: string, fields: string[]): Promise<void> {
+    this.log.warn({ entry: id, reason }, 'copy signal dead-lettered');
+    await this.redis.xadd(
+      signalDeadLetterKey(this.opts.prefix),
+      'MAXLEN',
+      '~',
+      DEAD_LETTERS_KEPT,
+      '*',
+      'reason',
+      reason,
+      'entry',
+      id,
+      'raw',
+      JSON.stringify(fields),
+    );
+    await this.redis.ack(key, FANOUT_GROUP, id);
+  }
+
   private async handle(key: string, id: string, fields: string[], redelivered: boolean): Promise<void> {
     const entry = decodeSignalEntry(fields);
     if ('error' in entry) {
-      await this.redis.xadd(
-        signalDeadLetterKey(this.opts.prefix),
-        '*',
-        'reason',
-        entry.error,
-        'entry',
-        id,
-        'raw',
-        JSON.stringify(fields),
-      );
-      await this.redis.ack(key, FANOUT_GROUP, id);
+      await this.deadLetter(key, id, entry.error, fields);
       return;
     }
     for (let attempt = 1; ; attempt++) {
@@ -93,6 +103,10 @@ export class FanoutWorker {
         this.observe?.(result, entry.receivedMs);
         return;
       } catch (err) {
+        if (err instanceof BadSignal) {
+          await this.deadLetter(key, id, err.message, fields);
+          return;
+        }
         this.log.error({ err, entry: id, attempt }, 'fan-out failed; retrying');
         if (!this.running) return;
         await new Promise((r) => setTimeout(r, Math.min(RETRY_MS * attempt, 5000)));

@@ -3,7 +3,7 @@ import type { Logger } from '../../infra/log.js';
 import type { CopyOrder } from '../domain/copy-order.js';
 import { fx } from '../domain/fixed.js';
 import { profitShare } from '../domain/profit-share.js';
-import { type Market, prepareSignal, sizeCopy } from '../domain/sizing.js';
+import { type Market, type PreparedSignal, prepareSignal, sizeCopy } from '../domain/sizing.js';
 import type { CopySkip } from '../domain/skip-reasons.js';
 import { type Slice, sliceId } from '../domain/slices.js';
 import type { SignalEntry } from '../ingress/codec.js';
@@ -21,6 +21,17 @@ export interface FanoutResult {
   signalKey: string;
   orders: number;
   skips: number;
+}
+
+/** A signal no copier can be sized for (its figures make no sense): dead-lettered, not retried. */
+export class BadSignal extends Error {
+  override readonly name = 'BadSignal';
+  constructor(
+    readonly signalKey: string,
+    reason: string,
+  ) {
+    super(`signal ${signalKey}: ${reason}`);
+  }
 }
 
 /** A signal's id among all traders' (client order ids are `{signalKey}:{copierId}` per account). */
@@ -52,7 +63,16 @@ export class Fanout {
     const rules = this.book.rulesOf(s.instrument);
     const share = lead?.profitShareRatio ?? '0';
     const skips: CopySkip[] = [];
-    const inFlight: Promise<void>[] = [];
+    // each batch's outcome, held as a value at once: a batch failing while later ones are
+    // still being sized must not be an unhandled rejection
+    const inFlight: Promise<unknown>[] = [];
+    const start = (p: Promise<void>) =>
+      inFlight.push(
+        p.then(
+          () => null,
+          (err: unknown) => err ?? 'failed',
+        ),
+      );
     let batch: CopyOrder[] = [];
     let orders = 0;
     // a first delivery sends each batch as soon as it is sized, so the exchange works on it
@@ -60,12 +80,17 @@ export class Fanout {
     const held: CopyOrder[] = [];
     const send = async () => {
       orders += batch.length;
-      inFlight.push(this.placeAndRecord(signalKey, batch, [], new Map(), share));
+      start(this.placeAndRecord(signalKey, batch, [], new Map(), share));
       batch = [];
       await new Promise((r) => setImmediate(r));
     };
     if (lead && rules) {
-      const prepared = prepareSignal({ ...s, signalId: signalKey }, lead, rules, this.market(s.instrument));
+      let prepared: PreparedSignal;
+      try {
+        prepared = prepareSignal({ ...s, signalId: signalKey }, lead, rules, this.market(s.instrument));
+      } catch (err) {
+        throw new BadSignal(signalKey, (err as Error).message);
+      }
       const recorded = redelivered ? await this.store.recordedCopiers(signalKey) : null;
       for (const follow of this.book.followsOf(s.traderId)) {
         const copier = this.book.copier(follow.copierId);
@@ -92,15 +117,15 @@ export class Fanout {
       for (let i = 0; i < held.length; i += this.opts.batchSize) {
         const part = held.slice(i, i + this.opts.batchSize);
         orders += part.length;
-        inFlight.push(this.placeAndRecord(signalKey, part, [], known, share));
+        start(this.placeAndRecord(signalKey, part, [], known, share));
       }
     }
     // the last (or only) batch carries the skips
     orders += batch.length;
-    inFlight.push(this.placeAndRecord(signalKey, batch, skips, new Map(), share));
+    start(this.placeAndRecord(signalKey, batch, skips, new Map(), share));
     // every batch settles before a failure is reported: a retry must not race a batch in flight
-    const failed = (await Promise.allSettled(inFlight)).find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    const failed = (await Promise.all(inFlight)).find((e) => e !== null);
+    if (failed !== undefined) throw failed;
     // a delivery again counts what earlier deliveries recorded too
     const counts = redelivered ? await this.store.countsOf(signalKey) : { orders, skips: skips.length };
     await this.store.signalDone(signalKey, s.traderId, JSON.stringify(s), entry.receivedMs, counts);
