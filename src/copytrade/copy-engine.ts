@@ -50,8 +50,8 @@ export async function startCopyEngine(config: Config, log: Logger): Promise<Copy
   await loadBook(pool, exchange, book);
   const prices = new Map<string, string>();
   const refreshPrices = async () => {
-    for (const instrument of ['BTC-USDT-SWAP', 'ETH-USDT-SWAP'] as InstrumentId[]) {
-      if (book.rulesOf(instrument)) prices.set(instrument, (await exchange.price(instrument)).price);
+    for (const instrument of book.instruments()) {
+      prices.set(instrument, (await exchange.price(instrument as InstrumentId)).price);
     }
   };
   await refreshPrices();

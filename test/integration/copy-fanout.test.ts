@@ -204,6 +204,8 @@ describe('copy trading: one signal, every copier of the trader, once', () => {
     await engine.exited;
     assert.equal(await count("SELECT COUNT(*) AS n FROM copy_order WHERE signal_key='x1@lead1'"), 0);
     await admin.setFaults({});
+    // while it was down, c000 stopped following: its close was filled all the same and must be recorded
+    await world.engineDb.query("UPDATE copy_follow SET status='stopped' WHERE copier_id='c000'");
     socket.close();
     await startEngine();
     await done('x1@lead1');
@@ -216,6 +218,17 @@ describe('copy trading: one signal, every copier of the trader, once', () => {
       await count("SELECT COUNT(*) AS n FROM copy_order WHERE signal_key='x1@lead1' AND status='FILLED'"),
       ELIGIBLE,
     );
+    assert.equal(
+      await count(
+        "SELECT COUNT(*) AS n FROM copy_order WHERE signal_key='x1@lead1' AND copier_id='c000' AND status='FILLED'",
+      ),
+      1,
+    );
+    const c000 = (await exchange.positions('c000')).positions.find((p) => p.instrument === INSTRUMENT);
+    const [[slice]] = await world.engineDb.query<RowDataPacket[]>(
+      "SELECT qty FROM copy_slice WHERE copier_id='c000'",
+    );
+    assert.equal(Number(c000?.qty ?? 0), Number(slice?.qty));
     // the signal's counts are totals over both deliveries
     assert.equal(await count("SELECT orders AS n FROM copy_signal WHERE signal_key='x1@lead1'"), ELIGIBLE);
     assert.equal(await positionsMatchSlices(), ELIGIBLE);

@@ -75,13 +75,27 @@ export class FollowStore {
     return settings;
   }
 
-  /** Pauses, resumes or stops a follow; its settings stay. */
+  /**
+   * Pauses, resumes or stops a follow; its settings stay. A stopped follow stays stopped:
+   * following again goes through PUT, which checks the lead's room and the position mode.
+   */
   async setStatus(copierId: string, traderId: string, status: FollowStatus): Promise<void> {
     const [res] = await this.pool.query<ResultSetHeader>(
-      'UPDATE copy_follow SET status=?, updated_ms=? WHERE copier_id=? AND trader_id=?',
+      "UPDATE copy_follow SET status=?, updated_ms=? WHERE copier_id=? AND trader_id=? AND status<>'stopped'",
       [status, Date.now(), copierId, traderId],
     );
-    if (res.affectedRows !== 1) throw new HttpError(404, 'NO_SUCH_FOLLOW', `no follow of ${traderId}`);
+    if (res.affectedRows === 1) return;
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT status FROM copy_follow WHERE copier_id=? AND trader_id=?',
+      [copierId, traderId],
+    );
+    if (rows[0])
+      throw new HttpError(
+        409,
+        'FOLLOW_STOPPED',
+        `the follow of ${traderId} is stopped: follow again with PUT`,
+      );
+    throw new HttpError(404, 'NO_SUCH_FOLLOW', `no follow of ${traderId}`);
   }
 
   async follows(copierId: string): Promise<unknown[]> {

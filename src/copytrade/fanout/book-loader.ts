@@ -40,7 +40,26 @@ export async function loadBook(pool: Pool, exchange: ExchangeClient, book: Copie
  * copier already in the book keeps its balance and slices: the fan-out's fills in flight
  * are in them, and neither MySQL nor the exchange may have those yet.
  */
-export async function loadCopier(
+export function loadCopier(
+  pool: Pool,
+  exchange: ExchangeClient,
+  book: CopierBook,
+  copierId: string,
+): Promise<void> {
+  // one reload of a copier at a time, in the order asked: a later one reads later rows
+  const previous = reloads.get(copierId) ?? Promise.resolve();
+  const next = previous.then(() => reloadCopier(pool, exchange, book, copierId));
+  const settled = next.catch(() => undefined);
+  reloads.set(copierId, settled);
+  void settled.then(() => {
+    if (reloads.get(copierId) === settled) reloads.delete(copierId);
+  });
+  return next;
+}
+
+const reloads = new Map<string, Promise<void>>();
+
+async function reloadCopier(
   pool: Pool,
   exchange: ExchangeClient,
   book: CopierBook,
@@ -58,8 +77,7 @@ export async function loadCopier(
   if (!book.copier(copierId)) await loadHoldings(pool, exchange, book, copierId, row);
   for (const f of follows) {
     const follow = parseFollowSettings({ ...JSON.parse(f.settings), status: f.status });
-    if (follow.status === 'stopped') book.removeFollow(follow.traderId, copierId);
-    else book.setFollow(follow);
+    book.setFollow(follow);
   }
 }
 

@@ -42,11 +42,17 @@ export interface SliceChange {
 export class CopierBook {
   private readonly leads = new Map<string, LeadSettings>();
   private readonly follows = new Map<string, Map<string, FollowSettings>>();
+  private readonly stopped = new Map<string, Map<string, FollowSettings>>();
   private readonly copiers = new Map<string, CopierEntry>();
   private readonly rules = new Map<string, InstrumentRules>();
 
   setRules(r: InstrumentRules): void {
     this.rules.set(r.instrument, r);
+  }
+
+  /** The instruments the book has rules for (the exchange's). */
+  instruments(): string[] {
+    return [...this.rules.keys()];
   }
 
   rulesOf(instrument: string): InstrumentRules | undefined {
@@ -69,22 +75,23 @@ export class CopierBook {
     return this.copiers.get(copierId);
   }
 
+  /** Adds or replaces a follow; a stopped one is kept apart (a signal delivered again may still owe it a fill). */
   setFollow(f: FollowSettings): void {
-    let byCopier = this.follows.get(f.traderId);
+    const [into, outOf] =
+      f.status === 'stopped' ? [this.stopped, this.follows] : [this.follows, this.stopped];
+    outOf.get(f.traderId)?.delete(f.copierId);
+    let byCopier = into.get(f.traderId);
     if (!byCopier) {
       byCopier = new Map();
-      this.follows.set(f.traderId, byCopier);
+      into.set(f.traderId, byCopier);
     }
     byCopier.set(f.copierId, f);
   }
 
-  removeFollow(traderId: string, copierId: string): void {
-    this.follows.get(traderId)?.delete(copierId);
-  }
-
-  /** The follows of a trader, in a stable order. */
-  followsOf(traderId: string): FollowSettings[] {
-    return [...(this.follows.get(traderId)?.values() ?? [])];
+  /** The follows of a trader that copy (active or paused), in a stable order; with the stopped ones if asked. */
+  followsOf(traderId: string, withStopped = false): FollowSettings[] {
+    const live = [...(this.follows.get(traderId)?.values() ?? [])];
+    return withStopped ? [...live, ...(this.stopped.get(traderId)?.values() ?? [])] : live;
   }
 
   /** The snapshot sizing reads: the balance for margin in USDT (adapter rule, account.ts). */

@@ -6,6 +6,7 @@ import { BadSignal, type Fanout, type FanoutResult } from './fanout.js';
 export const FANOUT_GROUP = 'fanout';
 const RETRY_MS = 200;
 const DEAD_LETTERS_KEPT = 10_000;
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Feeds the stream `copy:signals` to the fan-out, one signal at a time and in stream
@@ -36,7 +37,10 @@ export class FanoutWorker {
       if (!(err as Error).message.includes('BUSYGROUP')) throw err;
     }
     this.running = true;
-    this.loop = this.run(key);
+    this.loop = this.run(key).catch((err: unknown) => {
+      this.log.fatal({ err }, 'copy fan-out stopped');
+      process.exitCode = 1;
+    });
   }
 
   async stop(): Promise<void> {
@@ -47,27 +51,44 @@ export class FanoutWorker {
   private async run(key: string): Promise<void> {
     // what a dead process left: taken over, delivered again
     for (let cursor = '0-0'; this.running; ) {
-      const [next, entries] = (await this.redis.xautoclaim(
-        key,
-        FANOUT_GROUP,
-        this.opts.consumer,
-        0,
-        cursor,
-        'COUNT',
-        100,
-      )) as [string, [string, string[]][]];
-      for (const [id, fields] of entries) if (fields) await this.handle(key, id, fields, true);
-      if (next === '0-0') break;
-      cursor = next;
+      try {
+        const [next, entries] = (await this.redis.xautoclaim(
+          key,
+          FANOUT_GROUP,
+          this.opts.consumer,
+          0,
+          cursor,
+          'COUNT',
+          100,
+        )) as [string, [string, string[]][]];
+        for (const [id, fields] of entries) if (fields) await this.handle(key, id, fields, true);
+        if (next === '0-0') break;
+        cursor = next;
+      } catch (err) {
+        this.log.error({ err }, 'taking over pending copy signals failed; retrying');
+        await pause(RETRY_MS);
+      }
     }
     while (this.running) {
-      const reply = (await this.blocking
-        .xreadgroup('GROUP', FANOUT_GROUP, this.opts.consumer, 'COUNT', 16, 'BLOCK', 500, 'STREAMS', key, '>')
-        .catch((err: Error) => {
-          this.log.error({ err }, 'reading copy signals failed');
-          return null;
-        })) as [string, [string, string[]][]][] | null;
-      for (const [id, fields] of reply?.[0]?.[1] ?? []) await this.handle(key, id, fields, false);
+      try {
+        const reply = (await this.blocking.xreadgroup(
+          'GROUP',
+          FANOUT_GROUP,
+          this.opts.consumer,
+          'COUNT',
+          16,
+          'BLOCK',
+          500,
+          'STREAMS',
+          key,
+          '>',
+        )) as [string, [string, string[]][]][] | null;
+        for (const [id, fields] of reply?.[0]?.[1] ?? []) await this.handle(key, id, fields, false);
+      } catch (err) {
+        // Redis away: the entry read but not handled stays pending and is taken over at start
+        this.log.error({ err }, 'reading copy signals failed; retrying');
+        await pause(RETRY_MS);
+      }
     }
   }
 

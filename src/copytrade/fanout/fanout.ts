@@ -1,8 +1,15 @@
-import type { ExchangeOrderRequest, InstrumentId, OrderResult } from '../../clients/exchange-wire.js';
+import type {
+  ExchangeOrderRequest,
+  FilledOrder,
+  InstrumentId,
+  OrderResult,
+} from '../../clients/exchange-wire.js';
 import type { Logger } from '../../infra/log.js';
-import type { CopyOrder } from '../domain/copy-order.js';
+import { type CopyOrder, clientOrderId } from '../domain/copy-order.js';
 import { fx } from '../domain/fixed.js';
 import { profitShare } from '../domain/profit-share.js';
+import type { FollowSettings } from '../domain/settings.js';
+import type { TraderSignal } from '../domain/signal.js';
 import { type Market, type PreparedSignal, prepareSignal, sizeCopy } from '../domain/sizing.js';
 import type { CopySkip } from '../domain/skip-reasons.js';
 import { type Slice, sliceId } from '../domain/slices.js';
@@ -75,54 +82,62 @@ export class Fanout {
       );
     let batch: CopyOrder[] = [];
     let orders = 0;
-    // a first delivery sends each batch as soon as it is sized, so the exchange works on it
-    // while the next is sized; a delivery again first asks the exchange what it did
-    const held: CopyOrder[] = [];
-    const send = async () => {
+    const send = async (known: Map<string, OrderResult>) => {
       orders += batch.length;
-      start(this.placeAndRecord(signalKey, batch, [], new Map(), share));
+      start(this.placeAndRecord(signalKey, batch, [], known, share));
       batch = [];
       await new Promise((r) => setImmediate(r));
     };
     if (lead && rules) {
+      // a missing price is retried, not a bad signal
+      const market = this.market(s.instrument);
       let prepared: PreparedSignal;
       try {
-        prepared = prepareSignal({ ...s, signalId: signalKey }, lead, rules, this.market(s.instrument));
+        prepared = prepareSignal({ ...s, signalId: signalKey }, lead, rules, market);
       } catch (err) {
         throw new BadSignal(signalKey, (err as Error).message);
       }
-      const recorded = redelivered ? await this.store.recordedCopiers(signalKey) : null;
-      for (const follow of this.book.followsOf(s.traderId)) {
+      // a delivery again also looks at follows stopped since: an earlier delivery may have filled them
+      let follows = this.book.followsOf(s.traderId, redelivered);
+      // a delivery again: copiers already recorded are done; for the others, what the
+      // exchange filled before is what happened, whatever sizing would say now
+      let known = new Map<string, OrderResult>();
+      if (redelivered) {
+        const recorded = await this.store.recordedCopiers(signalKey);
+        follows = follows.filter((f) => !recorded.has(f.copierId));
+        known = await this.alreadyPlaced(signalKey, follows);
+      }
+      for (const follow of follows) {
         const copier = this.book.copier(follow.copierId);
-        if (!copier || recorded?.has(follow.copierId)) continue;
-        const r = sizeCopy(prepared, { follow, account: this.book.snapshot(copier), slices: copier.slices });
-        if (r.kind === 'skip') skips.push(r.skip);
-        else {
-          this.book.reserve(r.order);
-          if (redelivered) held.push(r.order);
+        if (!copier) continue;
+        const filled = known.get(clientOrderId(signalKey, follow.copierId));
+        if (filled?.status === 'filled') {
+          batch.push(orderOfFill(s, signalKey, follow, filled));
+        } else if (follow.status === 'stopped') {
+          continue;
+        } else {
+          const r = sizeCopy(prepared, {
+            follow,
+            account: this.book.snapshot(copier),
+            slices: copier.slices,
+          });
+          if (r.kind === 'skip') skips.push(r.skip);
           else {
+            this.book.reserve(r.order);
             batch.push(r.order);
-            if (batch.length >= this.opts.batchSize) await send();
           }
         }
+        // the exchange works on a batch while the next is sized
+        if (batch.length >= this.opts.batchSize) await send(known);
       }
+      orders += batch.length;
+      start(this.placeAndRecord(signalKey, batch, skips, known, share));
     } else {
       this.log.warn(
         { signalKey, lead: !!lead, rules: !!rules },
         'signal of no lead trader or instrument: nobody copies',
       );
     }
-    if (redelivered) {
-      const known = await this.alreadyPlaced(held);
-      for (let i = 0; i < held.length; i += this.opts.batchSize) {
-        const part = held.slice(i, i + this.opts.batchSize);
-        orders += part.length;
-        start(this.placeAndRecord(signalKey, part, [], known, share));
-      }
-    }
-    // the last (or only) batch carries the skips
-    orders += batch.length;
-    start(this.placeAndRecord(signalKey, batch, skips, new Map(), share));
     // every batch settles before a failure is reported: a retry must not race a batch in flight
     const failed = (await Promise.all(inFlight)).find((e) => e !== null);
     if (failed !== undefined) throw failed;
@@ -132,22 +147,32 @@ export class Fanout {
     return { signalKey, ...counts };
   }
 
-  private async alreadyPlaced(orders: CopyOrder[]): Promise<Map<string, OrderResult>> {
+  /** What the exchange holds under each follow's client order id, asked in batches. */
+  private async alreadyPlaced(
+    signalKey: string,
+    follows: readonly FollowSettings[],
+  ): Promise<Map<string, OrderResult>> {
     const found = new Map<string, OrderResult>();
-    if (orders.length === 0) return found;
-    const results = await this.exchange.lookupOrders(
-      orders.map((o) => ({ account: this.accountOf(o), clientOrderId: o.clientOrderId })),
-    );
-    results.forEach((r, i) => {
-      if (r) found.set((orders[i] as CopyOrder).clientOrderId, r);
-    });
+    for (let i = 0; i < follows.length; i += this.opts.batchSize) {
+      const refs = follows.slice(i, i + this.opts.batchSize).map((f) => ({
+        account: this.accountFor(f.copierId, f.account),
+        clientOrderId: clientOrderId(signalKey, f.copierId),
+      }));
+      const results = await this.exchange.lookupOrders(refs);
+      results.forEach((r, k) => {
+        if (r) found.set((refs[k] as { clientOrderId: string }).clientOrderId, r);
+      });
+    }
     return found;
   }
 
   private accountOf(o: CopyOrder): string {
-    const copier = this.book.copier(o.copierId);
-    const base = copier?.accountId ?? o.copierId;
-    return o.account.type === 'main' ? base : `${base}/${o.account.subAccount}`;
+    return this.accountFor(o.copierId, o.account);
+  }
+
+  private accountFor(copierId: string, account: CopyOrder['account']): string {
+    const base = this.book.copier(copierId)?.accountId ?? copierId;
+    return account.type === 'main' ? base : `${base}/${account.subAccount}`;
   }
 
   private async placeAndRecord(
@@ -180,11 +205,20 @@ export class Fanout {
         (r?.status === 'rejected' && r.code === 'IDEMPOTENCY_CONFLICT')
       );
     });
-    const recorded = again.length > 0 ? await this.store.recordedCopiers(signalKey) : new Set<string>();
+    let recorded = new Set<string>();
+    try {
+      if (again.length > 0) recorded = await this.store.recordedCopiers(signalKey);
+    } catch (err) {
+      for (const o of batch) this.book.release(o);
+      throw err;
+    }
     const conflicts = again.filter(
       (o) => !recorded.has(o.copierId) && byId.get(o.clientOrderId)?.status === 'rejected',
     );
-    if (conflicts.length > 0) for (const [id, r] of await this.alreadyPlaced(conflicts)) byId.set(id, r);
+    if (conflicts.length > 0) {
+      const follows = conflicts.map((o) => ({ copierId: o.copierId, account: o.account }) as FollowSettings);
+      for (const [id, r] of await this.alreadyPlaced(signalKey, follows)) byId.set(id, r);
+    }
     const record: BatchRecord = { signalKey, orders: [], skips, slices: [] };
     const touched = new Map<string, { slice: Slice; shareAccrued: string }>();
     for (const o of batch) {
@@ -198,12 +232,28 @@ export class Fanout {
         record.orders.push({ order: o, status: 'REJECTED', errorCode: r ? r.code : 'NO_RESULT' });
         continue;
       }
-      record.orders.push({ order: o, status: 'FILLED', fillQty: r.qty, fillPrice: r.price, fee: r.fee });
-      if (fx(r.qty) === 0n) continue;
-      const change = this.book.fill(o, { qty: r.qty, price: r.price, fee: r.fee }, o.leverage);
-      const share = change.pnl !== null && fx(change.pnl) > 0n ? profitShare(change.pnl, shareRatio) : '0';
-      const prior = this.book.shareAccrued(change.slice, share);
-      touched.set(sliceId(change.slice), { slice: change.slice, shareAccrued: prior });
+      try {
+        if (fx(r.qty) !== 0n) {
+          const change = this.book.fill(o, { qty: r.qty, price: r.price, fee: r.fee }, o.leverage);
+          const share =
+            change.pnl !== null && fx(change.pnl) > 0n ? profitShare(change.pnl, shareRatio) : '0';
+          const prior = this.book.shareAccrued(change.slice, share);
+          touched.set(sliceId(change.slice), { slice: change.slice, shareAccrued: prior });
+        }
+        record.orders.push({ order: o, status: 'FILLED', fillQty: r.qty, fillPrice: r.price, fee: r.fee });
+      } catch (err) {
+        // a fill the book cannot take (a figure out of range): recorded for an operator, and
+        // never applied twice by a retry
+        this.log.error({ err, clientOrderId: o.clientOrderId }, 'exchange fill not applied to the slice');
+        record.orders.push({
+          order: o,
+          status: 'FILLED',
+          fillQty: r.qty,
+          fillPrice: r.price,
+          fee: r.fee,
+          errorCode: 'NOT_APPLIED',
+        });
+      }
     }
     record.slices = [...touched.values()];
     // the book already holds these fills: the batch is written until it is, never run again
@@ -237,6 +287,27 @@ export class Fanout {
       reduceOnly: o.reduceOnly,
     };
   }
+}
+
+/** The copy order an earlier delivery placed, as the exchange filled it (no reservation held). */
+function orderOfFill(s: TraderSignal, signalKey: string, follow: FollowSettings, f: FilledOrder): CopyOrder {
+  return {
+    clientOrderId: f.clientOrderId,
+    signalId: signalKey,
+    copierId: follow.copierId,
+    traderId: s.traderId,
+    instrument: s.instrument,
+    account: follow.account,
+    action: s.action,
+    side: s.side,
+    orderSide: f.side,
+    posSide: follow.positionMode === 'hedge' ? s.side : 'net',
+    qty: f.requestedQty,
+    reduceOnly: s.action === 'close',
+    leverage: f.leverage,
+    marginMode: follow.marginMode,
+    margin: '0',
+  };
 }
 
 const summary = (p: PlacedOrder) => ({
