@@ -108,6 +108,9 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
     assert.equal(full.body.code, 'TRADER_FULL');
     assert.equal((await call('DELETE', '/follows/small', 'token-ca')).status, 200);
     assert.equal((await call('PUT', '/follows/small', 'token-cb', settings())).status, 200);
+    // one account, one position mode: cb follows small one-way, so a hedge follow is refused
+    const hedge = await call('PUT', '/follows/lead1', 'token-cb', settings({ positionMode: 'hedge' }));
+    assert.deepEqual([hedge.status, hedge.body.code], [409, 'POSITION_MODE_CONFLICT']);
   });
 
   it('follow copies; paused skips opens but still closes; stopped copies nothing; lists show it all', async () => {

@@ -34,20 +34,22 @@ export class FollowStore {
     if (notLed.length > 0) {
       throw new HttpError(422, 'INSTRUMENT_NOT_LED', `${traderId} does not lead ${notLed.join(', ')}`);
     }
-    const [others] = await this.pool.query<RowDataPacket[]>(
-      "SELECT trader_id, settings FROM copy_follow WHERE copier_id=? AND status<>'stopped'",
-      [copierId],
-    );
-    // the position mode is the exchange account's: every follow of one account names the same
-    for (const o of others) {
-      const mode = JSON.parse(o.settings).positionMode;
-      if (o.trader_id !== traderId && mode !== settings.positionMode) {
-        throw new HttpError(409, 'POSITION_MODE_CONFLICT', `the follow of ${o.trader_id} uses ${mode}`);
-      }
-    }
     const conn = await this.pool.getConnection();
     try {
       await conn.beginTransaction();
+      // the copier's row, locked: two changes of one copier's follows are checked one after the other
+      await conn.query('SELECT copier_id FROM copy_copier WHERE copier_id=? FOR UPDATE', [copierId]);
+      const [others] = await conn.query<RowDataPacket[]>(
+        "SELECT trader_id, settings FROM copy_follow WHERE copier_id=? AND status<>'stopped'",
+        [copierId],
+      );
+      // the position mode is the exchange account's: every follow of one account names the same
+      for (const o of others) {
+        const mode = JSON.parse(o.settings).positionMode;
+        if (o.trader_id !== traderId && mode !== settings.positionMode) {
+          throw new HttpError(409, 'POSITION_MODE_CONFLICT', `the follow of ${o.trader_id} uses ${mode}`);
+        }
+      }
       // the lead's row, locked: two copiers taking the last place cannot both get it
       await conn.query('SELECT trader_id FROM copy_trader WHERE trader_id=? FOR UPDATE', [traderId]);
       const [[n]] = await conn.query<RowDataPacket[]>(
