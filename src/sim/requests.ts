@@ -11,6 +11,7 @@ import {
 } from '../clients/wire.js';
 import { isDecimalString, Money, SCALE } from '../domain/money.js';
 import { InvalidRequest } from './errors.js';
+import { choice, object, text } from './fields.js';
 
 /**
  * Request bodies checked field by field into typed requests with Money amounts. Amounts are
@@ -92,31 +93,8 @@ export function fingerprint(endpoint: string, request: object): string {
   return createHash('sha1').update(endpoint).update('\n').update(JSON.stringify(request)).digest('base64');
 }
 
-function object(body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new InvalidRequest('body: expected a JSON object');
-  }
-  return body as Record<string, unknown>;
-}
-
 function key(b: Record<string, unknown>): string {
   return text(b, 'key', 128);
-}
-
-function text(b: Record<string, unknown>, field: string, max: number): string {
-  const v = b[field];
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) {
-    throw new InvalidRequest(`${field}: expected a non-empty string of at most ${max} characters`);
-  }
-  return v;
-}
-
-function choice<T extends string>(b: Record<string, unknown>, field: string, values: readonly T[]): T {
-  const v = b[field];
-  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
-    throw new InvalidRequest(`${field}: expected one of ${values.join(', ')}`);
-  }
-  return v as T;
 }
 
 function amount(b: Record<string, unknown>, field: string, zeroAllowed: boolean): Money {

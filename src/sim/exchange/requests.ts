@@ -12,6 +12,7 @@ import {
 import { CURRENCIES, type Currency } from '../../clients/wire.js';
 import { isDecimalString, Money, SCALE } from '../../domain/money.js';
 import { InvalidRequest } from '../errors.js';
+import { choice, object, text } from '../fields.js';
 import { parseUnits, type Units } from './fixed.js';
 import { isSystemAccount } from './ledger.js';
 
@@ -169,27 +170,4 @@ export function accountId(value: string | null, field = 'account'): string {
 function account(b: Record<string, unknown>): string {
   const v = b.account;
   return accountId(typeof v === 'string' ? v : null);
-}
-
-function object(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidRequest(`${what}: expected a JSON object`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function text(b: Record<string, unknown>, field: string, max: number): string {
-  const v = b[field];
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) {
-    throw new InvalidRequest(`${field}: expected a non-empty string of at most ${max} characters`);
-  }
-  return v;
-}
-
-function choice<T extends string>(b: Record<string, unknown>, field: string, values: readonly T[]): T {
-  const v = b[field];
-  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
-    throw new InvalidRequest(`${field}: expected one of ${values.join(', ')}`);
-  }
-  return v as T;
 }
