@@ -14,19 +14,11 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { createSimAdmin } from '../src/clients/sim-admin.js';
 import { createPool, type Pool } from '../src/infra/mysql/client.js';
 import { type Percentiles, percentiles } from '../src/infra/percentiles.js';
+import { deleteKeys } from '../src/infra/redis.js';
 import { makeCounterRows } from '../src/load/counter-orders.js';
 import { writeCounterRows } from '../src/load/write-rows.js';
 import { freePort } from '../test/support/harness.js';
-import {
-  child,
-  deleteKeys,
-  freshDatabases,
-  MYSQL_URL,
-  REDIS_URL,
-  runEnv,
-  stop,
-  waitForSim,
-} from './bench/processes.js';
+import { child, freshDatabases, MYSQL_URL, REDIS_URL, runEnv, stop, waitForSim } from './bench/processes.js';
 
 const { values } = parseArgs({
   options: {

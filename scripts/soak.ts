@@ -15,14 +15,14 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { createSimAdmin } from '../src/clients/sim-admin.js';
 import { createPool } from '../src/infra/mysql/client.js';
 import { percentiles } from '../src/infra/percentiles.js';
+import { deleteKeys } from '../src/infra/redis.js';
 import { makeCounterRows } from '../src/load/counter-orders.js';
 import { writeCounterRows } from '../src/load/write-rows.js';
-import { presenceKey } from '../src/settlement/engine.js';
+import { runningEngines } from '../src/settlement/engine.js';
 import { ledgerCheck } from '../src/settlement/ledger-report.js';
 import { freePort } from '../test/support/harness.js';
 import {
   child,
-  deleteKeys,
   dropDatabases,
   freshDatabases,
   MYSQL_URL,
@@ -184,8 +184,7 @@ async function waitForEngine(redis: Redis, pid: number | undefined): Promise<voi
   const until = Date.now() + 30_000;
   while (Date.now() < until) {
     if (pid === undefined || (await rssBytes(pid)) === null) throw new Error('the engine exited at start');
-    const [, keys] = await redis.scan('0', 'MATCH', presenceKey(PREFIX, '*'), 'COUNT', 1000);
-    if (keys.length > 0) return;
+    if ((await runningEngines(redis, PREFIX)).length > 0) return;
     await sleep(100);
   }
   throw new Error('the engine did not start within 30 s');

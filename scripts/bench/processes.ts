@@ -3,7 +3,6 @@
  * simulator and engine as child processes, and removing it all afterwards.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import type { SimAdmin } from '../../src/clients/sim-admin.js';
 import { migrateDatabase } from '../../src/infra/mysql/migrate.js';
@@ -79,16 +78,4 @@ export async function dropDatabases(mysqlUrl: string, ...names: string[]): Promi
   } finally {
     await admin.end();
   }
-}
-
-/** Deletes every key under `prefix:` (SCAN, not KEYS: the server may be shared). */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
-  let n = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) n += await redis.del(...keys);
-  } while (cursor !== '0');
-  return n;
 }

@@ -8,7 +8,7 @@ import { percentiles } from '../infra/percentiles.js';
 import { createRedis } from '../infra/redis.js';
 import { type CounterOrderRow, makeCounterRows } from '../load/counter-orders.js';
 import { writeCounterRows } from '../load/write-rows.js';
-import { presenceKey } from '../settlement/engine.js';
+import { runningEngines } from '../settlement/engine.js';
 import { ledgerCheck } from '../settlement/ledger-report.js';
 import { SWAP_BIZ_TYPE } from '../settlement/order.js';
 import { spawnTradeflow, stopChild } from './children.js';
@@ -137,8 +137,7 @@ const row = (p: ReturnType<typeof percentiles>) =>
 async function engineReading(redisUrl: string, prefix: string): Promise<true | undefined> {
   const redis = createRedis(redisUrl);
   try {
-    const [, keys] = await redis.scan('0', 'MATCH', presenceKey(prefix, '*'), 'COUNT', 1000);
-    return keys.length > 0 ? true : undefined;
+    return (await runningEngines(redis, prefix)).length > 0 ? true : undefined;
   } finally {
     redis.disconnect();
   }

@@ -31,6 +31,26 @@ export function fieldMap(flat: readonly (string | number)[]): Record<string, str
   return out;
 }
 
+/** Every key matching `pattern`, over the whole SCAN cursor (one page may hold none of them). */
+export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
+}
+
+/** Deletes every key under `prefix:` (SCAN, not KEYS: the server may be shared); returns how many. */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
+  const keys = await scanKeys(redis, `${prefix}:*`);
+  let n = 0;
+  for (let i = 0; i < keys.length; i += 1000) n += await redis.del(...keys.slice(i, i + 1000));
+  return n;
+}
+
 const scriptDir = fileURLToPath(new URL('../../redis/', import.meta.url));
 
 function defineScripts(redis: Redis): RedisClient {

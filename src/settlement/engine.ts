@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
 import { createCounterListing } from '../clients/counter-listing.js';
 import type { Downstream } from '../clients/downstream.js';
 import { createDownstream } from '../clients/downstream.js';
@@ -9,7 +10,7 @@ import { startKafkaConsumer } from '../infra/kafka.js';
 import type { Logger } from '../infra/log.js';
 import { createPool, type Pool } from '../infra/mysql/client.js';
 import { startOpsServer } from '../infra/ops-server.js';
-import { createRedis, type RedisClient } from '../infra/redis.js';
+import { createRedis, type RedisClient, scanKeys } from '../infra/redis.js';
 import { ConsumerJanitor } from './consumer-janitor.js';
 import { Coordinator } from './coordinator.js';
 import { DutyRunner } from './duties.js';
@@ -48,6 +49,12 @@ async function notReady(redis: RedisClient, pool: Pool): Promise<string | null> 
 
 /** Set while an engine process runs (refreshed; it expires if the process dies). */
 export const presenceKey = (prefix: string, consumer: string): string => `${prefix}:engine:${consumer}`;
+
+/** Consumer names of the engine processes running under `prefix` (their presence keys). */
+export async function runningEngines(redis: Redis, prefix: string): Promise<string[]> {
+  const head = presenceKey(prefix, '');
+  return (await scanKeys(redis, `${head}*`)).map((k) => k.slice(head.length));
+}
 
 export interface SettlementEngine {
   /** Stops intake, drains in-flight steps for at most `deadlineMs`, closes connections. */

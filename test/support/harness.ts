@@ -8,7 +8,8 @@ import { createSimAdmin, type FaultSettings, type SimAdmin } from '../../src/cli
 import { type Config, loadConfig } from '../../src/config.js';
 import { createPool, type Pool } from '../../src/infra/mysql/client.js';
 import { migrateDatabase } from '../../src/infra/mysql/migrate.js';
-import { presenceKey } from '../../src/settlement/engine.js';
+import { deleteKeys } from '../../src/infra/redis.js';
+import { runningEngines } from '../../src/settlement/engine.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 export const MYSQL_URL = process.env.TF_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
@@ -89,15 +90,7 @@ export class TestWorld {
   async runningEngines(): Promise<string[]> {
     const redis = new Redis(REDIS_URL);
     try {
-      const prefix = presenceKey(this.config.redisPrefix, '');
-      const found: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        found.push(...keys.map((k) => k.slice(prefix.length)));
-      } while (cursor !== '0');
-      return found;
+      return await runningEngines(redis, this.config.redisPrefix);
     } finally {
       redis.disconnect();
     }
@@ -131,12 +124,7 @@ export class TestWorld {
     await admin.query(`DROP DATABASE IF EXISTS \`${this.config.counterDb}\``);
     await admin.end();
     const redis = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${this.config.redisPrefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, this.config.redisPrefix);
     redis.disconnect();
   }
 }
