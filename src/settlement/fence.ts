@@ -1,5 +1,5 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { Pool } from '../infra/mysql/client.js';
+import { inTransaction, type Pool } from '../infra/mysql/client.js';
 
 /** A coordinator write refused because a newer coordinator has taken over. */
 export class FencedError extends Error {
@@ -42,26 +42,14 @@ export class Fence {
    * Redis lost its counter.
    */
   async raise(candidate: number, holder: string): Promise<number> {
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.beginTransaction();
-      const [rows] = await conn.query<RowDataPacket[]>(
-        'SELECT token FROM coordinator_fence WHERE name=? FOR UPDATE',
-        [this.name],
-      );
-      const token = Math.max(candidate, Number(rows[0]?.token ?? 0) + 1);
+    return inTransaction(this.pool, async (conn) => {
+      const token = Math.max(candidate, (await this.lockedLatest(conn)) + 1);
       await conn.query(
         'INSERT INTO coordinator_fence (name, token, holder, updated_ms) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE token=VALUES(token), holder=VALUES(holder), updated_ms=VALUES(updated_ms)',
         [this.name, token, holder, Date.now()],
       );
-      await conn.commit();
       return token;
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    });
   }
 
   /** Runs `write` in a transaction that holds the fence row, if `token` is still the latest. */
@@ -72,11 +60,7 @@ export class Fence {
       await conn.query('SET SESSION wait_timeout=?', [this.holdLimitS]);
       limited = true;
       await conn.beginTransaction();
-      const [rows] = await conn.query<RowDataPacket[]>(
-        'SELECT token FROM coordinator_fence WHERE name=? FOR UPDATE',
-        [this.name],
-      );
-      const latest = Number(rows[0]?.token ?? 0);
+      const latest = await this.lockedLatest(conn);
       if (latest > token) throw new FencedError(token, latest);
       const result = await write(conn);
       await conn.commit();
@@ -95,5 +79,14 @@ export class Fence {
       if (restored) conn.release();
       else conn.destroy();
     }
+  }
+
+  /** The latest token, its row locked until the transaction ends (0 before the first). */
+  private async lockedLatest(conn: PoolConnection): Promise<number> {
+    const [rows] = await conn.query<RowDataPacket[]>(
+      'SELECT token FROM coordinator_fence WHERE name=? FOR UPDATE',
+      [this.name],
+    );
+    return Number(rows[0]?.token ?? 0);
   }
 }

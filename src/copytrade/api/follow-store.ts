@@ -1,6 +1,6 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { HttpError } from '../../infra/http.js';
-import type { Pool } from '../../infra/mysql/client.js';
+import { inTransaction, type Pool } from '../../infra/mysql/client.js';
 import { type FollowSettings, type FollowStatus, hasRoomForCopier } from '../domain/settings.js';
 import { SettingsError } from '../domain/settings-error.js';
 import { parseFollowSettings, parseLeadSettings } from '../domain/settings-parse.js';
@@ -34,9 +34,7 @@ export class FollowStore {
     if (notLed.length > 0) {
       throw new HttpError(422, 'INSTRUMENT_NOT_LED', `${traderId} does not lead ${notLed.join(', ')}`);
     }
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.beginTransaction();
+    await inTransaction(this.pool, async (conn) => {
       // the copier's row, locked: two changes of one copier's follows are checked one after the other
       await conn.query('SELECT copier_id FROM copy_copier WHERE copier_id=? FOR UPDATE', [copierId]);
       const [others] = await conn.query<RowDataPacket[]>(
@@ -67,13 +65,7 @@ export class FollowStore {
         'INSERT INTO copy_follow (copier_id, trader_id, settings, status, updated_ms) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE settings=VALUES(settings), status=VALUES(status), updated_ms=VALUES(updated_ms)',
         [copierId, traderId, JSON.stringify(settings), settings.status, Date.now()],
       );
-      await conn.commit();
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    });
     return settings;
   }
 

@@ -1,5 +1,5 @@
 import { drizzle, type MySql2Database } from 'drizzle-orm/mysql2';
-import mysql from 'mysql2/promise';
+import mysql, { type PoolConnection } from 'mysql2/promise';
 
 export type Pool = mysql.Pool;
 export type Db = MySql2Database;
@@ -33,4 +33,20 @@ export function createPool(
 
 export function createDb(pool: Pool): Db {
   return drizzle({ client: pool });
+}
+
+/** Runs `work` in a transaction on a connection of `pool`: committed if it resolves, rolled back if it throws. */
+export async function inTransaction<T>(pool: Pool, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  const conn = await pool.getConnection();
+  try {
+    await conn.beginTransaction();
+    const result = await work(conn);
+    await conn.commit();
+    return result;
+  } catch (err) {
+    await conn.rollback().catch(() => undefined);
+    throw err;
+  } finally {
+    conn.release();
+  }
 }
