@@ -4,7 +4,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
 import type { SimAdmin } from '../../src/clients/sim-admin.js';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
-import { signalStreamKey } from '../../src/copytrade/ingress/codec.js';
+import { encodeSignalEntry, signalStreamKey } from '../../src/copytrade/ingress/codec.js';
 import { createRedis, type RedisClient } from '../../src/infra/redis.js';
 import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../support/copy.js';
 import { type Child, freePort, TestWorld, waitFor } from '../support/harness.js';
@@ -33,6 +33,13 @@ describe('copy trading: one signal, every copier of the trader, once', () => {
     filledMs: Date.now(),
     ...over,
   });
+  /** Puts a signal straight into the stream, past the ingress and its dedup (as an operator's replay would). */
+  const replay = (s: TraderSignal) =>
+    redis.xadd(
+      signalStreamKey(world.config.redisPrefix),
+      '*',
+      ...encodeSignalEntry({ signal: s, receivedMs: Date.now(), source: 'ws' }),
+    );
   const count = async (sql: string, args: unknown[] = []) => {
     const [rows] = await world.engineDb.query<RowDataPacket[]>(sql, args);
     return Number(rows[0]?.n);
@@ -125,25 +132,7 @@ describe('copy trading: one signal, every copier of the trader, once', () => {
     const ack = await socket.send(again);
     assert.equal(ack.duplicate, true);
     // past the ingress's dedup: an entry an operator replays
-    await redis.xadd(
-      signalStreamKey(world.config.redisPrefix),
-      '*',
-      'm',
-      JSON.stringify([
-        'o1',
-        'lead1',
-        INSTRUMENT,
-        'open',
-        'long',
-        '1',
-        price,
-        10,
-        '0',
-        Date.now(),
-        Date.now(),
-        'ws',
-      ]),
-    );
+    await replay(again);
     await waitFor(
       'the replayed entry handled',
       async () => (await redis.xlen(signalStreamKey(world.config.redisPrefix))) === 0,
@@ -157,24 +146,9 @@ describe('copy trading: one signal, every copier of the trader, once', () => {
 
   it('a signal no copier can be sized for is dead-lettered with its reason; the next one goes through', async () => {
     const stream = signalStreamKey(world.config.redisPrefix);
-    const entry = (id: string, price: string) =>
-      JSON.stringify([
-        id,
-        'lead1',
-        INSTRUMENT,
-        'open',
-        'long',
-        '1',
-        price,
-        10,
-        '0',
-        Date.now(),
-        Date.now(),
-        'ws',
-      ]);
-    await redis.xadd(stream, '*', 'm', entry('bad1', '0'));
+    await replay(signal({ signalId: 'bad1', price: '0' }));
     const price = (await exchange.price(INSTRUMENT)).price;
-    await redis.xadd(stream, '*', 'm', entry('after1', price));
+    await replay(signal({ signalId: 'after1', price }));
     await done('after1@lead1');
     const dead = await redis.xrange(`${stream}:dead`, '-', '+');
     assert.equal(dead.length, 1);
