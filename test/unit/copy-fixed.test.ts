@@ -20,8 +20,40 @@ describe('fixed: scaled bigint decimals', () => {
     assert.equal(fxOfNumber(10), 10n * ONE);
   });
 
+  it('round-trips values of every length, short and long integer parts, signs and places', () => {
+    let x = 0x2545f491n;
+    for (let i = 0; i < 5000; i++) {
+      // a 64-bit xorshift, cut to 1..36 digits
+      x ^= (x << 13n) & 0xffffffffffffffffn;
+      x ^= x >> 7n;
+      x ^= (x << 17n) & 0xffffffffffffffffn;
+      const digits = (x * x).toString().slice(0, 1 + (i % 36));
+      const v = BigInt(digits) * (i % 3 === 0 ? -1n : 1n);
+      assert.equal(fx(fxStr(v)), v, digits);
+    }
+    assert.equal(fx('-0.5'), -5n * 10n ** 17n);
+    assert.equal(fx('999999999999999.999999999999999999'), 10n ** 33n - 1n);
+    assert.equal(fx('1234567890123456.5'), 12345678901234565n * 10n ** 17n);
+  });
+
   it('refuses what is not a plain decimal of at most 18 places', () => {
-    for (const bad of ['', '1.', '.5', '1e-7', '0x10', ' 1', '1 ', '+1', '1.0000000000000000001', 'NaN']) {
+    for (const bad of [
+      '',
+      '-',
+      '-.5',
+      '1.2.3',
+      '1-2',
+      '1.-2',
+      '1.',
+      '.5',
+      '1e-7',
+      '0x10',
+      ' 1',
+      '1 ',
+      '+1',
+      '1.0000000000000000001',
+      'NaN',
+    ]) {
       assert.throws(() => fx(bad), RangeError, bad);
     }
     assert.throws(() => fxOfNumber(1e-7), RangeError); // prints as 1e-7

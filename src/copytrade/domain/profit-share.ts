@@ -1,5 +1,5 @@
-import { Decimal } from 'decimal.js';
-import { type Money, money, SCALE } from '../../domain/money.js';
+import { SCALE } from '../../domain/money.js';
+import { fx, fxStr, ONE, truncTo } from './fixed.js';
 
 /**
  * The trader's share of a copier's profit, accrued per close (then paid out by a repeatable
@@ -10,8 +10,8 @@ import { type Money, money, SCALE } from '../../domain/money.js';
  * who gains 100 then loses 100 has paid a share of the first 100). The ratio is read from
  * the lead settings at the time of the close.
  */
-export function profitShare(pnl: string | Money, profitShareRatio: string): string {
-  const p = money(pnl);
-  if (p.lte(0)) return '0';
-  return p.mul(profitShareRatio).toDecimalPlaces(SCALE, Decimal.ROUND_DOWN).toFixed();
+export function profitShare(pnl: string, profitShareRatio: string): string {
+  const p = fx(pnl);
+  if (p <= 0n) return '0';
+  return fxStr(truncTo((p * fx(profitShareRatio)) / ONE, SCALE));
 }

@@ -1,7 +1,5 @@
-import { Decimal } from 'decimal.js';
-import { fmt, type Money, money, SCALE } from '../../domain/money.js';
-import { type Fx, floorTo, fx, fxStr } from './fixed.js';
-import { grossPnl } from './pnl.js';
+import { SCALE } from '../../domain/money.js';
+import { divHalfEven, type Fx, floorTo, fx, fxStr, ONE, truncTo } from './fixed.js';
 import type { PositionSide } from './signal.js';
 
 /**
@@ -90,27 +88,24 @@ export function findSlice(
 
 /** Adds an open fill: quantity grows, the entry price is the quantity-weighted average. */
 export function applyOpenFill(slice: Slice, fill: Fill): Slice {
-  const q = money(fill.qty);
-  if (q.lte(0)) throw new RangeError(`open fill of ${fill.qty} on ${sliceId(slice)}: expected qty > 0`);
-  const held = money(slice.qty);
-  const qty = held.plus(q);
-  const avg = held.isZero()
-    ? money(fill.price)
-    : held
-        .mul(slice.avgEntryPrice)
-        .plus(q.mul(fill.price))
-        .div(qty)
-        .toDecimalPlaces(PRICE_SCALE, Decimal.ROUND_HALF_EVEN);
+  const q = fx(fill.qty);
+  if (q <= 0n) throw new RangeError(`open fill of ${fill.qty} on ${sliceId(slice)}: expected qty > 0`);
+  const held = fx(slice.qty);
+  const qty = held + q;
+  const fee = fx(fill.fee);
+  // Σ qty × price is at 10^-36; over qty (10^-18) it is the average at 10^-18 (PRICE_SCALE)
+  const avg =
+    held === 0n ? fx(fill.price) : divHalfEven(held * fx(slice.avgEntryPrice) + q * fx(fill.price), qty);
   return {
     copierId: slice.copierId,
     traderId: slice.traderId,
     instrument: slice.instrument,
     side: slice.side,
-    qty: qty.toFixed(),
+    qty: fxStr(qty),
     realisedPnl: slice.realisedPnl,
-    avgEntryPrice: avg.toFixed(),
-    fees: money(slice.fees).plus(fill.fee).toFixed(),
-    heldFees: money(slice.heldFees).plus(fill.fee).toFixed(),
+    avgEntryPrice: fxStr(avg),
+    fees: fxStr(fx(slice.fees) + fee),
+    heldFees: fxStr(fx(slice.heldFees) + fee),
   };
 }
 
@@ -119,37 +114,40 @@ export function applyOpenFill(slice: Slice, fill: Fill): Slice {
  * minus this fill's fee and the closed quantity's share of the held open fees; the
  * quantity shrinks, the entry price stays. A fill of the whole slice realises all held
  * fees and leaves exactly zero. A fill larger than the slice is a ledger error and throws.
+ * Amounts are rounded toward zero to SCALE places.
  */
-export function applyCloseFill(slice: Slice, fill: Fill, contractSize: string | Money): ClosedPart {
-  const q = money(fill.qty);
-  const held = money(slice.qty);
-  if (q.lte(0) || q.gt(held)) {
+export function applyCloseFill(slice: Slice, fill: Fill, contractSize: string): ClosedPart {
+  const q = fx(fill.qty);
+  const held = fx(slice.qty);
+  if (q <= 0n || q > held) {
     throw new RangeError(`close fill of ${fill.qty} on ${sliceId(slice)} holding ${slice.qty}`);
   }
-  const rest = held.minus(q);
-  const entry = money(slice.avgEntryPrice);
-  const gross = money(fmt(grossPnl(slice.side, entry, money(fill.price), q, money(contractSize))));
-  const heldFees = money(slice.heldFees);
-  const feeShare = rest.isZero()
-    ? heldFees
-    : heldFees.mul(q).div(held).toDecimalPlaces(SCALE, Decimal.ROUND_DOWN);
-  const fees = feeShare.plus(fill.fee);
-  const pnl = gross.minus(fees);
+  const rest = held - q;
+  const fee = fx(fill.fee);
+  const entry = fx(slice.avgEntryPrice);
+  const exit = fx(fill.price);
+  const perContract = slice.side === 'long' ? exit - entry : entry - exit;
+  // a product of three 10^-18 values is at 10^-54; `/` truncates toward zero, as truncTo
+  const gross = truncTo((perContract * q * fx(contractSize)) / ONE / ONE, SCALE);
+  const heldFees = fx(slice.heldFees);
+  const feeShare = rest === 0n ? heldFees : truncTo((heldFees * q) / held, SCALE);
+  const fees = feeShare + fee;
+  const pnl = gross - fees;
   return {
     slice: {
       copierId: slice.copierId,
       traderId: slice.traderId,
       instrument: slice.instrument,
       side: slice.side,
-      qty: rest.toFixed(),
-      avgEntryPrice: rest.isZero() ? '0' : slice.avgEntryPrice,
-      realisedPnl: money(slice.realisedPnl).plus(pnl).toFixed(),
-      fees: money(slice.fees).plus(fill.fee).toFixed(),
-      heldFees: heldFees.minus(feeShare).toFixed(),
+      qty: fxStr(rest),
+      avgEntryPrice: rest === 0n ? '0' : slice.avgEntryPrice,
+      realisedPnl: fxStr(fx(slice.realisedPnl) + pnl),
+      fees: fxStr(fx(slice.fees) + fee),
+      heldFees: fxStr(heldFees - feeShare),
     },
-    grossPnl: gross.toFixed(),
-    fees: fees.toFixed(),
-    pnl: pnl.toFixed(),
+    grossPnl: fxStr(gross),
+    fees: fxStr(fees),
+    pnl: fxStr(pnl),
   };
 }
 

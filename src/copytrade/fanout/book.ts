@@ -127,8 +127,8 @@ export class CopierBook {
     };
     const before = findSlice(c.slices, key.traderId, key.instrument, key.side) ?? emptySlice(key);
     // the filled contracts valued at `price`, as margin at this leverage: qty × size × price / leverage
-    const margin = (price: string) =>
-      (fx(fill.qty) * fx(rules.contractSize) * fx(price)) / (ONE * fxOfNumber(leverage));
+    const contracts = fx(fill.qty) * fx(rules.contractSize);
+    const margin = (price: string) => (contracts * fx(price)) / (ONE * fxOfNumber(leverage));
     let change: SliceChange;
     if (order.action === 'open') {
       change = { slice: applyOpenFill(before, fill), pnl: null };
@@ -139,7 +139,12 @@ export class CopierBook {
       change = { slice: closed.slice, pnl: closed.pnl };
       this.move(c.copierId, margin(before.avgEntryPrice) + fx(closed.grossPnl) - fx(fill.fee));
     }
-    c.slices = [...c.slices.filter((s) => s !== before), change.slice];
+    // a new array: sizing may hold the old one
+    const next = c.slices.slice();
+    const i = next.indexOf(before);
+    if (i < 0) next.push(change.slice);
+    else next[i] = change.slice;
+    c.slices = next;
     return change;
   }
 
