@@ -13,6 +13,7 @@ import { loadBook, loadCopier } from './fanout/book-loader.js';
 import { CopyStore } from './fanout/copy-store.js';
 import { Fanout } from './fanout/fanout.js';
 import { FanoutWorker } from './fanout/fanout-worker.js';
+import { encodeCloseOutEntry, signalStreamKey } from './ingress/codec.js';
 import { startCopyIngress } from './ingress/start-ingress.js';
 
 const PRICE_REFRESH_MS = 100;
@@ -127,6 +128,12 @@ export async function startCopyEngine(config: Config, log: Logger): Promise<Copy
     port: config.copyApiPort,
     store: new FollowStore(pool),
     changed: (copierId) => loadCopier(pool, exchange, book, copierId),
+    closeOut: async (copierId, traderId) => {
+      const requestId = randomBytes(8).toString('hex');
+      const request = { requestId, copierId, traderId, requestedMs: Date.now() };
+      await redis.xadd(signalStreamKey(prefix), '*', ...encodeCloseOutEntry(request));
+      return requestId;
+    },
     log,
   });
   log.info({ consumer, ingress: ingress.port, api: api.port }, 'copy engine started');

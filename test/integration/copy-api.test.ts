@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
 import { WebSocket } from 'undici';
 import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
+import { fx } from '../../src/copytrade/domain/fixed.js';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
 import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../support/copy.js';
 import { freePort, TestWorld, waitFor } from '../support/harness.js';
@@ -12,6 +13,7 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
   let exchange: ExchangeClient;
   let api = '';
   let socket: TraderSocket;
+  let socket2: TraderSocket;
   let n = 0;
 
   const call = async (method: string, path: string, token: string | null, body?: unknown) => {
@@ -26,13 +28,13 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
     const { copierId: _c, traderId: _t, status: _s, ...rest } = follow('x', 'x');
     return { ...rest, ...over };
   };
-  /** Sends a signal of lead1 and waits until the fan-out recorded it. */
-  const signal = async (over: Partial<TraderSignal>) => {
+  /** Sends a signal of lead1 (or of the trader of `from`) and waits until the fan-out recorded it. */
+  const signal = async (over: Partial<TraderSignal>, from = { socket, traderId: 'lead1' }) => {
     const signalId = `a${n++}`;
     const price = (await exchange.price(INSTRUMENT)).price;
-    const ack = await socket.send({
+    const ack = await from.socket.send({
       signalId,
-      traderId: 'lead1',
+      traderId: from.traderId,
       instrument: INSTRUMENT,
       action: 'open',
       side: 'long',
@@ -44,15 +46,18 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
       ...over,
     });
     assert.equal(ack.type, 'ack');
-    await waitFor('the fan-out', async () => {
+    const key = `${signalId}@${from.traderId}`;
+    await done(key);
+    return key;
+  };
+  const done = (key: string) =>
+    waitFor(`${key} recorded`, async () => {
       const [rows] = await world.engineDb.query<RowDataPacket[]>(
         'SELECT 1 FROM copy_signal WHERE signal_key=? AND done_ms IS NOT NULL',
-        [`${signalId}@lead1`],
+        [key],
       );
       return rows.length === 1;
     });
-    return `${signalId}@lead1`;
-  };
   const outcome = async (signalKey: string, copierId: string) => {
     const [o] = await world.engineDb.query<RowDataPacket[]>(
       'SELECT status, action, qty FROM copy_order WHERE signal_key=? AND copier_id=?',
@@ -73,18 +78,24 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
     await world.startSim();
     exchange = createExchangeClient(world.config.counterUrl);
     const lead = await seedTrader(world.engineDb, exchange, 'lead1');
+    const lead2 = await seedTrader(world.engineDb, exchange, 'lead2');
     await seedTrader(world.engineDb, exchange, 'small', { maxCopiers: 1 });
     // copiers with accounts and tokens, following nobody yet (a stopped follow of another trader)
     await seedCopiers(
       world.engineDb,
       exchange,
-      ['ca', 'cb', 'cc'].map((id) => ({ follow: follow(id, 'small', { status: 'stopped' }), usdt: '10000' })),
+      ['ca', 'cb', 'cc', 'cd'].map((id) => ({
+        follow: follow(id, 'small', { status: 'stopped' }),
+        usdt: '10000',
+      })),
     );
     world.spawn(['copy']);
     socket = await waitFor('the signal ingress', () => TraderSocket.open(ingress, lead.apiKey, lead.secret));
+    socket2 = await TraderSocket.open(ingress, lead2.apiKey, lead2.secret);
   });
   after(async () => {
     socket?.close();
+    socket2?.close();
     await exchange?.close();
     await world.tearDown();
   });
@@ -135,7 +146,7 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
       settings({ sizing: { mode: 'fixed-ratio', ratio: '2' } }),
     );
     assert.equal(changed.status, 200);
-    assert.equal((await call('DELETE', '/follows/lead1?slices=close', 'token-ca')).status, 400);
+    assert.equal((await call('DELETE', '/follows/lead1?slices=sell', 'token-ca')).status, 400);
     assert.equal((await call('DELETE', '/follows/lead1', 'token-ca')).status, 200);
     const open3 = await signal({});
     assert.equal(await outcome(open3, 'ca'), 'nothing');
@@ -160,6 +171,53 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
     assert.deepEqual(kinds.sort(), ['order', 'order', 'skip follow-paused']);
     const slices = await call('GET', '/slices', 'token-cc');
     assert.equal((slices.body.slices as unknown[]).length, 1);
+  });
+
+  it("stop with slices=close closes that trader's slices on the exchange, and only those", async () => {
+    assert.equal((await call('PUT', '/follows/lead1', 'token-cd', settings())).status, 200);
+    assert.equal((await call('PUT', '/follows/lead2', 'token-cd', settings())).status, 200);
+    const lead2 = { socket: socket2, traderId: 'lead2' };
+    await signal({});
+    await signal({}, lead2);
+    await signal({ qty: '2', positionBefore: '1' }); // lead1 adds: cd's lead1 slice is the larger
+    const slices = async () => {
+      const body = (await call('GET', '/slices', 'token-cd')).body.slices as {
+        traderId: string;
+        qty: string;
+      }[];
+      const qty = (t: string) => fx(body.find((s) => s.traderId === t)?.qty ?? '0');
+      return { lead1: qty('lead1'), lead2: qty('lead2') };
+    };
+    const before = await slices();
+    assert.ok(before.lead1 > before.lead2 && before.lead2 > 0n, `${before.lead1} ${before.lead2}`);
+    const netOnExchange = async () =>
+      (await exchange.positions('cd')).positions.reduce((a, p) => a + fx(p.qty), 0n);
+    assert.equal(await netOnExchange(), before.lead1 + before.lead2);
+
+    const stop = await call('DELETE', '/follows/lead1?slices=close', 'token-cd');
+    assert.equal(stop.status, 200);
+    assert.deepEqual([stop.body.status, stop.body.slices], ['stopped', 'closing']);
+    await done(`stop/${stop.body.requestId}@lead1`);
+    assert.deepEqual(await slices(), { lead1: 0n, lead2: before.lead2 });
+    assert.equal(await netOnExchange(), before.lead2);
+    const [closes] = await world.engineDb.query<RowDataPacket[]>(
+      "SELECT client_order_id, action, status, qty FROM copy_order WHERE copier_id='cd' AND signal_key LIKE 'stop/%'",
+    );
+    assert.deepEqual(
+      closes.map((c) => [c.action, c.status, fx(c.qty)]),
+      [['close', 'FILLED', before.lead1]],
+    );
+    assert.match(closes[0]?.client_order_id, /^stop\/[0-9a-f]+\/BTC-USDT-SWAP\/long@lead1:cd$/);
+
+    // stopped: lead1's next open is not copied; lead2's still is; asking again closes nothing more
+    const open = await signal({});
+    assert.equal(await outcome(open, 'cd'), 'nothing');
+    assert.equal(await outcome(await signal({}, lead2), 'cd'), 'FILLED open');
+    const again = await call('DELETE', '/follows/lead1?slices=close', 'token-cd');
+    assert.equal(again.status, 200);
+    await done(`stop/${again.body.requestId}@lead1`);
+    assert.equal((await slices()).lead1, 0n);
+    assert.equal((await call('DELETE', '/follows/nobody', 'token-cd')).status, 404);
   });
 
   it("a copier's stream pushes its own orders once recorded; a bad token gets no stream", async () => {

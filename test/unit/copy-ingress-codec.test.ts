@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  decodeCopyEntry,
   decodeSignalEntry,
+  encodeCloseOutEntry,
   encodeSignalEntry,
   type SignalEntry,
   seenKey,
@@ -52,6 +54,22 @@ describe('copy ingress: signal stream entries', () => {
     assert.deepEqual(decodeSignalEntry(['x', json]), { error: 'expected one field m' });
     assert.deepEqual(decodeSignalEntry(['m', '{']), { error: 'field m is not JSON' });
     assert.deepEqual(decodeSignalEntry(['m', '[]']), { error: 'field m is not an array of 12' });
+  });
+
+  it("a copier's close-out travels in the same stream as field c; either kind decodes", () => {
+    const closeOut = {
+      requestId: 'a1b2',
+      copierId: 'c-1',
+      traderId: 'trader-a',
+      requestedMs: 1_764_000_000_000,
+    };
+    assert.deepEqual(encodeCloseOutEntry(closeOut), ['c', '["a1b2","c-1","trader-a",1764000000000]']);
+    assert.deepEqual(decodeCopyEntry(encodeCloseOutEntry(closeOut)), { closeOut });
+    assert.deepEqual(decodeCopyEntry(encodeSignalEntry(entry)), entry);
+    assert.deepEqual(decodeCopyEntry(['c', '["a1b2","c 1","trader-a",1]']), { error: 'field c: bad id' });
+    assert.deepEqual(decodeCopyEntry(['c', '["a1b2","c-1","trader-a","1"]']), { error: 'bad requestedMs 1' });
+    assert.deepEqual(decodeCopyEntry(['c', '[1]']), { error: 'field c is not an array of 4' });
+    assert.deepEqual(decodeCopyEntry(['c', '[']), { error: 'field c is not JSON' });
   });
 
   it('keys', () => {

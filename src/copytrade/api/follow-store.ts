@@ -92,6 +92,15 @@ export class FollowStore {
     throw new HttpError(404, 'NO_SUCH_FOLLOW', `no follow of ${traderId}`);
   }
 
+  /** Stops a follow; stopping a stopped follow changes nothing and is no error. */
+  async stop(copierId: string, traderId: string): Promise<void> {
+    const [res] = await this.pool.query<ResultSetHeader>(
+      "UPDATE copy_follow SET status='stopped', updated_ms=? WHERE copier_id=? AND trader_id=?",
+      [Date.now(), copierId, traderId],
+    );
+    if (res.affectedRows === 0) throw new HttpError(404, 'NO_SUCH_FOLLOW', `no follow of ${traderId}`);
+  }
+
   async follows(copierId: string): Promise<unknown[]> {
     const [rows] = await this.pool.query<RowDataPacket[]>(
       'SELECT trader_id, settings, status, updated_ms FROM copy_follow WHERE copier_id=? ORDER BY trader_id',

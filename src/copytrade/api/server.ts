@@ -30,7 +30,9 @@ const topicOf = (copierId: string): string => `copier:${copierId}`;
  *   PUT    /follows/:trader          follow a trader, or replace the settings (body: follow settings)
  *   POST   /follows/:trader/pause    no new opens (closes still follow)
  *   POST   /follows/:trader/resume
- *   DELETE /follows/:trader          stop following; the slices stay the copier's (keep)
+ *   DELETE /follows/:trader?slices=keep|close
+ *                                     stop following; keep (default) leaves the slices the copier's,
+ *                                     close queues a close-out of them (its orders show in /orders)
  *   GET    /follows | /slices | /orders?limit=N   the copier's own
  *   WS     /stream                    its copy orders and skips, pushed once recorded
  * Every change is announced (`changed`) so the fan-out's book reloads that copier.
@@ -40,6 +42,8 @@ export async function startCopierApi(opts: {
   port: number;
   store: FollowStore;
   changed: (copierId: string) => Promise<unknown>;
+  /** queues the close of the copier's slices of a trader; returns the request's id */
+  closeOut: (copierId: string, traderId: string) => Promise<string>;
   log: Logger;
 }): Promise<CopierApi> {
   const { store, log } = opts;
@@ -103,15 +107,16 @@ export async function startCopierApi(opts: {
     return changedThen(copierId, { traderId: trader, status: 'active' });
   });
   route('del', '/follows/:trader', async (copierId, _ex, { trader, query }) => {
-    if ((query.get('slices') ?? 'keep') !== 'keep') {
-      throw new HttpError(
-        400,
-        'UNSUPPORTED',
-        'stopping closes nothing yet: use slices=keep (the slices stay yours)',
-      );
+    const slices = query.get('slices') ?? 'keep';
+    if (slices !== 'keep' && slices !== 'close') {
+      throw new HttpError(400, 'BAD_REQUEST', 'slices: expected keep (the default) or close');
     }
-    await store.setStatus(copierId, trader, 'stopped');
-    return changedThen(copierId, { traderId: trader, status: 'stopped', slices: 'kept' });
+    await store.stop(copierId, trader);
+    // the book holds the stop before the close-out is queued: no signal after it copies again
+    await opts.changed(copierId);
+    if (slices === 'keep') return { traderId: trader, status: 'stopped', slices: 'kept' };
+    const requestId = await opts.closeOut(copierId, trader);
+    return { traderId: trader, status: 'stopped', slices: 'closing', requestId };
   });
   route('get', '/follows', async (copierId) => ({ follows: await store.follows(copierId) }));
   route('get', '/slices', async (copierId) => ({ slices: await store.slices(copierId) }));

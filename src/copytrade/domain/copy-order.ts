@@ -25,7 +25,8 @@ export interface CopyOrder {
   posSide: PosSide;
   qty: string;
   reduceOnly: boolean;
-  leverage: number;
+  /** the leverage the copy was sized at; null for a close nothing sized (a stop's close-out) */
+  leverage: number | null;
   marginMode: MarginMode;
   /**
    * USDT this order takes from the balance for margin: the margin of the exposure it adds

@@ -94,6 +94,11 @@ export class CopierBook {
     return withStopped ? [...live, ...(this.stopped.get(traderId)?.values() ?? [])] : live;
   }
 
+  /** A copier's follow of a trader, stopped or not. */
+  followOf(traderId: string, copierId: string): FollowSettings | undefined {
+    return this.follows.get(traderId)?.get(copierId) ?? this.stopped.get(traderId)?.get(copierId);
+  }
+
   /** The snapshot sizing reads: the balance for margin in USDT (adapter rule, account.ts). */
   snapshot(c: CopierEntry): AccountSnapshot {
     if (!c.snapshot) {
@@ -113,7 +118,10 @@ export class CopierBook {
     this.move(order.copierId, fx(order.margin));
   }
 
-  /** The exchange answered: the slice moves by the fill, the balance by what it did not reserve. */
+  /**
+   * The exchange answered: the slice moves by the fill, the balance by what it did not
+   * reserve; margins at the leverage the exchange applied to the fill.
+   */
   fill(order: CopyOrder, fill: Fill, leverage: number): SliceChange {
     const c = this.copiers.get(order.copierId);
     if (!c) throw new Error(`copier ${order.copierId} is not in the book`);

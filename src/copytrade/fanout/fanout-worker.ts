@@ -1,6 +1,6 @@
 import type { Logger } from '../../infra/log.js';
 import type { RedisClient } from '../../infra/redis.js';
-import { decodeSignalEntry, signalDeadLetterKey, signalStreamKey } from '../ingress/codec.js';
+import { decodeCopyEntry, signalDeadLetterKey, signalStreamKey } from '../ingress/codec.js';
 import { BadSignal, type Fanout, type FanoutResult } from './fanout.js';
 
 export const FANOUT_GROUP = 'fanout';
@@ -112,14 +112,20 @@ export class FanoutWorker {
   }
 
   private async handle(key: string, id: string, fields: string[], redelivered: boolean): Promise<void> {
-    const entry = decodeSignalEntry(fields);
+    const entry = decodeCopyEntry(fields);
     if ('error' in entry) {
       await this.deadLetter(key, id, entry.error, fields);
       return;
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.fanout.run(entry, redelivered || attempt > 1);
+        const again = redelivered || attempt > 1;
+        if ('closeOut' in entry) {
+          await this.fanout.closeOut(entry.closeOut, again);
+          await this.redis.ack(key, FANOUT_GROUP, id);
+          return;
+        }
+        const result = await this.fanout.run(entry, again);
         await this.redis.ack(key, FANOUT_GROUP, id);
         this.observe?.(result, entry.receivedMs);
         return;

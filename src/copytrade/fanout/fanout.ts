@@ -5,6 +5,12 @@ import type {
   OrderResult,
 } from '../../clients/exchange-wire.js';
 import type { Logger } from '../../infra/log.js';
+import {
+  type CloseOutRequest,
+  closeOutOrder,
+  closeOutRequestKey,
+  slicesToClose,
+} from '../domain/close-out.js';
 import { type CopyOrder, clientOrderId } from '../domain/copy-order.js';
 import { fx } from '../domain/fixed.js';
 import { profitShare } from '../domain/profit-share.js';
@@ -147,6 +153,40 @@ export class Fanout {
     return { signalKey, ...counts };
   }
 
+  /**
+   * A copier's close-out (it stopped following and asked for its slices closed): each of
+   * its open slices of the trader closed whole, one order after the other (in one-way mode
+   * each close changes the net the next one reads). Run again after a crash, a slice
+   * already recorded is done and one placed but not recorded is taken from the exchange.
+   */
+  async closeOut(r: CloseOutRequest, redelivered: boolean): Promise<FanoutResult> {
+    const requestKey = closeOutRequestKey(r);
+    const follow = this.book.followOf(r.traderId, r.copierId);
+    const copier = this.book.copier(r.copierId);
+    let orders = 0;
+    if (follow && copier) {
+      const share = this.book.leadOf(r.traderId)?.profitShareRatio ?? '0';
+      for (const slice of slicesToClose(copier.slices, r.traderId)) {
+        const order = closeOutOrder(r.requestId, follow, slice, copier.slices);
+        const key = order.signalId;
+        let known = new Map<string, OrderResult>();
+        orders++;
+        if (redelivered) {
+          if ((await this.store.recordedCopiers(key)).has(r.copierId)) continue;
+          known = await this.alreadyPlaced(key, [follow]);
+        }
+        await this.placeAndRecord(key, [order], [], known, share);
+      }
+    } else {
+      this.log.warn(r, 'close-out of a copier or follow not in the book: nothing to close');
+    }
+    await this.store.signalDone(requestKey, r.traderId, JSON.stringify(r), r.requestedMs, {
+      orders,
+      skips: 0,
+    });
+    return { signalKey: requestKey, orders, skips: 0 };
+  }
+
   /** What the exchange holds under each follow's client order id, asked in batches. */
   private async alreadyPlaced(
     signalKey: string,
@@ -234,7 +274,7 @@ export class Fanout {
       }
       try {
         if (fx(r.qty) !== 0n) {
-          const change = this.book.fill(o, { qty: r.qty, price: r.price, fee: r.fee }, o.leverage);
+          const change = this.book.fill(o, { qty: r.qty, price: r.price, fee: r.fee }, r.leverage);
           const share =
             change.pnl !== null && fx(change.pnl) > 0n ? profitShare(change.pnl, shareRatio) : '0';
           const prior = this.book.shareAccrued(change.slice, share);

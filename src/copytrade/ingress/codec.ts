@@ -1,5 +1,6 @@
+import type { CloseOutRequest } from '../domain/close-out.js';
 import type { TraderSignal } from '../domain/signal.js';
-import { checkSignal } from './signal-schema.js';
+import { checkSignal, isId } from './signal-schema.js';
 
 /**
  * The stream `{prefix}:copy:signals` and its entries, and the keys the ingress keeps. Pure.
@@ -12,6 +13,12 @@ import { checkSignal } from './signal-schema.js';
  *
  * `receivedMs` is the server's clock when the frame or event arrived: the fan-out measures
  * its latency from it. `source` is `ws` (a trader's frame) or `fill` (a trading-system fill).
+ *
+ * A copier's request to close its slices of a trader it stops following (close-out.ts)
+ * travels in the same stream, one field `c`, so the fan-out takes it in turn with the
+ * trader's signals and never closes a slice while a signal is changing it:
+ *
+ *     c = [requestId, copierId, traderId, requestedMs]
  */
 
 export type SignalSource = 'ws' | 'fill';
@@ -29,6 +36,32 @@ export const seenKey = (prefix: string, traderId: string, signalId: string): str
   `${prefix}:copy:seen:${traderId}:${signalId}`;
 /** Fill events that could not be read, with the reason (capped). */
 export const signalDeadLetterKey = (prefix: string): string => `${prefix}:copy:signals:dead`;
+
+export interface CloseOutEntry {
+  readonly closeOut: CloseOutRequest;
+}
+
+export function encodeCloseOutEntry(r: CloseOutRequest): string[] {
+  return ['c', JSON.stringify([r.requestId, r.copierId, r.traderId, r.requestedMs])];
+}
+
+/** Any entry of the stream: a signal, or a close-out; a malformed one yields the reason. */
+export function decodeCopyEntry(fields: readonly string[]): SignalEntry | CloseOutEntry | { error: string } {
+  if (fields.length !== 2 || fields[0] !== 'c') return decodeSignalEntry(fields);
+  let v: unknown;
+  try {
+    v = JSON.parse(fields[1] as string);
+  } catch {
+    return { error: 'field c is not JSON' };
+  }
+  if (!Array.isArray(v) || v.length !== 4) return { error: 'field c is not an array of 4' };
+  const [requestId, copierId, traderId, requestedMs] = v as unknown[];
+  if (!isId(requestId) || !isId(copierId) || !isId(traderId)) return { error: 'field c: bad id' };
+  if (typeof requestedMs !== 'number' || !Number.isSafeInteger(requestedMs)) {
+    return { error: `bad requestedMs ${String(requestedMs)}` };
+  }
+  return { closeOut: { requestId, copierId, traderId, requestedMs } };
+}
 
 export function encodeSignalEntry(e: SignalEntry): string[] {
   const s = e.signal;

@@ -1,0 +1,71 @@
+import { type CopyOrder, clientOrderId } from './copy-order.js';
+import { fx } from './fixed.js';
+import { exchangeLeg, netPosition } from './netting.js';
+import type { FollowSettings } from './settings.js';
+import type { Slice } from './slices.js';
+
+/**
+ * A copier that stops following a trader and asks for its slices to be closed: each open
+ * slice of that trader becomes one reduce-only-where-possible close of the whole slice,
+ * whatever the follow's status or instruments (the slices exist because the copier copied
+ * them). Other traders' slices of the copier are untouched. Pure.
+ *
+ * Each slice's close has its own key, `stop/{requestId}/{instrument}/{side}@{traderId}`,
+ * standing where a signal's key stands: its client order id is `{key}:{copierId}`, so a
+ * close-out run again (after a crash) finds what it placed before and places nothing twice.
+ * A trader's signal ids never contain `/`, so no key of a signal is ever one of these.
+ */
+export interface CloseOutRequest {
+  /** chosen by the API when the copier asked; unique */
+  requestId: string;
+  copierId: string;
+  traderId: string;
+  /** when the copier asked (epoch ms) */
+  requestedMs: number;
+}
+
+export const closeOutKey = (requestId: string, slice: Slice): string =>
+  `stop/${requestId}/${slice.instrument}/${slice.side}@${slice.traderId}`;
+
+/** The key under which a close-out request itself is recorded as done. */
+export const closeOutRequestKey = (r: CloseOutRequest): string => `stop/${r.requestId}@${r.traderId}`;
+
+/** The trader's slices the copier still holds, in a stable order. */
+export function slicesToClose(slices: readonly Slice[], traderId: string): Slice[] {
+  return slices
+    .filter((s) => s.traderId === traderId && fx(s.qty) > 0n)
+    .sort((a, b) => (a.instrument + a.side < b.instrument + b.side ? -1 : 1));
+}
+
+/**
+ * The order closing all of `slice`; `slices` is every slice of the copier as it is now (in
+ * one-way mode the net position decides reduce-only, netting.ts).
+ */
+export function closeOutOrder(
+  requestId: string,
+  follow: FollowSettings,
+  slice: Slice,
+  slices: readonly Slice[],
+): CopyOrder {
+  const qty = fx(slice.qty);
+  const net = follow.positionMode === 'one-way' ? netPosition(slices, slice.instrument) : 0n;
+  const leg = exchangeLeg(follow.positionMode, 'close', slice.side, qty, net);
+  const key = closeOutKey(requestId, slice);
+  return {
+    clientOrderId: clientOrderId(key, follow.copierId),
+    signalId: key,
+    copierId: follow.copierId,
+    traderId: slice.traderId,
+    instrument: slice.instrument,
+    account: follow.account,
+    side: slice.side,
+    action: 'close',
+    orderSide: leg.orderSide,
+    posSide: leg.posSide,
+    qty: slice.qty,
+    reduceOnly: leg.reduceOnly,
+    leverage: null,
+    marginMode: follow.marginMode,
+    margin: '0',
+  };
+}

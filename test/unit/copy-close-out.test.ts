@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { closeOutOrder, closeOutRequestKey, slicesToClose } from '../../src/copytrade/domain/close-out.js';
+import type { FollowSettings, PositionMode } from '../../src/copytrade/domain/settings.js';
+import type { PositionSide } from '../../src/copytrade/domain/signal.js';
+import { emptySlice, type Slice } from '../../src/copytrade/domain/slices.js';
+
+const INST = 'BTC-USDT-SWAP';
+const slice = (traderId: string, side: PositionSide, qty: string, instrument = INST): Slice => ({
+  ...emptySlice({ copierId: 'c1', traderId, instrument, side }),
+  qty,
+  avgEntryPrice: qty === '0' ? '0' : '50000',
+});
+const followOf = (traderId: string, positionMode: PositionMode): FollowSettings => ({
+  copierId: 'c1',
+  traderId,
+  account: { type: 'sub', subAccount: 'copy' },
+  sizing: { mode: 'fixed-ratio', ratio: '1' },
+  leverage: 'trader',
+  marginMode: 'isolated',
+  positionMode,
+  instruments: [INST],
+  maxPositionValue: '1000000',
+  maxSlippage: '0.01',
+  status: 'stopped',
+});
+
+describe('close-out: a stopping copier closes its slices of one trader', () => {
+  it("takes only that trader's open slices, in a stable order", () => {
+    const slices = [
+      slice('A', 'short', '1', 'ETH-USDT-SWAP'),
+      slice('B', 'long', '3'),
+      slice('A', 'long', '2'),
+      slice('A', 'short', '0'),
+    ];
+    assert.deepEqual(
+      slicesToClose(slices, 'A').map((s) => `${s.instrument} ${s.side} ${s.qty}`),
+      ['BTC-USDT-SWAP long 2', 'ETH-USDT-SWAP short 1'],
+    );
+    assert.deepEqual(slicesToClose(slices, 'C'), []);
+  });
+
+  it('hedge: a reduce-only close of the whole slice on its own side, keyed per slice', () => {
+    const s = slice('A', 'short', '1.5');
+    const o = closeOutOrder('r1', followOf('A', 'hedge'), s, [s]);
+    assert.deepEqual(
+      [o.action, o.side, o.orderSide, o.posSide, o.qty, o.reduceOnly, o.margin, o.leverage],
+      ['close', 'short', 'buy', 'short', '1.5', true, '0', null],
+    );
+    assert.equal(o.signalId, `stop/r1/${INST}/short@A`);
+    assert.equal(o.clientOrderId, `stop/r1/${INST}/short@A:c1`);
+    assert.deepEqual(o.account, { type: 'sub', subAccount: 'copy' });
+    assert.equal(o.marginMode, 'isolated');
+  });
+
+  it("one-way: reduce-only only where the close truly reduces the net, not where B's slice outweighs it", () => {
+    const a = slice('A', 'long', '2');
+    // net +2 - 1 = +1: selling A's 2 crosses the net, so it must open exposure: no reduce-only
+    const crossing = closeOutOrder('r1', followOf('A', 'one-way'), a, [a, slice('B', 'short', '1')]);
+    assert.deepEqual([crossing.orderSide, crossing.posSide, crossing.reduceOnly], ['sell', 'net', false]);
+    // net +2 + 3 = +5: selling 2 reduces it
+    const reducing = closeOutOrder('r1', followOf('A', 'one-way'), a, [a, slice('B', 'long', '3')]);
+    assert.deepEqual([reducing.orderSide, reducing.reduceOnly], ['sell', true]);
+  });
+
+  it('the request is recorded under a key no trader signal can have', () => {
+    const key = closeOutRequestKey({ requestId: 'r1', copierId: 'c1', traderId: 'A', requestedMs: 1 });
+    assert.equal(key, 'stop/r1@A');
+    assert.ok(key.includes('/'));
+  });
+});
