@@ -28,8 +28,20 @@ export function createPool(
     trace: false,
     // only for writers that batch statements they escape themselves (one round trip per batch)
     multipleStatements: opts.multipleStatements ?? false,
+    // such a batch comes without values, and mysql2 would still scan all its text for
+    // placeholders (1 ms per 70 KB batch); with values, mysql2's own format, unchanged
+    ...(opts.multipleStatements
+      ? {
+          queryFormat: (sql: string, values?: SqlValues) =>
+            noValues(values) ? sql : mysql.format(sql, values),
+        }
+      : {}),
   });
 }
+
+type SqlValues = Parameters<typeof mysql.format>[1];
+const noValues = (v: SqlValues | undefined): boolean =>
+  v == null || (Array.isArray(v) && v.length === 0);
 
 export function createDb(pool: Pool): Db {
   return drizzle({ client: pool });
