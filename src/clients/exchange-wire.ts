@@ -250,6 +250,8 @@ export interface FillEvent {
   filledMs: number;
   /** unique per fill leg: `{orderId}-{leg}` */
   fillId: string;
+  /** true when the exchange closed the position by liquidation (the simulator never liquidates) */
+  liquidation?: true;
 }
 
 /** The first frame on the events WebSocket: from here on every fill is sent. */

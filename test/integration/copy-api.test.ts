@@ -14,6 +14,7 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
   let api = '';
   let socket: TraderSocket;
   let socket2: TraderSocket;
+  let socket3: TraderSocket;
   let n = 0;
 
   const call = async (method: string, path: string, token: string | null, body?: unknown) => {
@@ -79,12 +80,13 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
     exchange = createExchangeClient(world.config.counterUrl);
     const lead = await seedTrader(world.engineDb, exchange, 'lead1');
     const lead2 = await seedTrader(world.engineDb, exchange, 'lead2');
+    const lead3 = await seedTrader(world.engineDb, exchange, 'lead3', { onLiquidation: 'keep' });
     await seedTrader(world.engineDb, exchange, 'small', { maxCopiers: 1 });
     // copiers with accounts and tokens, following nobody yet (a stopped follow of another trader)
     await seedCopiers(
       world.engineDb,
       exchange,
-      ['ca', 'cb', 'cc', 'cd'].map((id) => ({
+      ['ca', 'cb', 'cc', 'cd', 'ce'].map((id) => ({
         follow: follow(id, 'small', { status: 'stopped' }),
         usdt: '10000',
       })),
@@ -92,10 +94,12 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
     world.spawn(['copy']);
     socket = await waitFor('the signal ingress', () => TraderSocket.open(ingress, lead.apiKey, lead.secret));
     socket2 = await TraderSocket.open(ingress, lead2.apiKey, lead2.secret);
+    socket3 = await TraderSocket.open(ingress, lead3.apiKey, lead3.secret);
   });
   after(async () => {
     socket?.close();
     socket2?.close();
+    socket3?.close();
     await exchange?.close();
     await world.tearDown();
   });
@@ -218,6 +222,45 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
     await done(`stop/${again.body.requestId}@lead1`);
     assert.equal((await slices()).lead1, 0n);
     assert.equal((await call('DELETE', '/follows/nobody', 'token-cd')).status, 404);
+  });
+
+  it('a liquidation the lead keeps: the slice leaves the trader, stays open, and closes on stop', async () => {
+    assert.equal((await call('PUT', '/follows/lead3', 'token-ce', settings())).status, 200);
+    const lead3 = { socket: socket3, traderId: 'lead3' };
+    const slices = async () => {
+      const body = (await call('GET', '/slices', 'token-ce')).body.slices as {
+        traderId: string;
+        qty: string;
+      }[];
+      return Object.fromEntries(body.map((s) => [s.traderId, fx(s.qty)]));
+    };
+    const onExchange = async () =>
+      (await exchange.positions('ce')).positions.reduce((a, p) => a + fx(p.qty), 0n);
+    await signal({}, lead3);
+    const held = (await slices()).lead3 ?? 0n;
+    assert.ok(held > 0n);
+
+    const liquidated = await signal(
+      { action: 'close', qty: '1', positionBefore: '1', liquidation: true },
+      lead3,
+    );
+    assert.equal(await outcome(liquidated, 'ce'), 'skip kept-after-liquidation');
+    assert.deepEqual(await slices(), { lead3: 0n, 'kept/lead3': held });
+    assert.equal(await onExchange(), held);
+
+    // the trader's next open and full close are its own: the kept slice is not closed with them
+    await signal({}, lead3);
+    assert.equal(
+      await outcome(await signal({ action: 'close', positionBefore: '1' }, lead3), 'ce'),
+      'FILLED close',
+    );
+    assert.deepEqual(await slices(), { lead3: 0n, 'kept/lead3': held });
+    assert.equal(await onExchange(), held);
+
+    const stop = await call('DELETE', '/follows/lead3?slices=close', 'token-ce');
+    await done(`stop/${stop.body.requestId}@lead3`);
+    assert.deepEqual(await slices(), { lead3: 0n, 'kept/lead3': 0n });
+    assert.equal(await onExchange(), 0n);
   });
 
   it("a copier's stream pushes its own orders once recorded; a bad token gets no stream", async () => {

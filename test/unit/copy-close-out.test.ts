@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { closeOutOrder, closeOutRequestKey, slicesToClose } from '../../src/copytrade/domain/close-out.js';
 import type { FollowSettings, PositionMode } from '../../src/copytrade/domain/settings.js';
 import type { PositionSide } from '../../src/copytrade/domain/signal.js';
-import { emptySlice, type Slice } from '../../src/copytrade/domain/slices.js';
+import { detachSlice, emptySlice, keptTraderId, type Slice } from '../../src/copytrade/domain/slices.js';
 
 const INST = 'BTC-USDT-SWAP';
 const slice = (traderId: string, side: PositionSide, qty: string, instrument = INST): Slice => ({
@@ -40,6 +40,16 @@ describe('close-out: a stopping copier closes its slices of one trader', () => {
     assert.deepEqual(slicesToClose(slices, 'C'), []);
   });
 
+  it("with the slices kept from that trader's liquidations", () => {
+    const kept = { ...slice(keptTraderId('A'), 'long', '1'), traderId: 'kept/A' };
+    assert.deepEqual(
+      slicesToClose([slice('A', 'long', '0'), kept, slice('kept/B', 'long', '1')], 'A').map(
+        (s) => s.traderId,
+      ),
+      ['kept/A'],
+    );
+  });
+
   it('hedge: a reduce-only close of the whole slice on its own side, keyed per slice', () => {
     const s = slice('A', 'short', '1.5');
     const o = closeOutOrder('r1', followOf('A', 'hedge'), s, [s]);
@@ -67,5 +77,33 @@ describe('close-out: a stopping copier closes its slices of one trader', () => {
     const key = closeOutRequestKey({ requestId: 'r1', copierId: 'c1', traderId: 'A', requestedMs: 1 });
     assert.equal(key, 'stop/r1@A');
     assert.ok(key.includes('/'));
+  });
+});
+
+describe("liquidation kept by the lead: the copier's slice leaves the trader", () => {
+  const a = {
+    ...slice('A', 'long', '2'),
+    avgEntryPrice: '100',
+    fees: '0.5',
+    heldFees: '0.2',
+    realisedPnl: '7',
+  };
+
+  it('moves quantity, entry and held fees to the kept slice; PnL stays with the trader', () => {
+    const { left, kept } = detachSlice(a, undefined);
+    assert.deepEqual(
+      [left.traderId, left.qty, left.avgEntryPrice, left.heldFees, left.fees, left.realisedPnl],
+      ['A', '0', '0', '0', '0.3', '7'],
+    );
+    assert.deepEqual(
+      [kept.traderId, kept.qty, kept.avgEntryPrice, kept.heldFees, kept.fees, kept.realisedPnl],
+      ['kept/A', '2', '100', '0.2', '0.2', '0'],
+    );
+  });
+
+  it('merges into what an earlier liquidation kept, entry weighted by quantity', () => {
+    const earlier = detachSlice({ ...a, qty: '1', avgEntryPrice: '130', heldFees: '0.1' }, undefined).kept;
+    const { kept } = detachSlice(a, earlier);
+    assert.deepEqual([kept.qty, kept.avgEntryPrice, kept.heldFees, kept.fees], ['3', '110', '0.3', '0.3']);
   });
 });

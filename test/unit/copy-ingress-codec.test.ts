@@ -72,6 +72,23 @@ describe('copy ingress: signal stream entries', () => {
     assert.deepEqual(decodeCopyEntry(['c', '[']), { error: 'field c is not JSON' });
   });
 
+  it('a liquidation is a 13th element, true, present only then', () => {
+    const liq = {
+      ...entry,
+      signal: { ...entry.signal, action: 'close' as const, qty: '1', liquidation: true },
+    };
+    const [, json] = encodeSignalEntry(liq) as [string, string];
+    assert.equal(JSON.parse(json).length, 13);
+    assert.deepEqual(decodeSignalEntry(encodeSignalEntry(liq)), liq);
+    const a = JSON.parse(json);
+    a[12] = false;
+    assert.deepEqual(decodeSignalEntry(['m', JSON.stringify(a)]), { error: 'bad liquidation false' });
+    const open = { ...entry, signal: { ...entry.signal, liquidation: true } };
+    assert.deepEqual(decodeSignalEntry(encodeSignalEntry(open)), {
+      error: 'liquidation: only a close is a liquidation',
+    });
+  });
+
   it('keys', () => {
     assert.equal(signalStreamKey('tf'), 'tf:copy:signals');
     assert.equal(seenKey('tf', 'trader-a', 's-1'), 'tf:copy:seen:trader-a:s-1');

@@ -2,13 +2,14 @@ import { type CopyOrder, clientOrderId } from './copy-order.js';
 import { fx } from './fixed.js';
 import { exchangeLeg, netPosition } from './netting.js';
 import type { FollowSettings } from './settings.js';
-import type { Slice } from './slices.js';
+import { keptTraderId, type Slice, sliceId } from './slices.js';
 
 /**
  * A copier that stops following a trader and asks for its slices to be closed: each open
  * slice of that trader becomes one reduce-only-where-possible close of the whole slice,
  * whatever the follow's status or instruments (the slices exist because the copier copied
- * them). Other traders' slices of the copier are untouched. Pure.
+ * them), and so is each slice the copier kept from that trader's liquidations. Other
+ * traders' slices of the copier are untouched. Pure.
  *
  * Each slice's close has its own key, `stop/{requestId}/{instrument}/{side}@{traderId}`,
  * standing where a signal's key stands: its client order id is `{key}:{copierId}`, so a
@@ -30,11 +31,12 @@ export const closeOutKey = (requestId: string, slice: Slice): string =>
 /** The key under which a close-out request itself is recorded as done. */
 export const closeOutRequestKey = (r: CloseOutRequest): string => `stop/${r.requestId}@${r.traderId}`;
 
-/** The trader's slices the copier still holds, in a stable order. */
+/** The trader's slices the copier still holds, and those it kept from the trader's liquidations, in a stable order. */
 export function slicesToClose(slices: readonly Slice[], traderId: string): Slice[] {
+  const kept = keptTraderId(traderId);
   return slices
-    .filter((s) => s.traderId === traderId && fx(s.qty) > 0n)
-    .sort((a, b) => (a.instrument + a.side < b.instrument + b.side ? -1 : 1));
+    .filter((s) => (s.traderId === traderId || s.traderId === kept) && fx(s.qty) > 0n)
+    .sort((a, b) => (sliceId(a) < sliceId(b) ? -1 : 1));
 }
 
 /**

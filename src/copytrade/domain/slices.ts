@@ -152,6 +152,49 @@ export function applyCloseFill(slice: Slice, fill: Fill, contractSize: string): 
 }
 
 /**
+ * Where a copier's slices of a trader go when the trader is liquidated and the lead's
+ * policy is keep: they stay open on the copier's account but are no longer the trader's, so
+ * the trader's later signals neither grow nor close them and no profit share is taken on
+ * them. No trader id contains `/`. The copier closes them by stopping its follow with
+ * slices=close (close-out.ts).
+ */
+export const keptTraderId = (traderId: string): string => `kept/${traderId}`;
+
+/**
+ * Detaches a slice from its trader: its quantity, entry and held open fees move into the
+ * copier's kept slice of that trader (merged with what an earlier liquidation kept, entry
+ * weighted by quantity); the trader's slice keeps its realised PnL and holds nothing. The
+ * fees move with the held fees, so the slices' fees still add up to what was paid.
+ */
+export function detachSlice(slice: Slice, kept: Slice | undefined): { left: Slice; kept: Slice } {
+  const into = kept ?? emptySlice({ ...slice, traderId: keptTraderId(slice.traderId) });
+  const q = fx(slice.qty);
+  const held = fx(into.qty);
+  const qty = held + q;
+  const avg =
+    held === 0n
+      ? fx(slice.avgEntryPrice)
+      : divHalfEven(held * fx(into.avgEntryPrice) + q * fx(slice.avgEntryPrice), qty);
+  const heldFees = fx(slice.heldFees);
+  return {
+    left: {
+      ...slice,
+      qty: '0',
+      avgEntryPrice: '0',
+      fees: fxStr(fx(slice.fees) - heldFees),
+      heldFees: '0',
+    },
+    kept: {
+      ...into,
+      qty: fxStr(qty),
+      avgEntryPrice: fxStr(avg),
+      fees: fxStr(fx(into.fees) + heldFees),
+      heldFees: fxStr(fx(into.heldFees) + heldFees),
+    },
+  };
+}
+
+/**
  * Contracts to close of a slice of `sliceQty` when its trader closed `traderQty` out of
  * `positionBefore`: that fraction of the slice rounded down to the step, never more than
  * the slice; a close of the trader's whole position (traderQty ≥ positionBefore) closes

@@ -3,12 +3,15 @@ import type { CopyOrder } from '../domain/copy-order.js';
 import { type Fx, fx, fxOfNumber, fxStr, ONE } from '../domain/fixed.js';
 import type { InstrumentRules } from '../domain/instrument.js';
 import type { FollowSettings, LeadSettings } from '../domain/settings.js';
+import type { PositionSide } from '../domain/signal.js';
 import {
   applyCloseFill,
   applyOpenFill,
+  detachSlice,
   emptySlice,
   type Fill,
   findSlice,
+  keptTraderId,
   type Slice,
   sliceId,
 } from '../domain/slices.js';
@@ -154,6 +157,21 @@ export class CopierBook {
     else next[i] = change.slice;
     c.slices = next;
     return change;
+  }
+
+  /**
+   * The trader was liquidated and its lead keeps copiers' slices: the copier's slice of it on
+   * (instrument, side) moves to the copier's kept slice. Returns the changed slices (none
+   * if the copier held nothing there).
+   */
+  detach(copierId: string, traderId: string, instrument: string, side: PositionSide): Slice[] {
+    const c = this.copiers.get(copierId);
+    const slice = c && findSlice(c.slices, traderId, instrument, side);
+    if (!c || !slice || fx(slice.qty) === 0n) return [];
+    const kept = findSlice(c.slices, keptTraderId(traderId), instrument, side);
+    const moved = detachSlice(slice, kept);
+    c.slices = [...c.slices.filter((s) => s !== slice && s !== kept), moved.left, moved.kept];
+    return [moved.left, moved.kept];
   }
 
   /** Adds `share` to what the slice's trader has accrued from it; returns the new total. */

@@ -15,7 +15,7 @@ import { type CopyOrder, clientOrderId } from '../domain/copy-order.js';
 import { fx } from '../domain/fixed.js';
 import { profitShare } from '../domain/profit-share.js';
 import type { FollowSettings } from '../domain/settings.js';
-import type { TraderSignal } from '../domain/signal.js';
+import type { PositionSide, TraderSignal } from '../domain/signal.js';
 import { type Market, type PreparedSignal, prepareSignal, sizeCopy } from '../domain/sizing.js';
 import type { CopySkip } from '../domain/skip-reasons.js';
 import { type Slice, sliceId } from '../domain/slices.js';
@@ -137,7 +137,9 @@ export class Fanout {
         if (batch.length >= this.opts.batchSize) await send(known);
       }
       orders += batch.length;
-      start(this.placeAndRecord(signalKey, batch, skips, known, share));
+      // a liquidation the lead keeps: the skipped copiers' slices are detached as the skips are recorded
+      const kept = s.liquidation === true && lead.onLiquidation === 'keep' ? s.side : null;
+      start(this.placeAndRecord(signalKey, batch, skips, known, share, kept));
     } else {
       this.log.warn(
         { signalKey, lead: !!lead, rules: !!rules },
@@ -165,8 +167,10 @@ export class Fanout {
     const copier = this.book.copier(r.copierId);
     let orders = 0;
     if (follow && copier) {
-      const share = this.book.leadOf(r.traderId)?.profitShareRatio ?? '0';
+      const ratio = this.book.leadOf(r.traderId)?.profitShareRatio ?? '0';
       for (const slice of slicesToClose(copier.slices, r.traderId)) {
+        // a kept slice is no longer the trader's: no share of it
+        const share = slice.traderId === r.traderId ? ratio : '0';
         const order = closeOutOrder(r.requestId, follow, slice, copier.slices);
         const key = order.signalId;
         let known = new Map<string, OrderResult>();
@@ -221,6 +225,8 @@ export class Fanout {
     skips: CopySkip[],
     known: Map<string, OrderResult>,
     shareRatio: string,
+    /** the side a kept liquidation detaches from the trader, in the batch holding the skips */
+    detachSide: PositionSide | null = null,
   ): Promise<void> {
     const toPlace = batch.filter((o) => !known.has(o.clientOrderId));
     let placed: OrderResult[] = [];
@@ -261,6 +267,15 @@ export class Fanout {
     }
     const record: BatchRecord = { signalKey, orders: [], skips, slices: [] };
     const touched = new Map<string, { slice: Slice; shareAccrued: string }>();
+    // only now that the exchange answered: a batch that failed is run again and must find the slices as they were
+    if (detachSide !== null) {
+      for (const k of skips) {
+        if (k.reason !== 'kept-after-liquidation') continue;
+        for (const slice of this.book.detach(k.copierId, k.traderId, k.instrument, detachSide)) {
+          touched.set(sliceId(slice), { slice, shareAccrued: this.book.shareAccrued(slice, '0') });
+        }
+      }
+    }
     for (const o of batch) {
       if (recorded.has(o.copierId)) {
         this.book.release(o);

@@ -9,7 +9,9 @@ import { checkSignal, isId } from './signal-schema.js';
  * for Redis to store and for ioredis to parse):
  *
  *     m = [signalId, traderId, instrument, action, side, qty, price, leverage,
- *          positionBefore, filledMs, receivedMs, source]
+ *          positionBefore, filledMs, receivedMs, source, (liquidation)]
+ *
+ * The 13th, `true`, is there only on a close that is the trader's liquidation.
  *
  * `receivedMs` is the server's clock when the frame or event arrived: the fan-out measures
  * its latency from it. `source` is `ws` (a trader's frame) or `fill` (a trading-system fill).
@@ -80,6 +82,7 @@ export function encodeSignalEntry(e: SignalEntry): string[] {
       s.filledMs,
       e.receivedMs,
       e.source,
+      ...(s.liquidation === true ? [true] : []),
     ]),
   ];
 }
@@ -93,7 +96,8 @@ export function decodeSignalEntry(fields: readonly string[]): SignalEntry | { er
   } catch {
     return { error: 'field m is not JSON' };
   }
-  if (!Array.isArray(v) || v.length !== 12) return { error: 'field m is not an array of 12' };
+  if (!Array.isArray(v) || (v.length !== 12 && v.length !== 13))
+    return { error: 'field m is not an array of 12' };
   const [
     signalId,
     traderId,
@@ -107,7 +111,9 @@ export function decodeSignalEntry(fields: readonly string[]): SignalEntry | { er
     filledMs,
     receivedMs,
     source,
+    liquidation,
   ] = v as unknown[];
+  if (v.length === 13 && liquidation !== true) return { error: `bad liquidation ${String(liquidation)}` };
   const checked = checkSignal({
     signalId,
     traderId,
@@ -119,6 +125,7 @@ export function decodeSignalEntry(fields: readonly string[]): SignalEntry | { er
     leverage,
     positionBefore,
     filledMs,
+    liquidation,
   });
   if (!checked.ok) return { error: `${checked.error.path ?? 'signal'}: ${checked.error.message}` };
   if (typeof receivedMs !== 'number' || !Number.isSafeInteger(receivedMs)) {

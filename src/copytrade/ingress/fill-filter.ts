@@ -14,7 +14,8 @@ import { checkSignal, isId } from './signal-schema.js';
  *      "filledMs":1764000000000,"fillId":"f-981"}
  *
  * becomes the TraderSignal of the trader leading from account `a1`, with signalId
- * `fill-{fillId}`: a fill delivered twice is one signal.
+ * `fill-{fillId}`: a fill delivered twice is one signal. A liquidation's fill carries
+ * `"liquidation":true`, and so does its signal.
  */
 
 /** Signal ids of fills; a trader's own frames may not use it (so they cannot pre-empt a fill). */
@@ -180,6 +181,7 @@ export function filterFill(event: unknown, leaders: LeaderTable, opts: FillFilte
       leverage,
       positionBefore: e.positionBefore,
       filledMs: e.filledMs,
+      liquidation: e.liquidation,
     },
     'event',
   );

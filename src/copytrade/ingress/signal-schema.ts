@@ -32,6 +32,7 @@ const FIELDS: readonly (keyof TraderSignal)[] = [
   'leverage',
   'positionBefore',
   'filledMs',
+  'liquidation',
 ];
 const KNOWN = new Set<string>(FIELDS);
 
@@ -55,7 +56,19 @@ export function checkSignal(value: unknown, prefix = ''): Checked<TraderSignal> 
   const v = value as Record<string, unknown>;
   for (const key of Object.keys(v)) if (!KNOWN.has(key)) return bad(key, 'unknown field');
 
-  const { signalId, traderId, instrument, action, side, qty, price, leverage, positionBefore, filledMs } = v;
+  const {
+    signalId,
+    traderId,
+    instrument,
+    action,
+    side,
+    qty,
+    price,
+    leverage,
+    positionBefore,
+    filledMs,
+    liquidation,
+  } = v;
   if (!isId(signalId)) return bad('signalId', 'expected 1-64 characters of A-Z a-z 0-9 _ . -');
   if (!isId(traderId)) return bad('traderId', 'expected 1-64 characters of A-Z a-z 0-9 _ . -');
   if (typeof instrument !== 'string' || !INSTRUMENT.test(instrument))
@@ -72,9 +85,22 @@ export function checkSignal(value: unknown, prefix = ''): Checked<TraderSignal> 
     return bad('positionBefore', 'a close of more than the position held');
   if (typeof filledMs !== 'number' || !Number.isSafeInteger(filledMs) || filledMs <= 0)
     return bad('filledMs', 'expected epoch milliseconds');
+  if (liquidation !== undefined && typeof liquidation !== 'boolean')
+    return bad('liquidation', 'expected a boolean');
+  if (liquidation === true && action !== 'close') return bad('liquidation', 'only a close is a liquidation');
 
-  return {
-    ok: true,
-    value: { signalId, traderId, instrument, action, side, qty, price, leverage, positionBefore, filledMs },
+  const signal: TraderSignal = {
+    signalId,
+    traderId,
+    instrument,
+    action,
+    side,
+    qty,
+    price,
+    leverage,
+    positionBefore,
+    filledMs,
   };
+  if (liquidation === true) signal.liquidation = true;
+  return { ok: true, value: signal };
 }

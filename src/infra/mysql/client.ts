@@ -40,8 +40,7 @@ export function createPool(
 }
 
 type SqlValues = Parameters<typeof mysql.format>[1];
-const noValues = (v: SqlValues | undefined): boolean =>
-  v == null || (Array.isArray(v) && v.length === 0);
+const noValues = (v: SqlValues | undefined): boolean => v == null || (Array.isArray(v) && v.length === 0);
 
 export function createDb(pool: Pool): Db {
   return drizzle({ client: pool });

@@ -6,6 +6,8 @@ import { bigint, decimal, index, int, mysqlTable, primaryKey, text, varchar } fr
  * src/copytrade/domain before they are written.
  */
 const id = (name: string, length = 64) => varchar(name, { length }).notNull();
+/** a trader id, or `kept/{traderId}` for the slices a copier kept from a liquidation (slices.ts) */
+const KEPT_ID_LENGTH = 80;
 const amount = (name: string) => decimal(name, { precision: 36, scale: 18 });
 
 /** A lead trader: how it authenticates its signal frames, and its lead settings. */
@@ -59,7 +61,7 @@ export const copyOrder = mysqlTable(
     clientOrderId: id('client_order_id', 240).primaryKey(),
     signalKey: id('signal_key', 160),
     copierId: id('copier_id'),
-    traderId: id('trader_id'),
+    traderId: id('trader_id', KEPT_ID_LENGTH),
     instrument: id('instrument', 32),
     action: varchar('action', { length: 8 }).notNull(),
     side: varchar('side', { length: 8 }).notNull(),
@@ -93,7 +95,7 @@ export const copySlice = mysqlTable(
   'copy_slice',
   {
     copierId: id('copier_id'),
-    traderId: id('trader_id'),
+    traderId: id('trader_id', KEPT_ID_LENGTH),
     instrument: id('instrument', 32),
     side: varchar('side', { length: 8 }).notNull(),
     qty: amount('qty').notNull(),
