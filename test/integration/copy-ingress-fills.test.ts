@@ -53,11 +53,14 @@ const fill = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
 });
 const text = (over: Record<string, unknown> = {}): string => JSON.stringify(fill(over));
 
-async function stored(): Promise<{ signalId: string; traderId: string; source: string }[]> {
+async function stored(): Promise<
+  { signalId: string; traderId: string; source: string; liquidation?: true }[]
+> {
   return (await redis.xrange(stream, '-', '+')).map(([, fields]) => {
     const e = decodeSignalEntry(fields);
     if ('error' in e) throw new Error(e.error);
-    return { signalId: e.signal.signalId, traderId: e.signal.traderId, source: e.source };
+    const { signalId, traderId, liquidation } = e.signal;
+    return { signalId, traderId, source: e.source, ...(liquidation ? { liquidation } : {}) };
   });
 }
 
@@ -111,27 +114,34 @@ describe('copy ingress: trading-system fills', () => {
       '{"type":"fill","account":"acc-1",', // broken, from a leader: dead-lettered
       text({ qty: 'lots' }), // malformed leader fill: dead-lettered
       JSON.stringify([fill({ account: 'acc-9' }), fill({ fillId: 'in-array' })]),
+      text({ fillId: 'liq', action: 'close', positionBefore: '2', liquidation: true }),
+      text({ filledMs: Date.now() - 61_000 }), // older than ids are remembered: dead-lettered
     );
-    await waitFor('10 events', async () => consumer.stats().events === 10, 5000, 10);
+    await waitFor('12 events', async () => consumer.stats().events === 12, 5000, 10);
     await consumer.intake.idle();
     const s = consumer.stats();
     assert.deepEqual(
       { signals: s.signals, duplicates: s.duplicates, invalid: s.invalid, dropped: s.dropped },
       {
-        signals: 2,
+        signals: 3,
         duplicates: 1,
-        invalid: 2,
+        invalid: 3,
         dropped: { 'not-leader': 2, 'not-led': 1, 'not-fill': 1, 'copy-order': 1 },
       },
     );
     assert.deepEqual(await stored(), [
       { signalId: `fill-${lead.fillId}`, traderId: 'trader-a', source: 'fill' },
       { signalId: 'fill-in-array', traderId: 'trader-a', source: 'fill' },
+      { signalId: 'fill-liq', traderId: 'trader-a', source: 'fill', liquidation: true },
     ]);
     const dead = (await redis.xrange(signalDeadLetterKey(prefix), '-', '+')).map(([, f]) => fieldMap(f));
     assert.deepEqual(
       dead.map((d) => d.reason),
-      ['BAD_JSON: event is not JSON', 'INVALID_SIGNAL event.qty: expected a positive decimal string'],
+      [
+        'BAD_JSON: event is not JSON',
+        'INVALID_SIGNAL event.qty: expected a positive decimal string',
+        'STALE_SIGNAL: filledMs is older than signal ids are remembered',
+      ],
     );
     assert.equal(dead[0]?.raw, '{"type":"fill","account":"acc-1",');
   });

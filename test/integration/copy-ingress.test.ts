@@ -214,6 +214,21 @@ describe('copy signal ingress (uWebSockets.js, real Redis)', () => {
     b.close();
   });
 
+  it('refuses a signal that filled longer ago than ids are remembered: a replay could not be told apart', async () => {
+    await redis.del(stream);
+    const a = await Trader.connect('key-a', 'sec-A');
+    const old = { ...signal('trader-a'), filledMs: Date.now() - SEEN_TTL_MS - 1000 };
+    a.sendSignal(old);
+    assert.deepEqual(await a.next(), {
+      type: 'error',
+      code: 'STALE_SIGNAL',
+      message: 'filledMs is older than signal ids are remembered',
+      signalId: old.signalId,
+    });
+    assert.deepEqual(await entries(), []);
+    a.close();
+  });
+
   it('refuses a frame signed by trader A for trader B, and adds nothing', async () => {
     await redis.del(stream);
     const a = await Trader.connect('key-a', 'sec-A');
@@ -338,7 +353,7 @@ describe('copy signal ingress: accept failures and back-pressure', () => {
       calls++;
       if (calls === 1) throw new Error('redis is down');
       await gate;
-      return { duplicate: false, entryId: '1-0' };
+      return { duplicate: false, stale: false, entryId: '1-0' };
     };
     const other = await startSignalIngress({
       host: '127.0.0.1',

@@ -12,7 +12,12 @@ import { encodeSignalEntry, type SignalSource, seenKey, signalStreamKey } from '
 export interface Accepted {
   /** true when the signal id had been seen: nothing was added */
   readonly duplicate: boolean;
-  /** the stream entry added, or null for a duplicate */
+  /**
+   * true when the signal filled longer ago than its id can still be recognised (a replayed
+   * fill a day later would close copiers' slices again): refused, nothing added
+   */
+  readonly stale: boolean;
+  /** the stream entry added, or null for a duplicate or a stale signal */
   readonly entryId: string | null;
 }
 
@@ -32,18 +37,27 @@ export interface AcceptOptions {
   readonly prefix: string;
   /** how long a signal id is remembered (ms) */
   readonly seenTtlMs: number;
+  /**
+   * a signal whose filledMs is further back than this is stale (default seenTtlMs); less
+   * than seenTtlMs by the clock skew allowed, since a fill may be stamped that far ahead
+   */
+  readonly maxAgeMs?: number;
 }
+
+const STALE: Accepted = { duplicate: false, stale: true, entryId: null };
 
 export function createSignalAcceptor(opts: AcceptOptions): AcceptSignal {
   const redis = opts.redis as RedisClient & AcceptScript;
   const stream = signalStreamKey(opts.prefix);
+  const maxAgeMs = opts.maxAgeMs ?? opts.seenTtlMs;
   return async (signal, receivedMs, source) => {
+    if (receivedMs - signal.filledMs > maxAgeMs) return STALE;
     const entryId = await redis.signalAccept(
       seenKey(opts.prefix, signal.traderId, signal.signalId),
       stream,
       opts.seenTtlMs,
       ...encodeSignalEntry({ signal, receivedMs, source }),
     );
-    return { duplicate: entryId === null, entryId };
+    return { duplicate: entryId === null, stale: false, entryId };
   };
 }

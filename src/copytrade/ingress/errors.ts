@@ -15,6 +15,8 @@ export type IngressErrorCode =
   | 'STALE_FRAME'
   /** the payload is not a valid TraderSignal */
   | 'INVALID_SIGNAL'
+  /** the signal filled longer ago than signal ids are remembered: it could be a replay */
+  | 'STALE_SIGNAL'
   /** the signal names another trader than the one authenticated on this connection */
   | 'WRONG_TRADER'
   /** this connection has too many signals awaiting their ack; retry later (ids are deduplicated) */

@@ -78,7 +78,12 @@ export function createFillIntake(opts: FillIntakeOptions): FillIntake {
     for (let attempt = 0; ; attempt++) {
       try {
         const r = await opts.accept(signal, receivedMs, 'fill');
-        if (r.duplicate) stats.duplicates++;
+        if (r.stale)
+          deadLetter(
+            'STALE_SIGNAL: filledMs is older than signal ids are remembered',
+            JSON.stringify(signal),
+          );
+        else if (r.duplicate) stats.duplicates++;
         else stats.signals++;
         return;
       } catch (err) {

@@ -170,6 +170,10 @@ export async function startSignalIngress(opts: SignalIngressOptions): Promise<Si
       .accept(signal, receivedMs, 'ws')
       .then(
         (r) => {
+          if (r.stale) {
+            refuse(ws, 'STALE_SIGNAL', 'filledMs is older than signal ids are remembered', signal.signalId);
+            return;
+          }
           if (r.duplicate) stats.duplicates++;
           else stats.accepted++;
           send(ws, ackFrame(signal.signalId, receivedMs, r.duplicate));

@@ -48,7 +48,12 @@ export async function startCopyIngress(opts: CopyIngressOptions): Promise<CopyIn
     throw new Error('seenTtlMs must exceed maxSkewMs, or a replayed frame could be accepted twice');
   }
   // 1. the accept path: dedup by (trader, signal id) and XADD, one Lua call
-  const accept = createSignalAcceptor({ redis: opts.redis, prefix: opts.prefix, seenTtlMs: opts.seenTtlMs });
+  const accept = createSignalAcceptor({
+    redis: opts.redis,
+    prefix: opts.prefix,
+    seenTtlMs: opts.seenTtlMs,
+    maxAgeMs: opts.seenTtlMs - opts.maxSkewMs,
+  });
 
   // 2. lead traders' frames over WebSocket
   const server = await startSignalIngress({
