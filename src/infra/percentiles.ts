@@ -17,11 +17,13 @@ export function percentiles(valuesMs: Iterable<number>): Percentiles {
   });
   for (const v of valuesMs) h.recordValue(Math.max(1, Math.round(v * 1000)));
   const ms = (us: number) => Math.round(us) / 1000;
+  // a percentile is its bucket's highest equivalent value, which may lie above the exact max
+  const at = (p: number) => ms(Math.min(h.getValueAtPercentile(p), h.maxValue));
   const out = {
     count: h.totalCount,
-    p50: ms(h.getValueAtPercentile(50)),
-    p90: ms(h.getValueAtPercentile(90)),
-    p99: ms(h.getValueAtPercentile(99)),
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
     max: ms(h.maxValue),
   };
   h.destroy();
