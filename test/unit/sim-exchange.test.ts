@@ -5,8 +5,9 @@ import { Money } from '../../src/domain/money.js';
 import { Rejected } from '../../src/sim/errors.js';
 import { ExchangeEngine } from '../../src/sim/exchange/engine.js';
 import { fillEvents } from '../../src/sim/exchange/events.js';
-import { divRound, formatUnits, parseUnits } from '../../src/sim/exchange/fixed.js';
+import { divRound, formatUnits, ONE, parseUnits } from '../../src/sim/exchange/fixed.js';
 import { fillPrice, INSTRUMENTS, qtyProblem, RULES } from '../../src/sim/exchange/instruments.js';
+import { ExchangeLedger } from '../../src/sim/exchange/ledger.js';
 import { parseAccount, parseLeverage, parseOrder } from '../../src/sim/exchange/requests.js';
 
 const BTC = 'BTC-USDT-SWAP';
@@ -52,6 +53,31 @@ function conserved(engine: ExchangeEngine) {
 }
 
 describe('sim exchange', () => {
+  describe('ledger', () => {
+    it('counts client order ids booked more than once, per account, from the journal', () => {
+      const ledger = new ExchangeLedger();
+      for (const account of ['a', 'b']) {
+        ledger.open(account);
+        ledger.deposit(account, new Map([['USDT', 100n * ONE]]));
+      }
+      ledger.settleFill('a', 'x', ONE, 0n);
+      ledger.settleFill('b', 'x', ONE, 0n);
+      assert.equal(ledger.doubleEffects(), 0);
+      ledger.settleFill('a', 'x', ONE, 2n * ONE);
+      assert.equal(ledger.doubleEffects(), 1);
+      ledger.settleFill('a', 'x', ONE, 0n);
+      assert.equal(ledger.doubleEffects(), 1);
+      ledger.settleFill('b', 'x', ONE, 0n);
+      assert.equal(ledger.doubleEffects(), 2);
+      assert.equal(ledger.journalEntries, 7);
+      const audit = ledger.audit();
+      assert.deepEqual(audit.problems, []);
+      assert.deepEqual(audit.fees, { USDT: '5' });
+      assert.deepEqual(audit.house, { USDT: '-2' });
+      assert.deepEqual(audit.totals, { USDT: '200' });
+    });
+  });
+
   describe('fixed-point units', () => {
     it('parses and prints decimal strings exactly, to 8 places', () => {
       for (const s of ['0', '1', '0.5', '60012.3', '-0.00000001', '123456789012.12345678']) {
@@ -73,6 +99,28 @@ describe('sim exchange', () => {
       );
       assert.equal(divRound(5n, 3n, 'halfUp'), 2n);
       assert.equal(divRound(6n, 3n, 'ceil'), 2n);
+    });
+
+    it('rounds like exact rational arithmetic, exact quotients and halves included', () => {
+      for (let n = -40; n <= 40; n++) {
+        for (let d = 1; d <= 8; d++) {
+          const exact = n / d; // small integers: exact enough to tell ties and whole quotients
+          const halfUp = Math.sign(exact) * Math.floor(Math.abs(exact) + 0.5);
+          const expected = {
+            floor: Math.floor(exact),
+            ceil: Math.ceil(exact),
+            down: Math.trunc(exact),
+            halfUp,
+          };
+          for (const [rounding, q] of Object.entries(expected)) {
+            assert.equal(
+              divRound(BigInt(n), BigInt(d), rounding as 'floor'),
+              BigInt(q),
+              `${n}/${d} ${rounding}`,
+            );
+          }
+        }
+      }
     });
   });
 
@@ -418,11 +466,30 @@ describe('sim exchange', () => {
       filled(engine.place(parseOrder(body)));
       rejected(engine.place(parseOrder({ ...body, side: 'sell' })), 'IDEMPOTENCY_CONFLICT');
       rejected(engine.place(parseOrder({ ...body, reduceOnly: true })), 'IDEMPOTENCY_CONFLICT');
+      for (const other of [{ qty: '2' }, { qty: '1.000000001' }, { instrument: 'ETH-USDT-SWAP' }]) {
+        rejected(engine.place(parseOrder({ ...body, ...other })), 'IDEMPOTENCY_CONFLICT');
+      }
       // same id, another account: its own order (b cannot afford 2, then can afford 1)
       rejected(engine.place(parseOrder({ ...body, account: 'b', qty: '2' })), 'INSUFFICIENT_MARGIN');
       filled(engine.place(parseOrder({ ...body, account: 'b' })));
       assert.equal(engine.ledgerView().ordersApplied, 2);
       assert.equal(engine.ledgerView().duplicatedClientOrderIds, 0);
+    });
+
+    it('a repeat in hedge mode must name the same position side', () => {
+      const { engine, account } = world();
+      account('h', '1000', 'hedge');
+      const body = {
+        account: 'h',
+        clientOrderId: 'p',
+        instrument: BTC,
+        side: 'buy',
+        qty: '1',
+        positionSide: 'long',
+      };
+      filled(engine.place(parseOrder(body)));
+      rejected(engine.place(parseOrder({ ...body, positionSide: 'short' })), 'IDEMPOTENCY_CONFLICT');
+      assert.equal(filled(engine.place(parseOrder(body))).replay, true);
     });
 
     it('an injected rejection hits a new order only, never a replay', () => {

@@ -6,6 +6,7 @@ import type {
   InstrumentId,
   LeverageView,
   MarginMode,
+  OrderSide,
   PositionMode,
   PositionSide,
   PositionsView,
@@ -28,7 +29,6 @@ import {
   openInto,
   type Position,
   positionKey,
-  rawNotional,
 } from './positions.js';
 import type { AccountRequest, LeverageRequest, OrderRequest } from './requests.js';
 
@@ -69,19 +69,32 @@ interface AccountState {
   usedMargin: Units;
   realisedPnl: Units;
   fees: Units;
-  /** the first result of each client order id, with the order it was for */
-  readonly applied: Map<string, { print: string; result: FilledOrder }>;
+  /** the first result of each client order id */
+  readonly applied: Map<string, Applied>;
+}
+
+interface Applied {
+  readonly result: FilledOrder;
+  /** what the result does not show of the order, to tell a replay from a conflict */
+  readonly positionSide: PositionSide | undefined;
+  readonly reduceOnly: boolean;
+}
+
+/** A fill price of the current tick, with what every order filled at it shares. */
+interface Quote {
+  readonly price: Units;
+  /** printed once per tick */
+  readonly text: string;
+  /** contractSize × price: a quantity times this is its raw notional (positions.ts) */
+  readonly perContract: Units;
 }
 
 interface PriceCache {
   /** the feed's object for the current tick */
-  feed: Money;
-  units: Units;
-  buy: Units;
-  sell: Units;
-  /** the fill prices as decimal strings, printed once per tick */
-  buyText: string;
-  sellText: string;
+  readonly feed: Money;
+  readonly units: Units;
+  readonly buy: Quote;
+  readonly sell: Quote;
 }
 
 export class ExchangeEngine {
@@ -182,10 +195,9 @@ export class ExchangeEngine {
   place(req: OrderRequest, injectedReject?: string): FilledOrder | RejectedOrder {
     const acct = this.#accounts.get(req.account);
     if (acct === undefined) return this.reject(req, 'UNKNOWN_ACCOUNT', `no account ${req.account}`);
-    const print = fingerprint(req);
     const prior = acct.applied.get(req.clientOrderId);
     if (prior !== undefined) {
-      if (prior.print !== print) {
+      if (!sameOrder(prior, req)) {
         return this.reject(
           req,
           'IDEMPOTENCY_CONFLICT',
@@ -240,10 +252,11 @@ export class ExchangeEngine {
 
     // 2. price, fee, PnL of the close, margin of the open (checked against what is available after the close)
     const setting = acct.settings.get(req.instrument) ?? DEFAULT_SETTING;
-    const quote = this.#feed(rules);
-    const price = req.side === 'buy' ? quote.buy : quote.sell;
+    const cache = this.#feed(rules);
+    const quote = req.side === 'buy' ? cache.buy : cache.sell;
+    const price = quote.price;
     const qty = closeQty + openQty;
-    const fee = feeFor(rawNotional(qty, rules.contractSize, price), this.#feeRate);
+    const fee = feeFor(qty * quote.perContract, this.#feeRate);
     const close: CloseEffect | undefined =
       held !== undefined && closeQty !== 0n
         ? closeEffect(held, closeQty, price, rules.contractSize)
@@ -251,7 +264,7 @@ export class ExchangeEngine {
     const pnl = close?.pnl ?? 0n;
     let margin = 0n;
     if (openQty !== 0n) {
-      margin = marginFor(rawNotional(openQty, rules.contractSize, price), setting.leverage);
+      margin = marginFor(openQty * quote.perContract, setting.leverage);
       const available =
         this.#ledger.balance(acct.id, 'USDT') + pnl - acct.usedMargin + (close?.released ?? 0n);
       if (margin + fee > available) {
@@ -265,13 +278,18 @@ export class ExchangeEngine {
 
     // 3. apply: the ledger, then the positions
     this.#ledger.settleFill(acct.id, req.clientOrderId, fee, pnl);
-    const legs: FillLeg[] = [];
+    // most amounts of a fill equal the quantity asked: printed once, the string is shared
+    const askedText = fmt(asked);
+    const pnlText = fmt(pnl);
+    const text = (amount: Units): string => (amount === asked ? askedText : fmt(amount));
+    let closeLeg: FillLeg | undefined;
+    let openLeg: FillLeg | undefined;
     if (close !== undefined && held !== undefined) {
       const before = held.qty;
       closeFrom(held, closeQty, close);
       acct.usedMargin -= close.released;
       if (held.qty === 0n) acct.positions.delete(key);
-      legs.push(leg(held.side, 'close', closeQty, before, held.qty, close.pnl));
+      closeLeg = leg(held.side, 'close', text(closeQty), text(before), text(held.qty), pnlText);
     }
     if (openQty !== 0n) {
       let pos = acct.positions.get(key);
@@ -282,10 +300,17 @@ export class ExchangeEngine {
       const before = pos.qty;
       openInto(pos, openQty, price, margin);
       acct.usedMargin += margin;
-      legs.push(leg(openSide, 'open', openQty, before, pos.qty, 0n));
+      openLeg = leg(openSide, 'open', text(openQty), text(before), text(pos.qty), '0');
     }
     acct.realisedPnl += pnl;
     acct.fees += fee;
+    // kept with the result: a literal of the exact length, where pushes would reserve room for 17
+    const legs =
+      closeLeg === undefined
+        ? [openLeg as FillLeg]
+        : openLeg === undefined
+          ? [closeLeg]
+          : [closeLeg, openLeg];
 
     const result: FilledOrder = {
       status: 'filled',
@@ -294,19 +319,23 @@ export class ExchangeEngine {
       orderId: String(++this.#orderSeq),
       instrument: req.instrument,
       side: req.side,
-      requestedQty: fmt(asked),
-      qty: fmt(qty),
-      price: req.side === 'buy' ? quote.buyText : quote.sellText,
+      requestedQty: askedText,
+      qty: text(qty),
+      price: quote.text,
       fee: fmt(fee),
       feeCurrency: 'USDT',
-      realisedPnl: fmt(pnl),
+      realisedPnl: pnlText,
       leverage: setting.leverage,
       marginMode: setting.marginMode,
       filledMs: this.#now(),
       legs,
       replay: false,
     };
-    acct.applied.set(req.clientOrderId, { print, result });
+    acct.applied.set(req.clientOrderId, {
+      result,
+      positionSide: req.positionSide,
+      reduceOnly: req.reduceOnly,
+    });
     this.#ordersApplied++;
     this.#fills += legs.length;
     return result;
@@ -351,7 +380,7 @@ export class ExchangeEngine {
 
   priceView(instrument: InstrumentId): PriceView {
     const cache = this.#feed(RULES[instrument]);
-    return { instrument, price: fmt(cache.units), buyPrice: cache.buyText, sellPrice: cache.sellText };
+    return { instrument, price: fmt(cache.units), buyPrice: cache.buy.text, sellPrice: cache.sell.text };
   }
 
   /**
@@ -378,7 +407,7 @@ export class ExchangeEngine {
       ordersApplied: this.#ordersApplied,
       fills: this.#fills,
       replays: this.#replays,
-      duplicatedClientOrderIds: this.#ledger.doubleEffects,
+      duplicatedClientOrderIds: this.#ledger.doubleEffects(),
       rejected: Object.fromEntries(this.#rejected),
       journalEntries: this.#ledger.journalEntries,
     };
@@ -412,35 +441,38 @@ export class ExchangeEngine {
     if (cache === undefined || cache.feed !== feed) {
       const units = parseUnits(feed.toFixed(8));
       if (units === undefined || units <= 0n) throw new Error(`bad feed price ${feed.toFixed()}`);
-      const slip = this.#slippageBps;
-      const buy = fillPrice(rules, units, 'buy', slip);
-      const sell = fillPrice(rules, units, 'sell', slip);
-      cache = { feed, units, buy, sell, buyText: fmt(buy), sellText: fmt(sell) };
+      cache = { feed, units, buy: this.#quote(rules, units, 'buy'), sell: this.#quote(rules, units, 'sell') };
       this.#prices.set(rules.spec.instrument, cache);
     }
     return cache;
   }
+
+  #quote(rules: InstrumentRules, feed: Units, side: OrderSide): Quote {
+    const price = fillPrice(rules, feed, side, this.#slippageBps);
+    return { price, text: fmt(price), perContract: rules.contractSize * price };
+  }
 }
 
-/** What a repeat of a client order id must match to be a replay. */
-function fingerprint(req: OrderRequest): string {
-  return `${req.instrument}|${req.side}|${req.positionSide ?? ''}|${req.qty ?? req.qtyText}|${req.reduceOnly ? 'r' : ''}`;
+/** Whether a repeat of a client order id is the same order (a replay) rather than a conflict. */
+function sameOrder(prior: Applied, req: OrderRequest): boolean {
+  const r = prior.result;
+  return (
+    r.instrument === req.instrument &&
+    r.side === req.side &&
+    prior.positionSide === req.positionSide &&
+    prior.reduceOnly === req.reduceOnly &&
+    req.qty !== null &&
+    r.requestedQty === fmt(req.qty)
+  );
 }
 
 function leg(
   side: PositionSide,
   action: 'open' | 'close',
-  qty: Units,
-  before: Units,
-  after: Units,
-  pnl: Units,
+  qty: string,
+  positionBefore: string,
+  positionAfter: string,
+  realisedPnl: string,
 ): FillLeg {
-  return {
-    side,
-    action,
-    qty: fmt(qty),
-    positionBefore: fmt(before),
-    positionAfter: fmt(after),
-    realisedPnl: fmt(pnl),
-  };
+  return { side, action, qty, positionBefore, positionAfter, realisedPnl };
 }

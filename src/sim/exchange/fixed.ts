@@ -48,18 +48,18 @@ export type Rounding = 'floor' | 'ceil' | 'down' | 'halfUp';
 /** n / d (d > 0) rounded as asked: floor towards minus infinity, ceil towards plus, down towards zero. */
 export function divRound(n: bigint, d: bigint, rounding: Rounding): bigint {
   const q = n / d; // truncates towards zero
-  const r = n % d;
-  if (r === 0n) return q;
+  // no remainder (n % d, a second division): q × d tells an exact quotient for less, and the
+  // truncation already is the floor of a positive n and the ceil of a negative one
   switch (rounding) {
     case 'down':
       return q;
     case 'floor':
-      return n < 0n ? q - 1n : q;
+      return n < 0n && q * d !== n ? q - 1n : q;
     case 'ceil':
-      return n < 0n ? q : q + 1n;
+      return n > 0n && q * d !== n ? q + 1n : q;
     case 'halfUp': {
-      const twice = (r < 0n ? -r : r) * 2n;
-      if (twice < d) return q;
+      const r = n - q * d;
+      if (r === 0n || (r < 0n ? -r : r) * 2n < d) return q;
       return n < 0n ? q - 1n : q + 1n;
     }
   }

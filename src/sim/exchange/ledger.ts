@@ -5,9 +5,9 @@ import { formatUnits, type Units } from './fixed.js';
  * The exchange's money, double-entry, in units (fixed.ts). Deposits come from an external
  * account, and every fill moves USDT only between the account, the house (the counterparty
  * of every fill) and the fee account; so the sum over accounts, house and fees always equals
- * what was deposited. The ledger also counts, per account and client order id, how many times
- * a fill reached it: more than once is a duplicate, whatever the idempotency layer above
- * believed.
+ * what was deposited. The journal also tells, per account and client order id, how many times
+ * a fill reached the ledger: more than once is a duplicate, whatever the idempotency layer
+ * above believed.
  */
 
 export const HOUSE = 'exchange:house';
@@ -22,18 +22,27 @@ export const isSystemAccount = (account: string): boolean => account.startsWith(
 
 type Balances = Record<Currency, Units>;
 
-interface Book {
-  readonly balances: Balances;
-  /** fills booked per client order id */
-  readonly fills: Map<string, number>;
-}
+/**
+ * A journal entry as the audit reads it: what it was (a client order id, or `deposit:n`),
+ * then (account, currency, amount) triples. Flat arrays cost far less than posting objects
+ * over a long run.
+ */
+type Postings = [what: string, ...postings: (string | Units)[]];
 
 /**
- * One journal entry: what it was (a client order id, or `deposit:n`), then (account,
- * currency, amount) triples. Flat arrays cost far less than posting objects over a long run;
- * only the audit reads them.
+ * A fill, most of the journal: its three USDT postings (the account, the fee account, the
+ * house) as fields, half the memory of their Postings. Only the audit and the duplicate
+ * count read them.
  */
-type Entry = [what: string, ...postings: (string | Units)[]];
+interface FillEntry {
+  readonly clientOrderId: string;
+  readonly account: string;
+  readonly accountDelta: Units;
+  readonly fee: Units;
+  readonly houseDelta: Units;
+}
+
+type Entry = Postings | FillEntry;
 
 export interface Settlement {
   /** what the account's USDT changed by: realised PnL less the fee, no lower than minus the wallet */
@@ -54,9 +63,8 @@ export interface LedgerAudit {
 const zero = (): Balances => ({ USDT: 0n, BTC: 0n, ETH: 0n });
 
 export class ExchangeLedger {
-  readonly #books = new Map<string, Book>();
+  readonly #books = new Map<string, Balances>();
   readonly #journal: Entry[] = [];
-  #doubleEffects = 0;
   #deposits = 0;
   #shortfall = 0n;
   readonly #house: Balances;
@@ -64,23 +72,23 @@ export class ExchangeLedger {
 
   constructor() {
     for (const account of SYSTEM) this.open(account);
-    this.#house = this.#book(HOUSE).balances;
-    this.#fees = this.#book(FEES).balances;
+    this.#house = this.#book(HOUSE);
+    this.#fees = this.#book(FEES);
   }
 
   /** Opens an account with nothing in it; opening it again changes nothing. */
   open(account: string): void {
-    if (!this.#books.has(account)) this.#books.set(account, { balances: zero(), fills: new Map() });
+    if (!this.#books.has(account)) this.#books.set(account, zero());
   }
 
   balance(account: string, currency: Currency): Units {
-    return this.#book(account).balances[currency];
+    return this.#book(account)[currency];
   }
 
   deposit(account: string, amounts: ReadonlyMap<Currency, Units>): void {
-    const to = this.#book(account).balances;
-    const from = this.#book(DEPOSITS).balances;
-    const entry: Entry = [`deposit:${++this.#deposits}`];
+    const to = this.#book(account);
+    const from = this.#book(DEPOSITS);
+    const entry: Postings = [`deposit:${++this.#deposits}`];
     for (const [currency, amount] of amounts) {
       if (amount <= 0n) continue;
       from[currency] -= amount;
@@ -96,8 +104,8 @@ export class ExchangeLedger {
    * (there is no liquidation here to have prevented it).
    */
   settleFill(account: string, clientOrderId: string, fee: Units, pnl: Units): Settlement {
-    const book = this.#book(account);
-    const wallet = book.balances.USDT;
+    const balances = this.#book(account);
+    const wallet = balances.USDT;
     let accountDelta = pnl - fee;
     let shortfall = 0n;
     if (wallet + accountDelta < 0n) {
@@ -106,24 +114,11 @@ export class ExchangeLedger {
       this.#shortfall += shortfall;
     }
     const houseDelta = -(accountDelta + fee);
-    book.balances.USDT += accountDelta;
+    balances.USDT += accountDelta;
     this.#fees.USDT += fee;
     this.#house.USDT += houseDelta;
-    this.#journal.push([
-      clientOrderId,
-      account,
-      'USDT',
-      accountDelta,
-      FEES,
-      'USDT',
-      fee,
-      HOUSE,
-      'USDT',
-      houseDelta,
-    ]);
-    const times = (book.fills.get(clientOrderId) ?? 0) + 1;
-    book.fills.set(clientOrderId, times);
-    if (times === 2) this.#doubleEffects++;
+    const entry: FillEntry = { clientOrderId, account, accountDelta, fee, houseDelta };
+    this.#journal.push(entry);
     return { accountDelta, shortfall };
   }
 
@@ -131,9 +126,25 @@ export class ExchangeLedger {
     return this.#shortfall;
   }
 
-  /** Client order ids (per account) whose fill was booked more than once; must stay 0. */
-  get doubleEffects(): number {
-    return this.#doubleEffects;
+  /**
+   * Client order ids (per account) whose fill was booked more than once; must stay 0.
+   * Counted from the journal when asked, which spares every fill a lookup. O(journal).
+   */
+  doubleEffects(): number {
+    const booked = new Map<string, Map<string, number>>();
+    let doubles = 0;
+    for (const entry of this.#journal) {
+      if (Array.isArray(entry)) continue;
+      let times = booked.get(entry.account);
+      if (times === undefined) {
+        times = new Map();
+        booked.set(entry.account, times);
+      }
+      const n = (times.get(entry.clientOrderId) ?? 0) + 1;
+      times.set(entry.clientOrderId, n);
+      if (n === 2) doubles++;
+    }
+    return doubles;
   }
 
   get journalEntries(): number {
@@ -148,7 +159,8 @@ export class ExchangeLedger {
   audit(): LedgerAudit {
     const problems: string[] = [];
     const replayed = new Map<string, Balances>();
-    for (const [what, ...postings] of this.#journal) {
+    for (const entry of this.#journal) {
+      const [what, ...postings] = Array.isArray(entry) ? entry : fillPostings(entry);
       const sums = zero();
       for (let i = 0; i < postings.length; i += 3) {
         const account = postings[i] as string;
@@ -169,7 +181,7 @@ export class ExchangeLedger {
       }
     }
     const totals = zero();
-    for (const [account, { balances }] of this.#books) {
+    for (const [account, balances] of this.#books) {
       const expected = replayed.get(account) ?? zero();
       for (const currency of CURRENCIES) {
         const held = balances[currency];
@@ -185,7 +197,7 @@ export class ExchangeLedger {
       }
     }
     const paidIn = zero();
-    const deposits = this.#book(DEPOSITS).balances;
+    const deposits = this.#book(DEPOSITS);
     for (const currency of CURRENCIES) {
       paidIn[currency] = -deposits[currency];
       if (totals[currency] !== paidIn[currency]) {
@@ -204,11 +216,26 @@ export class ExchangeLedger {
     };
   }
 
-  #book(account: string): Book {
+  #book(account: string): Balances {
     const book = this.#books.get(account);
     if (book === undefined) throw new Error(`unknown exchange account ${account}`);
     return book;
   }
+}
+
+function fillPostings(f: FillEntry): Postings {
+  return [
+    f.clientOrderId,
+    f.account,
+    'USDT',
+    f.accountDelta,
+    FEES,
+    'USDT',
+    f.fee,
+    HOUSE,
+    'USDT',
+    f.houseDelta,
+  ];
 }
 
 /** Non-zero amounts as decimal strings. */

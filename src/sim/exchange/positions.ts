@@ -21,6 +21,7 @@ export interface Position {
 }
 
 const ONE2 = ONE * ONE;
+const ONE3 = ONE2 * ONE;
 
 /** Where a position lives in its account: one per instrument in one-way mode, one per side in hedge mode. */
 export const positionKey = (instrument: InstrumentId, side: PositionSide | undefined): string =>
@@ -35,9 +36,10 @@ export function emptyPosition(
   return { instrument, side, qty: 0n, avgEntry: 0n, margin: 0n, leverage, marginMode, realisedPnl: 0n };
 }
 
-/** qty × contractSize × price, unrounded: in units of 10^-24 USDT (ONE³ per USDT). */
-export const rawNotional = (qty: Units, contractSize: Units, price: Units): bigint =>
-  qty * contractSize * price;
+/*
+ * A raw notional is qty × contractSize × price, unrounded: in units of 10^-24 USDT (ONE³ per
+ * USDT). The engine keeps contractSize × price per price tick, so an order multiplies once.
+ */
 
 /** USDT to lock for a raw notional at `leverage`, rounded up so the margin never falls short. */
 export function marginFor(raw: bigint, leverage: number): Units {
@@ -46,7 +48,7 @@ export function marginFor(raw: bigint, leverage: number): Units {
 
 /** The fee on a raw notional at `rate` (units), rounded down. */
 export function feeFor(raw: bigint, rate: Units): Units {
-  return divRound(raw * rate, ONE2 * ONE, 'floor');
+  return divRound(raw * rate, ONE3, 'floor');
 }
 
 /** Adds `qty` at `price` (margin already computed): the average entry is weighted by quantity. */
