@@ -19,7 +19,7 @@ import type { TraderSignal } from '../src/copytrade/domain/signal.js';
 import { createPool, type Pool } from '../src/infra/mysql/client.js';
 import { type Percentiles, percentiles } from '../src/infra/percentiles.js';
 import { deleteKeys } from '../src/infra/redis.js';
-import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../test/support/copy.js';
+import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../src/load/copy-world.js';
 import { freePort } from '../test/support/harness.js';
 import {
   child,

@@ -12,6 +12,7 @@ import { runningEngines } from '../settlement/engine.js';
 import { ledgerCheck } from '../settlement/ledger-report.js';
 import { SWAP_BIZ_TYPE } from '../settlement/order.js';
 import { spawnTradeflow, stopChild } from './children.js';
+import { copyDemo } from './demo-copy.js';
 
 /**
  * A real run, end to end: simulator and engine as child processes, a few hundred mixed
@@ -113,13 +114,19 @@ export const run: Run = async (args, { config, log }) => {
 
     const check = await ledgerCheck(config.counterUrl, engineDb, `${runId}-`);
     say(`\nledger check: ${JSON.stringify(check)}`);
-    const ok = check.ok && Number(finished.manual) === 0 && rejected.length === 1;
+    const settled = check.ok && Number(finished.manual) === 0 && rejected.length === 1;
+    await stopChild(engine);
+    engine = null;
+
+    await admin.setFaults({});
+    const copied = await copyDemo({ config, engineDb, childEnv, say, until });
     say(
-      ok
-        ? '\ndemo OK: every order settled, each step applied exactly once, money conserved'
-        : '\ndemo FAILED',
+      settled && copied
+        ? '\ndemo OK: every order settled, each step applied exactly once, money conserved; ' +
+            'every copier copied or skipped with its reason, nothing placed twice, all flat again'
+        : `\ndemo FAILED (settlement ${settled ? 'ok' : 'failed'}, copy trading ${copied ? 'ok' : 'failed'})`,
     );
-    return ok ? 0 : 1;
+    return settled && copied ? 0 : 1;
   } finally {
     if (engine) await stopChild(engine);
     await stopChild(sim);

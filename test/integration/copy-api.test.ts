@@ -5,7 +5,7 @@ import { WebSocket } from 'undici';
 import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
 import { fx } from '../../src/copytrade/domain/fixed.js';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
-import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../support/copy.js';
+import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../../src/load/copy-world.js';
 import { freePort, TestWorld, waitFor } from '../support/harness.js';
 
 describe("copiers' API: follow, change, pause, stop, list", () => {

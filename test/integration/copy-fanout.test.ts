@@ -6,7 +6,7 @@ import type { SimAdmin } from '../../src/clients/sim-admin.js';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
 import { encodeSignalEntry, signalStreamKey } from '../../src/copytrade/ingress/codec.js';
 import { createRedis, type RedisClient } from '../../src/infra/redis.js';
-import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../support/copy.js';
+import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../../src/load/copy-world.js';
 import { type Child, freePort, TestWorld, waitFor } from '../support/harness.js';
 
 describe('copy trading: one signal, every copier of the trader, once', () => {

@@ -1,9 +1,14 @@
+/**
+ * A copy-trading world for the demo, the benchmark and the tests: lead traders with API
+ * credentials, copiers with funded exchange accounts and follows (written straight to MySQL,
+ * as the account system would), and a trader's signal socket that signs its frames.
+ */
 import { WebSocket } from 'undici';
-import type { ExchangeClient } from '../../src/clients/exchange.js';
-import type { FollowSettings, LeadSettings } from '../../src/copytrade/domain/settings.js';
-import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
-import { buildFrame } from '../../src/copytrade/ingress/frame.js';
-import type { Pool } from '../../src/infra/mysql/client.js';
+import type { ExchangeClient } from '../clients/exchange.js';
+import type { FollowSettings, LeadSettings } from '../copytrade/domain/settings.js';
+import type { TraderSignal } from '../copytrade/domain/signal.js';
+import { buildFrame } from '../copytrade/ingress/frame.js';
+import type { Pool } from '../infra/mysql/client.js';
 
 export const INSTRUMENT = 'BTC-USDT-SWAP';
 
