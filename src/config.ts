@@ -216,7 +216,7 @@ export const settings = {
     'TF_COORDINATOR_TTL_MS',
     '3000',
     int(300, 600_000),
-    'coordinator lock TTL; the holder extends it every third, a successor takes over within TTL + a third',
+    'lock TTL of the settlement coordinator and of the copy fan-out; the holder extends it every third, a successor takes over within TTL + a third',
   ),
   trimIntervalMs: s(
     'TF_TRIM_INTERVAL_MS',

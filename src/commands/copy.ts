@@ -1,11 +1,63 @@
 import type { Run } from '../cli.js';
-import { startCopyEngine } from '../copytrade/copy-engine.js';
+import { type CopyEngine, copyConsumerName, startCopyEngine } from '../copytrade/copy-engine.js';
+import { createPool } from '../infra/mysql/client.js';
+import { createRedis } from '../infra/redis.js';
+import { Coordinator } from '../settlement/coordinator.js';
+import { Fence } from '../settlement/fence.js';
 import { untilSignal } from './signals.js';
 
+/**
+ * The copy engine, one process at a time: a second `tradeflow copy` (a rolling deploy, a
+ * standby) waits for the fan-out role, a lock with a fencing token like the settlement
+ * coordinator's, and starts the engine (book, fan-out, ingress, API) only once it holds it.
+ * Two fan-outs would split a trader's signals between two books and could copy a close
+ * before its open. A process that loses the role stops its engine and exits with 1, to be
+ * restarted as a standby.
+ */
 export const run: Run = async (_args, { config, log }) => {
-  const engine = await startCopyEngine(config, log);
-  const signal = await untilSignal();
-  log.info({ signal }, 'copy engine stopping');
-  await engine.stop();
-  return 0;
+  const consumer = copyConsumerName();
+  const redis = createRedis(config.redisUrl, { name: `tf-copy-role-${consumer}` });
+  const pool = createPool(config.mysqlUrl, config.engineDb, { connections: 2 });
+  let engine: Promise<CopyEngine | null> = Promise.resolve(null);
+  // once stopped, never started again: this process is on its way out
+  let stopped: Promise<void> | undefined;
+  const stopEngine = () => {
+    stopped ??= engine.then((e) => e?.stop());
+    return stopped;
+  };
+  let stopping = false;
+  let lost: (why: string) => void = () => undefined;
+  const roleLost = new Promise<string>((resolve) => {
+    lost = resolve;
+  });
+  const role = new Coordinator(
+    redis,
+    new Fence(pool, 'copy-fanout'),
+    { prefix: config.redisPrefix, role: 'copy:fanout', ttlMs: config.coordinatorTtlMs, holder: consumer },
+    {
+      lead: () => {
+        if (stopped) return;
+        engine = startCopyEngine(config, log, consumer).catch((err: unknown) => {
+          log.error({ err }, 'copy engine did not start');
+          lost('the engine did not start');
+          return null;
+        });
+      },
+      yield: async () => {
+        await stopEngine();
+        if (!stopping) lost('the fan-out role was lost');
+      },
+    },
+    log,
+  );
+  role.start();
+  log.info({ consumer }, 'copy engine: waiting for the fan-out role');
+  const why = await Promise.race([untilSignal().then((s) => `signal ${s}`), roleLost]);
+  stopping = why.startsWith('signal');
+  log.info({ why }, 'copy engine stopping');
+  await role.stop();
+  await stopEngine();
+  redis.disconnect();
+  await pool.end();
+  return stopping ? 0 : 1;
 };

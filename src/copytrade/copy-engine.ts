@@ -31,11 +31,19 @@ export interface CopyEngine {
  * The copy-trading engine, wired in the order a signal travels:
  *   trader frame / fill event ─(1 ingress)─▶ stream copy:signals ─(2 fan-out)─▶ exchange batches ─▶ MySQL
  * with (3) the book kept in memory: loaded at start, reloaded per copier on pub/sub.
- * One fan-out process runs at a time (the book is in its memory).
+ * One copy engine runs at a time (the book is in its memory, and a trader's signals must be
+ * fanned out in order): `tradeflow copy` starts it only while it holds the fan-out role.
  */
-export async function startCopyEngine(config: Config, log: Logger): Promise<CopyEngine> {
+/** This process, as the fan-out's stream consumer and as the holder of the fan-out role. */
+export const copyConsumerName = (): string =>
+  `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+
+export async function startCopyEngine(
+  config: Config,
+  log: Logger,
+  consumer = copyConsumerName(),
+): Promise<CopyEngine> {
   const prefix = config.redisPrefix;
-  const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const redis = createRedis(config.redisUrl, { name: `tf-copy-${consumer}` });
   const blocking = createRedis(config.redisUrl, { blocking: true, name: `tf-copy-${consumer}-r` });
   const subscriber = createRedis(config.redisUrl, { blocking: true, name: `tf-copy-${consumer}-sub` });

@@ -5,6 +5,8 @@ import type { Fence } from './fence.js';
 
 export interface CoordinatorOptions {
   prefix: string;
+  /** the role: its lock is the key `{prefix}:{role}` (settlement's is `coordinator`) */
+  role: string;
   /** the lock's time to live; the holder extends it every third of it */
   ttlMs: number;
   /** this process, as recorded with the token */
@@ -92,12 +94,12 @@ export class Coordinator {
     }
     let lock: Lock;
     try {
-      lock = await this.redlock.acquire([`${this.opts.prefix}:coordinator`], this.opts.ttlMs);
+      lock = await this.redlock.acquire([`${this.opts.prefix}:${this.opts.role}`], this.opts.ttlMs);
     } catch {
       return; // held by another process
     }
     try {
-      const key = `${this.opts.prefix}:coordinator:token`;
+      const key = `${this.opts.prefix}:${this.opts.role}:token`;
       const counted = await this.redis.incr(key);
       // MySQL keeps tokens growing even if Redis lost its counter (FLUSHALL, failover)
       const token = await this.fence.raise(counted, this.opts.holder);
@@ -106,10 +108,10 @@ export class Coordinator {
       if (Date.now() >= lock.expiration - this.opts.ttlMs / 6) throw new Error('the lock expired meanwhile');
       this.lock = lock;
       this.token = token;
-      this.log.info({ token }, 'coordinator role taken');
+      this.log.info({ role: this.opts.role, token }, 'role taken');
       this.work.lead(token);
     } catch (err) {
-      this.log.warn({ err }, 'coordinator role not taken');
+      this.log.warn({ role: this.opts.role, err }, 'role not taken');
       await lock.release().catch(() => undefined);
     }
   }
@@ -124,7 +126,10 @@ export class Coordinator {
 
   private lose(why: string): Promise<unknown> {
     if (this.token === null) return Promise.resolve();
-    this.log[why === 'stopping' ? 'info' : 'warn']({ token: this.token, why }, 'coordinator role given up');
+    this.log[why === 'stopping' ? 'info' : 'warn'](
+      { role: this.opts.role, token: this.token, why },
+      'role given up',
+    );
     this.lock = null;
     this.token = null;
     return this.work.yield() ?? Promise.resolve();

@@ -242,7 +242,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
   const coordinator = new Coordinator(
     redis,
     fence,
-    { prefix, ttlMs: config.coordinatorTtlMs, holder: consumer },
+    { prefix, role: 'coordinator', ttlMs: config.coordinatorTtlMs, holder: consumer },
     {
       lead: (token) => {
         metrics.leading(token);

@@ -21,7 +21,7 @@ describe('one coordinator, fenced', () => {
     const c = new Coordinator(
       redis,
       fence,
-      { prefix: world.config.redisPrefix, ttlMs: TTL, holder: name },
+      { prefix: world.config.redisPrefix, role: 'coordinator', ttlMs: TTL, holder: name },
       {
         lead: (token) => events.push(`${name} leads ${token}`),
         yield: () => {

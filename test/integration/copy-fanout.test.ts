@@ -159,8 +159,20 @@ describe('copy trading: one signal, every copier of the trader, once', () => {
     await done('after2@lead1');
   });
 
-  it('SIGKILL during a close fan-out, then a restart: finished, nothing placed twice', async () => {
+  it('SIGKILL during a close fan-out: the standby takes over and finishes it, nothing placed twice', async () => {
     // the exchange applies each batch at once and answers 1.5 s later: the kill falls between
+    // a second engine waits for the fan-out role while the first holds it
+    const holder = async () => {
+      const [[f]] = await world.engineDb.query<RowDataPacket[]>(
+        "SELECT holder FROM coordinator_fence WHERE name='copy-fanout'",
+      );
+      return String(f?.holder);
+    };
+    const standby = world.spawn(['copy']);
+    await new Promise((r) => setTimeout(r, 2 * Number(world.config.coordinatorTtlMs)));
+    assert.match(await holder(), new RegExp(`-${engine.proc.pid}-`));
+    assert.equal(standby.proc.exitCode, null);
+
     const before = (await exchange.ledger()).ordersApplied;
     await admin.setFaults({ 'exchange/orders': { latencyMs: 1500 } });
     const price = (await exchange.price(INSTRUMENT)).price;
@@ -181,7 +193,13 @@ describe('copy trading: one signal, every copier of the trader, once', () => {
     // while it was down, c000 stopped following: its close was filled all the same and must be recorded
     await world.engineDb.query("UPDATE copy_follow SET status='stopped' WHERE copier_id='c000'");
     socket.close();
-    await startEngine();
+    socket = await waitFor(
+      'the standby to take over',
+      () => TraderSocket.open(port, trader.apiKey, trader.secret),
+      30_000,
+      100,
+    );
+    assert.match(await holder(), new RegExp(`-${standby.proc.pid}-`));
     await done('x1@lead1');
     const ledger = await exchange.ledger();
     assert.ok(applied > before);
