@@ -83,7 +83,8 @@ export async function copyDemo({ config, engineDb, childEnv, say, until }: CopyD
     say(`copy orders: ${orders.map((o) => `${o.status} ${o.n}`).join(', ')}`);
     say(`skips: ${skips.map((s) => `${s.reason} ${s.n}`).join(', ')}`);
     say(
-      `signal frame → every copier's order filled and recorded (ms): p50 ${p.p50}, p99 ${p.p99}, max ${p.max}`,
+      `signal frame → every copier's order filled and recorded (ms): p50 ${p.p50}, p99 ${p.p99}, max ${p.max} ` +
+        '(a cold start; npm run bench:copy measures after a warm-up)',
     );
 
     const [[held]] = await engineDb.query<RowDataPacket[]>(
