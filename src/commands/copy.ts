@@ -8,11 +8,13 @@ import { untilSignal } from './signals.js';
 
 /**
  * The copy engine, one process at a time: a second `tradeflow copy` (a rolling deploy, a
- * standby) waits for the fan-out role, a lock with a fencing token like the settlement
- * coordinator's, and starts the engine (book, fan-out, ingress, API) only once it holds it.
- * Two fan-outs would split a trader's signals between two books and could copy a close
- * before its open. A process that loses the role stops its engine and exits with 1, to be
- * restarted as a standby.
+ * standby) waits for the fan-out role (the settlement coordinator's lock, `copy:fanout`) and
+ * starts the engine (book, fan-out, ingress, API) only once it holds it. Two fan-outs would
+ * split a trader's signals between two books and could copy a close before its open. A
+ * process that loses the role stops its engine and exits with 1, to be restarted as a
+ * standby; stopping, it gives up batches not yet recorded (the successor asks the exchange
+ * what they filled). The copy writes do not carry the role's fencing token: a holder paused
+ * past the TTL (GC, SIGSTOP) could still write a batch from its stale book.
  */
 export const run: Run = async (_args, { config, log }) => {
   const consumer = copyConsumerName();
@@ -44,8 +46,9 @@ export const run: Run = async (_args, { config, log }) => {
         });
       },
       yield: async () => {
-        await stopEngine();
+        // told first: the role's ticking stops at once, so it cannot take the lock back meanwhile
         if (!stopping) lost('the fan-out role was lost');
+        await stopEngine();
       },
     },
     log,

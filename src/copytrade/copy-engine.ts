@@ -53,109 +53,121 @@ export async function startCopyEngine(
     timeoutMs: config.httpTimeoutMs,
     connections: config.httpConnections,
   });
-
-  // 3. the book, and the prices sizing reads
-  const book = new CopierBook();
-  await loadBook(pool, exchange, book);
-  const prices = new Map<string, string>();
-  const refreshPrices = async () => {
-    for (const instrument of book.instruments()) {
-      prices.set(instrument, (await exchange.price(instrument as InstrumentId)).price);
-    }
-  };
-  await refreshPrices();
-  const priceTimer = setInterval(
-    () => refreshPrices().catch((err) => log.warn({ err }, 'price refresh failed')),
-    PRICE_REFRESH_MS,
-  );
-  await subscriber.subscribe(copyChangedChannel(prefix));
-  subscriber.on('message', (_channel, copierId: string) => {
-    loadCopier(pool, exchange, book, copierId).catch((err) =>
-      log.error({ err, copierId }, 'copier reload failed'),
-    );
-  });
-
-  // 2. the fan-out; what it records is pushed to the copiers on the API's /stream (4)
-  let api: CopierApi | undefined;
-  const store = new CopyStore(pool, writer);
-  const fanout = new Fanout(
-    book,
-    exchange,
-    store,
-    (instrument) => {
-      const price = prices.get(instrument);
-      if (!price) throw new Error(`no price for ${instrument}`);
-      return { price, feeRate: config.copyFeeRate };
-    },
-    { batchSize: config.copyBatchSize },
-    log,
-    (copierId, message) => api?.publish(copierId, message),
-  );
-  const worker = new FanoutWorker(redis, blocking, fanout, { prefix, consumer }, log);
-  await worker.start();
-
-  // 1. the ingress: traders' frames, and (when configured) the exchange's fills of leaders
-  const credentials = async (apiKey: string) => {
-    const [[t]] = await pool.query<RowDataPacket[]>(
-      'SELECT trader_id, api_secret FROM copy_trader WHERE api_key=?',
-      [apiKey],
-    );
-    return t ? { traderId: t.trader_id as string, secret: t.api_secret as string } : undefined;
-  };
-  const ingress = await startCopyIngress({
-    redis,
-    prefix,
-    host: config.copyIngressHost,
-    port: config.copyIngressPort,
-    credentials,
-    seenTtlMs: config.copySeenTtlMs,
-    frameMaxBytes: config.copyFrameMaxBytes,
-    maxSkewMs: config.copyMaxSkewMs,
-    ...(config.copyFillEventsUrl
-      ? {
-          fills: {
-            url: config.copyFillEventsUrl,
-            refreshMs: config.copyLeadersRefreshMs,
-            loadLeaders: async () => {
-              const [rows] = await pool.query<RowDataPacket[]>('SELECT trader_id, settings FROM copy_trader');
-              return rows.map((r) => ({
-                account: r.trader_id as string,
-                traderId: r.trader_id as string,
-                instruments: JSON.parse(r.settings).instruments as string[],
-              }));
-            },
-          },
-        }
-      : {}),
-    logger: log,
-  });
-  // 4. the copiers' API; it answers once the book holds the change (other writers announce
-  // theirs on the channel above)
-  api = await startCopierApi({
-    host: config.copyApiHost,
-    port: config.copyApiPort,
-    store: new FollowStore(pool),
-    changed: (copierId) => loadCopier(pool, exchange, book, copierId),
-    closeOut: async (copierId, traderId) => {
-      const requestId = randomBytes(8).toString('hex');
-      const request = { requestId, copierId, traderId, requestedMs: Date.now() };
-      await redis.xadd(signalStreamKey(prefix), '*', ...encodeCloseOutEntry(request));
-      return requestId;
-    },
-    log,
-  });
-  log.info({ consumer, ingress: ingress.port, api: api.port }, 'copy engine started');
-
-  return {
-    ingressPort: ingress.port,
-    apiPort: api.port,
-    async stop() {
-      api?.close();
-      await ingress.close();
-      await worker.stop();
-      clearInterval(priceTimer);
-      await Promise.allSettled([pool.end(), writer.end(), exchange.close()]);
+  // what has started, stopped in reverse order: by stop(), or at once if a later part fails to start
+  const started: (() => unknown)[] = [
+    () => {
       for (const r of [redis, blocking, subscriber]) r.disconnect();
     },
+    () => Promise.allSettled([pool.end(), writer.end(), exchange.close()]),
+  ];
+  const stop = async () => {
+    for (const part of started.splice(0).reverse()) await part();
   };
+  try {
+    return await start();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  async function start(): Promise<CopyEngine> {
+    // 3. the book, and the prices sizing reads
+    const book = new CopierBook();
+    await loadBook(pool, exchange, book);
+    const prices = new Map<string, string>();
+    const refreshPrices = async () => {
+      for (const instrument of book.instruments()) {
+        prices.set(instrument, (await exchange.price(instrument as InstrumentId)).price);
+      }
+    };
+    await refreshPrices();
+    const priceTimer = setInterval(
+      () => refreshPrices().catch((err) => log.warn({ err }, 'price refresh failed')),
+      PRICE_REFRESH_MS,
+    );
+    started.push(() => clearInterval(priceTimer));
+    await subscriber.subscribe(copyChangedChannel(prefix));
+    subscriber.on('message', (_channel, copierId: string) => {
+      loadCopier(pool, exchange, book, copierId).catch((err) =>
+        log.error({ err, copierId }, 'copier reload failed'),
+      );
+    });
+
+    // 2. the fan-out; what it records is pushed to the copiers on the API's /stream (4)
+    let api: CopierApi | undefined;
+    const store = new CopyStore(pool, writer);
+    const fanout = new Fanout(
+      book,
+      exchange,
+      store,
+      (instrument) => {
+        const price = prices.get(instrument);
+        if (!price) throw new Error(`no price for ${instrument}`);
+        return { price, feeRate: config.copyFeeRate };
+      },
+      { batchSize: config.copyBatchSize },
+      log,
+      (copierId, message) => api?.publish(copierId, message),
+    );
+    const worker = new FanoutWorker(redis, blocking, fanout, { prefix, consumer }, log);
+    await worker.start();
+    started.push(() => worker.stop());
+
+    // 1. the ingress: traders' frames, and (when configured) the exchange's fills of leaders
+    const credentials = async (apiKey: string) => {
+      const [[t]] = await pool.query<RowDataPacket[]>(
+        'SELECT trader_id, api_secret FROM copy_trader WHERE api_key=?',
+        [apiKey],
+      );
+      return t ? { traderId: t.trader_id as string, secret: t.api_secret as string } : undefined;
+    };
+    const ingress = await startCopyIngress({
+      redis,
+      prefix,
+      host: config.copyIngressHost,
+      port: config.copyIngressPort,
+      credentials,
+      seenTtlMs: config.copySeenTtlMs,
+      frameMaxBytes: config.copyFrameMaxBytes,
+      maxSkewMs: config.copyMaxSkewMs,
+      ...(config.copyFillEventsUrl
+        ? {
+            fills: {
+              url: config.copyFillEventsUrl,
+              refreshMs: config.copyLeadersRefreshMs,
+              loadLeaders: async () => {
+                const [rows] = await pool.query<RowDataPacket[]>(
+                  'SELECT trader_id, settings FROM copy_trader',
+                );
+                return rows.map((r) => ({
+                  account: r.trader_id as string,
+                  traderId: r.trader_id as string,
+                  instruments: JSON.parse(r.settings).instruments as string[],
+                }));
+              },
+            },
+          }
+        : {}),
+      logger: log,
+    });
+    started.push(() => ingress.close());
+    // 4. the copiers' API; it answers once the book holds the change (other writers announce
+    // theirs on the channel above)
+    api = await startCopierApi({
+      host: config.copyApiHost,
+      port: config.copyApiPort,
+      store: new FollowStore(pool),
+      changed: (copierId) => loadCopier(pool, exchange, book, copierId),
+      closeOut: async (copierId, traderId) => {
+        const requestId = randomBytes(6).toString('hex');
+        const request = { requestId, copierId, traderId, requestedMs: Date.now() };
+        await redis.xadd(signalStreamKey(prefix), '*', ...encodeCloseOutEntry(request));
+        return requestId;
+      },
+      log,
+    });
+    started.push(() => api?.close());
+    log.info({ consumer, ingress: ingress.port, api: api.port }, 'copy engine started');
+    return { ingressPort: ingress.port, apiPort: api.port, stop };
+  }
 }

@@ -3,8 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
 import { WebSocket } from 'undici';
 import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
-import { fx } from '../../src/copytrade/domain/fixed.js';
+import { floorTo, fx } from '../../src/copytrade/domain/fixed.js';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
+import { encodeSignalEntry, signalStreamKey } from '../../src/copytrade/ingress/codec.js';
+import { createRedis, type RedisClient } from '../../src/infra/redis.js';
 import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../../src/load/copy-world.js';
 import { freePort, TestWorld, waitFor } from '../support/harness.js';
 
@@ -15,6 +17,7 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
   let socket: TraderSocket;
   let socket2: TraderSocket;
   let socket3: TraderSocket;
+  let redis: RedisClient;
   let n = 0;
 
   const call = async (method: string, path: string, token: string | null, body?: unknown) => {
@@ -29,25 +32,25 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
     const { copierId: _c, traderId: _t, status: _s, ...rest } = follow('x', 'x');
     return { ...rest, ...over };
   };
+  const signalOf = async (over: Partial<TraderSignal>, traderId: string): Promise<TraderSignal> => ({
+    signalId: `a${n++}`,
+    traderId,
+    instrument: INSTRUMENT,
+    action: 'open',
+    side: 'long',
+    qty: '1',
+    price: (await exchange.price(INSTRUMENT)).price,
+    leverage: 10,
+    positionBefore: '0',
+    filledMs: Date.now(),
+    ...over,
+  });
   /** Sends a signal of lead1 (or of the trader of `from`) and waits until the fan-out recorded it. */
   const signal = async (over: Partial<TraderSignal>, from = { socket, traderId: 'lead1' }) => {
-    const signalId = `a${n++}`;
-    const price = (await exchange.price(INSTRUMENT)).price;
-    const ack = await from.socket.send({
-      signalId,
-      traderId: from.traderId,
-      instrument: INSTRUMENT,
-      action: 'open',
-      side: 'long',
-      qty: '1',
-      price,
-      leverage: 10,
-      positionBefore: '0',
-      filledMs: Date.now(),
-      ...over,
-    });
+    const s = await signalOf(over, from.traderId);
+    const ack = await from.socket.send(s);
     assert.equal(ack.type, 'ack');
-    const key = `${signalId}@${from.traderId}`;
+    const key = `${s.signalId}@${from.traderId}`;
     await done(key);
     return key;
   };
@@ -95,11 +98,13 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
     socket = await waitFor('the signal ingress', () => TraderSocket.open(ingress, lead.apiKey, lead.secret));
     socket2 = await TraderSocket.open(ingress, lead2.apiKey, lead2.secret);
     socket3 = await TraderSocket.open(ingress, lead3.apiKey, lead3.secret);
+    redis = createRedis(world.config.redisUrl);
   });
   after(async () => {
     socket?.close();
     socket2?.close();
     socket3?.close();
+    redis?.disconnect();
     await exchange?.close();
     await world.tearDown();
   });
@@ -211,15 +216,22 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
       closes.map((c) => [c.action, c.status, fx(c.qty)]),
       [['close', 'FILLED', before.lead1]],
     );
-    assert.match(closes[0]?.client_order_id, /^stop\/[0-9a-f]+\/BTC-USDT-SWAP\/long@lead1:cd$/);
+    assert.match(closes[0]?.client_order_id, /^stop\/[0-9a-f]{12}\/BTC-USDT-SWAP\/L@lead1:cd$/);
 
     // stopped: lead1's next open is not copied; lead2's still is; asking again closes nothing more
     const open = await signal({});
     assert.equal(await outcome(open, 'cd'), 'nothing');
     assert.equal(await outcome(await signal({}, lead2), 'cd'), 'FILLED open');
+    const netBefore = await netOnExchange();
     const again = await call('DELETE', '/follows/lead1?slices=close', 'token-cd');
     assert.equal(again.status, 200);
     await done(`stop/${again.body.requestId}@lead1`);
+    const [placed] = await world.engineDb.query<RowDataPacket[]>(
+      'SELECT COUNT(*) AS n FROM copy_order WHERE signal_key LIKE ?',
+      [`stop/${again.body.requestId}/%`],
+    );
+    assert.equal(Number(placed[0]?.n), 0);
+    assert.equal(await netOnExchange(), netBefore);
     assert.equal((await slices()).lead1, 0n);
     assert.equal((await call('DELETE', '/follows/nobody', 'token-cd')).status, 404);
   });
@@ -240,22 +252,40 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
     const held = (await slices()).lead3 ?? 0n;
     assert.ok(held > 0n);
 
-    const liquidated = await signal(
-      { action: 'close', qty: '1', positionBefore: '1', liquidation: true },
-      lead3,
+    // a trader cannot call its own close a liquidation
+    const forged = await socket3.send({
+      ...(await signalOf({ action: 'close', positionBefore: '1' }, 'lead3')),
+      liquidation: true,
+    });
+    assert.deepEqual(
+      [forged.type, forged.code, forged.path],
+      ['error', 'INVALID_SIGNAL', 'payload.liquidation'],
     );
-    assert.equal(await outcome(liquidated, 'ce'), 'skip kept-after-liquidation');
-    assert.deepEqual(await slices(), { lead3: 0n, 'kept/lead3': held });
+
+    // the trading system liquidates half the trader's position (a fill event, as the fill intake stores it)
+    const liquidation = {
+      ...(await signalOf({ action: 'close', qty: '0.5', positionBefore: '1' }, 'lead3')),
+      liquidation: true,
+    };
+    await redis.xadd(
+      signalStreamKey(world.config.redisPrefix),
+      '*',
+      ...encodeSignalEntry({ signal: liquidation, receivedMs: Date.now(), source: 'fill' }),
+    );
+    await done(`${liquidation.signalId}@lead3`);
+    assert.equal(await outcome(`${liquidation.signalId}@lead3`, 'ce'), 'skip kept-after-liquidation');
+    // half the slice, rounded down to the instrument's step (0.01), as a close would be
+    const kept = floorTo(held / 2n, fx('0.01'));
+    assert.deepEqual(await slices(), { lead3: held - kept, 'kept/lead3': kept });
     assert.equal(await onExchange(), held);
 
-    // the trader's next open and full close are its own: the kept slice is not closed with them
-    await signal({}, lead3);
+    // the trader closes what it has left: its slice closes whole, the kept part stays open
     assert.equal(
-      await outcome(await signal({ action: 'close', positionBefore: '1' }, lead3), 'ce'),
+      await outcome(await signal({ action: 'close', qty: '0.5', positionBefore: '0.5' }, lead3), 'ce'),
       'FILLED close',
     );
-    assert.deepEqual(await slices(), { lead3: 0n, 'kept/lead3': held });
-    assert.equal(await onExchange(), held);
+    assert.deepEqual(await slices(), { lead3: 0n, 'kept/lead3': kept });
+    assert.equal(await onExchange(), kept);
 
     const stop = await call('DELETE', '/follows/lead3?slices=close', 'token-ce');
     await done(`stop/${stop.body.requestId}@lead3`);

@@ -85,7 +85,7 @@ before(async () => {
   consumer = startFillConsumer({
     url: `ws://127.0.0.1:${exchange.port}/exchange/events`,
     leaders: refresh.table,
-    accept: createSignalAcceptor({ redis, prefix, seenTtlMs: 60_000 }),
+    accept: createSignalAcceptor({ redis, prefix, seenTtlMs: 60_000, maxSkewMs: 10_000 }),
     deadLetter: createDeadLetter(redis, prefix),
   });
   await consumer.connected;
@@ -115,7 +115,7 @@ describe('copy ingress: trading-system fills', () => {
       text({ qty: 'lots' }), // malformed leader fill: dead-lettered
       JSON.stringify([fill({ account: 'acc-9' }), fill({ fillId: 'in-array' })]),
       text({ fillId: 'liq', action: 'close', positionBefore: '2', liquidation: true }),
-      text({ filledMs: Date.now() - 61_000 }), // older than ids are remembered: dead-lettered
+      text({ filledMs: Date.now() - 51_000 }), // beyond seenTtl − maxSkew (50 s): dead-lettered
     );
     await waitFor('12 events', async () => consumer.stats().events === 12, 5000, 10);
     await consumer.intake.idle();
@@ -140,7 +140,7 @@ describe('copy ingress: trading-system fills', () => {
       [
         'BAD_JSON: event is not JSON',
         'INVALID_SIGNAL event.qty: expected a positive decimal string',
-        'STALE_SIGNAL: filledMs is older than signal ids are remembered',
+        'STALE_SIGNAL: filledMs is outside the window signal ids are remembered for',
       ],
     );
     assert.equal(dead[0]?.raw, '{"type":"fill","account":"acc-1",');

@@ -61,7 +61,7 @@ before(async () => {
   consumer = startFillConsumer({
     url: `ws://127.0.0.1:${sim.port}/exchange/events`,
     leaders: () => leaders,
-    accept: createSignalAcceptor({ redis, prefix, seenTtlMs: 60_000 }),
+    accept: createSignalAcceptor({ redis, prefix, seenTtlMs: 60_000, maxSkewMs: 10_000 }),
     deadLetter: createDeadLetter(redis, prefix),
   });
   await consumer.connected;

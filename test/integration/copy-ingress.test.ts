@@ -143,7 +143,7 @@ before(async () => {
     host: '127.0.0.1',
     port: 0,
     credentials: (apiKey) => creds[apiKey],
-    accept: createSignalAcceptor({ redis, prefix, seenTtlMs: SEEN_TTL_MS }),
+    accept: createSignalAcceptor({ redis, prefix, seenTtlMs: SEEN_TTL_MS, maxSkewMs: 10_000 }),
     frameMaxBytes: FRAME_MAX,
     closeAboveBytes: CLOSE_ABOVE,
     maxSkewMs: 10_000,
@@ -217,16 +217,32 @@ describe('copy signal ingress (uWebSockets.js, real Redis)', () => {
   it('refuses a signal that filled longer ago than ids are remembered: a replay could not be told apart', async () => {
     await redis.del(stream);
     const a = await Trader.connect('key-a', 'sec-A');
-    const old = { ...signal('trader-a'), filledMs: Date.now() - SEEN_TTL_MS - 1000 };
+    const old = signal('trader-a', { filledMs: Date.now() - (SEEN_TTL_MS - 10_000) - 1000 });
     a.sendSignal(old);
     assert.deepEqual(await a.next(), {
       type: 'error',
       code: 'STALE_SIGNAL',
-      message: 'filledMs is older than signal ids are remembered',
+      message: 'filledMs is outside the window signal ids are remembered for',
       signalId: old.signalId,
     });
     assert.deepEqual(await entries(), []);
     a.close();
+  });
+
+  it('remembers ids for seenTtl; a signal filled more than seenTtl − maxSkew ago, or ahead by more than maxSkew, is stale', async () => {
+    const accept = createSignalAcceptor({ redis, prefix, seenTtlMs: 60_000, maxSkewMs: 10_000 });
+    const now = Date.now();
+    const stale = async (filledMs: number) =>
+      (await accept(signal('trader-w', { filledMs }), now, 'ws')).stale;
+    assert.deepEqual(
+      [
+        await stale(now - 50_000),
+        await stale(now - 50_001),
+        await stale(now + 10_000),
+        await stale(now + 10_001),
+      ],
+      [false, true, false, true],
+    );
   });
 
   it('refuses a frame signed by trader A for trader B, and adds nothing', async () => {

@@ -53,7 +53,9 @@ describe('copy ingress: signal stream entries', () => {
     assert.deepEqual(decodeSignalEntry(edit(11, 'kafka')), { error: 'bad source kafka' });
     assert.deepEqual(decodeSignalEntry(['x', json]), { error: 'expected one field m' });
     assert.deepEqual(decodeSignalEntry(['m', '{']), { error: 'field m is not JSON' });
-    assert.deepEqual(decodeSignalEntry(['m', '[]']), { error: 'field m is not an array of 12' });
+    assert.deepEqual(decodeSignalEntry(['m', '[]']), {
+      error: 'field m is not an array of 12 (13 for a liquidation)',
+    });
   });
 
   it("a copier's close-out travels in the same stream as field c; either kind decodes", () => {

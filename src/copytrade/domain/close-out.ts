@@ -11,7 +11,7 @@ import { keptTraderId, type Slice, sliceId } from './slices.js';
  * them), and so is each slice the copier kept from that trader's liquidations. Other
  * traders' slices of the copier are untouched. Pure.
  *
- * Each slice's close has its own key, `stop/{requestId}/{instrument}/{side}@{traderId}`,
+ * Each slice's close has its own key, `stop/{requestId}/{instrument}/{L|S}@{traderId}`,
  * standing where a signal's key stands: its client order id is `{key}:{copierId}`, so a
  * close-out run again (after a crash) finds what it placed before and places nothing twice.
  * A trader's signal ids never contain `/`, so no key of a signal is ever one of these.
@@ -26,7 +26,10 @@ export interface CloseOutRequest {
 }
 
 export const closeOutKey = (requestId: string, slice: Slice): string =>
-  `stop/${requestId}/${slice.instrument}/${slice.side}@${slice.traderId}`;
+  `${closeOutKeyPrefix(requestId)}${slice.instrument}/${slice.side === 'long' ? 'L' : 'S'}@${slice.traderId}`;
+
+/** What every slice key of one close-out request starts with. */
+export const closeOutKeyPrefix = (requestId: string): string => `stop/${requestId}/`;
 
 /** The key under which a close-out request itself is recorded as done. */
 export const closeOutRequestKey = (r: CloseOutRequest): string => `stop/${r.requestId}@${r.traderId}`;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { OrderSide, PosSide } from './netting.js';
 import type { FollowAccount, MarginMode } from './settings.js';
 import type { PositionSide, SignalAction } from './signal.js';
@@ -6,8 +7,8 @@ import type { CopySkip } from './skip-reasons.js';
 /**
  * What sizing gives for one copier and one signal: an order to place on the copier's
  * account, or a skip with its reason. Quantities are contracts, amounts USDT, all decimal
- * strings. The client order id `{signalId}:{copierId}` makes a replayed signal place
- * nothing twice.
+ * strings. The client order id (`{signalId}:{copierId}`, clientOrderId below) makes a
+ * replayed signal place nothing twice.
  */
 export interface CopyOrder {
   clientOrderId: string;
@@ -40,4 +41,19 @@ export interface CopyOrder {
 
 export type SizingResult = { kind: 'order'; order: CopyOrder } | { kind: 'skip'; skip: CopySkip };
 
-export const clientOrderId = (signalId: string, copierId: string): string => `${signalId}:${copierId}`;
+/**
+ * Client order ids longer than this are refused by the exchange (the simulator's limit;
+ * real exchanges allow 32-64 characters).
+ */
+export const MAX_CLIENT_ORDER_ID = 128;
+
+/**
+ * `{signalKey}:{copierId}`, readable and the same every time; one that would be too long
+ * for the exchange (long trader, signal and copier ids) is replaced by a digest of it,
+ * `h:{sha256 base64url}`, just as stable. Either way it holds a `:`, which is how fills of
+ * copy orders are told from traders' own (fill-filter.ts).
+ */
+export function clientOrderId(signalKey: string, copierId: string): string {
+  const id = `${signalKey}:${copierId}`;
+  return id.length <= MAX_CLIENT_ORDER_ID ? id : `h:${createHash('sha256').update(id).digest('base64url')}`;
+}

@@ -161,35 +161,40 @@ export function applyCloseFill(slice: Slice, fill: Fill, contractSize: string): 
 export const keptTraderId = (traderId: string): string => `kept/${traderId}`;
 
 /**
- * Detaches a slice from its trader: its quantity, entry and held open fees move into the
- * copier's kept slice of that trader (merged with what an earlier liquidation kept, entry
- * weighted by quantity); the trader's slice keeps its realised PnL and holds nothing. The
- * fees move with the held fees, so the slices' fees still add up to what was paid.
+ * Detaches `qty` of a slice from its trader (the part of the trader's position that was
+ * liquidated): that quantity, at the slice's entry, and its share of the held open fees
+ * move into the copier's kept slice of that trader (merged with what an earlier liquidation
+ * kept, entry weighted by quantity); the trader's slice keeps the rest and its realised PnL.
+ * The fees move with the held fees, so the slices' fees still add up to what was paid.
  */
-export function detachSlice(slice: Slice, kept: Slice | undefined): { left: Slice; kept: Slice } {
+export function detachSlice(slice: Slice, kept: Slice | undefined, qty: Fx): { left: Slice; kept: Slice } {
+  const held = fx(slice.qty);
+  if (qty <= 0n || qty > held)
+    throw new RangeError(`detach of ${fxStr(qty)} from ${sliceId(slice)} holding ${slice.qty}`);
   const into = kept ?? emptySlice({ ...slice, traderId: keptTraderId(slice.traderId) });
-  const q = fx(slice.qty);
-  const held = fx(into.qty);
-  const qty = held + q;
-  const avg =
-    held === 0n
-      ? fx(slice.avgEntryPrice)
-      : divHalfEven(held * fx(into.avgEntryPrice) + q * fx(slice.avgEntryPrice), qty);
+  const rest = held - qty;
   const heldFees = fx(slice.heldFees);
+  const fees = rest === 0n ? heldFees : truncTo((heldFees * qty) / held, SCALE);
+  const had = fx(into.qty);
+  const total = had + qty;
+  const avg =
+    had === 0n
+      ? fx(slice.avgEntryPrice)
+      : divHalfEven(had * fx(into.avgEntryPrice) + qty * fx(slice.avgEntryPrice), total);
   return {
     left: {
       ...slice,
-      qty: '0',
-      avgEntryPrice: '0',
-      fees: fxStr(fx(slice.fees) - heldFees),
-      heldFees: '0',
+      qty: fxStr(rest),
+      avgEntryPrice: rest === 0n ? '0' : slice.avgEntryPrice,
+      fees: fxStr(fx(slice.fees) - fees),
+      heldFees: fxStr(heldFees - fees),
     },
     kept: {
       ...into,
-      qty: fxStr(qty),
+      qty: fxStr(total),
       avgEntryPrice: fxStr(avg),
-      fees: fxStr(fx(into.fees) + heldFees),
-      heldFees: fxStr(fx(into.heldFees) + heldFees),
+      fees: fxStr(fx(into.fees) + fees),
+      heldFees: fxStr(fx(into.heldFees) + fees),
     },
   };
 }

@@ -3,10 +3,11 @@ import type { CopyOrder } from '../domain/copy-order.js';
 import { type Fx, fx, fxOfNumber, fxStr, ONE } from '../domain/fixed.js';
 import type { InstrumentRules } from '../domain/instrument.js';
 import type { FollowSettings, LeadSettings } from '../domain/settings.js';
-import type { PositionSide } from '../domain/signal.js';
+import type { TraderSignal } from '../domain/signal.js';
 import {
   applyCloseFill,
   applyOpenFill,
+  closeQtyFx,
   detachSlice,
   emptySlice,
   type Fill,
@@ -160,16 +161,26 @@ export class CopierBook {
   }
 
   /**
-   * The trader was liquidated and its lead keeps copiers' slices: the copier's slice of it on
-   * (instrument, side) moves to the copier's kept slice. Returns the changed slices (none
-   * if the copier held nothing there).
+   * The trader was liquidated (`traderQty` of `positionBefore`) and its lead keeps copiers'
+   * slices: that fraction of the copier's slice on (instrument, side), rounded down to the
+   * step as a close would be, moves to the copier's kept slice. Returns the changed slices
+   * (none if the copier held nothing there).
    */
-  detach(copierId: string, traderId: string, instrument: string, side: PositionSide): Slice[] {
+  detach(copierId: string, liquidation: TraderSignal): Slice[] {
     const c = this.copiers.get(copierId);
+    const rules = this.rules.get(liquidation.instrument);
+    const { traderId, instrument, side } = liquidation;
     const slice = c && findSlice(c.slices, traderId, instrument, side);
-    if (!c || !slice || fx(slice.qty) === 0n) return [];
+    if (!c || !rules || !slice) return [];
+    const q = closeQtyFx(
+      fx(slice.qty),
+      fx(liquidation.qty),
+      fx(liquidation.positionBefore),
+      fx(rules.qtyStep),
+    );
+    if (q === 0n) return [];
     const kept = findSlice(c.slices, keptTraderId(traderId), instrument, side);
-    const moved = detachSlice(slice, kept);
+    const moved = detachSlice(slice, kept, q);
     c.slices = [...c.slices.filter((s) => s !== slice && s !== kept), moved.left, moved.kept];
     return [moved.left, moved.kept];
   }

@@ -132,6 +132,15 @@ export class CopyStore {
     return { orders: Number(rows[0]?.orders), skips: Number(rows[0]?.skips) };
   }
 
+  /** The orders recorded under signal keys that start with `prefix` (a close-out's slices). */
+  async ordersUnder(prefix: string): Promise<number> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT COUNT(*) AS n FROM copy_order WHERE signal_key LIKE ?',
+      [`${prefix.replace(/[\\%_]/g, '\\$&')}%`],
+    );
+    return Number(rows[0]?.n);
+  }
+
   /** Recovery only (a signal delivered again): the copiers that already have their order or skip. */
   async recordedCopiers(signalKey: string): Promise<Set<string>> {
     const [rows] = await this.pool.query<RowDataPacket[]>(

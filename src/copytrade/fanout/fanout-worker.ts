@@ -11,8 +11,8 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Feeds the stream `copy:signals` to the fan-out, one signal at a time and in stream
  * order (a trader's close must follow its open). At start it takes over every entry still
- * pending (of a process that died: one fan-out process runs at a time) and runs those as
- * deliveries again; an entry is acknowledged and deleted only once its fan-out is
+ * pending (of the previous holder of the fan-out role, dead or stopped: one fan-out runs at
+ * a time) and runs those as deliveries again; an entry is acknowledged and deleted only once its fan-out is
  * recorded. A fan-out that fails is retried, never skipped.
  */
 export class FanoutWorker {
@@ -45,6 +45,7 @@ export class FanoutWorker {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.fanout.stop();
     await this.loop;
   }
 
@@ -61,7 +62,10 @@ export class FanoutWorker {
           'COUNT',
           100,
         )) as [string, [string, string[]][]];
-        for (const [id, fields] of entries) if (fields) await this.handle(key, id, fields, true);
+        for (const [id, fields] of entries) {
+          if (!this.running) return;
+          if (fields) await this.handle(key, id, fields, true);
+        }
         if (next === '0-0') break;
         cursor = next;
       } catch (err) {
@@ -83,7 +87,11 @@ export class FanoutWorker {
           key,
           '>',
         )) as [string, [string, string[]][]][] | null;
-        for (const [id, fields] of reply?.[0]?.[1] ?? []) await this.handle(key, id, fields, false);
+        // an entry read but not handled stays pending for the next holder
+        for (const [id, fields] of reply?.[0]?.[1] ?? []) {
+          if (!this.running) return;
+          await this.handle(key, id, fields, false);
+        }
       } catch (err) {
         // Redis away: the entry read but not handled stays pending and is taken over at start
         this.log.error({ err }, 'reading copy signals failed; retrying');

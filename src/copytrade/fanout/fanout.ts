@@ -7,6 +7,7 @@ import type {
 import type { Logger } from '../../infra/log.js';
 import {
   type CloseOutRequest,
+  closeOutKeyPrefix,
   closeOutOrder,
   closeOutRequestKey,
   slicesToClose,
@@ -15,7 +16,7 @@ import { type CopyOrder, clientOrderId } from '../domain/copy-order.js';
 import { fx } from '../domain/fixed.js';
 import { profitShare } from '../domain/profit-share.js';
 import type { FollowSettings } from '../domain/settings.js';
-import type { PositionSide, TraderSignal } from '../domain/signal.js';
+import type { TraderSignal } from '../domain/signal.js';
 import { type Market, type PreparedSignal, prepareSignal, sizeCopy } from '../domain/sizing.js';
 import type { CopySkip } from '../domain/skip-reasons.js';
 import { type Slice, sliceId } from '../domain/slices.js';
@@ -68,6 +69,13 @@ export class Fanout {
     /** told each copier's order or skip once recorded; the message is built only if asked for */
     private readonly notify?: (copierId: string, message: () => unknown) => void,
   ) {}
+
+  private stopping = false;
+
+  /** Batches not yet recorded stop being retried: this process is giving the fan-out up. */
+  stop(): void {
+    this.stopping = true;
+  }
 
   async run(entry: SignalEntry, redelivered: boolean): Promise<FanoutResult> {
     const s = entry.signal;
@@ -138,7 +146,7 @@ export class Fanout {
       }
       orders += batch.length;
       // a liquidation the lead keeps: the skipped copiers' slices are detached as the skips are recorded
-      const kept = s.liquidation === true && lead.onLiquidation === 'keep' ? s.side : null;
+      const kept = s.liquidation === true && lead.onLiquidation === 'keep' ? s : null;
       start(this.placeAndRecord(signalKey, batch, skips, known, share, kept));
     } else {
       this.log.warn(
@@ -165,7 +173,6 @@ export class Fanout {
     const requestKey = closeOutRequestKey(r);
     const follow = this.book.followOf(r.traderId, r.copierId);
     const copier = this.book.copier(r.copierId);
-    let orders = 0;
     if (follow && copier) {
       const ratio = this.book.leadOf(r.traderId)?.profitShareRatio ?? '0';
       for (const slice of slicesToClose(copier.slices, r.traderId)) {
@@ -174,7 +181,6 @@ export class Fanout {
         const order = closeOutOrder(r.requestId, follow, slice, copier.slices);
         const key = order.signalId;
         let known = new Map<string, OrderResult>();
-        orders++;
         if (redelivered) {
           if ((await this.store.recordedCopiers(key)).has(r.copierId)) continue;
           known = await this.alreadyPlaced(key, [follow]);
@@ -184,6 +190,8 @@ export class Fanout {
     } else {
       this.log.warn(r, 'close-out of a copier or follow not in the book: nothing to close');
     }
+    // counted from what is recorded: a delivery again no longer sees the slices closed before
+    const orders = await this.store.ordersUnder(closeOutKeyPrefix(r.requestId));
     await this.store.signalDone(requestKey, r.traderId, JSON.stringify(r), r.requestedMs, {
       orders,
       skips: 0,
@@ -225,8 +233,8 @@ export class Fanout {
     skips: CopySkip[],
     known: Map<string, OrderResult>,
     shareRatio: string,
-    /** the side a kept liquidation detaches from the trader, in the batch holding the skips */
-    detachSide: PositionSide | null = null,
+    /** a liquidation whose slices the lead keeps, in the batch holding the skips */
+    liquidation: TraderSignal | null = null,
   ): Promise<void> {
     const toPlace = batch.filter((o) => !known.has(o.clientOrderId));
     let placed: OrderResult[] = [];
@@ -268,10 +276,10 @@ export class Fanout {
     const record: BatchRecord = { signalKey, orders: [], skips, slices: [] };
     const touched = new Map<string, { slice: Slice; shareAccrued: string }>();
     // only now that the exchange answered: a batch that failed is run again and must find the slices as they were
-    if (detachSide !== null) {
+    if (liquidation !== null) {
       for (const k of skips) {
         if (k.reason !== 'kept-after-liquidation') continue;
-        for (const slice of this.book.detach(k.copierId, k.traderId, k.instrument, detachSide)) {
+        for (const slice of this.book.detach(k.copierId, liquidation)) {
           touched.set(sliceId(slice), { slice, shareAccrued: this.book.shareAccrued(slice, '0') });
         }
       }
@@ -312,11 +320,14 @@ export class Fanout {
     }
     record.slices = [...touched.values()];
     // the book already holds these fills: the batch is written until it is, never run again
+    // by this process; one that is stopping leaves it, book and all, to the next holder of the
+    // fan-out role, which asks the exchange what was filled
     for (let attempt = 1; ; attempt++) {
       try {
         await this.store.writeBatch(record);
         break;
       } catch (err) {
+        if (this.stopping) throw err;
         this.log.error({ err, signalKey, attempt }, 'copy batch not recorded; retrying');
         await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 2000)));
       }

@@ -13,8 +13,8 @@ export interface Accepted {
   /** true when the signal id had been seen: nothing was added */
   readonly duplicate: boolean;
   /**
-   * true when the signal filled longer ago than its id can still be recognised (a replayed
-   * fill a day later would close copiers' slices again): refused, nothing added
+   * true when the signal's filledMs is outside the window its id is remembered for (a
+   * replayed fill a day later would close copiers' slices again): refused, nothing added
    */
   readonly stale: boolean;
   /** the stream entry added, or null for a duplicate or a stale signal */
@@ -38,10 +38,11 @@ export interface AcceptOptions {
   /** how long a signal id is remembered (ms) */
   readonly seenTtlMs: number;
   /**
-   * a signal whose filledMs is further back than this is stale (default seenTtlMs); less
-   * than seenTtlMs by the clock skew allowed, since a fill may be stamped that far ahead
+   * how far a signal's filledMs may be ahead of the receive time; one filled more than
+   * seenTtlMs − maxSkewMs ago, or further ahead than this, is stale: a replay of it could
+   * come after its id is forgotten
    */
-  readonly maxAgeMs?: number;
+  readonly maxSkewMs: number;
 }
 
 const STALE: Accepted = { duplicate: false, stale: true, entryId: null };
@@ -49,9 +50,10 @@ const STALE: Accepted = { duplicate: false, stale: true, entryId: null };
 export function createSignalAcceptor(opts: AcceptOptions): AcceptSignal {
   const redis = opts.redis as RedisClient & AcceptScript;
   const stream = signalStreamKey(opts.prefix);
-  const maxAgeMs = opts.maxAgeMs ?? opts.seenTtlMs;
+  const maxAgeMs = opts.seenTtlMs - opts.maxSkewMs;
   return async (signal, receivedMs, source) => {
-    if (receivedMs - signal.filledMs > maxAgeMs) return STALE;
+    const age = receivedMs - signal.filledMs;
+    if (age > maxAgeMs || age < -opts.maxSkewMs) return STALE;
     const entryId = await redis.signalAccept(
       seenKey(opts.prefix, signal.traderId, signal.signalId),
       stream,

@@ -97,7 +97,7 @@ export function decodeSignalEntry(fields: readonly string[]): SignalEntry | { er
     return { error: 'field m is not JSON' };
   }
   if (!Array.isArray(v) || (v.length !== 12 && v.length !== 13))
-    return { error: 'field m is not an array of 12' };
+    return { error: 'field m is not an array of 12 (13 for a liquidation)' };
   const [
     signalId,
     traderId,

@@ -15,7 +15,7 @@ export type IngressErrorCode =
   | 'STALE_FRAME'
   /** the payload is not a valid TraderSignal */
   | 'INVALID_SIGNAL'
-  /** the signal filled longer ago than signal ids are remembered: it could be a replay */
+  /** filledMs is outside the window signal ids are remembered for: a replay could not be recognised */
   | 'STALE_SIGNAL'
   /** the signal names another trader than the one authenticated on this connection */
   | 'WRONG_TRADER'

@@ -80,7 +80,7 @@ export function createFillIntake(opts: FillIntakeOptions): FillIntake {
         const r = await opts.accept(signal, receivedMs, 'fill');
         if (r.stale)
           deadLetter(
-            'STALE_SIGNAL: filledMs is older than signal ids are remembered',
+            'STALE_SIGNAL: filledMs is outside the window signal ids are remembered for',
             JSON.stringify(signal),
           );
         else if (r.duplicate) stats.duplicates++;

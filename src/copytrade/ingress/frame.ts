@@ -113,6 +113,19 @@ export function readFrame(
       value,
     );
   }
+  // a trader could otherwise mark any close a liquidation, and its lead policy keep would
+  // leave its copiers holding what it closed
+  if (signal.liquidation === true) {
+    return fail(
+      ingressError(
+        'INVALID_SIGNAL',
+        "a liquidation comes from the trading system's fills, not from a trader",
+        'payload.liquidation',
+      ),
+      payload,
+      value,
+    );
+  }
   if (signal.filledMs > receivedMs + limits.maxSkewMs) {
     return fail(
       ingressError('INVALID_SIGNAL', 'filledMs is in the future', 'payload.filledMs'),

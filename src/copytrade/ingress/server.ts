@@ -171,7 +171,12 @@ export async function startSignalIngress(opts: SignalIngressOptions): Promise<Si
       .then(
         (r) => {
           if (r.stale) {
-            refuse(ws, 'STALE_SIGNAL', 'filledMs is older than signal ids are remembered', signal.signalId);
+            refuse(
+              ws,
+              'STALE_SIGNAL',
+              'filledMs is outside the window signal ids are remembered for',
+              signal.signalId,
+            );
             return;
           }
           if (r.duplicate) stats.duplicates++;

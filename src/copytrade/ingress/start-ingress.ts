@@ -52,7 +52,7 @@ export async function startCopyIngress(opts: CopyIngressOptions): Promise<CopyIn
     redis: opts.redis,
     prefix: opts.prefix,
     seenTtlMs: opts.seenTtlMs,
-    maxAgeMs: opts.seenTtlMs - opts.maxSkewMs,
+    maxSkewMs: opts.maxSkewMs,
   });
 
   // 2. lead traders' frames over WebSocket

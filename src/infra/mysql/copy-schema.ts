@@ -54,11 +54,14 @@ export const copySignal = mysqlTable('copy_signal', {
   skips: int('skips'),
 });
 
-/** One exchange order per (signal, copier): its client order id is `{signalKey}:{copierId}`. */
+/**
+ * One exchange order per (signal, copier), its client order id derived from the two
+ * (copy-order.ts); keyed by them, so a signal's orders are one range (recovery reads it).
+ */
 export const copyOrder = mysqlTable(
   'copy_order',
   {
-    clientOrderId: id('client_order_id', 240).primaryKey(),
+    clientOrderId: id('client_order_id', 240),
     signalKey: id('signal_key', 160),
     copierId: id('copier_id'),
     traderId: id('trader_id', KEPT_ID_LENGTH),
@@ -73,7 +76,10 @@ export const copyOrder = mysqlTable(
     errorCode: varchar('error_code', { length: 64 }),
     createdMs: bigint('created_ms', { mode: 'number' }).notNull(),
   },
-  (t) => [index('copy_order_copier').on(t.copierId, t.createdMs)],
+  (t) => [
+    primaryKey({ columns: [t.signalKey, t.copierId] }),
+    index('copy_order_copier').on(t.copierId, t.createdMs),
+  ],
 );
 
 /** A copier that did not follow a signal, and why: never a silent drop. */

@@ -1,0 +1,1 @@
+ALTER TABLE `copy_order` DROP PRIMARY KEY, ADD PRIMARY KEY(`signal_key`,`copier_id`);
