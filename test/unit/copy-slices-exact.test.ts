@@ -55,17 +55,22 @@ function rng(seed: number) {
 }
 
 describe('slices in scaled integers agree with decimal arithmetic', () => {
-  for (const side of ['long', 'short'] as const) {
-    it(`${side}: 2,000 random opens and closes`, () => {
-      const r = rng(side === 'long' ? 7 : 11);
+  for (const [side, contractSize, seed] of [
+    ['long', '0.01', 7],
+    ['short', '0.01', 11],
+    ['long', '0.1', 13],
+    ['short', '1', 17],
+  ] as const) {
+    it(`${side}, contract size ${contractSize}: 2,000 random opens and closes`, () => {
+      const r = rng(seed);
       const decimal = (max: number, places: number) => (r() * max).toFixed(places);
       let s = emptySlice({ copierId: 'c1', traderId: 't1', instrument: 'BTC-USDT-SWAP', side });
       let share = money(0);
       for (let i = 0; i < 2000; i++) {
-        const price = decimal(90_000, 1);
+        const price = decimal(90_000, 2);
         const fee = (r() < 0.1 ? '-' : '') + decimal(2, 8);
         if (money(s.qty).isZero() || r() < 0.5) {
-          const f = { qty: (0.1 + Number(decimal(50, 1))).toFixed(1), price, fee };
+          const f = { qty: (0.01 + Number(decimal(50, 2))).toFixed(2), price, fee };
           const avg = avgOf(s, f).toFixed();
           s = applyOpenFill(s, f);
           assert.equal(s.avgEntryPrice, avg, `open ${i}`);
@@ -75,8 +80,8 @@ describe('slices in scaled integers agree with decimal arithmetic', () => {
             r() < 0.2 ? s.qty : money(s.qty).mul(r()).toDecimalPlaces(1, Decimal.ROUND_DOWN).toFixed();
           if (money(q).isZero()) continue;
           const f = { qty: q, price, fee };
-          const want = expectedClose(s, f, '0.01');
-          const got = applyCloseFill(s, f, '0.01');
+          const want = expectedClose(s, f, contractSize);
+          const got = applyCloseFill(s, f, contractSize);
           assert.deepEqual(
             {
               qty: got.slice.qty,
