@@ -89,18 +89,9 @@ export function checkSignal(value: unknown, prefix = ''): Checked<TraderSignal> 
     return bad('liquidation', 'expected a boolean');
   if (liquidation === true && action !== 'close') return bad('liquidation', 'only a close is a liquidation');
 
-  const signal: TraderSignal = {
-    signalId,
-    traderId,
-    instrument,
-    action,
-    side,
-    qty,
-    price,
-    leverage,
-    positionBefore,
-    filledMs,
-  };
+  // a copy of the fields just checked (no others are left); liquidation only when true
+  const { liquidation: _, ...checked } = v;
+  const signal = checked as unknown as TraderSignal;
   if (liquidation === true) signal.liquidation = true;
   return { ok: true, value: signal };
 }
