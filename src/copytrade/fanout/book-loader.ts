@@ -2,7 +2,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import type { ExchangeClient } from '../../clients/exchange.js';
 import type { Pool } from '../../infra/mysql/client.js';
 import type { MarginKind } from '../domain/account.js';
-import { type Fx, fx } from '../domain/fixed.js';
+import { fx, fxStr } from '../domain/fixed.js';
 import { parseFollowSettings, parseLeadSettings } from '../domain/settings-parse.js';
 import { type Slice, sliceId } from '../domain/slices.js';
 import type { CopierBook } from './book.js';
@@ -92,7 +92,7 @@ async function loadHoldings(
     copierId,
   ]);
   const view = await exchange.positions(row.account_id);
-  const shares = new Map<string, Fx>();
+  const shares = new Map<string, string>();
   const held: Slice[] = slices.map((s) => {
     const slice: Slice = {
       copierId,
@@ -105,7 +105,7 @@ async function loadHoldings(
       fees: trim(s.fees),
       heldFees: trim(s.held_fees),
     };
-    shares.set(sliceId(slice), fx(trim(s.share_accrued)));
+    shares.set(sliceId(slice), fxStr(fx(trim(s.share_accrued))));
     return slice;
   });
   book.setCopier({

@@ -25,8 +25,8 @@ export interface CopierEntry {
   /** USDT available for margin (fixed.ts units), kept current from fills between refreshes */
   available: Fx;
   slices: Slice[];
-  /** profit share accrued to each trader from this copier's slices, by sliceId (fixed.ts units) */
-  shares: Map<string, Fx>;
+  /** profit share accrued to each trader from this copier's slices, by sliceId (canonical decimal strings) */
+  shares: Map<string, string>;
   /** what sizing reads, rebuilt when the balance moves */
   snapshot?: AccountSnapshot;
 }
@@ -190,9 +190,12 @@ export class CopierBook {
     const c = this.copiers.get(slice.copierId);
     if (!c) throw new Error(`copier ${slice.copierId} is not in the book`);
     const id = sliceId(slice);
-    const total = (c.shares.get(id) ?? 0n) + fx(share);
+    const prior = c.shares.get(id) ?? '0';
+    // most fills accrue nothing (every open, every close at a loss)
+    if (share === '0') return prior;
+    const total = fxStr(fx(prior) + fx(share));
     c.shares.set(id, total);
-    return fxStr(total);
+    return total;
   }
 
   private move(copierId: string, by: Fx): void {

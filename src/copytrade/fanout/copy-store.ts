@@ -23,66 +23,56 @@ export interface BatchRecord {
 }
 
 /**
+ * A value as an SQL literal. What the fan-out writes is almost all ids, keys, decimal
+ * strings and codes, which hold no quote or backslash: those are quoted as they are (the
+ * generic escaper cost more than a millisecond per 5,000-copier signal); anything else
+ * (a skip's detail) goes through mysql2's escaping.
+ */
+const PLAIN = /^[\w.:@/|+-]*$/;
+const lit = (v: string | number | null | undefined): string =>
+  v === null || v === undefined
+    ? 'NULL'
+    : typeof v === 'number'
+      ? String(v)
+      : PLAIN.test(v)
+        ? `'${v}'`
+        : mysql.escape(v);
+
+/**
  * The fan-out's MySQL writes: one round trip per batch (a multi-statement transaction).
  * Slices are written as absolute values computed in memory, and orders and skips are
  * inserted once per (signal, copier), so a batch written twice leaves the same rows.
  */
 export function batchSql(b: BatchRecord, now = Date.now()): string {
   const parts = ['START TRANSACTION'];
+  const key = lit(b.signalKey);
   if (b.orders.length > 0) {
+    const rows = b.orders.map(
+      (p) =>
+        `(${lit(p.order.clientOrderId)},${key},${lit(p.order.copierId)},${lit(p.order.traderId)},${lit(p.order.instrument)},${lit(p.order.action)},${lit(p.order.side)},${lit(p.fillQty ?? p.order.qty)},${lit(p.status)},${lit(p.fillPrice)},${lit(p.fee)},${lit(p.errorCode)},${now})`,
+    );
     parts.push(
-      mysql.format(
-        'INSERT IGNORE INTO copy_order (client_order_id, signal_key, copier_id, trader_id, instrument, action, side, qty, status, fill_price, fee, error_code, created_ms) VALUES ?',
-        [
-          b.orders.map((p) => [
-            p.order.clientOrderId,
-            b.signalKey,
-            p.order.copierId,
-            p.order.traderId,
-            p.order.instrument,
-            p.order.action,
-            p.order.side,
-            p.fillQty ?? p.order.qty,
-            p.status,
-            p.fillPrice ?? null,
-            p.fee ?? null,
-            p.errorCode ?? null,
-            now,
-          ]),
-        ],
-      ),
+      `INSERT IGNORE INTO copy_order (client_order_id, signal_key, copier_id, trader_id, instrument, action, side, qty, status, fill_price, fee, error_code, created_ms) VALUES ${rows.join(',')}`,
     );
   }
   if (b.skips.length > 0) {
+    const rows = b.skips.map(
+      (k) =>
+        `(${key},${lit(k.copierId)},${lit(k.traderId)},${lit(k.reason)},${lit(k.detail.slice(0, 255))},${now})`,
+    );
     parts.push(
-      mysql.format(
-        'INSERT IGNORE INTO copy_skip (signal_key, copier_id, trader_id, reason, detail, created_ms) VALUES ?',
-        [b.skips.map((s) => [b.signalKey, s.copierId, s.traderId, s.reason, s.detail.slice(0, 255), now])],
-      ),
+      `INSERT IGNORE INTO copy_skip (signal_key, copier_id, trader_id, reason, detail, created_ms) VALUES ${rows.join(',')}`,
     );
   }
   if (b.slices.length > 0) {
+    const rows = b.slices.map(
+      ({ slice: s, shareAccrued }) =>
+        `(${lit(s.copierId)},${lit(s.traderId)},${lit(s.instrument)},${lit(s.side)},${lit(s.qty)},${lit(s.avgEntryPrice)},${lit(s.realisedPnl)},${lit(s.fees)},${lit(s.heldFees)},${lit(shareAccrued)},${now})`,
+    );
     parts.push(
-      mysql.format(
-        `INSERT INTO copy_slice (copier_id, trader_id, instrument, side, qty, avg_entry_price, realised_pnl, fees, held_fees, share_accrued, updated_ms) VALUES ?
+      `INSERT INTO copy_slice (copier_id, trader_id, instrument, side, qty, avg_entry_price, realised_pnl, fees, held_fees, share_accrued, updated_ms) VALUES ${rows.join(',')}
          ON DUPLICATE KEY UPDATE qty=VALUES(qty), avg_entry_price=VALUES(avg_entry_price), realised_pnl=VALUES(realised_pnl),
            fees=VALUES(fees), held_fees=VALUES(held_fees), share_accrued=VALUES(share_accrued), updated_ms=VALUES(updated_ms)`,
-        [
-          b.slices.map(({ slice: s, shareAccrued }) => [
-            s.copierId,
-            s.traderId,
-            s.instrument,
-            s.side,
-            s.qty,
-            s.avgEntryPrice,
-            s.realisedPnl,
-            s.fees,
-            s.heldFees,
-            shareAccrued,
-            now,
-          ]),
-        ],
-      ),
     );
   }
   parts.push('COMMIT');
