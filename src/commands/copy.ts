@@ -46,7 +46,7 @@ export const run: Run = async (_args, { config, log }) => {
         });
       },
       yield: async () => {
-        // told first: the role's ticking stops at once, so it cannot take the lock back meanwhile
+        // said first: the run below then stops the role's ticking, so it cannot take the lock back meanwhile
         if (!stopping) lost('the fan-out role was lost');
         await stopEngine();
       },
