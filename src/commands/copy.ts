@@ -12,9 +12,9 @@ import { untilSignal } from './signals.js';
  * starts the engine (book, fan-out, ingress, API) only once it holds it. Two fan-outs would
  * split a trader's signals between two books and could copy a close before its open. A
  * process that loses the role stops its engine and exits with 1, to be restarted as a
- * standby; stopping, it gives up batches not yet recorded (the successor asks the exchange
- * what they filled). The copy writes do not carry the role's fencing token: a holder paused
- * past the TTL (GC, SIGSTOP) could still write a batch from its stale book.
+ * standby; stopping, its fan-out writes nothing more (the successor asks the exchange what
+ * was filled). The copy writes do not carry the role's fencing token: a holder paused past
+ * the TTL (GC, SIGSTOP) stops writing when it wakes, but a write already sent still lands.
  */
 export const run: Run = async (_args, { config, log }) => {
   const consumer = copyConsumerName();

@@ -60,7 +60,11 @@ export async function startCopyEngine(
     },
     () => Promise.allSettled([pool.end(), writer.end(), exchange.close()]),
   ];
+  let fanout: Fanout | undefined;
   const stop = async () => {
+    // at once, before any await: a batch whose answer is already in must not be recorded
+    // after the role is gone (the successor reads MySQL and the exchange)
+    fanout?.stop();
     for (const part of started.splice(0).reverse()) await part();
   };
   try {
@@ -96,7 +100,7 @@ export async function startCopyEngine(
     // 2. the fan-out; what it records is pushed to the copiers on the API's /stream (4)
     let api: CopierApi | undefined;
     const store = new CopyStore(pool, writer);
-    const fanout = new Fanout(
+    fanout = new Fanout(
       book,
       exchange,
       store,

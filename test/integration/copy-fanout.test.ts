@@ -200,6 +200,7 @@ describe('copy trading: one signal, every copier of the trader, once', () => {
       100,
     );
     assert.match(await holder(), new RegExp(`-${standby.proc.pid}-`));
+    engine = standby;
     await done('x1@lead1');
     const ledger = await exchange.ledger();
     assert.ok(applied > before);
@@ -224,5 +225,34 @@ describe('copy trading: one signal, every copier of the trader, once', () => {
     // the signal's counts are totals over both deliveries
     assert.equal(await count("SELECT orders AS n FROM copy_signal WHERE signal_key='x1@lead1'"), ELIGIBLE);
     assert.equal(await positionsMatchSlices(), ELIGIBLE);
+  });
+  it('SIGTERM during a fan-out: the engine records nothing more and exits; the next one finishes it once', async () => {
+    const before = (await exchange.ledger()).ordersApplied;
+    await admin.setFaults({ 'exchange/orders': { latencyMs: 1500 } });
+    const price = (await exchange.price(INSTRUMENT)).price;
+    await socket.send(signal({ signalId: 'x2', price }));
+    await waitFor(
+      'open orders applied',
+      async () => ((await exchange.ledger()).ordersApplied > before ? true : undefined),
+      10_000,
+      20,
+    );
+    engine.kill('SIGTERM');
+    assert.equal(await engine.exited, 0);
+    // the answers came in while it stopped: not one of them recorded
+    assert.equal(await count("SELECT COUNT(*) AS n FROM copy_order WHERE signal_key='x2@lead1'"), 0);
+    await admin.setFaults({});
+    socket.close();
+    await startEngine();
+    await done('x2@lead1');
+    // c000 stopped following in the test before
+    const eligible = ELIGIBLE - 1;
+    const ledger = await exchange.ledger();
+    assert.equal(ledger.ordersApplied, before + eligible);
+    assert.equal(ledger.duplicatedClientOrderIds, 0);
+    assert.equal(
+      await count("SELECT COUNT(*) AS n FROM copy_order WHERE signal_key='x2@lead1' AND status='FILLED'"),
+      eligible,
+    );
   });
 });

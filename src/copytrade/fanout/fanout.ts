@@ -72,9 +72,17 @@ export class Fanout {
 
   private stopping = false;
 
-  /** Batches not yet recorded stop being retried: this process is giving the fan-out up. */
+  /**
+   * This process is giving the fan-out up (stopping, or it lost the role): from now on it
+   * writes nothing, its book being about to go stale; what it has not recorded is left to
+   * the next holder, which asks the exchange what was filled.
+   */
   stop(): void {
     this.stopping = true;
+  }
+
+  private mayWrite(): void {
+    if (this.stopping) throw new Error('the fan-out is stopping: left to the next holder of the role');
   }
 
   async run(entry: SignalEntry, redelivered: boolean): Promise<FanoutResult> {
@@ -159,6 +167,7 @@ export class Fanout {
     if (failed !== undefined) throw failed;
     // a delivery again counts what earlier deliveries recorded too
     const counts = redelivered ? await this.store.countsOf(signalKey) : { orders, skips: skips.length };
+    this.mayWrite();
     await this.store.signalDone(signalKey, s.traderId, JSON.stringify(s), entry.receivedMs, counts);
     return { signalKey, ...counts };
   }
@@ -192,6 +201,7 @@ export class Fanout {
     }
     // counted from what is recorded: a delivery again no longer sees the slices closed before
     const orders = await this.store.ordersUnder(closeOutKeyPrefix(r.requestId));
+    this.mayWrite();
     await this.store.signalDone(requestKey, r.traderId, JSON.stringify(r), r.requestedMs, {
       orders,
       skips: 0,
@@ -320,14 +330,13 @@ export class Fanout {
     }
     record.slices = [...touched.values()];
     // the book already holds these fills: the batch is written until it is, never run again
-    // by this process; one that is stopping leaves it, book and all, to the next holder of the
-    // fan-out role, which asks the exchange what was filled
+    // by this process, unless it stops (stop())
     for (let attempt = 1; ; attempt++) {
+      this.mayWrite();
       try {
         await this.store.writeBatch(record);
         break;
       } catch (err) {
-        if (this.stopping) throw err;
         this.log.error({ err, signalKey, attempt }, 'copy batch not recorded; retrying');
         await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 2000)));
       }
