@@ -13,8 +13,9 @@ import { untilSignal } from './signals.js';
  * split a trader's signals between two books and could copy a close before its open. A
  * process that loses the role stops its engine and exits with 1, to be restarted as a
  * standby; stopping, its fan-out writes nothing more (the successor asks the exchange what
- * was filled). The copy writes do not carry the role's fencing token: a holder paused past
- * the TTL (GC, SIGSTOP) stops writing when it wakes, but a write already sent still lands.
+ * was filled), and it checks the lock's time just before each write. The copy writes do not
+ * carry the role's fencing token: a holder paused past the TTL (GC, SIGSTOP) writes nothing
+ * once awake, but a write already sent when it paused still lands.
  */
 export const run: Run = async (_args, { config, log }) => {
   const consumer = copyConsumerName();
@@ -39,7 +40,13 @@ export const run: Run = async (_args, { config, log }) => {
     {
       lead: () => {
         if (stopped) return;
-        engine = startCopyEngine(config, log, consumer).catch((err: unknown) => {
+        // a write turned down for want of time on the lock ends this process's term
+        const holds = () => {
+          if (role.holds()) return true;
+          lost('the lock ran short before a write');
+          return false;
+        };
+        engine = startCopyEngine(config, log, consumer, holds).catch((err: unknown) => {
           log.error({ err }, 'copy engine did not start');
           lost('the engine did not start');
           return null;

@@ -42,6 +42,8 @@ export async function startCopyEngine(
   config: Config,
   log: Logger,
   consumer = copyConsumerName(),
+  /** whether this process still holds the fan-out role, asked before each write */
+  holdsRole: () => boolean = () => true,
 ): Promise<CopyEngine> {
   const prefix = config.redisPrefix;
   const redis = createRedis(config.redisUrl, { name: `tf-copy-${consumer}` });
@@ -109,7 +111,7 @@ export async function startCopyEngine(
         if (!price) throw new Error(`no price for ${instrument}`);
         return { price, feeRate: config.copyFeeRate };
       },
-      { batchSize: config.copyBatchSize },
+      { batchSize: config.copyBatchSize, holdsRole },
       log,
       (copierId, message) => api?.publish(copierId, message),
     );

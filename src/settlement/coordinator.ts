@@ -53,6 +53,15 @@ export class Coordinator {
     return this.token;
   }
 
+  /**
+   * True while the lock is held with time to spare, by this process's clock: checked just
+   * before a write, it turns down one that a pause past the TTL would otherwise let through
+   * before the watchdog has run.
+   */
+  holds(): boolean {
+    return this.lock !== null && Date.now() < this.lock.expiration - this.opts.ttlMs / 6;
+  }
+
   start(): void {
     const tick = () => {
       // an extension stuck on an unanswering Redis must not outlive the lock

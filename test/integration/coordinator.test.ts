@@ -48,10 +48,12 @@ describe('one coordinator, fenced', () => {
     b.c.start();
     await new Promise((r) => setTimeout(r, 3 * TTL));
     assert.equal(b.c.leading, null, 'two coordinators at once');
+    assert.deepEqual([a.c.holds(), b.c.holds()], [true, false]);
     const t1 = Number(a.c.leading);
     assert.equal(await a.fence.run(t1, async () => 'written'), 'written');
 
     await a.c.stop();
+    assert.equal(a.c.holds(), false);
     await waitFor('b leading', async () => b.c.leading !== null, 5000, 20);
     const t2 = Number(b.c.leading);
     assert.ok(t2 > t1);

@@ -64,7 +64,7 @@ export class Fanout {
     private readonly exchange: FanoutExchange,
     private readonly store: CopyStore,
     private readonly market: (instrument: string) => Market,
-    private readonly opts: { batchSize: number },
+    private readonly opts: { batchSize: number; holdsRole?: () => boolean },
     private readonly log: Logger,
     /** told each copier's order or skip once recorded; the message is built only if asked for */
     private readonly notify?: (copierId: string, message: () => unknown) => void,
@@ -82,7 +82,9 @@ export class Fanout {
   }
 
   private mayWrite(): void {
-    if (this.stopping) throw new Error('the fan-out is stopping: left to the next holder of the role');
+    // for good: the book may already hold fills this process will never record
+    if (!this.stopping && this.opts.holdsRole?.() === false) this.stop();
+    if (this.stopping) throw new Error('the fan-out is stopping or lost its role: left to the next holder');
   }
 
   async run(entry: SignalEntry, redelivered: boolean): Promise<FanoutResult> {
