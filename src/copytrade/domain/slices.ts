@@ -86,6 +86,20 @@ export function findSlice(
   return undefined;
 }
 
+/**
+ * The entry of `held` contracts at `entry` joined by `added` at `price`: the
+ * quantity-weighted average, half to even at PRICE_SCALE (Σ qty × price is at 10^-36; over
+ * a quantity at 10^-18 it is at 10^-18).
+ */
+function weightedEntry(held: Fx, entry: string, added: Fx, price: string): Fx {
+  return held === 0n ? fx(price) : divHalfEven(held * fx(entry) + added * fx(price), held + added);
+}
+
+/** The part of `heldFees` that goes with `qty` of `held` contracts: all of it with the last, else pro rata, toward zero. */
+function heldFeesOf(heldFees: Fx, qty: Fx, held: Fx): Fx {
+  return qty === held ? heldFees : truncTo((heldFees * qty) / held, SCALE);
+}
+
 /** Adds an open fill: quantity grows, the entry price is the quantity-weighted average. */
 export function applyOpenFill(slice: Slice, fill: Fill): Slice {
   const q = fx(fill.qty);
@@ -93,9 +107,7 @@ export function applyOpenFill(slice: Slice, fill: Fill): Slice {
   const held = fx(slice.qty);
   const qty = held + q;
   const fee = fx(fill.fee);
-  // Σ qty × price is at 10^-36; over qty (10^-18) it is the average at 10^-18 (PRICE_SCALE)
-  const avg =
-    held === 0n ? fx(fill.price) : divHalfEven(held * fx(slice.avgEntryPrice) + q * fx(fill.price), qty);
+  const avg = weightedEntry(held, slice.avgEntryPrice, q, fill.price);
   return {
     copierId: slice.copierId,
     traderId: slice.traderId,
@@ -130,7 +142,7 @@ export function applyCloseFill(slice: Slice, fill: Fill, contractSize: string): 
   // a product of three 10^-18 values is at 10^-54; `/` truncates toward zero, as truncTo
   const gross = truncTo((perContract * q * fx(contractSize)) / ONE / ONE, SCALE);
   const heldFees = fx(slice.heldFees);
-  const feeShare = rest === 0n ? heldFees : truncTo((heldFees * q) / held, SCALE);
+  const feeShare = heldFeesOf(heldFees, q, held);
   const fees = feeShare + fee;
   const pnl = gross - fees;
   return {
@@ -174,13 +186,10 @@ export function detachSlice(slice: Slice, kept: Slice | undefined, qty: Fx): { l
   const into = kept ?? emptySlice({ ...slice, traderId: keptTraderId(slice.traderId) });
   const rest = held - qty;
   const heldFees = fx(slice.heldFees);
-  const fees = rest === 0n ? heldFees : truncTo((heldFees * qty) / held, SCALE);
+  const fees = heldFeesOf(heldFees, qty, held);
   const had = fx(into.qty);
   const total = had + qty;
-  const avg =
-    had === 0n
-      ? fx(slice.avgEntryPrice)
-      : divHalfEven(had * fx(into.avgEntryPrice) + qty * fx(slice.avgEntryPrice), total);
+  const avg = weightedEntry(had, into.avgEntryPrice, qty, slice.avgEntryPrice);
   return {
     left: {
       ...slice,
