@@ -59,13 +59,18 @@ export class Coordinator {
    * before the watchdog has run.
    */
   holds(): boolean {
-    return this.lock !== null && Date.now() < this.lock.expiration - this.opts.ttlMs / 6;
+    return this.lock !== null && !this.expiring(this.lock);
+  }
+
+  /** Within the last sixth of its TTL, by this process's clock: too late to act under it. */
+  private expiring(lock: Lock): boolean {
+    return Date.now() >= lock.expiration - this.opts.ttlMs / 6;
   }
 
   start(): void {
     const tick = () => {
       // an extension stuck on an unanswering Redis must not outlive the lock
-      if (this.lock && Date.now() >= this.lock.expiration - this.opts.ttlMs / 6) {
+      if (this.lock && this.expiring(this.lock)) {
         void this.lose('lock about to expire without an extension');
       }
       this.ticking ??= this.tick().finally(() => {
@@ -114,7 +119,7 @@ export class Coordinator {
       const token = await this.fence.raise(counted, this.opts.holder);
       if (token !== counted) await this.redis.set(key, token);
       // a raise that waited on a paused predecessor's transaction may outlast the lock
-      if (Date.now() >= lock.expiration - this.opts.ttlMs / 6) throw new Error('the lock expired meanwhile');
+      if (this.expiring(lock)) throw new Error('the lock expired meanwhile');
       this.lock = lock;
       this.token = token;
       this.log.info({ role: this.opts.role, token }, 'role taken');

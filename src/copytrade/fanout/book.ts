@@ -151,12 +151,7 @@ export class CopierBook {
       change = { slice: closed.slice, pnl: closed.pnl };
       this.move(c.copierId, margin(before.avgEntryPrice) + fx(closed.grossPnl) - fx(fill.fee));
     }
-    // a new array: sizing may hold the old one
-    const next = c.slices.slice();
-    const i = next.indexOf(before);
-    if (i < 0) next.push(change.slice);
-    else next[i] = change.slice;
-    c.slices = next;
+    replaceSlice(c, before, change.slice);
     return change;
   }
 
@@ -181,7 +176,8 @@ export class CopierBook {
     if (q === 0n) return [];
     const kept = findSlice(c.slices, keptTraderId(traderId), instrument, side);
     const moved = detachSlice(slice, kept, q);
-    c.slices = [...c.slices.filter((s) => s !== slice && s !== kept), moved.left, moved.kept];
+    replaceSlice(c, slice, moved.left);
+    replaceSlice(c, kept, moved.kept);
     return [moved.left, moved.kept];
   }
 
@@ -204,4 +200,13 @@ export class CopierBook {
     c.available += by;
     c.snapshot = undefined;
   }
+}
+
+/** Puts `next` where `prior` was among the copier's slices (or adds it), in a new array: sizing may hold the old one. */
+function replaceSlice(c: CopierEntry, prior: Slice | undefined, next: Slice): void {
+  const slices = c.slices.slice();
+  const i = prior === undefined ? -1 : slices.indexOf(prior);
+  if (i < 0) slices.push(next);
+  else slices[i] = next;
+  c.slices = slices;
 }
