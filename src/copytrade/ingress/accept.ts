@@ -47,6 +47,9 @@ export interface AcceptOptions {
 
 const STALE: Accepted = { duplicate: false, stale: true, entryId: null };
 
+/** What a stale signal is told (an error frame) or dead-lettered with. */
+export const STALE_REASON = 'filledMs is outside the window signal ids are remembered for';
+
 export function createSignalAcceptor(opts: AcceptOptions): AcceptSignal {
   const redis = opts.redis as RedisClient & AcceptScript;
   const stream = signalStreamKey(opts.prefix);

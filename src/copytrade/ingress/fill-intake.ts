@@ -1,7 +1,7 @@
 import type { Logger } from '../../infra/log.js';
 import type { RedisClient } from '../../infra/redis.js';
 import type { TraderSignal } from '../domain/signal.js';
-import type { AcceptSignal } from './accept.js';
+import { type AcceptSignal, STALE_REASON } from './accept.js';
 import { signalDeadLetterKey } from './codec.js';
 import {
   type DropReason,
@@ -78,11 +78,7 @@ export function createFillIntake(opts: FillIntakeOptions): FillIntake {
     for (let attempt = 0; ; attempt++) {
       try {
         const r = await opts.accept(signal, receivedMs, 'fill');
-        if (r.stale)
-          deadLetter(
-            'STALE_SIGNAL: filledMs is outside the window signal ids are remembered for',
-            JSON.stringify(signal),
-          );
+        if (r.stale) deadLetter(`STALE_SIGNAL: ${STALE_REASON}`, JSON.stringify(signal));
         else if (r.duplicate) stats.duplicates++;
         else stats.signals++;
         return;

@@ -2,7 +2,7 @@ import type { HttpRequest, HttpResponse, us_socket_context_t, WebSocket } from '
 import uWS from 'uWebSockets.js';
 import { listen } from '../../infra/http.js';
 import type { Logger } from '../../infra/log.js';
-import type { AcceptSignal } from './accept.js';
+import { type AcceptSignal, STALE_REASON } from './accept.js';
 import { type IngressErrorCode, ingressError } from './errors.js';
 import { ackFrame, errorFrame, type FrameLimits, readFrame } from './frame.js';
 
@@ -171,12 +171,7 @@ export async function startSignalIngress(opts: SignalIngressOptions): Promise<Si
       .then(
         (r) => {
           if (r.stale) {
-            refuse(
-              ws,
-              'STALE_SIGNAL',
-              'filledMs is outside the window signal ids are remembered for',
-              signal.signalId,
-            );
+            refuse(ws, 'STALE_SIGNAL', STALE_REASON, signal.signalId);
             return;
           }
           if (r.duplicate) stats.duplicates++;
