@@ -16,10 +16,18 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { createExchangeClient, type InstrumentId } from '../src/clients/exchange.js';
 import { createSimAdmin } from '../src/clients/sim-admin.js';
 import type { TraderSignal } from '../src/copytrade/domain/signal.js';
+import { signalKeyOf } from '../src/copytrade/fanout/fanout.js';
 import { createPool, type Pool } from '../src/infra/mysql/client.js';
 import { type Percentiles, percentiles } from '../src/infra/percentiles.js';
 import { deleteKeys } from '../src/infra/redis.js';
-import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../src/load/copy-world.js';
+import {
+  fannedOut,
+  follow,
+  INSTRUMENT,
+  seedCopiers,
+  seedTrader,
+  TraderSocket,
+} from '../src/load/copy-world.js';
 import { freePort } from '../test/support/harness.js';
 import {
   child,
@@ -109,7 +117,7 @@ async function main(): Promise<number> {
         const open = i % 2 === 0;
         const ack = await socket.send(signalOf(t.traderId, signalId, open, price));
         if (ack.type !== 'ack') throw new Error(`signal refused: ${JSON.stringify(ack)}`);
-        await waitDone(db, `${signalId}@${t.traderId}`);
+        await waitDone(db, signalKeyOf(t.traderId, signalId));
       }
       socket.close();
       const [rows] = await db.query<RowDataPacket[]>(
@@ -172,11 +180,7 @@ async function waitOpen(port: number, apiKey: string, secret: string): Promise<T
 
 async function waitDone(db: Pool, signalKey: string): Promise<void> {
   for (const until = Date.now() + 60_000; Date.now() < until; ) {
-    const [rows] = await db.query<RowDataPacket[]>(
-      'SELECT 1 FROM copy_signal WHERE signal_key=? AND done_ms IS NOT NULL',
-      [signalKey],
-    );
-    if (rows.length > 0) return;
+    if (await fannedOut(db, signalKey)) return;
     // the latency is read from the rows, not from this loop: a slower poll disturbs the run less
     await sleep(20);
   }

@@ -4,9 +4,10 @@ import type { Config } from '../config.js';
 import { fx } from '../copytrade/domain/fixed.js';
 import type { FollowSettings } from '../copytrade/domain/settings.js';
 import type { TraderSignal } from '../copytrade/domain/signal.js';
+import { signalKeyOf } from '../copytrade/fanout/fanout.js';
 import type { Pool } from '../infra/mysql/client.js';
 import { percentiles } from '../infra/percentiles.js';
-import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../load/copy-world.js';
+import { fannedOut, follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../load/copy-world.js';
 import { spawnTradeflow, stopChild } from './children.js';
 
 const LEAD = 'demo-lead';
@@ -62,8 +63,9 @@ export async function copyDemo({ config, engineDb, childEnv, say, until }: CopyD
       );
       const ack = await socket.send(signal);
       if (ack.type !== 'ack') throw new Error(`signal refused: ${JSON.stringify(ack)}`);
-      keys.push(`${signal.signalId}@${LEAD}`);
-      await until(() => done(engineDb, keys.at(-1) as string), 30_000, `signal ${signal.signalId}`);
+      const key = signalKeyOf(LEAD, signal.signalId);
+      keys.push(key);
+      await until(async () => (await fannedOut(engineDb, key)) || undefined, 30_000, `signal ${key}`);
     }
     say(`sent ${keys.length} signals: ${CYCLES} × (open 2, close 1 of 2, close 1 of 1)`);
 
@@ -152,14 +154,6 @@ function signalOf(signalId: string, step: number, price: string): TraderSignal {
     positionBefore: ['0', '2', '1'][step] as string,
     filledMs: Date.now(),
   };
-}
-
-async function done(db: Pool, signalKey: string): Promise<true | undefined> {
-  const [rows] = await db.query<RowDataPacket[]>(
-    'SELECT 1 FROM copy_signal WHERE signal_key=? AND done_ms IS NOT NULL',
-    [signalKey],
-  );
-  return rows.length > 0 ? true : undefined;
 }
 
 /** The demo's rows of an earlier run: the simulator is new, so their accounts are gone. */

@@ -3,6 +3,7 @@
  * credentials, copiers with funded exchange accounts and follows (written straight to MySQL,
  * as the account system would), and a trader's signal socket that signs its frames.
  */
+import type { RowDataPacket } from 'mysql2/promise';
 import { WebSocket } from 'undici';
 import type { ExchangeClient } from '../clients/exchange.js';
 import type { FollowSettings, LeadSettings } from '../copytrade/domain/settings.js';
@@ -11,6 +12,15 @@ import { buildFrame } from '../copytrade/ingress/frame.js';
 import type { Pool } from '../infra/mysql/client.js';
 
 export const INSTRUMENT = 'BTC-USDT-SWAP';
+
+/** Whether the fan-out has recorded the signal (or close-out) `signalKey` as done. */
+export async function fannedOut(db: Pool, signalKey: string): Promise<boolean> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    'SELECT 1 FROM copy_signal WHERE signal_key=? AND done_ms IS NOT NULL',
+    [signalKey],
+  );
+  return rows.length > 0;
+}
 
 /** A lead trader with its API credentials and an exchange account of its own. */
 export async function seedTrader(

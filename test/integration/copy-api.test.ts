@@ -5,9 +5,17 @@ import { WebSocket } from 'undici';
 import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
 import { floorTo, fx } from '../../src/copytrade/domain/fixed.js';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
+import { signalKeyOf } from '../../src/copytrade/fanout/fanout.js';
 import { encodeSignalEntry, signalStreamKey } from '../../src/copytrade/ingress/codec.js';
 import { createRedis, type RedisClient } from '../../src/infra/redis.js';
-import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../../src/load/copy-world.js';
+import {
+  fannedOut,
+  follow,
+  INSTRUMENT,
+  seedCopiers,
+  seedTrader,
+  TraderSocket,
+} from '../../src/load/copy-world.js';
 import { freePort, TestWorld, waitFor } from '../support/harness.js';
 
 describe("copiers' API: follow, change, pause, stop, list", () => {
@@ -50,18 +58,11 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
     const s = await signalOf(over, from.traderId);
     const ack = await from.socket.send(s);
     assert.equal(ack.type, 'ack');
-    const key = `${s.signalId}@${from.traderId}`;
+    const key = signalKeyOf(from.traderId, s.signalId);
     await done(key);
     return key;
   };
-  const done = (key: string) =>
-    waitFor(`${key} recorded`, async () => {
-      const [rows] = await world.engineDb.query<RowDataPacket[]>(
-        'SELECT 1 FROM copy_signal WHERE signal_key=? AND done_ms IS NOT NULL',
-        [key],
-      );
-      return rows.length === 1;
-    });
+  const done = (key: string) => waitFor(`${key} recorded`, () => fannedOut(world.engineDb, key));
   const outcome = async (signalKey: string, copierId: string) => {
     const [o] = await world.engineDb.query<RowDataPacket[]>(
       'SELECT status, action, qty FROM copy_order WHERE signal_key=? AND copier_id=?',

@@ -6,7 +6,14 @@ import type { SimAdmin } from '../../src/clients/sim-admin.js';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
 import { encodeSignalEntry, signalStreamKey } from '../../src/copytrade/ingress/codec.js';
 import { createRedis, type RedisClient } from '../../src/infra/redis.js';
-import { follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../../src/load/copy-world.js';
+import {
+  fannedOut,
+  follow,
+  INSTRUMENT,
+  seedCopiers,
+  seedTrader,
+  TraderSocket,
+} from '../../src/load/copy-world.js';
 import { type Child, freePort, TestWorld, waitFor } from '../support/harness.js';
 
 describe('copy trading: one signal, every copier of the trader, once', () => {
@@ -45,15 +52,7 @@ describe('copy trading: one signal, every copier of the trader, once', () => {
     return Number(rows[0]?.n);
   };
   const done = (signalKey: string) =>
-    waitFor(
-      `signal ${signalKey} done`,
-      async () =>
-        (await count('SELECT COUNT(*) AS n FROM copy_signal WHERE signal_key=? AND done_ms IS NOT NULL', [
-          signalKey,
-        ])) === 1,
-      30_000,
-      20,
-    );
+    waitFor(`signal ${signalKey} done`, () => fannedOut(world.engineDb, signalKey), 30_000, 20);
   const startEngine = async () => {
     engine = world.spawn(['copy']);
     socket = await waitFor(
