@@ -10,8 +10,9 @@
  * Exactness: sums, differences and products are exact (bigint has no bound). A quotient
  * is taken once, at the end of a computation, with its rounding stated: `/` truncates
  * toward zero (the floor of a non-negative value; slices.ts rounds signed PnL and fees
- * toward zero on purpose, as decimal.js's ROUND_DOWN did); ceilDiv rounds up. Rounding a floor (or ceiling) to a step that is itself a multiple of 10^-18 gives the
- * floor (ceiling) of the exact value, so no result depends on the 18-place truncation.
+ * toward zero on purpose, as decimal.js's ROUND_DOWN did); ceilDiv rounds up. Rounding a
+ * floor (or ceiling) to a step that is itself a multiple of 10^-18 gives the floor
+ * (ceiling) of the exact value, so no result depends on the 18-place truncation.
  */
 
 export type Fx = bigint;

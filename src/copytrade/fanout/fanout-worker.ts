@@ -12,8 +12,8 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Feeds the stream `copy:signals` to the fan-out, one signal at a time and in stream
  * order (a trader's close must follow its open). At start it takes over every entry still
  * pending (of the previous holder of the fan-out role, dead or stopped: one fan-out runs at
- * a time) and runs those as deliveries again; an entry is acknowledged and deleted only once its fan-out is
- * recorded. A fan-out that fails is retried, never skipped.
+ * a time) and runs those as deliveries again; an entry is acknowledged and deleted only once
+ * its fan-out is recorded. A fan-out that fails is retried, never skipped.
  */
 export class FanoutWorker {
   private running = false;
