@@ -52,7 +52,13 @@ describe('intake poller on the real counter table', () => {
     assert.equal(await taken('late-1'), false);
     await slow.commit();
     await slow.end();
-    await waitFor('the late row taken in', () => taken('late-1'), 10_000, 20);
+    // the row is in MySQL a moment before the poller counts it: wait for both
+    await waitFor(
+      'the late row taken in and counted',
+      async () => (await taken('late-1')) && poller.counts.late > 0,
+      10_000,
+      20,
+    );
     assert.equal(poller.counts.late, 1);
 
     const [ids] = await world.counterDb.query<RowDataPacket[]>(
