@@ -9,8 +9,9 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { type CdcFormat, decoderFor } from '../src/decode/decoder.js';
+import { readDeadLetters } from '../src/infra/dead-letter.js';
 import { createPool } from '../src/infra/mysql/client.js';
-import { createRedis, fieldMap } from '../src/infra/redis.js';
+import { createRedis } from '../src/infra/redis.js';
 import { Intake } from '../src/settlement/intake.js';
 import { intakeDeadLetterKey } from '../src/settlement/kafka-intake.js';
 
@@ -35,34 +36,34 @@ const pool = createPool(config.mysqlUrl, config.engineDb, { connections: 1 });
 const redis = createRedis(config.redisUrl);
 const key = intakeDeadLetterKey(config.redisPrefix);
 try {
-  const entries = await redis.xrange(key, '-', '+', 'COUNT', Number(values.limit));
+  const entries = await readDeadLetters(redis, key, Number(values.limit));
   const intake = new Intake(pool, redis, config.redisPrefix);
   let fixed = 0;
-  for (const [id, fields] of entries) {
-    const f = fieldMap(fields);
-    const d = decode(f.raw === 'null' ? null : Buffer.from(f.raw ?? ''));
+  for (const letter of entries) {
+    // a tombstone (null message) was kept as an empty entry
+    const d = decode(letter.entry.length === 0 ? null : letter.entry);
     if (d.kind === 'dead') {
-      process.stdout.write(`${f.ref}: still dead: ${d.reason}\n`);
+      process.stdout.write(`${letter.source}: still dead: ${d.reason}\n`);
       continue;
     }
     fixed++;
     const what = `${d.orders.length} order(s), ${d.ignored.length} ignored, ${d.rejected.length} rejected`;
     if (!values.apply) {
-      process.stdout.write(`${f.ref}: would yield ${what}\n`);
+      process.stdout.write(`${letter.source}: would yield ${what}\n`);
       continue;
     }
     await intake.reject(
       d.rejected.map((r, j) => ({
-        sourceRef: `${f.ref}#${j}`,
+        sourceRef: `${letter.source}#${j}`,
         orderId: r.orderId,
         reason: r.reason,
-        raw: f.raw ?? '',
+        raw: letter.entry.toString('utf8'),
       })),
       'redrive',
     );
     await intake.takeIn(d.orders, 'redrive');
-    await redis.xdel(key, id);
-    process.stdout.write(`${f.ref}: took in ${what}\n`);
+    await redis.xdel(key, letter.id);
+    process.stdout.write(`${letter.source}: took in ${what}\n`);
   }
   process.stdout.write(
     values.apply

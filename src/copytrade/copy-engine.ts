@@ -115,7 +115,7 @@ export async function startCopyEngine(
       log,
       (copierId, message) => api?.publish(copierId, message),
     );
-    const worker = new FanoutWorker(redis, blocking, fanout, { prefix, consumer }, log);
+    const worker = new FanoutWorker(redis, blocking, fanout, { prefix, consumer, holdsRole }, log);
     await worker.start();
     started.push(() => worker.stop());
 

@@ -149,7 +149,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     intake,
     decoderFor(config.cdcFormat, config),
     redis,
-    { prefix, maxLag: config.kafkaMaxLag, pauseMs: 1000 },
+    { prefix, maxLag: config.kafkaMaxLag, pauseMs: 1000, maxBytes: config.cdcMaxBytes },
     log,
   );
   const kafka =

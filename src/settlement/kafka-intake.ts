@@ -1,4 +1,5 @@
 import type { Decoded } from '../decode/decoded.js';
+import { type DeadLetter, deadLetter } from '../infra/dead-letter.js';
 import type { Logger } from '../infra/log.js';
 import type { RedisClient } from '../infra/redis.js';
 import type { IntakeSink, Rejection } from './intake.js';
@@ -7,8 +8,6 @@ import { streamKey } from './streams.js';
 
 const SOURCE = 'kafka';
 const HEARTBEAT_EVERY = 200;
-const RAW_KEPT = 4096;
-const DEAD_LETTERS_KEPT = 100_000;
 
 /** The parts of a kafkajs `eachBatch` payload that intake uses (a test double provides the same). */
 export interface BatchPayload {
@@ -40,7 +39,13 @@ export class KafkaIntake {
     private readonly sink: IntakeSink,
     private readonly decode: (raw: Buffer | null) => Decoded,
     private readonly redis: RedisClient,
-    private readonly opts: { prefix: string; maxLag: number; pauseMs: number },
+    private readonly opts: {
+      prefix: string;
+      maxLag: number;
+      pauseMs: number;
+      /** a dead letter keeps the message whole up to this (TF_CDC_MAX_BYTES: no decodable message is larger) */
+      maxBytes: number;
+    },
     private readonly log: Logger,
   ) {}
 
@@ -48,17 +53,18 @@ export class KafkaIntake {
     const { topic, partition, messages } = p.batch;
     const orders = new Map<string, IntakeOrder>();
     const rejections: Rejection[] = [];
-    const deadLetters: string[][] = [];
+    const deadLetters: DeadLetter[] = [];
     let last: string | null = null;
     for (const [i, m] of messages.entries()) {
       if (!p.isRunning() || p.isStale()) break;
       const ref = `${topic}/${partition}/${m.offset}`;
-      const raw = m.value === null ? 'null' : m.value.subarray(0, RAW_KEPT).toString('utf8');
       const d = this.decode(m.value);
       if (d.kind === 'dead') {
-        deadLetters.push(['ref', ref, 'reason', d.reason, 'raw', raw]);
+        const entry = m.value?.subarray(0, this.opts.maxBytes) ?? '';
+        deadLetters.push({ source: `kafka:${ref}`, reason: d.reason, entry });
       } else {
         for (const o of d.orders) orders.set(o.orderId, o);
+        const raw = d.rejected.length > 0 ? (m.value?.toString('utf8') ?? '') : '';
         for (const [j, r] of d.rejected.entries()) {
           rejections.push({ sourceRef: `${ref}#${j}`, orderId: r.orderId, reason: r.reason, raw });
         }
@@ -70,7 +76,7 @@ export class KafkaIntake {
     if (deadLetters.length > 0) {
       const pipe = this.redis.pipeline();
       const key = intakeDeadLetterKey(this.opts.prefix);
-      for (const fields of deadLetters) pipe.xadd(key, 'MAXLEN', '~', DEAD_LETTERS_KEPT, '*', ...fields);
+      for (const letter of deadLetters) deadLetter(pipe, key, letter);
       const results = await pipe.exec();
       const failed = results?.find(([err]) => err);
       if (failed?.[0]) throw failed[0];

@@ -1,6 +1,7 @@
 import { isAmount } from '../domain/money.js';
 import type { Logger } from '../infra/log.js';
 import type { RedisClient } from '../infra/redis.js';
+import { type Handled, StreamConsumer, type StreamEntry } from '../infra/stream-consumer.js';
 import { classify, retryDelayMs } from './errors.js';
 import { carryAfter, LAST_STEP, planStep, type Step, type StepCall, type StepResult } from './flows.js';
 import type { OutcomeWriter, StepOutcome } from './outcome-writer.js';
@@ -47,23 +48,15 @@ export interface StepWorkerDeps {
   log: Logger;
 }
 
-type Entry = [id: string, fields: string[] | null];
-
-const BLOCK_MS = 500;
-const DEAD_LETTERS_KEPT = 10_000;
-
 /**
- * Consumes the stream of one step: runs the step's downstream call for each entry, records
- * the outcome in MySQL, then hands the order on (or schedules a retry, or parks it) and
- * acknowledges. Entries of dead consumers are claimed after `claimIdleMs`.
+ * Consumes the stream of one step (the shared StreamConsumer, `parallel`): runs the step's
+ * downstream call for each entry, records the outcome in MySQL, then hands the order on (or
+ * schedules a retry, or parks it). Entries of dead consumers are claimed after `claimIdleMs`.
  */
 export class StepWorker {
   private readonly key: string;
   private readonly nextKey: string | null;
-  private readonly inFlight = new Set<string>();
-  private running = false;
-  private wake: (() => void) | null = null;
-  private loops: Promise<void>[] = [];
+  private readonly consumer: StreamConsumer;
 
   constructor(
     private readonly opts: StepWorkerOptions,
@@ -71,136 +64,35 @@ export class StepWorker {
   ) {
     this.key = streamKey(opts.prefix, opts.step);
     this.nextKey = opts.step === LAST_STEP ? null : streamKey(opts.prefix, (opts.step + 1) as Step);
+    this.consumer = new StreamConsumer(
+      {
+        stream: this.key,
+        group: GROUP,
+        consumer: opts.consumer,
+        deadLetterKey: deadLetterKey(opts.prefix),
+        mode: 'parallel',
+        concurrency: opts.concurrency,
+        claimIdleMs: opts.claimIdleMs,
+        claimIntervalMs: opts.claimIntervalMs,
+      },
+      { redis: deps.redis, blocking: deps.blocking, handle: (e) => this.handle(e), log: deps.log },
+    );
   }
 
-  async start(): Promise<void> {
-    await ensureGroup(this.deps.redis, this.key);
-    this.running = true;
-    this.loops = [this.readLoop(), this.claimLoop()];
+  start(): Promise<void> {
+    return this.consumer.start();
   }
 
   /** Stops reading and waits for in-flight steps, at most `deadlineMs`; returns how many were left. */
-  async stop(deadlineMs: number): Promise<number> {
-    this.running = false;
-    this.wake?.();
-    const deadline = Date.now() + deadlineMs;
-    // a loop stuck on an unreachable Redis must not hold the drain past its deadline
-    await Promise.race([Promise.all(this.loops), sleep(deadlineMs)]);
-    while (this.inFlight.size > 0 && Date.now() < deadline) await sleep(10);
-    return this.inFlight.size;
+  stop(deadlineMs: number): Promise<number> {
+    return this.consumer.stop(deadlineMs);
   }
 
-  private free(): number {
-    return this.opts.concurrency - this.inFlight.size;
-  }
-
-  private async slot(): Promise<void> {
-    while (this.running && this.free() <= 0) await new Promise<void>((r) => (this.wake = r));
-  }
-
-  private async readLoop(): Promise<void> {
-    while (this.running) {
-      await this.slot();
-      if (!this.running) break;
-      try {
-        const res = (await this.deps.blocking.xreadgroup(
-          'GROUP',
-          GROUP,
-          this.opts.consumer,
-          'COUNT',
-          this.free(),
-          'BLOCK',
-          BLOCK_MS,
-          'STREAMS',
-          this.key,
-          '>',
-        )) as [string, Entry[]][] | null;
-        for (const [, entries] of res ?? []) for (const e of entries) this.dispatch(e);
-      } catch (err) {
-        await this.recoverFrom(err as Error);
-      }
-    }
-  }
-
-  private async claimLoop(): Promise<void> {
-    while (this.running) {
-      await sleep(this.opts.claimIntervalMs, () => !this.running);
-      let cursor = '0-0';
-      try {
-        do {
-          if (!this.running || this.free() <= 0) break;
-          const [next, entries] = (await this.deps.redis.xautoclaim(
-            this.key,
-            GROUP,
-            this.opts.consumer,
-            this.opts.claimIdleMs,
-            cursor,
-            'COUNT',
-            this.free(),
-          )) as [string, Entry[]];
-          cursor = next;
-          for (const e of entries) if (!this.inFlight.has(e[0])) this.dispatch(e);
-        } while (cursor !== '0-0');
-      } catch (err) {
-        await this.recoverFrom(err as Error);
-      }
-    }
-  }
-
-  /** Redis lost the group (a FLUSHALL, a failover to an empty replica): recreate it and go on. */
-  private async recoverFrom(err: Error): Promise<void> {
-    if (!this.running) return;
-    if (err.message.includes('NOGROUP')) {
-      this.deps.log.warn({ stream: this.key }, 'consumer group missing; recreating it');
-      await ensureGroup(this.deps.redis, this.key).catch(() => undefined);
-      return;
-    }
-    this.deps.log.error({ err, stream: this.key }, 'stream read failed');
-    await sleep(200);
-  }
-
-  private dispatch([id, fields]: Entry): void {
-    if (fields === null) {
-      // XAUTOCLAIM gives nil fields for an entry deleted while pending (Redis < 7): nothing to run, clear it
-      void this.deps.redis.ack(this.key, GROUP, id);
-      return;
-    }
-    this.inFlight.add(id);
-    this.handle(id, fields)
-      .catch((err: Error) => {
-        // the entry stays pending; a claim runs it again once it is idle long enough
-        this.deps.log.error({ err, stream: this.key, id }, 'step not recorded; left pending for a claim');
-      })
-      .finally(() => {
-        this.inFlight.delete(id);
-        this.wake?.();
-      });
-  }
-
-  private async handle(id: string, fields: string[]): Promise<void> {
+  private async handle({ id: entryId, fields }: StreamEntry): Promise<Handled> {
     const m = decodeMessage(fields);
-    if ('error' in m || m.step !== this.opts.step) {
-      const reason =
-        'error' in m ? m.error : `entry of step ${m.step} in the stream of step ${this.opts.step}`;
-      await this.deps.redis.xadd(
-        deadLetterKey(this.opts.prefix),
-        // bounded: an operator reads the latest; a flood of garbage must not fill Redis
-        'MAXLEN',
-        '~',
-        DEAD_LETTERS_KEPT,
-        '*',
-        'stream',
-        this.key,
-        'id',
-        id,
-        'reason',
-        reason,
-        'raw',
-        JSON.stringify(fields).slice(0, 4096),
-      );
-      await this.deps.redis.ack(this.key, GROUP, id);
-      this.deps.log.warn({ stream: this.key, id, reason }, 'malformed stream entry dead-lettered');
-      return;
+    if ('error' in m) return { deadLetter: m.error };
+    if (m.step !== this.opts.step) {
+      return { deadLetter: `entry of step ${m.step} in the stream of step ${this.opts.step}` };
     }
     const outcome = await this.run(m);
     const verdict = await this.deps.writer.commit(outcome);
@@ -211,8 +103,7 @@ export class StepWorker {
       if (at?.status === 'RUNNING' && at.step === m.step && at.attempt > m.attempt) {
         await this.deps.scheduleRetry({ ...m, attempt: at.attempt }, this.opts.retryBaseMs);
       }
-      await this.deps.redis.ack(this.key, GROUP, id);
-      return;
+      return 'ack';
     }
     if (verdict.kind === 'recorded') this.deps.observe?.(outcome, m.t0);
     // recorded now, or by an earlier run of this attempt that may have died before acting on it
@@ -224,17 +115,17 @@ export class StepWorker {
         this.nextKey,
         handoffMarkerKey(this.opts.prefix, m.orderId, m.step),
         GROUP,
-        id,
+        entryId,
         this.opts.handoffMarkerMs,
         ...encodeMessage(next),
       );
-      return;
+      return 'acked';
     }
     if (outcome.status === 'RETRY') {
       const delay = retryDelayMs(m.attempt, this.opts.retryBaseMs, this.opts.retryMaxMs, Math.random);
       await this.deps.scheduleRetry({ ...m, attempt: m.attempt + 1 }, delay);
     }
-    await this.deps.redis.ack(this.key, GROUP, id);
+    return 'ack';
   }
 
   /** Runs the step's call; every failure becomes an outcome, never an exception. */
@@ -283,23 +174,4 @@ function asCoded(err: unknown): CodedError {
   if (typeof e?.code === 'string' && e.name === 'DownstreamError')
     return { code: e.code, status: e.status, message: e.message };
   return { code: 'ENGINE_BUG', message: e instanceof Error ? e.message : String(err) };
-}
-
-/** Creates the group reading from the start, so entries added before it existed are not skipped. */
-export async function ensureGroup(redis: RedisClient, key: string): Promise<void> {
-  try {
-    await redis.xgroup('CREATE', key, GROUP, '0', 'MKSTREAM');
-  } catch (err) {
-    if (!(err as Error).message.includes('BUSYGROUP')) throw err;
-  }
-}
-
-function sleep(ms: number, abort?: () => boolean): Promise<void> {
-  if (!abort) return new Promise((r) => setTimeout(r, ms));
-  return new Promise((resolve) => {
-    const until = Date.now() + ms;
-    const tick = () =>
-      abort() || Date.now() >= until ? resolve() : setTimeout(tick, Math.min(50, until - Date.now()));
-    tick();
-  });
 }

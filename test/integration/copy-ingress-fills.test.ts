@@ -143,7 +143,7 @@ describe('copy ingress: trading-system fills', () => {
         'STALE_SIGNAL: filledMs is outside the window signal ids are remembered for',
       ],
     );
-    assert.equal(dead[0]?.raw, '{"type":"fill","account":"acc-1",');
+    assert.equal(dead[0]?.entry, '{"type":"fill","account":"acc-1",');
   });
 
   it('follows a refresh of the leader table at the next event', async () => {

@@ -52,7 +52,7 @@ describe('Kafka intake behind a consumer double, on the real MySQL and Redis', (
       new Intake(world.engineDb, redis, world.config.redisPrefix),
       (raw) => (raw === null ? { kind: 'dead', reason: 'null message' } : decodeCanal(raw, target)),
       redis,
-      { prefix: world.config.redisPrefix, maxLag: 1_000_000, pauseMs: 10 },
+      { prefix: world.config.redisPrefix, maxLag: 1_000_000, pauseMs: 10, maxBytes: 1 << 20 },
       createLogger('silent'),
     );
   });
@@ -99,15 +99,34 @@ describe('Kafka intake behind a consumer double, on the real MySQL and Redis', (
     const dead = (await redis.xrange(intakeDeadLetterKey(world.config.redisPrefix), '-', '+')).map(
       ([, f]) => {
         const o = fieldMap(f);
-        return [o.ref, o.reason?.replace(/:.*/, '')];
+        return [o.source, o.reason?.replace(/:.*/, '')];
       },
     );
     assert.deepEqual(dead, [
-      ['counter.sync_order/1/1', 'not JSON'],
-      ['counter.sync_order/1/2', 'null message'],
-      ['counter.sync_order/1/3', 'unknown type "UPSERT"'],
-      ['counter.sync_order/1/4', 'payload of 2097152 bytes is over the 1048576-byte limit'],
+      ['kafka:counter.sync_order/1/1', 'not JSON'],
+      ['kafka:counter.sync_order/1/2', 'null message'],
+      ['kafka:counter.sync_order/1/3', 'unknown type "UPSERT"'],
+      ['kafka:counter.sync_order/1/4', 'payload of 2097152 bytes is over the 1048576-byte limit'],
     ]);
+  });
+
+  it('a dead letter keeps the whole message, byte for byte, up to the size limit', async () => {
+    const key = intakeDeadLetterKey(world.config.redisPrefix);
+    // over 4 KiB, with bytes that are not UTF-8: the redrive must get back exactly what Kafka held
+    const big = Buffer.concat([
+      Buffer.from('{"type":"UPSERT","pad":"'),
+      Buffer.alloc(20_000, 0xff),
+      Buffer.from('"}'),
+    ]);
+    const tooBig = Buffer.alloc((1 << 20) + 10, 0x20);
+    const before = await redis.xlen(key);
+    const consumer = new ConsumerDouble('counter.sync_order', 5, [big, tooBig]);
+    await consumer.deliver((p, c) => intake.handleBatch(p, c));
+    const rows = (await redis.xrangeBuffer(key, '-', '+')).slice(before);
+    const largest = rows.map(([, flat]) => flat.reduce((a, b) => (b.length > a.length ? b : a)));
+    assert.equal(largest.length, 2);
+    assert.ok(largest[0]?.equals(big), `kept ${largest[0]?.length} of ${big.length} bytes`);
+    assert.ok(largest[1]?.equals(tooBig.subarray(0, 1 << 20)), `kept ${largest[1]?.length} bytes`);
   });
 
   it('every malformed message of the decoder tests ends in the dead-letter stream with its reason', async () => {
@@ -125,7 +144,7 @@ describe('Kafka intake behind a consumer double, on the real MySQL and Redis', (
     assert.equal(entries.length - before, malformedCanal.length);
     for (const [i, [name, , reason]] of malformedCanal.entries()) {
       const fields = entries[before + i]?.[1] ?? [];
-      assert.equal(fields[fields.indexOf('ref') + 1], `counter.sync_order/3/${i}`, name);
+      assert.equal(fields[fields.indexOf('source') + 1], `kafka:counter.sync_order/3/${i}`, name);
       assert.match(fields[fields.indexOf('reason') + 1] ?? '', reason, name);
     }
   });
@@ -135,7 +154,7 @@ describe('Kafka intake behind a consumer double, on the real MySQL and Redis', (
       new Intake(world.engineDb, redis, world.config.redisPrefix),
       () => ({ kind: 'decoded', orders: [], ignored: ['test'], rejected: [] }),
       redis,
-      { prefix: world.config.redisPrefix, maxLag: -1, pauseMs: 10 },
+      { prefix: world.config.redisPrefix, maxLag: -1, pauseMs: 10, maxBytes: 1 << 20 },
       createLogger('silent'),
     );
     const consumer = new ConsumerDouble('counter.sync_order', 2, [Buffer.from('{}')]);

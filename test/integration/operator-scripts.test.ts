@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { SimAdmin } from '../../src/clients/sim-admin.js';
+import { deadLetter } from '../../src/infra/dead-letter.js';
 import { createRedis } from '../../src/infra/redis.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
@@ -90,8 +91,9 @@ describe('operator scripts', () => {
     );
     const redis = createRedis(world.config.redisUrl);
     try {
-      await redis.xadd(key, '*', 'ref', 'counter.sync_order/0/7', 'reason', 'old decoder bug', 'raw', good);
-      await redis.xadd(key, '*', 'ref', 'counter.sync_order/0/8', 'reason', 'not JSON', 'raw', 'garbage');
+      const source = (offset: number) => `kafka:counter.sync_order/0/${offset}`;
+      await deadLetter(redis, key, { source: source(7), reason: 'old decoder bug', entry: good });
+      await deadLetter(redis, key, { source: source(8), reason: 'not JSON', entry: 'garbage' });
       assert.match(script('redrive-dead-letters', '--help'), /--apply/);
       const dry = script('redrive-dead-letters');
       assert.match(dry, /counter.sync_order\/0\/7: would yield 1 order/);

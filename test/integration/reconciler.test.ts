@@ -70,7 +70,7 @@ describe('reconciler: the counter keeps writing while Kafka is silent', () => {
       new Intake(world.engineDb, redis, world.config.redisPrefix),
       (raw) => (raw === null ? { kind: 'dead', reason: 'null' } : decodeCanal(raw, target)),
       redis,
-      { prefix: world.config.redisPrefix, maxLag: 1_000_000, pauseMs: 10 },
+      { prefix: world.config.redisPrefix, maxLag: 1_000_000, pauseMs: 10, maxBytes: 1 << 20 },
       createLogger('silent'),
     );
     const consumer = new ConsumerDouble('counter.sync_order', 0, messages);

@@ -113,19 +113,29 @@ export class TestWorld {
     return { code, stdout: c.stdout, stderr: c.stderr };
   }
 
+  /**
+   * Stops what this world started and removes its databases and keys. Safe whatever set-up
+   * got to, so a file whose `before` failed still ends: nothing it opened stays open.
+   */
   async tearDown(): Promise<void> {
-    for (const a of this.admins) await a.close();
+    await Promise.allSettled(this.admins.map((a) => a.close()));
     for (const c of this.children) c.kill('SIGKILL');
     await Promise.allSettled([...this.children].map((c) => c.exited));
-    await this.engineDb?.end();
-    await this.counterDb?.end();
+    await Promise.allSettled([this.engineDb?.end(), this.counterDb?.end()]);
+    if (!this.config) return;
     const admin = await mysql.createConnection(MYSQL_URL);
-    await admin.query(`DROP DATABASE IF EXISTS \`${this.config.engineDb}\``);
-    await admin.query(`DROP DATABASE IF EXISTS \`${this.config.counterDb}\``);
-    await admin.end();
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS \`${this.config.engineDb}\``);
+      await admin.query(`DROP DATABASE IF EXISTS \`${this.config.counterDb}\``);
+    } finally {
+      await admin.end();
+    }
     const redis = new Redis(REDIS_URL);
-    await deleteKeys(redis, this.config.redisPrefix);
-    redis.disconnect();
+    try {
+      await deleteKeys(redis, this.config.redisPrefix);
+    } finally {
+      redis.disconnect();
+    }
   }
 }
 

@@ -1,3 +1,4 @@
+import { deadLetter } from '../../infra/dead-letter.js';
 import type { Logger } from '../../infra/log.js';
 import type { RedisClient } from '../../infra/redis.js';
 import type { TraderSignal } from '../domain/signal.js';
@@ -19,12 +20,12 @@ import {
  * event through `leaders`, so a refresh takes effect at the next event.
  */
 
-export type DeadLetter = (reason: string, raw: string) => Promise<unknown>;
+export type WriteDeadLetter = (reason: string, raw: string) => Promise<unknown>;
 
 export interface FillIntakeOptions {
   readonly leaders: () => LeaderTable;
   readonly accept: AcceptSignal;
-  readonly deadLetter: DeadLetter;
+  readonly deadLetter: WriteDeadLetter;
   readonly filter?: FillFilterOptions;
   /** first pause before a failed accept is tried again; doubles up to 5 s (default 100) */
   readonly retryBaseMs?: number;
@@ -49,8 +50,6 @@ export interface FillIntake {
   close(): Promise<void>;
 }
 
-const MAX_DEAD_RAW = 4096;
-
 export function createFillIntake(opts: FillIntakeOptions): FillIntake {
   const log = opts.logger;
   const retryBaseMs = opts.retryBaseMs ?? 100;
@@ -66,11 +65,9 @@ export function createFillIntake(opts: FillIntakeOptions): FillIntake {
 
   const deadLetter = (reason: string, raw: string): void => {
     stats.invalid++;
-    opts
-      .deadLetter(reason, raw.length > MAX_DEAD_RAW ? raw.slice(0, MAX_DEAD_RAW) : raw)
-      .catch((err: unknown) => {
-        log?.error({ err, reason }, 'fill intake: could not dead-letter an event');
-      });
+    opts.deadLetter(reason, raw).catch((err: unknown) => {
+      log?.error({ err, reason }, 'fill intake: could not dead-letter an event');
+    });
   };
 
   /** Stores one signal, trying again with backoff while Redis fails (a fill has no sender to retry). */
@@ -146,9 +143,8 @@ export function createFillIntake(opts: FillIntakeOptions): FillIntake {
   };
 }
 
-/** Writes unreadable events to `{prefix}:copy:signals:dead` (reason, raw, at), capped near `maxLen`. */
-export function createDeadLetter(redis: RedisClient, prefix: string, maxLen = 10_000): DeadLetter {
+/** Writes unreadable events, whole, to `{prefix}:copy:signals:dead` (source `fills`). */
+export function createDeadLetter(redis: RedisClient, prefix: string): WriteDeadLetter {
   const key = signalDeadLetterKey(prefix);
-  return (reason, raw) =>
-    redis.xadd(key, 'MAXLEN', '~', maxLen, '*', 'reason', reason, 'raw', raw, 'at', String(Date.now()));
+  return async (reason, raw) => deadLetter(redis, key, { source: 'fills', reason, entry: raw });
 }
