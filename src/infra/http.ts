@@ -186,6 +186,11 @@ export function writeError(
   res.end(JSON.stringify({ code, message }));
 }
 
+/** The TCP peer's address (a proxy's, behind one); readable only in the handler's synchronous part. */
+export function remoteAddress(res: HttpResponse): string {
+  return Buffer.from(res.getRemoteAddressAsText()).toString('utf8');
+}
+
 /** The query string of a request; `req` is only valid during the handler's synchronous part. */
 export function queryOf(req: HttpRequest): URLSearchParams {
   return new URLSearchParams(req.getQuery() ?? '');

@@ -8,6 +8,7 @@ import {
   listen,
   queryOf,
   readJson,
+  remoteAddress,
   writeError,
 } from '../../infra/http.js';
 import type { Logger } from '../../infra/log.js';
@@ -29,10 +30,6 @@ const topicOf = (copierId: string): string => `copier:${copierId}`;
 
 /** mysql2's error when a pool's queue is at its queueLimit */
 const POOL_FULL = 'Queue limit reached.';
-
-/** The peer's address; like `req`, readable only in the handler's synchronous part. */
-export const remoteAddress = (res: HttpResponse): string =>
-  Buffer.from(res.getRemoteAddressAsText()).toString('utf8');
 
 /**
  * The copiers' HTTP API (uWebSockets.js), each request authenticated by the copier's token

@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponse, us_socket_context_t, WebSocket } from 'uWebSockets.js';
 import uWS from 'uWebSockets.js';
-import { listen, writeError } from '../../infra/http.js';
+import { listen, remoteAddress, writeError } from '../../infra/http.js';
 import type { Logger } from '../../infra/log.js';
 import { type AttemptLimiter, retryAfterSeconds } from '../api/attempt-limiter.js';
 import { type AcceptSignal, STALE_REASON } from './accept.js';
@@ -106,7 +106,7 @@ export async function startSignalIngress(opts: SignalIngressOptions): Promise<Si
 
   const upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
     // req is only valid until this function returns: read everything now
-    const from = Buffer.from(res.getRemoteAddressAsText()).toString('utf8');
+    const from = remoteAddress(res);
     const apiKey = req.getHeader('x-api-key') || (req.getQuery('apiKey') ?? '');
     const wsKey = req.getHeader('sec-websocket-key');
     const wsProtocol = req.getHeader('sec-websocket-protocol');
