@@ -1,25 +1,31 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './infra/log.js';
+import { installProcessGuard } from './infra/process-guard.js';
 
 /**
  * One entry point: `tradeflow <command>`. Each command lives in src/commands/ and is
  * loaded only when asked for, so `tradeflow sim` does not load the engine and vice versa.
+ * A command that `serves` (runs until stopped) gets the process guard: the one policy for
+ * unhandled rejections and uncaught exceptions (src/infra/process-guard.ts).
  */
-const commands: Record<string, { about: string; load: () => Promise<{ run: Run }> }> = {
+const commands: Record<string, { about: string; serves?: true; load: () => Promise<{ run: Run }> }> = {
   migrate: {
     about: "create and migrate the engine's and the counter's databases",
     load: () => import('./commands/migrate.js'),
   },
   sim: {
+    serves: true,
     about: 'run the simulated counter, funding and trade services',
     load: () => import('./commands/sim.js'),
   },
   start: {
+    serves: true,
     about: 'run the settlement engine (intake, step workers, retries, recovery) [--board]',
     load: () => import('./commands/start.js'),
   },
   copy: {
+    serves: true,
     about: 'run the copy-trading engine (signal ingress, fan-out to copiers)',
     load: () => import('./commands/copy.js'),
   },
@@ -37,6 +43,7 @@ const commands: Record<string, { about: string; load: () => Promise<{ run: Run }
     load: () => import('./commands/retry.js'),
   },
   board: {
+    serves: true,
     about: 'serve Bull Board for the retry and parked queues',
     load: () => import('./commands/board.js'),
   },
@@ -83,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const log = createLogger(config.logLevel, `tradeflow-${name}`);
+  if (command.serves) installProcessGuard(log);
   const { run } = await command.load();
   return (await run(args, { config, log })) ?? 0;
 }

@@ -6,6 +6,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../infra/log.js';
 import { createPool } from '../infra/mysql/client.js';
 import { createRedis } from '../infra/redis.js';
+import { AttemptLimiter } from './api/attempt-limiter.js';
+import { CredentialCache, loadCredentials } from './api/credentials.js';
 import { FollowStore } from './api/follow-store.js';
 import { type CopierApi, startCopierApi } from './api/server.js';
 import { CopierBook } from './fanout/book.js';
@@ -51,6 +53,11 @@ export async function startCopyEngine(
   const subscriber = createRedis(config.redisUrl, { blocking: true, name: `tf-copy-${consumer}-sub` });
   const pool = createPool(config.mysqlUrl, config.engineDb, { connections: 8 });
   const writer = createPool(config.mysqlUrl, config.engineDb, { connections: 8, multipleStatements: true });
+  // the copiers' API and the credential reloads: what strangers can cause never queues on the fan-out's pool
+  const apiPool = createPool(config.mysqlUrl, config.engineDb, {
+    connections: config.copyApiMysqlConnections,
+    queueLimit: config.copyApiMysqlQueue,
+  });
   const exchange = createExchangeClient(config.exchangeUrl, {
     timeoutMs: config.httpTimeoutMs,
     connections: config.httpConnections,
@@ -60,7 +67,7 @@ export async function startCopyEngine(
     () => {
       for (const r of [redis, blocking, subscriber]) r.disconnect();
     },
-    () => Promise.allSettled([pool.end(), writer.end(), exchange.close()]),
+    () => Promise.allSettled([pool.end(), writer.end(), apiPool.end(), exchange.close()]),
   ];
   let fanout: Fanout | undefined;
   const stop = async () => {
@@ -92,11 +99,26 @@ export async function startCopyEngine(
       PRICE_REFRESH_MS,
     );
     started.push(() => clearInterval(priceTimer));
+    // the credentials: tokens and API keys in memory, so that a wrong one costs no query
+    const credentials = new CredentialCache(() => loadCredentials(apiPool), {
+      missReloadMs: config.copyCredentialsMissReloadMs,
+    });
+    await credentials.reload();
+    const reloadCredentials = () =>
+      credentials.reload().catch((err) => log.error({ err }, 'credential reload failed; the previous stay'));
+    const credentialTimer = setInterval(reloadCredentials, config.copyCredentialsRefreshMs);
+    started.push(() => clearInterval(credentialTimer));
+    const attempts = new AttemptLimiter({
+      maxFailures: config.copyAuthMaxFailures,
+      windowMs: config.copyAuthWindowMs,
+    });
     await subscriber.subscribe(copyChangedChannel(prefix));
     subscriber.on('message', (_channel, copierId: string) => {
       loadCopier(pool, exchange, book, copierId).catch((err) =>
         log.error({ err, copierId }, 'copier reload failed'),
       );
+      // whatever the message names: a change of a copier or a lead may be one of its credentials
+      void reloadCredentials();
     });
 
     // 2. the fan-out; what it records is pushed to the copiers on the API's /stream (4)
@@ -120,19 +142,13 @@ export async function startCopyEngine(
     started.push(() => worker.stop());
 
     // 1. the ingress: traders' frames, and (when configured) the exchange's fills of leaders
-    const credentials = async (apiKey: string) => {
-      const [[t]] = await pool.query<RowDataPacket[]>(
-        'SELECT trader_id, api_secret FROM copy_trader WHERE api_key=?',
-        [apiKey],
-      );
-      return t ? { traderId: t.trader_id as string, secret: t.api_secret as string } : undefined;
-    };
     const ingress = await startCopyIngress({
       redis,
       prefix,
       host: config.copyIngressHost,
       port: config.copyIngressPort,
-      credentials,
+      credentials: (apiKey) => credentials.traderOf(apiKey),
+      attempts,
       seenTtlMs: config.copySeenTtlMs,
       frameMaxBytes: config.copyFrameMaxBytes,
       maxSkewMs: config.copyMaxSkewMs,
@@ -162,7 +178,9 @@ export async function startCopyEngine(
     api = await startCopierApi({
       host: config.copyApiHost,
       port: config.copyApiPort,
-      store: new FollowStore(pool),
+      store: new FollowStore(apiPool),
+      copierOf: (token) => credentials.copierOf(token),
+      attempts,
       changed: (copierId) => loadCopier(pool, exchange, book, copierId),
       closeOut: async (copierId, traderId) => {
         const requestId = randomBytes(6).toString('hex');

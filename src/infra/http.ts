@@ -15,6 +15,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** extra response headers, e.g. Retry-After of a 429 */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = 'HttpError';
@@ -24,6 +26,7 @@ export class HttpError extends Error {
 const REASONS: Record<number, string> = {
   200: 'OK',
   400: 'Bad Request',
+  401: 'Unauthorized',
   404: 'Not Found',
   409: 'Conflict',
   413: 'Payload Too Large',
@@ -34,7 +37,7 @@ const REASONS: Record<number, string> = {
 };
 const statusLines = new Map<number, string>();
 
-function statusLine(status: number): string {
+export function statusLine(status: number): string {
   let line = statusLines.get(status);
   if (line === undefined) {
     line = `${status} ${REASONS[status] ?? 'Status'}`;
@@ -63,14 +66,19 @@ export class Exchanges {
   }
 
   /** Sends an already serialized JSON body, unless the client went away meanwhile. */
-  send(ex: Exchange, status: number, json: string, closeConnection = false): void {
+  send(
+    ex: Exchange,
+    status: number,
+    json: string,
+    closeConnection = false,
+    headers: Readonly<Record<string, string>> = {},
+  ): void {
     if (!ex.open) return;
     this.#settle(ex);
     ex.res.cork(() => {
-      ex.res
-        .writeStatus(statusLine(status))
-        .writeHeader('content-type', 'application/json')
-        .end(json, closeConnection);
+      ex.res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json');
+      for (const [name, value] of Object.entries(headers)) ex.res.writeHeader(name, value);
+      ex.res.end(json, closeConnection);
     });
   }
 
@@ -91,8 +99,14 @@ export class Exchanges {
     }, delayMs);
   }
 
-  error(ex: Exchange, status: number, code: string, message: string): void {
-    this.send(ex, status, JSON.stringify({ code, message }));
+  error(
+    ex: Exchange,
+    status: number,
+    code: string,
+    message: string,
+    headers: Readonly<Record<string, string>> = {},
+  ): void {
+    this.send(ex, status, JSON.stringify({ code, message }), false, headers);
   }
 
   /** Ends every exchange still in flight with 503 on a closing connection, and cancels held replies. */
@@ -113,8 +127,18 @@ export class Exchanges {
  * Reads the whole body as JSON, at most `limit` bytes. Must be called synchronously in the
  * route handler (uWS drops data that arrives before onData is set). Rejects with an HttpError:
  * 413 PAYLOAD_TOO_LARGE or 400 INVALID_REQUEST.
+ *
+ * The rejection counts as handled from the start: a route answers some requests (401, 429)
+ * without ever awaiting their body, and a body read that nobody awaits must not fail the
+ * process. A caller that awaits it still gets the rejection.
  */
 export function readJson(ex: Exchange, limit: number): Promise<unknown> {
+  const body = readJsonBody(ex, limit);
+  body.catch(() => undefined);
+  return body;
+}
+
+function readJsonBody(ex: Exchange, limit: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -144,6 +168,27 @@ export function readJson(ex: Exchange, limit: number): Promise<unknown> {
       }
     });
   });
+}
+
+/**
+ * Writes a whole JSON error response on `res` outside any Exchange: a WebSocket upgrade
+ * refused. The caller corks it when it answers after the handler returned.
+ */
+export function writeError(
+  res: HttpResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json');
+  for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+  res.end(JSON.stringify({ code, message }));
+}
+
+/** The TCP peer's address (a proxy's, behind one); readable only in the handler's synchronous part. */
+export function remoteAddress(res: HttpResponse): string {
+  return Buffer.from(res.getRemoteAddressAsText()).toString('utf8');
 }
 
 /** The query string of a request; `req` is only valid during the handler's synchronous part. */

@@ -1,12 +1,14 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /**
- * A TCP proxy a test can cut and restore, to make a server (MySQL) unreachable for a
- * process under test without stopping the server the other tests share.
+ * A TCP proxy a test can cut and restore, or hold, to make a server (MySQL) unreachable or
+ * stalled for a process under test without stopping the server the other tests share.
  */
 export class TcpProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  /** while held, what clients send waits here instead of reaching the server */
+  private held: { to: Socket; data: Buffer }[] | null = null;
   port = 0;
 
   constructor(
@@ -22,7 +24,11 @@ export class TcpProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => s.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      client.on('data', (data: Buffer) => {
+        if (this.held) this.held.push({ to: upstream, data });
+        else upstream.write(data);
+      });
+      upstream.pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -32,10 +38,28 @@ export class TcpProxy {
     this.server = server;
   }
 
+  /** Stalls the server: connections stay open, but nothing the clients send reaches it. */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Forwards what was held, in order, and forwards again. Returns how many bytes were held. */
+  release(): number {
+    const held = this.held ?? [];
+    this.held = null;
+    let bytes = 0;
+    for (const { to, data } of held) {
+      bytes += data.byteLength;
+      if (!to.destroyed) to.write(data);
+    }
+    return bytes;
+  }
+
   /** Refuses new connections and drops the open ones. */
   async cut(): Promise<void> {
     const server = this.server;
     this.server = null;
+    this.release();
     for (const s of this.sockets) s.destroy();
     if (server) await new Promise((r) => server.close(r));
   }

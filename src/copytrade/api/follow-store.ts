@@ -6,20 +6,13 @@ import { SettingsError } from '../domain/settings-error.js';
 import { parseFollowSettings, parseLeadSettings } from '../domain/settings-parse.js';
 
 /**
- * The copiers' side of copy trading in MySQL: who a token belongs to, follows and their
- * changes (checked against the lead's settings and the copier's other follows), and what a
- * copier may read of its own slices, orders and skips. Not on the hot path.
+ * The copiers' side of copy trading in MySQL: follows and their changes (checked against the
+ * lead's settings and the copier's other follows), and what a copier may read of its own
+ * slices, orders and skips. Not on the hot path; who a token belongs to is the credential
+ * cache's (credentials.ts), answered without MySQL.
  */
 export class FollowStore {
   constructor(private readonly pool: Pool) {}
-
-  /** The copier a bearer token belongs to, or undefined. */
-  async copierOf(token: string): Promise<string | undefined> {
-    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT copier_id FROM copy_copier WHERE token=?', [
-      token,
-    ]);
-    return rows[0]?.copier_id;
-  }
 
   /** Creates or replaces the copier's follow of `traderId` with `body` (settings without the ids). */
   async follow(copierId: string, traderId: string, body: unknown): Promise<FollowSettings> {

@@ -8,9 +8,13 @@ import {
   listen,
   queryOf,
   readJson,
+  remoteAddress,
+  writeError,
 } from '../../infra/http.js';
 import type { Logger } from '../../infra/log.js';
+import { type AttemptLimiter, retryAfterSeconds } from './attempt-limiter.js';
 import type { FollowStore } from './follow-store.js';
+import { checkQuery, intParam, oneOfParam } from './query.js';
 
 const BODY_LIMIT = 16 * 1024;
 const MAX_LIST = 500;
@@ -24,6 +28,9 @@ export interface CopierApi {
 
 const topicOf = (copierId: string): string => `copier:${copierId}`;
 
+/** mysql2's error when a pool's queue is at its queueLimit */
+const POOL_FULL = 'Queue limit reached.';
+
 /**
  * The copiers' HTTP API (uWebSockets.js), each request authenticated by the copier's token
  * (`Authorization: Bearer <token>`):
@@ -33,14 +40,19 @@ const topicOf = (copierId: string): string => `copier:${copierId}`;
  *   DELETE /follows/:trader?slices=keep|close
  *                                     stop following; keep (default) leaves the slices the copier's,
  *                                     close queues a close-out of them (its orders show in /orders)
- *   GET    /follows | /slices | /orders?limit=N   the copier's own
+ *   GET    /follows | /slices | /orders?limit=N (1..500, default 100)   the copier's own
  *   WS     /stream                    its copy orders and skips, pushed once recorded
  * Every change is announced (`changed`) so the fan-out's book reloads that copier.
+ * Tokens are checked against `copierOf` (the credential cache: no MySQL query for a wrong
+ * one); an address with too many failed attempts gets 429 with Retry-After (`attempts`).
+ * Unknown, repeated or malformed query parameters get 400 naming the parameter.
  */
 export async function startCopierApi(opts: {
   host: string;
   port: number;
   store: FollowStore;
+  copierOf: (token: string) => string | undefined | Promise<string | undefined>;
+  attempts: AttemptLimiter;
   changed: (copierId: string) => Promise<unknown>;
   /** queues the close of the copier's slices of a trader; returns the request's id */
   closeOut: (copierId: string, traderId: string) => Promise<string>;
@@ -51,17 +63,39 @@ export async function startCopierApi(opts: {
   const app = uWS.App();
 
   const fail = (ex: Exchange, err: unknown) => {
-    if (err instanceof HttpError) exchanges.error(ex, err.status, err.code, err.message);
-    else {
+    if (err instanceof HttpError) exchanges.error(ex, err.status, err.code, err.message, err.headers);
+    else if (err instanceof Error && err.message === POOL_FULL) {
+      // the API's own MySQL pool has its bounded queue full: busy, not broken
+      exchanges.error(ex, 503, 'BUSY', 'too many requests in flight; try again', { 'retry-after': '1' });
+    } else {
       log.error({ err }, 'copier API request failed');
       exchanges.error(ex, 500, 'INTERNAL', 'internal error');
     }
   };
 
-  /** A route: reads what it needs of `req` synchronously, then answers from `handle`. */
+  /** The copier of `token`, or an HttpError: 429 for an address over its failed attempts, else 401. */
+  const authenticate = async (from: string, token: string | undefined): Promise<string> => {
+    const wait = opts.attempts.blockedFor(from);
+    if (wait > 0) {
+      throw new HttpError(429, 'TOO_MANY_ATTEMPTS', 'too many failed attempts from this address', {
+        'retry-after': retryAfterSeconds(wait),
+      });
+    }
+    const copierId = token ? await opts.copierOf(token) : undefined;
+    if (copierId) return copierId;
+    opts.attempts.failed(from);
+    throw new HttpError(401, 'UNAUTHORIZED', 'a copier token is required: Authorization: Bearer <token>');
+  };
+
+  /**
+   * A route: reads what it needs of `req` synchronously, then authenticates, checks the
+   * query against `allowed`, and answers from `handle`. A PUT's body is read from the start
+   * (uWS drops what arrives before) but awaited only once the token is good.
+   */
   const route = (
     method: 'get' | 'put' | 'post' | 'del',
     path: string,
+    allowed: readonly string[],
     handle: (
       copierId: string,
       ex: Exchange,
@@ -71,6 +105,7 @@ export async function startCopierApi(opts: {
   ) => {
     app[method](path, (res: HttpResponse, req: HttpRequest) => {
       const ex = exchanges.accept(res);
+      const from = remoteAddress(res);
       const token = /^Bearer (.+)$/.exec(req.getHeader('authorization'))?.[1];
       const params = {
         trader: path.includes(':trader') ? (req.getParameter(0) ?? '') : '',
@@ -78,13 +113,8 @@ export async function startCopierApi(opts: {
       };
       const body = method === 'put' ? readJson(ex, BODY_LIMIT) : Promise.resolve(undefined);
       (async () => {
-        const copierId = token ? await store.copierOf(token) : undefined;
-        if (!copierId)
-          throw new HttpError(
-            401,
-            'UNAUTHORIZED',
-            'a copier token is required: Authorization: Bearer <token>',
-          );
+        const copierId = await authenticate(from, token);
+        checkQuery(params.query, allowed);
         exchanges.json(ex, 200, await handle(copierId, ex, params, await body));
       })().catch((err: unknown) => fail(ex, err));
     });
@@ -95,22 +125,19 @@ export async function startCopierApi(opts: {
     return result;
   };
 
-  route('put', '/follows/:trader', async (copierId, _ex, { trader }, body) =>
+  route('put', '/follows/:trader', [], async (copierId, _ex, { trader }, body) =>
     changedThen(copierId, { follow: await store.follow(copierId, trader, body) }),
   );
-  route('post', '/follows/:trader/pause', async (copierId, _ex, { trader }) => {
+  route('post', '/follows/:trader/pause', [], async (copierId, _ex, { trader }) => {
     await store.setStatus(copierId, trader, 'paused');
     return changedThen(copierId, { traderId: trader, status: 'paused' });
   });
-  route('post', '/follows/:trader/resume', async (copierId, _ex, { trader }) => {
+  route('post', '/follows/:trader/resume', [], async (copierId, _ex, { trader }) => {
     await store.setStatus(copierId, trader, 'active');
     return changedThen(copierId, { traderId: trader, status: 'active' });
   });
-  route('del', '/follows/:trader', async (copierId, _ex, { trader, query }) => {
-    const slices = query.get('slices') ?? 'keep';
-    if (slices !== 'keep' && slices !== 'close') {
-      throw new HttpError(400, 'BAD_REQUEST', 'slices: expected keep (the default) or close');
-    }
+  route('del', '/follows/:trader', ['slices'], async (copierId, _ex, { trader, query }) => {
+    const slices = oneOfParam(query, 'slices', ['keep', 'close'] as const);
     await store.stop(copierId, trader);
     // the book holds the stop before the close-out is queued: no signal after it copies again
     await opts.changed(copierId);
@@ -118,10 +145,10 @@ export async function startCopierApi(opts: {
     const requestId = await opts.closeOut(copierId, trader);
     return { traderId: trader, status: 'stopped', slices: 'closing', requestId };
   });
-  route('get', '/follows', async (copierId) => ({ follows: await store.follows(copierId) }));
-  route('get', '/slices', async (copierId) => ({ slices: await store.slices(copierId) }));
-  route('get', '/orders', async (copierId, _ex, { query }) => {
-    const limit = Math.min(MAX_LIST, Math.max(1, Number(query.get('limit') ?? 100) || 100));
+  route('get', '/follows', [], async (copierId) => ({ follows: await store.follows(copierId) }));
+  route('get', '/slices', [], async (copierId) => ({ slices: await store.slices(copierId) }));
+  route('get', '/orders', ['limit'], async (copierId, _ex, { query }) => {
+    const limit = intParam(query, 'limit', { min: 1, max: MAX_LIST, fallback: 100 });
     return { orders: await store.orders(copierId, limit) };
   });
   app.ws<{ copierId: string }>('/stream', {
@@ -133,6 +160,7 @@ export async function startCopierApi(opts: {
     closeOnBackpressureLimit: 1,
     upgrade: (res, req, context) => {
       // req is only valid until this function returns: read everything now
+      const from = remoteAddress(res);
       const token =
         /^Bearer (.+)$/.exec(req.getHeader('authorization'))?.[1] ?? queryOf(req).get('token') ?? '';
       const key = req.getHeader('sec-websocket-key');
@@ -142,20 +170,15 @@ export async function startCopierApi(opts: {
       res.onAborted(() => {
         aborted = true;
       });
-      (token ? store.copierOf(token) : Promise.resolve(undefined)).then(
+      authenticate(from, token || undefined).then(
         (copierId) => {
-          if (aborted) return;
-          res.cork(() => {
-            if (copierId) res.upgrade({ copierId }, key, protocol, extensions, context);
-            else
-              res
-                .writeStatus('401 Unauthorized')
-                .end(JSON.stringify({ code: 'UNAUTHORIZED', message: 'a copier token is required' }));
-          });
+          if (!aborted) res.cork(() => res.upgrade({ copierId }, key, protocol, extensions, context));
         },
         (err: unknown) => {
-          log.error({ err }, 'copier stream: token lookup failed');
-          if (!aborted) res.cork(() => res.writeStatus('503 Service Unavailable').end());
+          if (aborted) return;
+          if (!(err instanceof HttpError)) log.error({ err }, 'copier stream: token lookup failed');
+          const e = err instanceof HttpError ? err : new HttpError(503, 'UNAVAILABLE', 'try again');
+          res.cork(() => writeError(res, e.status, e.code, e.message, e.headers));
         },
       );
     },

@@ -1,7 +1,8 @@
 import type { HttpRequest, HttpResponse, us_socket_context_t, WebSocket } from 'uWebSockets.js';
 import uWS from 'uWebSockets.js';
-import { listen } from '../../infra/http.js';
+import { listen, remoteAddress, writeError } from '../../infra/http.js';
 import type { Logger } from '../../infra/log.js';
+import { type AttemptLimiter, retryAfterSeconds } from '../api/attempt-limiter.js';
 import { type AcceptSignal, STALE_REASON } from './accept.js';
 import { type IngressErrorCode, ingressError } from './errors.js';
 import { ackFrame, errorFrame, type FrameLimits, readFrame } from './frame.js';
@@ -11,7 +12,8 @@ import { ackFrame, errorFrame, type FrameLimits, readFrame } from './frame.js';
  *
  * 1. Upgrade: the API key (header `x-api-key`, or query `?apiKey=`) is looked up through the
  *    injected `credentials`; unknown → 401, no socket. The connection is then bound to that
- *    trader and its secret.
+ *    trader and its secret. An address over its failed attempts (`attempts`) gets 429 with
+ *    Retry-After before any lookup: the answer to the upgrade, as a 401 is, so no socket.
  * 2. Each frame is checked by readFrame (frame.ts: size, JSON, envelope, HMAC, skew, schema,
  *    trader); a bad one is answered with an error frame and the connection stays open.
  * 3. A good one goes to `accept` (dedup + XADD, accept.ts) and is answered with an ack
@@ -35,6 +37,8 @@ export interface SignalIngressOptions {
   /** 0 = any free port */
   readonly port: number;
   readonly credentials: CredentialLookup;
+  /** failed API keys per remote address; left out: no limit */
+  readonly attempts?: AttemptLimiter;
   readonly accept: AcceptSignal;
   /** a frame larger than this gets FRAME_TOO_LARGE, unparsed (default 4096) */
   readonly frameMaxBytes?: number;
@@ -102,6 +106,7 @@ export async function startSignalIngress(opts: SignalIngressOptions): Promise<Si
 
   const upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
     // req is only valid until this function returns: read everything now
+    const from = remoteAddress(res);
     const apiKey = req.getHeader('x-api-key') || (req.getQuery('apiKey') ?? '');
     const wsKey = req.getHeader('sec-websocket-key');
     const wsProtocol = req.getHeader('sec-websocket-protocol');
@@ -114,6 +119,7 @@ export async function startSignalIngress(opts: SignalIngressOptions): Promise<Si
         reject(res, 503, 'UNAVAILABLE', 'server is shutting down');
       } else if (found === undefined) {
         stats.unauthorized++;
+        opts.attempts?.failed(from);
         reject(res, 401, 'UNAUTHORIZED', 'unknown or missing API key');
       } else {
         const conn: Conn = { traderId: found.traderId, secret: found.secret, open: true, inFlight: 0 };
@@ -125,6 +131,14 @@ export async function startSignalIngress(opts: SignalIngressOptions): Promise<Si
       if (!aborted) reject(res, 503, 'UNAVAILABLE', 'credentials lookup failed');
     };
 
+    const wait = opts.attempts?.blockedFor(from) ?? 0;
+    if (wait > 0) {
+      stats.unauthorized++;
+      reject(res, 429, 'TOO_MANY_ATTEMPTS', 'too many failed attempts from this address', {
+        'retry-after': retryAfterSeconds(wait),
+      });
+      return;
+    }
     let found: ReturnType<CredentialLookup>;
     try {
       found = apiKey === '' ? undefined : opts.credentials(apiKey);
@@ -226,11 +240,12 @@ export async function startSignalIngress(opts: SignalIngressOptions): Promise<Si
   };
 }
 
-function reject(res: HttpResponse, status: 401 | 404 | 503, code: string, message: string): void {
-  const line =
-    status === 401 ? '401 Unauthorized' : status === 404 ? '404 Not Found' : '503 Service Unavailable';
-  res
-    .writeStatus(line)
-    .writeHeader('content-type', 'application/json')
-    .end(JSON.stringify({ code, message }));
+function reject(
+  res: HttpResponse,
+  status: 401 | 404 | 429 | 503,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  writeError(res, status, code, message, headers);
 }

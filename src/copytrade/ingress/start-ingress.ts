@@ -1,5 +1,6 @@
 import type { Logger } from '../../infra/log.js';
 import type { RedisClient } from '../../infra/redis.js';
+import type { AttemptLimiter } from '../api/attempt-limiter.js';
 import { createSignalAcceptor } from './accept.js';
 import { type FillConsumer, startFillConsumer } from './fill-consumer.js';
 import type { Leader } from './fill-filter.js';
@@ -19,6 +20,8 @@ export interface CopyIngressOptions {
   readonly host: string;
   readonly port: number;
   readonly credentials: CredentialLookup;
+  /** failed API keys per remote address (shared with the copiers' API) */
+  readonly attempts?: AttemptLimiter;
   /** how long a signal id is remembered; must exceed maxSkewMs */
   readonly seenTtlMs: number;
   readonly frameMaxBytes: number;
@@ -60,6 +63,7 @@ export async function startCopyIngress(opts: CopyIngressOptions): Promise<CopyIn
     host: opts.host,
     port: opts.port,
     credentials: opts.credentials,
+    attempts: opts.attempts,
     accept,
     frameMaxBytes: opts.frameMaxBytes,
     maxSkewMs: opts.maxSkewMs,

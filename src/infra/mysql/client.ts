@@ -11,7 +11,12 @@ export type Db = MySql2Database;
 export function createPool(
   serverUrl: string,
   database: string,
-  opts: { connections?: number; multipleStatements?: boolean } = {},
+  opts: {
+    connections?: number;
+    multipleStatements?: boolean;
+    /** queries waiting for a connection beyond which a query fails at once (default: no bound) */
+    queueLimit?: number;
+  } = {},
 ): Pool {
   const u = new URL(serverUrl);
   return mysql.createPool({
@@ -21,6 +26,7 @@ export function createPool(
     password: decodeURIComponent(u.password),
     database,
     connectionLimit: opts.connections ?? 16,
+    queueLimit: opts.queueLimit ?? 0,
     decimalNumbers: false,
     supportBigNumbers: true,
     bigNumberStrings: false,
