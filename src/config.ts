@@ -239,6 +239,12 @@ export const settings = {
   ),
   opsHost: s('TF_OPS_HOST', '127.0.0.1', text, 'engine: address of /metrics, /healthz, /readyz'),
   opsPort: s('TF_OPS_PORT', '9464', int(0, 65_535), 'engine: port of /metrics, /healthz, /readyz (0: off)'),
+  copyOpsPort: s(
+    'TF_COPY_OPS_PORT',
+    '9466',
+    int(0, 65_535),
+    'copy engine: port of its /metrics, /healthz, /readyz on TF_OPS_HOST (0: off)',
+  ),
   exchangeUrl: s(
     'TF_EXCHANGE_URL',
     'http://127.0.0.1:7400',

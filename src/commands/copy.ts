@@ -1,6 +1,8 @@
 import type { Run } from '../cli.js';
 import { type CopyEngine, copyConsumerName, startCopyEngine } from '../copytrade/copy-engine.js';
+import { CopyMetrics } from '../copytrade/metrics.js';
 import { createPool } from '../infra/mysql/client.js';
+import { dependenciesNotReady, startOpsServer } from '../infra/ops-server.js';
 import { createRedis } from '../infra/redis.js';
 import { Coordinator } from '../settlement/coordinator.js';
 import { Fence } from '../settlement/fence.js';
@@ -21,7 +23,9 @@ export const run: Run = async (_args, { config, log }) => {
   const consumer = copyConsumerName();
   const redis = createRedis(config.redisUrl, { name: `tf-copy-role-${consumer}` });
   const pool = createPool(config.mysqlUrl, config.engineDb, { connections: 2 });
+  const metrics = new CopyMetrics(redis, config.redisPrefix);
   let engine: Promise<CopyEngine | null> = Promise.resolve(null);
+  let running = false;
   // once stopped, never started again: this process is on its way out
   let stopped: Promise<void> | undefined;
   const stopEngine = () => {
@@ -38,35 +42,55 @@ export const run: Run = async (_args, { config, log }) => {
     new Fence(pool, 'copy-fanout'),
     { prefix: config.redisPrefix, role: 'copy:fanout', ttlMs: config.coordinatorTtlMs, holder: consumer },
     {
-      lead: () => {
+      lead: (token) => {
         if (stopped) return;
+        metrics.leading(token);
         // a write turned down for want of time on the lock ends this process's term
         const holds = () => {
           if (role.holds()) return true;
           lost('the lock ran short before a write');
           return false;
         };
-        engine = startCopyEngine(config, log, consumer, holds).catch((err: unknown) => {
-          log.error({ err }, 'copy engine did not start');
-          lost('the engine did not start');
-          return null;
-        });
+        engine = startCopyEngine(config, log, consumer, holds, metrics).then(
+          (e) => {
+            running = true;
+            return e;
+          },
+          (err: unknown) => {
+            log.error({ err }, 'copy engine did not start');
+            lost('the engine did not start');
+            return null;
+          },
+        );
       },
       yield: async () => {
         // said first: the run below then stops the role's ticking, so it cannot take the lock back meanwhile
         if (!stopping) lost('the fan-out role was lost');
+        running = false;
+        metrics.leading(null);
         await stopEngine();
       },
     },
     log,
   );
+  // a standby answers too: healthy, but not ready (it serves no socket and copies nothing)
+  const ops =
+    config.copyOpsPort === 0
+      ? null
+      : await startOpsServer(config.opsHost, config.copyOpsPort, {
+          metrics: () => metrics.scrape(),
+          notReady: async () =>
+            (await dependenciesNotReady(redis, pool)) ??
+            (running ? null : 'standby: waiting for the fan-out role'),
+        });
   role.start();
-  log.info({ consumer }, 'copy engine: waiting for the fan-out role');
+  log.info({ consumer, ops: ops?.port }, 'copy engine: waiting for the fan-out role');
   const why = await Promise.race([untilSignal().then((s) => `signal ${s}`), roleLost]);
   stopping = why.startsWith('signal');
   log.info({ why }, 'copy engine stopping');
   await role.stop();
   await stopEngine();
+  ops?.close();
   redis.disconnect();
   await pool.end();
   return stopping ? 0 : 1;

@@ -17,6 +17,7 @@ import { Fanout } from './fanout/fanout.js';
 import { FanoutWorker } from './fanout/fanout-worker.js';
 import { encodeCloseOutEntry, signalStreamKey } from './ingress/codec.js';
 import { startCopyIngress } from './ingress/start-ingress.js';
+import type { CopyMetrics } from './metrics.js';
 
 const PRICE_REFRESH_MS = 100;
 
@@ -46,6 +47,7 @@ export async function startCopyEngine(
   consumer = copyConsumerName(),
   /** whether this process still holds the fan-out role, asked before each write */
   holdsRole: () => boolean = () => true,
+  metrics?: CopyMetrics,
 ): Promise<CopyEngine> {
   const prefix = config.redisPrefix;
   const redis = createRedis(config.redisUrl, { name: `tf-copy-${consumer}` });
@@ -87,6 +89,8 @@ export async function startCopyEngine(
     // 3. the book, and the prices sizing reads
     const book = new CopierBook();
     await loadBook(pool, exchange, book);
+    metrics?.watchBook(() => book.size());
+    started.push(() => metrics?.watchBook(null));
     const prices = new Map<string, string>();
     const refreshPrices = async () => {
       for (const instrument of book.instruments()) {
@@ -133,11 +137,11 @@ export async function startCopyEngine(
         if (!price) throw new Error(`no price for ${instrument}`);
         return { price, feeRate: config.copyFeeRate };
       },
-      { batchSize: config.copyBatchSize, holdsRole },
+      { batchSize: config.copyBatchSize, holdsRole, observer: metrics },
       log,
       (copierId, message) => api?.publish(copierId, message),
     );
-    const worker = new FanoutWorker(redis, blocking, fanout, { prefix, consumer, holdsRole }, log);
+    const worker = new FanoutWorker(redis, blocking, fanout, { prefix, consumer, holdsRole }, log, metrics);
     await worker.start();
     started.push(() => worker.stop());
 

@@ -1,5 +1,22 @@
 import uWS from 'uWebSockets.js';
+import type { Redis } from 'ioredis';
 import { type Listening, listen } from './http.js';
+import type { Pool } from './mysql/client.js';
+
+const READY_TIMEOUT_MS = 1000;
+
+/** Why an engine cannot work right now (Redis or MySQL not answering in time), or null. */
+export async function dependenciesNotReady(redis: Redis, pool: Pool): Promise<string | null> {
+  const within = <T>(what: string, p: Promise<T>) =>
+    Promise.race([
+      p.then(() => null),
+      new Promise<string>((r) =>
+        setTimeout(() => r(`${what} did not answer within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS).unref(),
+      ),
+    ]).catch((err: Error) => `${what}: ${err.message}`);
+  const [r, m] = await Promise.all([within('redis', redis.ping()), within('mysql', pool.query('SELECT 1'))]);
+  return r ?? m;
+}
 
 export interface OpsHandlers {
   /** Prometheus text exposition */

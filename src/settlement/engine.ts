@@ -8,9 +8,9 @@ import type { Config } from '../config.js';
 import { decoderFor } from '../decode/decoder.js';
 import { startKafkaConsumer } from '../infra/kafka.js';
 import type { Logger } from '../infra/log.js';
-import { createPool, type Pool } from '../infra/mysql/client.js';
-import { startOpsServer } from '../infra/ops-server.js';
-import { createRedis, type RedisClient, scanKeys } from '../infra/redis.js';
+import { createPool } from '../infra/mysql/client.js';
+import { dependenciesNotReady, startOpsServer } from '../infra/ops-server.js';
+import { createRedis, scanKeys } from '../infra/redis.js';
 import { ConsumerJanitor } from './consumer-janitor.js';
 import { Coordinator } from './coordinator.js';
 import { DutyRunner } from './duties.js';
@@ -32,20 +32,6 @@ import { Watermarks } from './watermarks.js';
 const PRESENCE_TTL_MS = 15_000;
 const PARKED_SYNC_MS = 2000;
 const FENCE_HOLD_MIN_MS = 5000;
-const READY_TIMEOUT_MS = 1000;
-
-/** Why the engine cannot work right now (Redis or MySQL not answering), or null. */
-async function notReady(redis: RedisClient, pool: Pool): Promise<string | null> {
-  const within = <T>(what: string, p: Promise<T>) =>
-    Promise.race([
-      p.then(() => null),
-      new Promise<string>((r) =>
-        setTimeout(() => r(`${what} did not answer within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS).unref(),
-      ),
-    ]).catch((err: Error) => `${what}: ${err.message}`);
-  const [r, m] = await Promise.all([within('redis', redis.ping()), within('mysql', pool.query('SELECT 1'))]);
-  return r ?? m;
-}
 
 /** Set while an engine process runs (refreshed; it expires if the process dies). */
 export const presenceKey = (prefix: string, consumer: string): string => `${prefix}:engine:${consumer}`;
@@ -285,7 +271,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
             contentType: metrics.registry.contentType,
             body: await metrics.registry.metrics(),
           }),
-          notReady: () => notReady(redis, enginePool),
+          notReady: () => dependenciesNotReady(redis, enginePool),
         });
   log.info({ consumer, concurrency: config.stepConcurrency, ops: ops?.port }, 'settlement engine started');
 

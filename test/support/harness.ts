@@ -56,6 +56,7 @@ export class TestWorld {
       TF_POLL_INTERVAL_MS: '20',
       // several engines may run at once; a test that scrapes them gives them a port
       TF_OPS_PORT: '0',
+      TF_COPY_OPS_PORT: '0',
       ...overrides,
     };
     this.config = loadConfig(this.env);

@@ -50,6 +50,13 @@ export class CopierBook {
   private readonly copiers = new Map<string, CopierEntry>();
   private readonly rules = new Map<string, InstrumentRules>();
 
+  /** How much the book holds (metrics): leads, follows that copy (active or paused), copiers. */
+  size(): { leads: number; follows: number; copiers: number } {
+    let follows = 0;
+    for (const byCopier of this.follows.values()) follows += byCopier.size;
+    return { leads: this.leads.size, follows, copiers: this.copiers.size };
+  }
+
   setRules(r: InstrumentRules): void {
     this.rules.set(r.instrument, r);
   }

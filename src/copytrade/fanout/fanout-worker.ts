@@ -2,7 +2,8 @@ import type { Logger } from '../../infra/log.js';
 import type { RedisClient } from '../../infra/redis.js';
 import { type Handled, StreamConsumer, type StreamEntry } from '../../infra/stream-consumer.js';
 import { decodeCopyEntry, signalDeadLetterKey, signalStreamKey } from '../ingress/codec.js';
-import { BadSignal, type Fanout, type FanoutResult } from './fanout.js';
+import type { FanoutObserver } from '../metrics.js';
+import { BadSignal, type Fanout } from './fanout.js';
 
 export const FANOUT_GROUP = 'fanout';
 const STOP_WAIT_MS = 10_000;
@@ -25,7 +26,7 @@ export class FanoutWorker {
     private readonly fanout: Fanout,
     opts: { prefix: string; consumer: string; holdsRole?: () => boolean },
     log: Logger,
-    private readonly observe?: (r: FanoutResult, receivedMs: number) => void,
+    private readonly observer?: FanoutObserver,
   ) {
     this.consumer = new StreamConsumer(
       {
@@ -51,18 +52,24 @@ export class FanoutWorker {
 
   private async handle({ fields, redelivered }: StreamEntry): Promise<Handled> {
     const entry = decodeCopyEntry(fields);
-    if ('error' in entry) return { deadLetter: entry.error };
+    if ('error' in entry) return this.deadLetter(entry.error);
     try {
       if ('closeOut' in entry) {
         await this.fanout.closeOut(entry.closeOut, redelivered);
+        this.observer?.closedOut();
         return 'ack';
       }
       const result = await this.fanout.run(entry, redelivered);
-      this.observe?.(result, entry.receivedMs);
+      this.observer?.fannedOut(result, entry.receivedMs);
       return 'ack';
     } catch (err) {
-      if (err instanceof BadSignal) return { deadLetter: err.message };
+      if (err instanceof BadSignal) return this.deadLetter(err.message);
       throw err;
     }
+  }
+
+  private deadLetter(reason: string): Handled {
+    this.observer?.deadLettered();
+    return { deadLetter: reason };
   }
 }

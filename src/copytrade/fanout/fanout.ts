@@ -21,6 +21,7 @@ import { type Market, type PreparedSignal, prepareSignal, sizeCopy } from '../do
 import type { CopySkip } from '../domain/skip-reasons.js';
 import { type Slice, sliceId } from '../domain/slices.js';
 import type { SignalEntry } from '../ingress/codec.js';
+import type { FanoutObserver } from '../metrics.js';
 import type { CopierBook } from './book.js';
 import type { BatchRecord, CopyStore, PlacedOrder } from './copy-store.js';
 
@@ -64,7 +65,7 @@ export class Fanout {
     private readonly exchange: FanoutExchange,
     private readonly store: CopyStore,
     private readonly market: (instrument: string) => Market,
-    private readonly opts: { batchSize: number; holdsRole?: () => boolean },
+    private readonly opts: { batchSize: number; holdsRole?: () => boolean; observer?: FanoutObserver },
     private readonly log: Logger,
     /** told each copier's order or skip once recorded; the message is built only if asked for */
     private readonly notify?: (copierId: string, message: () => unknown) => void,
@@ -253,6 +254,7 @@ export class Fanout {
     try {
       if (toPlace.length > 0) placed = await this.exchange.placeOrders(toPlace.map((o) => this.request(o)));
     } catch (err) {
+      this.opts.observer?.batchFailed();
       // the run is retried as a delivery again, which asks the exchange what it did
       for (const o of batch) this.book.release(o);
       throw err;
@@ -337,6 +339,7 @@ export class Fanout {
       this.mayWrite();
       try {
         await this.store.writeBatch(record);
+        this.opts.observer?.recorded(record);
         break;
       } catch (err) {
         this.log.error({ err, signalKey, attempt }, 'copy batch not recorded; retrying');

@@ -1,0 +1,144 @@
+import { Counter, Gauge, Histogram, Registry, register } from 'prom-client';
+import { fieldMap, type RedisClient } from '../infra/redis.js';
+import type { BatchRecord } from './fanout/copy-store.js';
+import type { FanoutResult } from './fanout/fanout.js';
+import { FANOUT_GROUP } from './fanout/fanout-worker.js';
+import { signalStreamKey } from './ingress/codec.js';
+
+/** What the book holds, read at scrape time. */
+export interface BookSize {
+  leads: number;
+  follows: number;
+  copiers: number;
+}
+
+/** What the fan-out tells as it works (FanoutWorker and Fanout call these). */
+export interface FanoutObserver {
+  /** a signal whose fan-out is recorded, received at `receivedMs` */
+  fannedOut(r: FanoutResult, receivedMs: number): void;
+  closedOut(): void;
+  deadLettered(): void;
+  /** one batch's orders and skips, written */
+  recorded(record: BatchRecord): void;
+  /** a batch the exchange did not answer (the signal is delivered again) */
+  batchFailed(): void;
+}
+
+const SECONDS = [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The copy engine's Prometheus metrics, per process (a standby shows its role token as 0
+ * and no book). Counters and the histogram are fed as the fan-out works; book size, stream
+ * lag and pending entries are read at scrape time. `/metrics` also carries prom-client's
+ * default registry: the process guard's unhandled-rejection counter.
+ */
+export class CopyMetrics implements FanoutObserver {
+  readonly registry = new Registry();
+  private book: (() => BookSize) | null = null;
+  private readonly latency = new Histogram({
+    name: 'tradeflow_copy_fanout_duration_seconds',
+    help: "signal received to its last copier's order recorded",
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+  private readonly signals = new Counter({
+    name: 'tradeflow_copy_signals_total',
+    help: 'stream entries the fan-out finished, by outcome (copied, close_out, dead_letter)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  private readonly orders = new Counter({
+    name: 'tradeflow_copy_orders_total',
+    help: 'copy orders recorded, by status',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  private readonly skips = new Counter({
+    name: 'tradeflow_copy_skips_total',
+    help: 'copiers that did not follow a signal, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  private readonly batchErrors = new Counter({
+    name: 'tradeflow_copy_exchange_batch_errors_total',
+    help: 'order batches the exchange did not answer (the signal is delivered again)',
+    registers: [this.registry],
+  });
+  private readonly token = new Gauge({
+    name: 'tradeflow_copy_role_token',
+    help: 'fencing token of the fan-out role while this process holds it, else 0',
+    registers: [this.registry],
+  });
+
+  constructor(redis: RedisClient, prefix: string) {
+    const self = this;
+    for (const part of ['leads', 'follows', 'copiers'] as const) {
+      new Gauge({
+        name: `tradeflow_copy_book_${part}`,
+        help: `${part} in the fan-out's book (0 on a standby)`,
+        registers: [this.registry],
+        collect(this: Gauge) {
+          this.set(self.book?.()[part] ?? 0);
+        },
+      });
+    }
+    const pending = new Gauge({
+      name: 'tradeflow_copy_stream_pending',
+      help: 'entries of copy:signals delivered to the fan-out but not yet acknowledged',
+      registers: [],
+    });
+    // one XINFO per scrape fills both; lag is registered first, so it is collected first
+    new Gauge({
+      name: 'tradeflow_copy_stream_lag',
+      help: 'entries of copy:signals not yet delivered to the fan-out',
+      registers: [this.registry],
+      async collect(this: Gauge) {
+        const groups = (await redis.xinfo('GROUPS', signalStreamKey(prefix)).catch(() => [])) as (
+          | string
+          | number
+        )[][];
+        const g = groups.map(fieldMap).find((f) => f.name === FANOUT_GROUP);
+        this.set(Number(g?.lag ?? 0));
+        pending.set(Number(g?.pending ?? 0));
+      },
+    });
+    this.registry.registerMetric(pending);
+  }
+
+  /** The engine's book while it runs, null once it stopped. */
+  watchBook(size: (() => BookSize) | null): void {
+    this.book = size;
+  }
+
+  /** The role's token while this process holds it, null when it does not. */
+  leading(token: number | null): void {
+    this.token.set(token ?? 0);
+  }
+
+  fannedOut(_r: FanoutResult, receivedMs: number): void {
+    this.signals.inc({ outcome: 'copied' });
+    this.latency.observe(Math.max(0, Date.now() - receivedMs) / 1000);
+  }
+
+  closedOut(): void {
+    this.signals.inc({ outcome: 'close_out' });
+  }
+
+  deadLettered(): void {
+    this.signals.inc({ outcome: 'dead_letter' });
+  }
+
+  recorded(record: BatchRecord): void {
+    for (const o of record.orders) this.orders.inc({ status: o.status });
+    for (const k of record.skips) this.skips.inc({ reason: k.reason });
+  }
+
+  batchFailed(): void {
+    this.batchErrors.inc();
+  }
+
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    const all = Registry.merge([this.registry, register]);
+    return { contentType: all.contentType, body: await all.metrics() };
+  }
+}
