@@ -14,6 +14,7 @@ import { CopyStore } from './fanout/copy-store.js';
 import { Fanout } from './fanout/fanout.js';
 import { FanoutWorker } from './fanout/fanout-worker.js';
 import { encodeCloseOutEntry, signalStreamKey } from './ingress/codec.js';
+import { requeueAccepted } from './ingress/requeue.js';
 import { startCopyIngress } from './ingress/start-ingress.js';
 
 const PRICE_REFRESH_MS = 100;
@@ -29,7 +30,8 @@ export interface CopyEngine {
 
 /**
  * The copy-trading engine, wired in the order a signal travels:
- *   trader frame / fill event ─(1 ingress)─▶ stream copy:signals ─(2 fan-out)─▶ exchange batches ─▶ MySQL
+ *   trader frame / fill event ─(1 ingress: MySQL, then the stream, then the ack)─▶ stream copy:signals
+ *     ─(2 fan-out)─▶ exchange batches ─▶ MySQL
  * with (3) the book kept in memory: loaded at start, reloaded per copier on pub/sub.
  * One copy engine runs at a time (the book is in its memory, and a trader's signals must be
  * fanned out in order): `tradeflow copy` starts it only while it holds the fan-out role.
@@ -116,6 +118,9 @@ export async function startCopyEngine(
       (copierId, message) => api?.publish(copierId, message),
     );
     const worker = new FanoutWorker(redis, blocking, fanout, { prefix, consumer }, log);
+    // acked signals Redis lost, back in the stream before the fan-out reads it and before
+    // the ingress adds anything after them
+    await requeueAccepted({ redis, pool, prefix, consumer, seenTtlMs: config.copySeenTtlMs, logger: log });
     await worker.start();
     started.push(() => worker.stop());
 
@@ -129,6 +134,7 @@ export async function startCopyEngine(
     };
     const ingress = await startCopyIngress({
       redis,
+      pool,
       prefix,
       host: config.copyIngressHost,
       port: config.copyIngressPort,
