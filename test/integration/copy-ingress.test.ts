@@ -262,6 +262,22 @@ describe('copy signal ingress (uWebSockets.js, real Redis)', () => {
     );
   });
 
+  it('a fill stamped by an exchange clock far ahead of ours is taken; only its age bounds it', async () => {
+    const accept = createSignalAcceptor({
+      redis,
+      pool: db.engineDb,
+      prefix,
+      seenTtlMs: 60_000,
+      maxSkewMs: 10_000,
+    });
+    const now = Date.now();
+    const fill = (id: string, filledMs: number) =>
+      accept(signal('trader-x', { signalId: id, filledMs }), now, 'fill');
+    const ahead = await fill('fill-ahead', now + 45_000);
+    assert.deepEqual([ahead.stale, ahead.duplicate, typeof ahead.entryId], [false, false, 'string']);
+    assert.equal((await fill('fill-old', now - 50_001)).stale, true);
+  });
+
   it('refuses a frame signed by trader A for trader B, and adds nothing', async () => {
     await redis.del(stream);
     const a = await Trader.connect('key-a', 'sec-A');

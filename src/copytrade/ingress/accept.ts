@@ -52,9 +52,8 @@ export interface AcceptOptions {
   /** how long a signal id is remembered (ms) */
   readonly seenTtlMs: number;
   /**
-   * how far a signal's filledMs may be ahead of the receive time; one filled more than
-   * seenTtlMs − maxSkewMs ago, or further ahead than this, is stale: a replay of it could
-   * come after its id is forgotten
+   * how far a trader's signal's filledMs may be ahead of the receive time; a signal filled
+   * more than seenTtlMs − maxSkewMs ago, or a frame's further ahead than this, is stale
    */
   readonly maxSkewMs: number;
 }
@@ -106,7 +105,9 @@ export function createSignalAcceptor(opts: AcceptOptions): AcceptSignal {
 
   return (signal, receivedMs, source) => {
     const age = receivedMs - signal.filledMs;
-    if (age > maxAgeMs || age < -opts.maxSkewMs) return Promise.resolve(STALE);
+    // a fill is stamped by the exchange's clock, not ours nor the trader's: ahead of us is
+    // no replay (and MySQL's key is the dedup); only its age bounds it
+    if (age > maxAgeMs || (source === 'ws' && age < -opts.maxSkewMs)) return Promise.resolve(STALE);
     const before = tails.get(signal.traderId);
     const run = before
       ? before.then(() => store(signal, receivedMs, source))
