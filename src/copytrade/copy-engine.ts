@@ -16,6 +16,7 @@ import { CopyStore } from './fanout/copy-store.js';
 import { Fanout } from './fanout/fanout.js';
 import { FanoutWorker } from './fanout/fanout-worker.js';
 import { encodeCloseOutEntry, signalStreamKey } from './ingress/codec.js';
+import { requeueAccepted } from './ingress/requeue.js';
 import { startCopyIngress } from './ingress/start-ingress.js';
 import type { CopyMetrics } from './metrics.js';
 
@@ -32,7 +33,8 @@ export interface CopyEngine {
 
 /**
  * The copy-trading engine, wired in the order a signal travels:
- *   trader frame / fill event ─(1 ingress)─▶ stream copy:signals ─(2 fan-out)─▶ exchange batches ─▶ MySQL
+ *   trader frame / fill event ─(1 ingress: MySQL, then the stream, then the ack)─▶ stream copy:signals
+ *     ─(2 fan-out)─▶ exchange batches ─▶ MySQL
  * with (3) the book kept in memory: loaded at start, reloaded per copier on pub/sub.
  * One copy engine runs at a time (the book is in its memory, and a trader's signals must be
  * fanned out in order): `tradeflow copy` starts it only while it holds the fan-out role.
@@ -142,12 +144,16 @@ export async function startCopyEngine(
       (copierId, message) => api?.publish(copierId, message),
     );
     const worker = new FanoutWorker(redis, blocking, fanout, { prefix, consumer, holdsRole }, log, metrics);
+    // acked signals Redis lost, back in the stream before the fan-out reads it and before
+    // the ingress adds anything after them
+    await requeueAccepted({ redis, pool, prefix, consumer, seenTtlMs: config.copySeenTtlMs, logger: log });
     await worker.start();
     started.push(() => worker.stop());
 
     // 1. the ingress: traders' frames, and (when configured) the exchange's fills of leaders
     const ingress = await startCopyIngress({
       redis,
+      pool,
       prefix,
       host: config.copyIngressHost,
       port: config.copyIngressPort,

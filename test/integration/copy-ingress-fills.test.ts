@@ -14,7 +14,7 @@ import { createDeadLetter } from '../../src/copytrade/ingress/fill-intake.js';
 import { type LeaderRefresh, startLeaderRefresh } from '../../src/copytrade/ingress/leader-refresh.js';
 import { type Listening, listen } from '../../src/infra/http.js';
 import { createRedis, fieldMap, type RedisClient } from '../../src/infra/redis.js';
-import { REDIS_URL, waitFor } from '../support/harness.js';
+import { REDIS_URL, TestWorld, waitFor } from '../support/harness.js';
 
 /**
  * The fill consumer against a stand-in for the exchange simulator's `/exchange/events`
@@ -64,7 +64,11 @@ async function stored(): Promise<
   });
 }
 
+/** copy_signal, where an accepted signal is recorded before its ack */
+const db = new TestWorld();
+
 before(async () => {
+  await db.setUp();
   redis = createRedis(REDIS_URL, { name: 'copy-ingress-fills-test' });
   const app = uWS.App().ws<object>('/exchange/events', {
     open: (ws) => {
@@ -85,7 +89,7 @@ before(async () => {
   consumer = startFillConsumer({
     url: `ws://127.0.0.1:${exchange.port}/exchange/events`,
     leaders: refresh.table,
-    accept: createSignalAcceptor({ redis, prefix, seenTtlMs: 60_000, maxSkewMs: 10_000 }),
+    accept: createSignalAcceptor({ redis, pool: db.engineDb, prefix, seenTtlMs: 60_000, maxSkewMs: 10_000 }),
     deadLetter: createDeadLetter(redis, prefix),
   });
   await consumer.connected;
@@ -93,6 +97,7 @@ before(async () => {
 });
 
 after(async () => {
+  await db.tearDown();
   await consumer?.close();
   await refresh?.stop();
   exchange?.close();

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/infra/log.js';
 import { migrateDatabase } from '../../src/infra/mysql/migrate.js';
 import { createRedis, type RedisClient } from '../../src/infra/redis.js';
 import { type RunningSim, startSim } from '../../src/sim/server.js';
-import { MYSQL_URL, REDIS_URL, waitFor } from '../support/harness.js';
+import { MYSQL_URL, REDIS_URL, TestWorld, waitFor } from '../support/harness.js';
 
 /**
  * The fill consumer on the simulator's real `/exchange/events`: orders placed on the
@@ -39,7 +39,11 @@ async function signals(): Promise<SignalEntry[]> {
   });
 }
 
+/** copy_signal, where an accepted signal is recorded before its ack */
+const db = new TestWorld();
+
 before(async () => {
+  await db.setUp();
   await migrateDatabase(MYSQL_URL, COUNTER_DB, 'counter');
   sim = await startSim({
     host: '127.0.0.1',
@@ -61,13 +65,14 @@ before(async () => {
   consumer = startFillConsumer({
     url: `ws://127.0.0.1:${sim.port}/exchange/events`,
     leaders: () => leaders,
-    accept: createSignalAcceptor({ redis, prefix, seenTtlMs: 60_000, maxSkewMs: 10_000 }),
+    accept: createSignalAcceptor({ redis, pool: db.engineDb, prefix, seenTtlMs: 60_000, maxSkewMs: 10_000 }),
     deadLetter: createDeadLetter(redis, prefix),
   });
   await consumer.connected;
 });
 
 after(async () => {
+  await db.tearDown();
   await consumer?.close();
   await exchange?.close();
   await sim?.close();

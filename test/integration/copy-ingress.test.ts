@@ -14,7 +14,7 @@ import {
 } from '../../src/copytrade/ingress/server.js';
 import { frameSignature } from '../../src/copytrade/ingress/signature.js';
 import { createRedis, type RedisClient } from '../../src/infra/redis.js';
-import { REDIS_URL, waitFor } from '../support/harness.js';
+import { REDIS_URL, TestWorld, waitFor } from '../support/harness.js';
 
 const prefix = `tft${randomBytes(4).toString('hex')}`;
 const stream = signalStreamKey(prefix);
@@ -137,13 +137,23 @@ function upgradeStatus(path: string, headers: Record<string, string> = {}): Prom
   });
 }
 
+/** copy_signal, where an accepted signal is recorded before its ack */
+const db = new TestWorld();
+
 before(async () => {
+  await db.setUp();
   redis = createRedis(REDIS_URL, { name: 'copy-ingress-test' });
   ingress = await startSignalIngress({
     host: '127.0.0.1',
     port: 0,
     credentials: (apiKey) => creds[apiKey],
-    accept: createSignalAcceptor({ redis, prefix, seenTtlMs: SEEN_TTL_MS, maxSkewMs: 10_000 }),
+    accept: createSignalAcceptor({
+      redis,
+      pool: db.engineDb,
+      prefix,
+      seenTtlMs: SEEN_TTL_MS,
+      maxSkewMs: 10_000,
+    }),
     frameMaxBytes: FRAME_MAX,
     closeAboveBytes: CLOSE_ABOVE,
     maxSkewMs: 10_000,
@@ -152,6 +162,7 @@ before(async () => {
 });
 
 after(async () => {
+  await db.tearDown();
   await ingress?.close();
   const keys = await redis.keys(`${prefix}:*`);
   if (keys.length) await redis.del(...keys);
@@ -230,7 +241,13 @@ describe('copy signal ingress (uWebSockets.js, real Redis)', () => {
   });
 
   it('remembers ids for seenTtl; a signal filled more than seenTtl − maxSkew ago, or ahead by more than maxSkew, is stale', async () => {
-    const accept = createSignalAcceptor({ redis, prefix, seenTtlMs: 60_000, maxSkewMs: 10_000 });
+    const accept = createSignalAcceptor({
+      redis,
+      pool: db.engineDb,
+      prefix,
+      seenTtlMs: 60_000,
+      maxSkewMs: 10_000,
+    });
     const now = Date.now();
     const stale = async (filledMs: number) =>
       (await accept(signal('trader-w', { filledMs }), now, 'ws')).stale;
@@ -243,6 +260,22 @@ describe('copy signal ingress (uWebSockets.js, real Redis)', () => {
       ],
       [false, true, false, true],
     );
+  });
+
+  it('a fill stamped by an exchange clock far ahead of ours is taken; only its age bounds it', async () => {
+    const accept = createSignalAcceptor({
+      redis,
+      pool: db.engineDb,
+      prefix,
+      seenTtlMs: 60_000,
+      maxSkewMs: 10_000,
+    });
+    const now = Date.now();
+    const fill = (id: string, filledMs: number) =>
+      accept(signal('trader-x', { signalId: id, filledMs }), now, 'fill');
+    const ahead = await fill('fill-ahead', now + 45_000);
+    assert.deepEqual([ahead.stale, ahead.duplicate, typeof ahead.entryId], [false, false, 'string']);
+    assert.equal((await fill('fill-old', now - 50_001)).stale, true);
   });
 
   it('refuses a frame signed by trader A for trader B, and adds nothing', async () => {

@@ -1,12 +1,24 @@
+import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { Pool } from '../../infra/mysql/client.js';
 import type { RedisClient } from '../../infra/redis.js';
 import type { TraderSignal } from '../domain/signal.js';
+import { signalKeyOf } from '../fanout/fanout.js';
 import { encodeSignalEntry, type SignalSource, seenKey, signalStreamKey } from './codec.js';
 
 /**
- * The one way a signal enters tradeflow, from a trader's frame or a fill event alike:
- * deduplicated by (trader, signal id) and added to `{prefix}:copy:signals` in one atomic
- * round trip (redis/signal-accept-2.lua). Calls on one connection run in order, so the
- * stream holds a trader's signals in the order they arrived.
+ * The one way a signal enters tradeflow, from a trader's frame or a fill event alike. An
+ * ack means durable:
+ *
+ * 1. the signal is inserted into MySQL's copy_signal (INSERT IGNORE, one round trip): its
+ *    unique key (trader, signal id) is the dedup that survives Redis losing its data;
+ * 2. a new one is added to `{prefix}:copy:signals` with its seen key (one Lua call,
+ *    redis/signal-accept-2.lua); only then is it acknowledged.
+ *
+ * A signal MySQL already holds is a duplicate; if its fan-out is not recorded and Redis no
+ * longer remembers it (the add failed, or Redis lost it) it is added again from the stored
+ * entry. A trader's signals are accepted one after the other, so the stream and the
+ * table's `seq` hold them in the order they arrived; what was acked but is missing from the
+ * stream when the engine starts is queued again (requeue.ts).
  */
 
 export interface Accepted {
@@ -34,18 +46,20 @@ interface AcceptScript {
 
 export interface AcceptOptions {
   readonly redis: RedisClient;
+  /** the engine's database (copy_signal) */
+  readonly pool: Pool;
   readonly prefix: string;
   /** how long a signal id is remembered (ms) */
   readonly seenTtlMs: number;
   /**
-   * how far a signal's filledMs may be ahead of the receive time; one filled more than
-   * seenTtlMs − maxSkewMs ago, or further ahead than this, is stale: a replay of it could
-   * come after its id is forgotten
+   * how far a trader's signal's filledMs may be ahead of the receive time; a signal filled
+   * more than seenTtlMs − maxSkewMs ago, or a frame's further ahead than this, is stale
    */
   readonly maxSkewMs: number;
 }
 
 const STALE: Accepted = { duplicate: false, stale: true, entryId: null };
+const DUPLICATE: Accepted = { duplicate: true, stale: false, entryId: null };
 
 /** What a stale signal is told (an error frame) or dead-lettered with. */
 export const STALE_REASON = 'filledMs is outside the window signal ids are remembered for';
@@ -54,15 +68,55 @@ export function createSignalAcceptor(opts: AcceptOptions): AcceptSignal {
   const redis = opts.redis as RedisClient & AcceptScript;
   const stream = signalStreamKey(opts.prefix);
   const maxAgeMs = opts.seenTtlMs - opts.maxSkewMs;
-  return async (signal, receivedMs, source) => {
-    const age = receivedMs - signal.filledMs;
-    if (age > maxAgeMs || age < -opts.maxSkewMs) return STALE;
-    const entryId = await redis.signalAccept(
+  /** each trader's last acceptance: the next waits for it, so MySQL's order is the stream's */
+  const tails = new Map<string, Promise<unknown>>();
+
+  const addToStream = (signal: TraderSignal, entry: string): Promise<string | null> =>
+    redis.signalAccept(
       seenKey(opts.prefix, signal.traderId, signal.signalId),
       stream,
       opts.seenTtlMs,
-      ...encodeSignalEntry({ signal, receivedMs, source }),
+      'm',
+      entry,
     );
-    return { duplicate: entryId === null, stale: false, entryId };
+
+  const store = async (signal: TraderSignal, receivedMs: number, source: SignalSource): Promise<Accepted> => {
+    const key = signalKeyOf(signal.traderId, signal.signalId);
+    const entry = encodeSignalEntry({ signal, receivedMs, source })[1] as string;
+    const [inserted] = await opts.pool.query<ResultSetHeader>(
+      'INSERT IGNORE INTO copy_signal (signal_key, trader_id, payload, entry, received_ms) VALUES (?, ?, ?, ?, ?)',
+      [key, signal.traderId, JSON.stringify(signal), entry, receivedMs],
+    );
+    if (inserted.affectedRows === 1) {
+      const entryId = await addToStream(signal, entry);
+      return { duplicate: entryId === null, stale: false, entryId };
+    }
+    // a duplicate (rare): queued again only if its fan-out is not recorded and Redis forgot it
+    const [[row]] = await opts.pool.query<RowDataPacket[]>(
+      'SELECT entry, done_ms FROM copy_signal WHERE signal_key=?',
+      [key],
+    );
+    if (row && row.done_ms === null && typeof row.entry === 'string') {
+      const entryId = await addToStream(signal, row.entry);
+      return { duplicate: true, stale: false, entryId };
+    }
+    return DUPLICATE;
+  };
+
+  return (signal, receivedMs, source) => {
+    const age = receivedMs - signal.filledMs;
+    // a fill is stamped by the exchange's clock, not ours nor the trader's: ahead of us is
+    // no replay (and MySQL's key is the dedup); only its age bounds it
+    if (age > maxAgeMs || (source === 'ws' && age < -opts.maxSkewMs)) return Promise.resolve(STALE);
+    const before = tails.get(signal.traderId);
+    const run = before
+      ? before.then(() => store(signal, receivedMs, source))
+      : store(signal, receivedMs, source);
+    const tail = run.catch(() => undefined);
+    tails.set(signal.traderId, tail);
+    void tail.then(() => {
+      if (tails.get(signal.traderId) === tail) tails.delete(signal.traderId);
+    });
+    return run;
   };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../../infra/log.js';
+import type { Pool } from '../../infra/mysql/client.js';
 import type { RedisClient } from '../../infra/redis.js';
 import type { AttemptLimiter } from '../api/attempt-limiter.js';
 import { createSignalAcceptor } from './accept.js';
@@ -15,6 +16,8 @@ import { type CredentialLookup, type SignalIngress, startSignalIngress } from '.
 
 export interface CopyIngressOptions {
   readonly redis: RedisClient;
+  /** the engine's database: a signal is recorded there before it is acknowledged */
+  readonly pool: Pool;
   readonly prefix: string;
   /** WebSocket of the lead traders */
   readonly host: string;
@@ -50,9 +53,10 @@ export async function startCopyIngress(opts: CopyIngressOptions): Promise<CopyIn
   if (opts.seenTtlMs <= opts.maxSkewMs) {
     throw new Error('seenTtlMs must exceed maxSkewMs, or a replayed frame could be accepted twice');
   }
-  // 1. the accept path: dedup by (trader, signal id) and XADD, one Lua call
+  // 1. the accept path: recorded in MySQL (the durable dedup), then XADD, then the ack
   const accept = createSignalAcceptor({
     redis: opts.redis,
+    pool: opts.pool,
     prefix: opts.prefix,
     seenTtlMs: opts.seenTtlMs,
     maxSkewMs: opts.maxSkewMs,

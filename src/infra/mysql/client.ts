@@ -32,6 +32,7 @@ export function createPool(
     bigNumberStrings: false,
     // a captured stack per query costs more than the query's own parsing on the hot path
     trace: false,
+    typeCast: binaryAsString,
     // only for writers that batch statements they escape themselves (one round trip per batch)
     multipleStatements: opts.multipleStatements ?? false,
     // such a batch comes without values, and mysql2 would still scan all its text for
@@ -44,6 +45,17 @@ export function createPool(
       : {}),
   });
 }
+
+/**
+ * VARBINARY ids (columns.ts binaryIdColumn) as strings, not Buffers: they are ASCII ids
+ * compared byte for byte, and every reader treats them as text. BLOBs stay Buffers.
+ */
+const binaryAsString: mysql.TypeCast = (field, next) => {
+  const v: unknown = next();
+  return Buffer.isBuffer(v) && (field.type === 'VAR_STRING' || field.type === 'STRING')
+    ? v.toString('latin1')
+    : v;
+};
 
 type SqlValues = Parameters<typeof mysql.format>[1];
 const noValues = (v: SqlValues | undefined): boolean => v == null || (Array.isArray(v) && v.length === 0);

@@ -1,11 +1,12 @@
 import { bigint, decimal, index, int, mysqlTable, primaryKey, text, varchar } from 'drizzle-orm/mysql-core';
+import { binaryIdColumn } from './columns.js';
 
 /**
- * Copy trading's tables, in the engine's database. Ids are ASCII and compared byte for byte
- * (see columns.ts); amounts are DECIMAL(36,18), never floats; settings are JSON validated by
+ * Copy trading's tables, in the engine's database. Ids, keys and tokens are ASCII and compared
+ * byte for byte (VARBINARY, see columns.ts); amounts are DECIMAL(36,18), never floats; settings are JSON validated by
  * src/copytrade/domain before they are written.
  */
-const id = (name: string, length = 64) => varchar(name, { length }).notNull();
+const id = (name: string, length = 64) => binaryIdColumn(name, { length }).notNull();
 /** a trader id, or `kept/{traderId}` for the slices a copier kept from a liquidation (slices.ts) */
 const KEPT_ID_LENGTH = 80;
 const amount = (name: string) => decimal(name, { precision: 36, scale: 18 });
@@ -14,7 +15,7 @@ const amount = (name: string) => decimal(name, { precision: 36, scale: 18 });
 export const copyTrader = mysqlTable('copy_trader', {
   traderId: id('trader_id').primaryKey(),
   apiKey: id('api_key').unique(),
-  apiSecret: id('api_secret', 128),
+  apiSecret: varchar('api_secret', { length: 128 }).notNull(),
   settings: text('settings').notNull(),
   updatedMs: bigint('updated_ms', { mode: 'number' }).notNull(),
 });
@@ -43,16 +44,31 @@ export const copyFollow = mysqlTable(
   (t) => [primaryKey({ columns: [t.copierId, t.traderId] }), index('copy_follow_trader').on(t.traderId)],
 );
 
-/** A signal the fan-out took up; `done_ms` is set once every copier has its order or skip. */
-export const copySignal = mysqlTable('copy_signal', {
-  signalKey: id('signal_key', 160).primaryKey(),
-  traderId: id('trader_id'),
-  payload: text('payload').notNull(),
-  receivedMs: bigint('received_ms', { mode: 'number' }).notNull(),
-  doneMs: bigint('done_ms', { mode: 'number' }),
-  orders: int('orders'),
-  skips: int('skips'),
-});
+/**
+ * A signal, from its acceptance on: the ingress inserts it (`entry` set, `done_ms` null)
+ * before it acknowledges it, so an ack survives a Redis that lost its data, and the unique
+ * key is the durable dedup; the fan-out sets `done_ms` once every copier has its order or
+ * skip. A close-out, and a signal put in the stream past the ingress, get their row only
+ * then (no `entry`). At start, accepted signals not yet done and not in the stream are
+ * queued again in `seq` order (requeue.ts).
+ */
+export const copySignal = mysqlTable(
+  'copy_signal',
+  {
+    signalKey: id('signal_key', 160).primaryKey(),
+    traderId: id('trader_id'),
+    payload: text('payload').notNull(),
+    /** the stream entry's field `m` as accepted (codec.ts); null for rows the fan-out wrote */
+    entry: text('entry'),
+    /** acceptance order: a trader's signals are queued again in the order they were acked */
+    seq: bigint('seq', { mode: 'number', unsigned: true }).autoincrement().notNull().unique(),
+    receivedMs: bigint('received_ms', { mode: 'number' }).notNull(),
+    doneMs: bigint('done_ms', { mode: 'number' }),
+    orders: int('orders'),
+    skips: int('skips'),
+  },
+  (t) => [index('copy_signal_open').on(t.doneMs, t.seq)],
+);
 
 /**
  * One exchange order per (signal, copier), its client order id derived from the two

@@ -1,0 +1,20 @@
+ALTER TABLE `copy_copier` MODIFY COLUMN `copier_id` varbinary(64) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_copier` MODIFY COLUMN `token` varbinary(128) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_copier` MODIFY COLUMN `account_id` varbinary(64) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_follow` MODIFY COLUMN `copier_id` varbinary(64) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_follow` MODIFY COLUMN `trader_id` varbinary(64) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_order` MODIFY COLUMN `client_order_id` varbinary(240) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_order` MODIFY COLUMN `signal_key` varbinary(160) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_order` MODIFY COLUMN `copier_id` varbinary(64) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_order` MODIFY COLUMN `trader_id` varbinary(80) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_order` MODIFY COLUMN `instrument` varbinary(32) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_signal` MODIFY COLUMN `signal_key` varbinary(160) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_signal` MODIFY COLUMN `trader_id` varbinary(64) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_skip` MODIFY COLUMN `signal_key` varbinary(160) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_skip` MODIFY COLUMN `copier_id` varbinary(64) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_skip` MODIFY COLUMN `trader_id` varbinary(64) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_slice` MODIFY COLUMN `copier_id` varbinary(64) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_slice` MODIFY COLUMN `trader_id` varbinary(80) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_slice` MODIFY COLUMN `instrument` varbinary(32) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_trader` MODIFY COLUMN `trader_id` varbinary(64) NOT NULL;--> statement-breakpoint
+ALTER TABLE `copy_trader` MODIFY COLUMN `api_key` varbinary(64) NOT NULL;
