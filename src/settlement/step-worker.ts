@@ -85,7 +85,12 @@ export class StepWorker {
     this.wake?.();
     const deadline = Date.now() + deadlineMs;
     // a loop stuck on an unreachable Redis must not hold the drain past its deadline
-    await Promise.race([Promise.all(this.loops), sleep(deadlineMs)]);
+    // the deadline's timer is cleared once the loops end, or it would keep the process alive that long
+    let timer: NodeJS.Timeout | undefined;
+    const passed = new Promise<void>((r) => {
+      timer = setTimeout(r, deadlineMs);
+    });
+    await Promise.race([Promise.all(this.loops), passed]).finally(() => clearTimeout(timer));
     while (this.inFlight.size > 0 && Date.now() < deadline) await sleep(10);
     return this.inFlight.size;
   }
