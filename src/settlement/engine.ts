@@ -143,8 +143,17 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
 
   // 1. Intake: Kafka brings the counter's change messages to every process (partitions are
   // shared); the poller, if configured, runs in the coordinator (4).
-  const watermarks = new Watermarks(redis, prefix);
-  const intake = new Intake(enginePool, redis, prefix, watermarks, (source, n) => metrics.tookIn(source, n));
+  const watermarks = new Watermarks(redis, prefix, config.maxClockSkewMs);
+  const intake = new Intake(enginePool, redis, prefix, {
+    watermarks,
+    observe: (source, n) => metrics.tookIn(source, n),
+    maxSkewMs: config.maxClockSkewMs,
+    observeSkew: (source, skewMs, rejected) => {
+      metrics.sawSkew(source, skewMs, rejected);
+      if (rejected > 0)
+        log.warn({ source, rejected, skewMs }, 'counter rows dated beyond the clock skew rejected');
+    },
+  });
   const kafkaIntake = new KafkaIntake(
     intake,
     decoderFor(config.cdcFormat, config),

@@ -41,6 +41,18 @@ export class SettlementMetrics {
     labelNames: ['source'],
     registers: [this.registry],
   });
+  private readonly futureRows = new Counter({
+    name: 'tradeflow_intake_future_rows_total',
+    help: "counter rows rejected for a creation time further than TF_MAX_CLOCK_SKEW_MS ahead of this engine's clock, by source",
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  private readonly clockSkew = new Gauge({
+    name: 'tradeflow_intake_clock_skew_seconds',
+    help: "how far ahead of this engine's clock the latest-dated counter row of the last intake batch was (0: not ahead), by source",
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
 
   private readonly late = new Histogram({
     name: 'tradeflow_reconciler_late_orders_seconds',
@@ -94,6 +106,12 @@ export class SettlementMetrics {
     this.stepLatency.observe({ step: o.step, status: o.status }, seconds(o.finishedMs - o.startedMs));
     if (o.status === 'RETRY') this.retries.inc({ step: o.step, code: o.errorCode ?? 'UNKNOWN' });
     if (o.status === 'OK' && o.step === LAST_STEP) this.endToEnd.observe(seconds(o.finishedMs - t0));
+  }
+
+  /** An intake batch's latest-dated row was `skewMs` ahead of this clock; `rejected` rows were too far. */
+  sawSkew(source: string, skewMs: number, rejected: number): void {
+    this.clockSkew.set({ source }, seconds(Math.max(0, skewMs)));
+    if (rejected > 0) this.futureRows.inc({ source }, rejected);
   }
 
   foundLate(lateMs: number): void {
