@@ -135,6 +135,12 @@ export const settings = {
   kafkaBrokers: s('TF_KAFKA_BROKERS', '127.0.0.1:9092', text, 'Kafka brokers, comma-separated host:port'),
   kafkaTopic: s('TF_KAFKA_TOPIC', 'counter.sync_order', text, "topic of the counter table's change messages"),
   kafkaGroup: s('TF_KAFKA_GROUP', 'tradeflow-intake', text, 'Kafka consumer group of the intake'),
+  kafkaReconnectMaxMs: s(
+    'TF_KAFKA_RECONNECT_MAX_MS',
+    '30000',
+    int(100, 3_600_000),
+    'Kafka intake: longest wait between connection attempts while no broker answers (doubling from 500 ms, with jitter)',
+  ),
   kafkaMaxLag: s(
     'TF_KAFKA_MAX_LAG',
     '10000',

@@ -6,7 +6,7 @@ import type { Downstream } from '../clients/downstream.js';
 import { createDownstream } from '../clients/downstream.js';
 import type { Config } from '../config.js';
 import { decoderFor } from '../decode/decoder.js';
-import { startKafkaConsumer } from '../infra/kafka.js';
+import { type KafkaSourceState, startKafkaConsumer } from '../infra/kafka.js';
 import type { Logger } from '../infra/log.js';
 import { createPool, type Pool } from '../infra/mysql/client.js';
 import { startOpsServer } from '../infra/ops-server.js';
@@ -14,6 +14,7 @@ import { createRedis, type RedisClient, scanKeys } from '../infra/redis.js';
 import { ConsumerJanitor } from './consumer-janitor.js';
 import { Coordinator } from './coordinator.js';
 import { DutyRunner } from './duties.js';
+import { retryDelayMs } from './errors.js';
 import { Fence, FencedError, type FencedWrite } from './fence.js';
 import { STEPS, type StepCall, type StepResult } from './flows.js';
 import { Intake } from './intake.js';
@@ -33,6 +34,7 @@ const PRESENCE_TTL_MS = 15_000;
 const PARKED_SYNC_MS = 2000;
 const FENCE_HOLD_MIN_MS = 5000;
 const READY_TIMEOUT_MS = 1000;
+const KAFKA_RECONNECT_MIN_MS = 500;
 
 /** Why the engine cannot work right now (Redis or MySQL not answering), or null. */
 async function notReady(redis: RedisClient, pool: Pool): Promise<string | null> {
@@ -46,6 +48,9 @@ async function notReady(redis: RedisClient, pool: Pool): Promise<string | null> 
   const [r, m] = await Promise.all([within('redis', redis.ping()), within('mysql', pool.query('SELECT 1'))]);
   return r ?? m;
 }
+
+const kafkaNote = (s: KafkaSourceState): string =>
+  s.up ? 'kafka source: up' : `kafka source: down (${s.detail.replace(/\s+/g, ' ')})`;
 
 /** Set while an engine process runs (refreshed; it expires if the process dies). */
 export const presenceKey = (prefix: string, consumer: string): string => `${prefix}:engine:${consumer}`;
@@ -161,19 +166,24 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     { prefix, maxLag: config.kafkaMaxLag, pauseMs: 1000 },
     log,
   );
+  // Kafka connects in the background and keeps trying while no broker answers; the
+  // reconciler (4) covers what it does not bring meanwhile
   const kafka =
     config.source === 'poll' || config.source === 'none'
       ? null
-      : await startKafkaConsumer(
+      : startKafkaConsumer(
           {
             brokers: config.kafkaBrokers.split(','),
             groupId: config.kafkaGroup,
             topic: config.kafkaTopic,
             clientId: consumer,
+            backoffMs: (failures) =>
+              retryDelayMs(failures, KAFKA_RECONNECT_MIN_MS, config.kafkaReconnectMaxMs, Math.random),
           },
           (payload, committer) => kafkaIntake.handleBatch(payload, committer),
           log,
         );
+  if (kafka) metrics.kafkaSource(() => kafka.state().up);
 
   // 4. The coordinator role, held by one process at a time: the poller and the duties below
   // (reconciler, recovery scan, consumer sweep, stream trimming, parked jobs), writes fenced.
@@ -295,6 +305,8 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
             body: await metrics.registry.metrics(),
           }),
           notReady: () => notReady(redis, enginePool),
+          // not a reason to be unready: without Kafka the reconciler still takes orders in
+          notes: () => (kafka ? [kafkaNote(kafka.state())] : []),
         });
   log.info({ consumer, concurrency: config.stepConcurrency, ops: ops?.port }, 'settlement engine started');
 

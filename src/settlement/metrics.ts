@@ -118,6 +118,18 @@ export class SettlementMetrics {
     this.late.observe(seconds(lateMs));
   }
 
+  /** Kafka intake is configured: its state becomes a gauge (absent when the engine does not use Kafka). */
+  kafkaSource(up: () => boolean): void {
+    new Gauge({
+      name: 'tradeflow_kafka_source_up',
+      help: 'the Kafka intake is in its consumer group and fetching (1), or not connected (0)',
+      registers: [this.registry],
+      collect: function (this: Gauge) {
+        this.set(up() ? 1 : 0);
+      },
+    });
+  }
+
   /** The token while this process holds the coordinator role, null when it does not. */
   leading(token: number | null): void {
     this.coordinatorToken.set(token ?? 0);
