@@ -70,18 +70,20 @@ export function startKafkaConsumer(
     });
     try {
       await consumer.connect();
+      if (stopping) return null;
       await consumer.subscribe({ topics: [opts.topic], fromBeginning: true });
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
         eachBatch: (payload) => handle(payload, consumer),
       });
-      log.info({ topic: opts.topic, groupId: opts.groupId }, 'kafka intake consuming');
+      log.info({ topic: opts.topic, groupId: opts.groupId }, 'kafka intake started; joining its group');
       return await Promise.race([lost, stopped.then(() => null)]);
     } catch (err) {
       return err as Error;
     } finally {
-      if (!stopping) await consumer.disconnect().catch(() => undefined);
+      // also when stopping: a connect that was under way when stop() disconnected ends here
+      await consumer.disconnect().catch(() => undefined);
     }
   };
 
