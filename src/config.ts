@@ -126,9 +126,21 @@ export const settings = {
     int(0, 3_600_000),
     'reconciler: orders younger than this are left to the primary source',
   ),
+  maxClockSkewMs: s(
+    'TF_MAX_CLOCK_SKEW_MS',
+    '60000',
+    int(0, 86_400_000),
+    "intake: a counter row dated further than this ahead of the engine's clock is rejected (the reconciler takes it in once due); no watermark passes now + this",
+  ),
   kafkaBrokers: s('TF_KAFKA_BROKERS', '127.0.0.1:9092', text, 'Kafka brokers, comma-separated host:port'),
   kafkaTopic: s('TF_KAFKA_TOPIC', 'counter.sync_order', text, "topic of the counter table's change messages"),
   kafkaGroup: s('TF_KAFKA_GROUP', 'tradeflow-intake', text, 'Kafka consumer group of the intake'),
+  kafkaReconnectMaxMs: s(
+    'TF_KAFKA_RECONNECT_MAX_MS',
+    '30000',
+    int(100, 3_600_000),
+    'Kafka intake: longest wait between connection attempts while no broker answers (doubling from 500 ms, with jitter)',
+  ),
   kafkaMaxLag: s(
     'TF_KAFKA_MAX_LAG',
     '10000',

@@ -1,6 +1,7 @@
 import type { Run } from '../cli.js';
 import { type CopyEngine, copyConsumerName, startCopyEngine } from '../copytrade/copy-engine.js';
 import { CopyMetrics } from '../copytrade/metrics.js';
+import { scrape } from '../infra/metrics.js';
 import { createPool } from '../infra/mysql/client.js';
 import { dependenciesNotReady, startOpsServer } from '../infra/ops-server.js';
 import { createRedis } from '../infra/redis.js';
@@ -78,7 +79,7 @@ export const run: Run = async (_args, { config, log }) => {
     config.copyOpsPort === 0
       ? null
       : await startOpsServer(config.opsHost, config.copyOpsPort, {
-          metrics: () => metrics.scrape(),
+          metrics: () => scrape(metrics.registry),
           notReady: async () =>
             (await dependenciesNotReady(redis, pool)) ??
             (running ? null : 'standby: waiting for the fan-out role'),

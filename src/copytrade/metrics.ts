@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, register } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { sharedRead } from '../infra/metrics.js';
 import { fieldMap, type RedisClient } from '../infra/redis.js';
 import type { BatchRecord } from './fanout/copy-store.js';
 import type { FanoutResult } from './fanout/fanout.js';
@@ -29,8 +30,7 @@ const SECONDS = [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 
 /**
  * The copy engine's Prometheus metrics, per process (a standby shows its role token as 0
  * and no book). Counters and the histogram are fed as the fan-out works; book size, stream
- * lag and pending entries are read at scrape time. `/metrics` also carries prom-client's
- * default registry: the process guard's unhandled-rejection counter.
+ * lag and pending entries are read at scrape time.
  */
 export class CopyMetrics implements FanoutObserver {
   readonly registry = new Registry();
@@ -82,27 +82,28 @@ export class CopyMetrics implements FanoutObserver {
         },
       });
     }
-    const pending = new Gauge({
-      name: 'tradeflow_copy_stream_pending',
-      help: 'entries of copy:signals delivered to the fan-out but not yet acknowledged',
-      registers: [],
+    // one XINFO per scrape fills both
+    const read = sharedRead(async () => {
+      const groups = (await redis.xinfo('GROUPS', signalStreamKey(prefix)).catch(() => [])) as (
+        | string
+        | number
+      )[][];
+      const g = groups.map(fieldMap).find((f) => f.name === FANOUT_GROUP);
+      return { lag: Number(g?.lag ?? 0), pending: Number(g?.pending ?? 0) };
     });
-    // one XINFO per scrape fills both; lag is registered first, so it is collected first
-    new Gauge({
-      name: 'tradeflow_copy_stream_lag',
-      help: 'entries of copy:signals not yet delivered to the fan-out',
-      registers: [this.registry],
-      async collect(this: Gauge) {
-        const groups = (await redis.xinfo('GROUPS', signalStreamKey(prefix)).catch(() => [])) as (
-          | string
-          | number
-        )[][];
-        const g = groups.map(fieldMap).find((f) => f.name === FANOUT_GROUP);
-        this.set(Number(g?.lag ?? 0));
-        pending.set(Number(g?.pending ?? 0));
-      },
-    });
-    this.registry.registerMetric(pending);
+    for (const [field, help] of [
+      ['lag', 'entries of copy:signals not yet delivered to the fan-out'],
+      ['pending', 'entries of copy:signals delivered to the fan-out but not yet acknowledged'],
+    ] as const) {
+      new Gauge({
+        name: `tradeflow_copy_stream_${field}`,
+        help,
+        registers: [this.registry],
+        async collect(this: Gauge) {
+          this.set((await read())[field]);
+        },
+      });
+    }
   }
 
   /** The engine's book while it runs, null once it stopped. */
@@ -135,10 +136,5 @@ export class CopyMetrics implements FanoutObserver {
 
   batchFailed(): void {
     this.batchErrors.inc();
-  }
-
-  async scrape(): Promise<{ contentType: string; body: string }> {
-    const all = Registry.merge([this.registry, register]);
-    return { contentType: all.contentType, body: await all.metrics() };
   }
 }

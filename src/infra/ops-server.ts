@@ -23,6 +23,8 @@ export interface OpsHandlers {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** null when ready, else why not */
   notReady(): Promise<string | null>;
+  /** lines added to /readyz's body either way: parts that are down without making the process unready */
+  notes?(): string[];
 }
 
 /**
@@ -62,9 +64,10 @@ export async function startOpsServer(host: string, port: number, handlers: OpsHa
   app.get('/readyz', (res) =>
     reply(res, async () => {
       const why = await handlers.notReady();
+      const notes = (handlers.notes?.() ?? []).map((n) => `${n}\n`).join('');
       return why === null
-        ? { status: '200 OK', type: 'text/plain', body: 'ready\n' }
-        : { status: '503 Service Unavailable', type: 'text/plain', body: `not ready: ${why}\n` };
+        ? { status: '200 OK', type: 'text/plain', body: `ready\n${notes}` }
+        : { status: '503 Service Unavailable', type: 'text/plain', body: `not ready: ${why}\n${notes}` };
     }),
   );
   app.any('/*', (res) =>

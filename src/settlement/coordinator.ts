@@ -89,7 +89,11 @@ export class Coordinator {
     if (this.timer) clearInterval(this.timer);
     await this.ticking;
     const lock = this.lock;
-    await Promise.race([this.lose('stopping'), new Promise((r) => setTimeout(r, deadlineMs).unref())]);
+    let timer: NodeJS.Timeout | undefined;
+    const passed = new Promise<void>((r) => {
+      timer = setTimeout(r, deadlineMs);
+    });
+    await Promise.race([this.lose('stopping'), passed]).finally(() => clearTimeout(timer));
     await lock?.release().catch(() => undefined);
   }
 

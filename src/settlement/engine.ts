@@ -6,14 +6,16 @@ import type { Downstream } from '../clients/downstream.js';
 import { createDownstream } from '../clients/downstream.js';
 import type { Config } from '../config.js';
 import { decoderFor } from '../decode/decoder.js';
-import { startKafkaConsumer } from '../infra/kafka.js';
+import { type KafkaSourceState, startKafkaConsumer } from '../infra/kafka.js';
 import type { Logger } from '../infra/log.js';
+import { scrape } from '../infra/metrics.js';
 import { createPool } from '../infra/mysql/client.js';
 import { dependenciesNotReady, startOpsServer } from '../infra/ops-server.js';
 import { createRedis, scanKeys } from '../infra/redis.js';
 import { ConsumerJanitor } from './consumer-janitor.js';
 import { Coordinator } from './coordinator.js';
 import { DutyRunner } from './duties.js';
+import { retryDelayMs } from './errors.js';
 import { Fence, FencedError, type FencedWrite } from './fence.js';
 import { STEPS, type StepCall, type StepResult } from './flows.js';
 import { Intake } from './intake.js';
@@ -32,6 +34,10 @@ import { Watermarks } from './watermarks.js';
 const PRESENCE_TTL_MS = 15_000;
 const PARKED_SYNC_MS = 2000;
 const FENCE_HOLD_MIN_MS = 5000;
+const KAFKA_RECONNECT_MIN_MS = 500;
+
+const kafkaNote = (s: KafkaSourceState): string =>
+  s.up ? 'kafka source: up' : `kafka source: down (${s.detail.replace(/\s+/g, ' ')})`;
 
 /** Set while an engine process runs (refreshed; it expires if the process dies). */
 export const presenceKey = (prefix: string, consumer: string): string => `${prefix}:engine:${consumer}`;
@@ -129,8 +135,17 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
 
   // 1. Intake: Kafka brings the counter's change messages to every process (partitions are
   // shared); the poller, if configured, runs in the coordinator (4).
-  const watermarks = new Watermarks(redis, prefix);
-  const intake = new Intake(enginePool, redis, prefix, watermarks, (source, n) => metrics.tookIn(source, n));
+  const watermarks = new Watermarks(redis, prefix, config.maxClockSkewMs);
+  const intake = new Intake(enginePool, redis, prefix, {
+    watermarks,
+    observe: (source, n) => metrics.tookIn(source, n),
+    maxSkewMs: config.maxClockSkewMs,
+    observeSkew: (source, skewMs, rejected) => {
+      metrics.sawSkew(source, skewMs, rejected);
+      if (rejected > 0)
+        log.warn({ source, rejected, skewMs }, 'counter rows dated beyond the clock skew rejected');
+    },
+  });
   const kafkaIntake = new KafkaIntake(
     intake,
     decoderFor(config.cdcFormat, config),
@@ -138,19 +153,24 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     { prefix, maxLag: config.kafkaMaxLag, pauseMs: 1000, maxBytes: config.cdcMaxBytes },
     log,
   );
+  // Kafka connects in the background and keeps trying while no broker answers; the
+  // reconciler (4) covers what it does not bring meanwhile
   const kafka =
     config.source === 'poll' || config.source === 'none'
       ? null
-      : await startKafkaConsumer(
+      : startKafkaConsumer(
           {
             brokers: config.kafkaBrokers.split(','),
             groupId: config.kafkaGroup,
             topic: config.kafkaTopic,
             clientId: consumer,
+            backoffMs: (failures) =>
+              retryDelayMs(failures, KAFKA_RECONNECT_MIN_MS, config.kafkaReconnectMaxMs, Math.random),
           },
           (payload, committer) => kafkaIntake.handleBatch(payload, committer),
           log,
         );
+  if (kafka) metrics.kafkaSource(() => kafka.state().up);
 
   // 4. The coordinator role, held by one process at a time: the poller and the duties below
   // (reconciler, recovery scan, consumer sweep, stream trimming, parked jobs), writes fenced.
@@ -267,11 +287,10 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     config.opsPort === 0
       ? null
       : await startOpsServer(config.opsHost, config.opsPort, {
-          metrics: async () => ({
-            contentType: metrics.registry.contentType,
-            body: await metrics.registry.metrics(),
-          }),
+          metrics: () => scrape(metrics.registry),
           notReady: () => dependenciesNotReady(redis, enginePool),
+          // not a reason to be unready: without Kafka the reconciler still takes orders in
+          notes: () => (kafka ? [kafkaNote(kafka.state())] : []),
         });
   log.info({ consumer, concurrency: config.stepConcurrency, ops: ops?.port }, 'settlement engine started');
 

@@ -1,6 +1,7 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Pool } from '../infra/mysql/client.js';
 import type { RedisClient } from '../infra/redis.js';
+import { checkClock } from './clock-skew.js';
 import type { IntakeOrder } from './order.js';
 import { encodeMessage, streamKey } from './streams.js';
 import type { Watermarks } from './watermarks.js';
@@ -41,6 +42,16 @@ export function insertOrders(db: Db, orders: IntakeOrder[], source: string) {
   );
 }
 
+export interface IntakeOptions {
+  watermarks?: Watermarks;
+  /** sees how many orders each take-in added, by source (metrics) */
+  observe?: (source: string, added: number) => void;
+  /** how far ahead of this process's clock a counter row may be dated (none: no limit) */
+  maxSkewMs?: number;
+  /** sees, per take-in, how far its latest-dated order was ahead (0: none) and how many were too far (metrics) */
+  observeSkew?: (source: string, skewMs: number, rejected: number) => void;
+}
+
 /** What `Intake.record` wrote: the orders read, those to enqueue, how many rows were new. */
 export interface Taken {
   orders: IntakeOrder[];
@@ -62,17 +73,40 @@ export interface IntakeSink {
  * stream of step 1. A source commits its own progress only after this returns.
  */
 export class Intake implements IntakeSink {
+  private readonly watermarks?: Watermarks;
+  private readonly observe?: IntakeOptions['observe'];
+
   constructor(
     private readonly pool: Pool,
     private readonly redis: RedisClient,
     private readonly prefix: string,
-    private readonly watermarks?: Watermarks,
-    /** sees how many orders each take-in added, by source (metrics) */
-    private readonly observe?: (source: string, added: number) => void,
-  ) {}
+    private readonly opts: IntakeOptions = {},
+  ) {
+    this.watermarks = opts.watermarks;
+    this.observe = opts.observe;
+  }
 
+  /**
+   * Orders dated beyond the clock skew are rejected, not taken in (see clock-skew.ts); the
+   * others are recorded and enqueued.
+   */
   async takeIn(orders: IntakeOrder[], source: string): Promise<number> {
-    const taken = await this.record(orders, source, this.pool);
+    const { maxSkewMs = Number.POSITIVE_INFINITY, observeSkew } = this.opts;
+    const { due, ahead, skewMs } = checkClock(orders, Date.now(), maxSkewMs);
+    if (orders.length > 0) observeSkew?.(source, skewMs, ahead.length);
+    if (ahead.length > 0) {
+      await this.reject(
+        ahead.map(({ order, reason }) => ({
+          // one rejection per order however often its row is read again
+          sourceRef: `ahead:${order.orderId}`,
+          orderId: order.orderId,
+          reason,
+          raw: JSON.stringify(order),
+        })),
+        source,
+      );
+    }
+    const taken = await this.record(due, source, this.pool);
     await this.enqueue(taken);
     return taken.added;
   }

@@ -1,12 +1,15 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { sharedRead } from '../infra/metrics.js';
 import type { Pool } from '../infra/mysql/client.js';
 import { fieldMap, type RedisClient } from '../infra/redis.js';
 import { LAST_STEP, STEPS } from './flows.js';
 import type { StepOutcome } from './outcome-writer.js';
 import { GROUP, streamKey } from './streams.js';
 
-const MS_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000];
+// Prometheus wants durations in seconds, in the name and the values (promtool refuses `_ms`); our clocks give ms
+const SECONDS_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30];
+const seconds = (ms: number): number => ms / 1000;
 
 /**
  * The settlement engine's Prometheus metrics. Counters and histograms are fed as work
@@ -15,16 +18,16 @@ const MS_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000
 export class SettlementMetrics {
   readonly registry = new Registry();
   private readonly stepLatency = new Histogram({
-    name: 'tradeflow_step_duration_ms',
+    name: 'tradeflow_step_duration_seconds',
     help: 'downstream call of one step attempt, by step and outcome',
     labelNames: ['step', 'status'],
-    buckets: MS_BUCKETS,
+    buckets: SECONDS_BUCKETS,
     registers: [this.registry],
   });
   private readonly endToEnd = new Histogram({
-    name: 'tradeflow_settlement_duration_ms',
+    name: 'tradeflow_settlement_duration_seconds',
     help: 'counter row written to order DONE',
-    buckets: MS_BUCKETS,
+    buckets: SECONDS_BUCKETS,
     registers: [this.registry],
   });
   private readonly retries = new Counter({
@@ -39,11 +42,23 @@ export class SettlementMetrics {
     labelNames: ['source'],
     registers: [this.registry],
   });
+  private readonly futureRows = new Counter({
+    name: 'tradeflow_intake_future_rows_total',
+    help: "counter rows rejected for a creation time further than TF_MAX_CLOCK_SKEW_MS ahead of this engine's clock, by source",
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  private readonly clockSkew = new Gauge({
+    name: 'tradeflow_intake_clock_skew_seconds',
+    help: "how far ahead of this engine's clock the latest-dated counter row of the last intake batch was (0: not ahead), by source",
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
 
   private readonly late = new Histogram({
-    name: 'tradeflow_reconciler_late_orders_ms',
+    name: 'tradeflow_reconciler_late_orders_seconds',
     help: 'orders the reconciler found missing and took in, by how late (counter row to found)',
-    buckets: [1000, 2000, 5000, 10_000, 30_000, 60_000, 300_000, 3_600_000],
+    buckets: [1, 2, 5, 10, 30, 60, 300, 3600],
     registers: [this.registry],
   });
   private readonly coordinatorToken = new Gauge({
@@ -53,27 +68,22 @@ export class SettlementMetrics {
   });
 
   constructor(redis: RedisClient, pool: Pool, prefix: string) {
-    const pending = new Gauge({
-      name: 'tradeflow_stream_pending',
-      help: 'entries of a step stream delivered but not yet acknowledged',
-      labelNames: ['step'],
-      registers: [],
-    });
-    // one XINFO pass per scrape fills both gauges; the lag gauge is registered first, so
-    // its collect runs before the pending gauge is read
-    new Gauge({
-      name: 'tradeflow_stream_lag',
-      help: 'entries of a step stream not yet delivered to its consumer group',
-      labelNames: ['step'],
-      registers: [this.registry],
-      collect: async function (this: Gauge) {
-        for (const [step, group] of await groups(redis, prefix)) {
-          this.set({ step }, group.lag);
-          pending.set({ step }, group.pending);
-        }
-      },
-    });
-    this.registry.registerMetric(pending);
+    // one XINFO pass per scrape fills both gauges
+    const read = sharedRead(() => groups(redis, prefix));
+    for (const [field, help] of [
+      ['lag', 'entries of a step stream not yet delivered to its consumer group'],
+      ['pending', 'entries of a step stream delivered but not yet acknowledged'],
+    ] as const) {
+      new Gauge({
+        name: `tradeflow_stream_${field}`,
+        help,
+        labelNames: ['step'],
+        registers: [this.registry],
+        async collect(this: Gauge) {
+          for (const [step, group] of await read()) this.set({ step }, group[field]);
+        },
+      });
+    }
     new Gauge({
       name: 'tradeflow_orders_manual',
       help: 'orders parked MANUAL, waiting for an operator',
@@ -89,13 +99,31 @@ export class SettlementMetrics {
 
   /** A step outcome that was recorded (not a stale duplicate). */
   recorded(o: StepOutcome, t0: number): void {
-    this.stepLatency.observe({ step: o.step, status: o.status }, o.finishedMs - o.startedMs);
+    this.stepLatency.observe({ step: o.step, status: o.status }, seconds(o.finishedMs - o.startedMs));
     if (o.status === 'RETRY') this.retries.inc({ step: o.step, code: o.errorCode ?? 'UNKNOWN' });
-    if (o.status === 'OK' && o.step === LAST_STEP) this.endToEnd.observe(o.finishedMs - t0);
+    if (o.status === 'OK' && o.step === LAST_STEP) this.endToEnd.observe(seconds(o.finishedMs - t0));
+  }
+
+  /** An intake batch's latest-dated row was `skewMs` ahead of this clock; `rejected` rows were too far. */
+  sawSkew(source: string, skewMs: number, rejected: number): void {
+    this.clockSkew.set({ source }, seconds(Math.max(0, skewMs)));
+    if (rejected > 0) this.futureRows.inc({ source }, rejected);
   }
 
   foundLate(lateMs: number): void {
-    this.late.observe(lateMs);
+    this.late.observe(seconds(lateMs));
+  }
+
+  /** Kafka intake is configured: its state becomes a gauge (absent when the engine does not use Kafka). */
+  kafkaSource(up: () => boolean): void {
+    new Gauge({
+      name: 'tradeflow_kafka_source_up',
+      help: 'the Kafka intake is in its consumer group and fetching (1), or not connected (0)',
+      registers: [this.registry],
+      collect: function (this: Gauge) {
+        this.set(up() ? 1 : 0);
+      },
+    });
   }
 
   /** The token while this process holds the coordinator role, null when it does not. */

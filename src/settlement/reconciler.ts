@@ -64,17 +64,43 @@ export class Reconciler implements Duty {
     const marks = await this.watermarks.read(this.opts.shards);
     const until = now - this.opts.graceMs;
     const late: IntakeOrder[] = [];
+    const failed: { shard: number; err: Error }[] = [];
     for (let shard = 0; shard < this.opts.shards; shard++) {
-      let from = Math.max(0, (marks[shard] || now - this.opts.windowMs) - this.opts.windowMs);
-      for (;;) {
-        const rows = await this.listing.list(shard, from, until, PAGE);
-        late.push(...(await this.missing(rows)));
-        const next = Number(rows[rows.length - 1]?.createdMs);
-        // a full page is followed from its last time; a page of one single ms cannot be, so stop there
-        if (rows.length < PAGE || next <= from) break;
-        from = next;
+      try {
+        late.push(...(await this.lateOf(shard, marks[shard] ?? 0, now, until)));
+      } catch (err) {
+        // one shard's trouble is not every shard's: the others are still looked at
+        failed.push({ shard, err: err as Error });
       }
     }
+    await this.takeIn(write, late, now);
+    if (failed.length > 0) {
+      const shards = failed.map((f) => f.shard).join(',');
+      throw new Error(`reconciler: shards ${shards} not listed: ${failed[0]?.err.message}`, {
+        cause: failed[0]?.err,
+      });
+    }
+  }
+
+  /** The orders of `shard` the counter lists and the engine does not have. */
+  private async lateOf(shard: number, watermark: number, now: number, until: number): Promise<IntakeOrder[]> {
+    const late: IntakeOrder[] = [];
+    // a watermark ahead of `until` (the counter's clock runs ahead, within the skew) must not
+    // turn the window inside out: the counter refuses that, and the shard would never be looked at
+    const mark = Math.min(watermark || now - this.opts.windowMs, until);
+    let from = Math.max(0, mark - this.opts.windowMs);
+    for (;;) {
+      const rows = await this.listing.list(shard, from, until, PAGE);
+      late.push(...(await this.missing(rows)));
+      const next = Number(rows[rows.length - 1]?.createdMs);
+      // a full page is followed from its last time; a page of one single ms cannot be, so stop there
+      if (rows.length < PAGE || next <= from) break;
+      from = next;
+    }
+    return late;
+  }
+
+  private async takeIn(write: DutyWrite, late: IntakeOrder[], now: number): Promise<void> {
     if (late.length === 0) return;
     let taken: Taken | undefined;
     await write(async (conn) => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
@@ -12,18 +11,12 @@ import {
   TraderSocket,
 } from '../../src/load/copy-world.js';
 import { freePort, TestWorld, waitFor } from '../support/harness.js';
+import { promtoolProblems } from '../support/promtool.js';
 
 /** A metric's value in a Prometheus text exposition (the sample with exactly these labels). */
 function sample(text: string, name: string, labels = ''): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
-
-/** `promtool check metrics` on an exposition: the problems it reports (none is empty). */
-function promtoolProblems(text: string): string {
-  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  assert.equal(r.error, undefined, `promtool could not run (scripts/test-deps.sh installs it): ${r.error}`);
-  return `${r.stdout}${r.stderr}`.trim();
 }
 
 describe('copy engine: /metrics, /healthz and /readyz of the holder and of a standby', () => {
@@ -99,7 +92,7 @@ describe('copy engine: /metrics, /healthz and /readyz of the holder and of a sta
     assert.equal(sample(body, 'tradeflow_copy_stream_pending'), 0);
     assert.ok((sample(body, 'tradeflow_copy_role_token') ?? 0) > 0);
     assert.equal(sample(body, 'tradeflow_unhandled_rejections_total'), 0);
-    assert.equal(promtoolProblems(body), '');
+    assert.deepEqual(promtoolProblems(body), []);
     assert.deepEqual(await get(holderOps, '/readyz'), { status: 200, body: 'ready\n' });
     assert.deepEqual(await get(holderOps, '/healthz'), { status: 200, body: 'ok\n' });
   });
@@ -115,6 +108,6 @@ describe('copy engine: /metrics, /healthz and /readyz of the holder and of a sta
     const { body } = await get(standbyOps, '/metrics');
     assert.equal(sample(body, 'tradeflow_copy_role_token'), 0);
     assert.equal(sample(body, 'tradeflow_copy_book_copiers'), 0);
-    assert.equal(promtoolProblems(body), '');
+    assert.deepEqual(promtoolProblems(body), []);
   });
 });

@@ -4,6 +4,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
 import { freePort, MYSQL_URL, TestWorld, waitFor } from '../support/harness.js';
+import { promtoolProblems } from '../support/promtool.js';
 import { waitAllFinished } from '../support/settlement.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -47,7 +48,8 @@ describe('engine /metrics, /healthz and /readyz', () => {
     await writeCounterRows(world.counterDb, rows);
     const during = await waitFor('a run under way', async () => {
       const text = await (await fetch(`${base}/metrics`)).text();
-      return sample(text, 'tradeflow_step_duration_ms_count') > 0 && sample(text, 'tradeflow_stream_lag') > 0
+      return sample(text, 'tradeflow_step_duration_seconds_count') > 0 &&
+        sample(text, 'tradeflow_stream_lag') > 0
         ? text
         : undefined;
     });
@@ -55,13 +57,14 @@ describe('engine /metrics, /healthz and /readyz', () => {
     // a step is counted just after its commit: the last ones may trail the DONE rows by a moment
     const end = await waitFor('the last steps counted', async () => {
       const text = await (await fetch(`${base}/metrics`)).text();
-      return sample(text, 'tradeflow_settlement_duration_ms_count') >= 300 ? text : undefined;
+      return sample(text, 'tradeflow_settlement_duration_seconds_count') >= 300 ? text : undefined;
     });
-    assert.equal(sample(end, 'tradeflow_step_duration_ms_count', 'status="OK"'), 1200);
+    assert.equal(sample(end, 'tradeflow_step_duration_seconds_count', 'status="OK"'), 1200);
     assert.ok(
-      sample(end, 'tradeflow_step_duration_ms_count') > sample(during, 'tradeflow_step_duration_ms_count'),
+      sample(end, 'tradeflow_step_duration_seconds_count') >
+        sample(during, 'tradeflow_step_duration_seconds_count'),
     );
-    assert.equal(sample(end, 'tradeflow_settlement_duration_ms_count'), 300);
+    assert.equal(sample(end, 'tradeflow_settlement_duration_seconds_count'), 300);
     assert.equal(sample(end, 'tradeflow_intake_orders_total', 'source="poll"'), 300);
     assert.equal(sample(end, 'tradeflow_stream_lag'), 0);
     assert.equal(sample(end, 'tradeflow_orders_manual'), 0);
@@ -69,6 +72,12 @@ describe('engine /metrics, /healthz and /readyz', () => {
     const [fence] = await world.engineDb.query<RowDataPacket[]>('SELECT token FROM coordinator_fence');
     assert.ok(Number(fence[0]?.token) > 0);
     assert.equal(sample(end, 'tradeflow_coordinator_token'), Number(fence[0]?.token));
+  });
+
+  it('/metrics passes `promtool check metrics` (names in base units, help and types)', async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    assert.match(text, /tradeflow_settlement_duration_seconds_bucket/, 'a run has filled the histograms');
+    assert.deepEqual(promtoolProblems(text), []);
   });
 
   it('/readyz fails while MySQL is unreachable and recovers after', async () => {

@@ -19,6 +19,12 @@ describe('error classification', () => {
     assert.equal(classify('SOMETHING_NEW', 400), 'fatal');
     assert.equal(classify('SOMETHING_NEW'), 'fatal');
   });
+  it('treats names of Object.prototype as unknown codes, not table entries', () => {
+    for (const code of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      assert.equal(classify(code, 503), 'retryable', code);
+      assert.equal(classify(code, 400), 'fatal', code);
+    }
+  });
 });
 
 describe('retry delay', () => {
