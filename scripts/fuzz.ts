@@ -97,12 +97,13 @@ async function main(): Promise<number> {
   let sent = 0;
   try {
     let previous: { input: Input; outcome: string } | null = null;
+    const lastTo = new Map<string, { input: Input; outcome: string }>();
     for (const input of inputs) {
       if (Date.now() - started > DEADLINE_MS - 60_000) {
         say('fuzz: time is up, the remaining inputs are not sent');
         break;
       }
-      if (crashClasses.has(`${input.target}|${input.cls}`)) {
+      if (crashClasses.has(`${input.target}|${routeOf(input.cls)}`)) {
         skipped++;
         count(input.target, 'skipped-known-crash');
         continue;
@@ -125,15 +126,18 @@ async function main(): Promise<number> {
       const exit = pendingExit as Exit | null;
       if (exit !== null) {
         pendingExit = null;
-        // refused: dead before this input, so the previous one killed it; else this one did
+        // refused, closed, or another process's input: it died before, so the last input sent to it killed it
+        const last = lastTo.get(exit.proc);
         const culprit: { input: Input; outcome: string } =
-          r.refused && previous ? previous : { input, outcome: r.outcome };
+          (r.refused || input.proc !== exit.proc || r.outcome === 'closed') && last
+            ? last
+            : { input, outcome: r.outcome };
         if (culprit.input !== input) {
           count(culprit.input.target, culprit.outcome, -1);
           count(culprit.input.target, 'crash');
           count(input.target, 'not-sent-process-down');
         } else r = { outcome: 'crash', ok: false, detail: r.outcome };
-        crashClasses.add(`${culprit.input.target}|${culprit.input.cls}`);
+        crashClasses.add(`${culprit.input.target}|${routeOf(culprit.input.cls)}`);
         crashes.push({
           proc: exit.proc,
           code: exit.code,
@@ -165,6 +169,7 @@ async function main(): Promise<number> {
           detail: r.detail,
         });
       previous = { input, outcome: r.outcome };
+      lastTo.set(input.proc, previous);
       if (sent % 1000 === 0) say(`fuzz: ${sent} sent, ${findings.length} defects, ${crashes.length} exits`);
     }
     (trader as Session | null)?.close();
@@ -243,6 +248,9 @@ async function finalSignal(
     s.close();
   }
 }
+
+/** A crash class is the method and route (token and body kinds left out): each crash costs a restart. */
+const routeOf = (cls: string): string => cls.replace(/ token=.*$/, '');
 
 function lastError(stderr: string): string {
   const lines = stderr.trim().split('\n');
