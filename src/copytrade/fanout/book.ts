@@ -124,9 +124,12 @@ export class CopierBook {
 
   /**
    * The exchange answered: the slice moves by the fill, the balance by what it did not
-   * reserve; margins at the leverage the exchange applied to the fill.
+   * reserve; margins at the leverage the exchange applied to the fill. A fill `inBalance`
+   * (applied by the exchange before the book read the copier's balance from it: an earlier
+   * holder's order, found again on a redelivery) is already in that balance: only its
+   * reservation, if any, goes back.
    */
-  fill(order: CopyOrder, fill: Fill, leverage: number): SliceChange {
+  fill(order: CopyOrder, fill: Fill, leverage: number, inBalance = false): SliceChange {
     const c = this.copiers.get(order.copierId);
     if (!c) throw new Error(`copier ${order.copierId} is not in the book`);
     const rules = this.rules.get(order.instrument);
@@ -145,11 +148,12 @@ export class CopierBook {
     if (order.action === 'open') {
       change = { slice: applyOpenFill(before, fill), pnl: null };
       // the reservation estimated margin + fee; the true ones replace the estimate
-      this.move(c.copierId, fx(order.margin) - margin(fill.price) - fx(fill.fee));
+      this.move(c.copierId, fx(order.margin) - (inBalance ? 0n : margin(fill.price) + fx(fill.fee)));
     } else {
       const closed = applyCloseFill(before, fill, rules.contractSize);
       change = { slice: closed.slice, pnl: closed.pnl };
-      this.move(c.copierId, margin(before.avgEntryPrice) + fx(closed.grossPnl) - fx(fill.fee));
+      const freed = margin(before.avgEntryPrice) + fx(closed.grossPnl) - fx(fill.fee);
+      this.move(c.copierId, fx(order.margin) + (inBalance ? 0n : freed));
     }
     replaceSlice(c, before, change.slice);
     return change;
