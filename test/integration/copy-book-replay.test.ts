@@ -4,7 +4,7 @@ import { createExchangeClient, type ExchangeClient } from '../../src/clients/exc
 import { fxStr } from '../../src/copytrade/domain/fixed.js';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
 import { CopierBook } from '../../src/copytrade/fanout/book.js';
-import { loadBook } from '../../src/copytrade/fanout/book-loader.js';
+import { BookLoader } from '../../src/copytrade/fanout/book-loader.js';
 import { CopyStore } from '../../src/copytrade/fanout/copy-store.js';
 import { Fanout, type FanoutExchange } from '../../src/copytrade/fanout/fanout.js';
 import { createLogger } from '../../src/infra/log.js';
@@ -37,7 +37,7 @@ describe('copy fan-out: a fill found again on a redelivery is counted once in th
   });
   const engine = async (ex: FanoutExchange, holdsRole: () => boolean = () => true) => {
     const book = new CopierBook();
-    await loadBook(world.engineDb, exchange, book);
+    await new BookLoader(world.engineDb, exchange, book, log).all();
     const price = (await exchange.price(INSTRUMENT)).price;
     const fanout = new Fanout(
       book,
@@ -72,9 +72,9 @@ describe('copy fan-out: a fill found again on a redelivery is counted once in th
     await world.startSim();
     exchange = createExchangeClient(world.config.counterUrl);
     writer = createPool(MYSQL_URL, world.config.engineDb, { connections: 2, multipleStatements: true });
-    await seedTrader(world.engineDb, exchange, 'lead1');
+    await seedTrader(world.copyRows(), exchange, 'lead1');
     await seedCopiers(
-      world.engineDb,
+      world.copyRows(),
       exchange,
       ['c1', 'c2', 'c3'].map((id) => ({ follow: follow(id, 'lead1'), usdt: '10000' })),
     );

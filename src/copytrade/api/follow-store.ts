@@ -1,6 +1,7 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { HttpError } from '../../infra/http.js';
 import { inTransaction, type Pool } from '../../infra/mysql/client.js';
+import { copierChanged, type PublishCopyChanges } from '../copy-changes.js';
 import { type FollowSettings, type FollowStatus, hasRoomForCopier } from '../domain/settings.js';
 import { SettingsError } from '../domain/settings-error.js';
 import { parseFollowSettings, parseLeadSettings } from '../domain/settings-parse.js';
@@ -11,7 +12,11 @@ import { parseFollowSettings, parseLeadSettings } from '../domain/settings-parse
  * copier may read of its own slices, orders and skips. Not on the hot path.
  */
 export class FollowStore {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    /** every follow written is announced, for a fan-out's book in another process (copy-changes.ts) */
+    private readonly publish: PublishCopyChanges,
+  ) {}
 
   /** The copier a bearer token belongs to, or undefined. */
   async copierOf(token: string): Promise<string | undefined> {
@@ -66,6 +71,7 @@ export class FollowStore {
         [copierId, traderId, JSON.stringify(settings), settings.status, Date.now()],
       );
     });
+    await this.publish(copierChanged(copierId));
     return settings;
   }
 
@@ -78,7 +84,10 @@ export class FollowStore {
       "UPDATE copy_follow SET status=?, updated_ms=? WHERE copier_id=? AND trader_id=? AND status<>'stopped'",
       [status, Date.now(), copierId, traderId],
     );
-    if (res.affectedRows === 1) return;
+    if (res.affectedRows === 1) {
+      await this.publish(copierChanged(copierId));
+      return;
+    }
     const [rows] = await this.pool.query<RowDataPacket[]>(
       'SELECT status FROM copy_follow WHERE copier_id=? AND trader_id=?',
       [copierId, traderId],
@@ -99,6 +108,7 @@ export class FollowStore {
       [Date.now(), copierId, traderId],
     );
     if (res.affectedRows === 0) throw new HttpError(404, 'NO_SUCH_FOLLOW', `no follow of ${traderId}`);
+    await this.publish(copierChanged(copierId));
   }
 
   async follows(copierId: string): Promise<unknown[]> {

@@ -49,6 +49,8 @@ export class CopierBook {
   private readonly stopped = new Map<string, Map<string, FollowSettings>>();
   private readonly copiers = new Map<string, CopierEntry>();
   private readonly rules = new Map<string, InstrumentRules>();
+  /** the traders each copier follows (any status): what a reload of the copier may have to drop */
+  private readonly followedBy = new Map<string, Set<string>>();
 
   setRules(r: InstrumentRules): void {
     this.rules.set(r.instrument, r);
@@ -71,6 +73,38 @@ export class CopierBook {
     return this.leads.get(traderId);
   }
 
+  /** A lead whose row is gone: its signals find nobody to copy. */
+  removeLead(traderId: string): void {
+    this.leads.delete(traderId);
+  }
+
+  /** The traders the book has lead settings of. */
+  leadIds(): string[] {
+    return [...this.leads.keys()];
+  }
+
+  copierIds(): string[] {
+    return [...this.copiers.keys()];
+  }
+
+  /** A copier whose row is gone, with its follows. */
+  removeCopier(copierId: string): void {
+    this.copiers.delete(copierId);
+    this.setFollowsOf(copierId, []);
+  }
+
+  /** The copier's follows as they now are: those not among `follows` (rows deleted) leave the book. */
+  setFollowsOf(copierId: string, follows: readonly FollowSettings[]): void {
+    const now = new Set(follows.map((f) => f.traderId));
+    for (const traderId of this.followedBy.get(copierId) ?? []) {
+      if (now.has(traderId)) continue;
+      this.follows.get(traderId)?.delete(copierId);
+      this.stopped.get(traderId)?.delete(copierId);
+    }
+    this.followedBy.delete(copierId);
+    for (const f of follows) this.setFollow(f);
+  }
+
   setCopier(c: CopierEntry): void {
     this.copiers.set(c.copierId, c);
   }
@@ -90,6 +124,12 @@ export class CopierBook {
       into.set(f.traderId, byCopier);
     }
     byCopier.set(f.copierId, f);
+    let traders = this.followedBy.get(f.copierId);
+    if (!traders) {
+      traders = new Set();
+      this.followedBy.set(f.copierId, traders);
+    }
+    traders.add(f.traderId);
   }
 
   /** The follows of a trader that copy (active or paused), in a stable order; with the stopped ones if asked. */
