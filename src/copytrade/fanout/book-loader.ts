@@ -11,6 +11,8 @@ import { type Slice, sliceId } from '../domain/slices.js';
 import type { CopierBook } from './book.js';
 
 const BALANCE_READS_IN_FLIGHT = 16;
+/** copiers whose follows are parsed between two turns of the event loop */
+const YIELD_EVERY = 250;
 
 /**
  * Fills the book from MySQL (leads, copiers, follows, slices) and the exchange (instrument
@@ -82,9 +84,11 @@ export class BookLoader {
       await Promise.all(fresh.slice(i, i + BALANCE_READS_IN_FLIGHT).map((row) => this.holdings(row)));
     }
     const rows = new Set<string>();
-    for (const c of copiers) {
+    for (const [i, c] of copiers.entries()) {
       rows.add(c.copier_id);
       this.book.setFollowsOf(c.copier_id, this.follows(byCopier.get(c.copier_id) ?? []));
+      // the fan-out shares this thread: a periodic reload of many copiers must not hold a signal up
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((r) => setImmediate(r));
     }
     for (const id of this.book.copierIds()) if (!rows.has(id)) this.book.removeCopier(id);
   }
