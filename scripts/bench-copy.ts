@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createExchangeClient, type InstrumentId } from '../src/clients/exchange.js';
 import { createSimAdmin } from '../src/clients/sim-admin.js';
+import { copyChangePublisher } from '../src/copytrade/copy-changes.js';
 import type { TraderSignal } from '../src/copytrade/domain/signal.js';
 import { signalKeyOf } from '../src/copytrade/fanout/fanout.js';
 import { createPool, type Pool } from '../src/infra/mysql/client.js';
@@ -97,13 +98,14 @@ async function main(): Promise<number> {
   try {
     await waitForSim(admin);
     const traders = [];
+    const rows = { db, publish: copyChangePublisher(redis, PREFIX) };
     for (const n of SIZES) {
-      const t = await seedTrader(db, exchange, `lead${n}`);
+      const t = await seedTrader(rows, exchange, `lead${n}`);
       const copiers = Array.from({ length: n }, (_, i) => ({
         follow: follow(`b${n}-${i}`, t.traderId, { sizing: { mode: 'fixed-amount', margin: '10' } }),
         usdt: '1000000',
       }));
-      await seedCopiers(db, exchange, copiers);
+      await seedCopiers(rows, exchange, copiers);
       traders.push({ n, ...t });
       say(`seeded ${n} copiers of ${t.traderId}`);
     }

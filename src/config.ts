@@ -312,6 +312,12 @@ export const settings = {
     int(100, 3_600_000),
     'copy trading: how often the table of lead traders is reloaded',
   ),
+  copyBookReloadMs: s(
+    'TF_COPY_BOOK_RELOAD_MS',
+    '60000',
+    int(0, 3_600_000),
+    'copy trading: how often the fan-out reloads every lead, copier and follow (changes missed on copy:changed, e.g. while reconnecting; 0: only on resubscribe)',
+  ),
   copyBatchSize: s(
     'TF_COPY_BATCH_SIZE',
     '250',

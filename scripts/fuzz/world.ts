@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
 import { createSimAdmin } from '../../src/clients/sim-admin.js';
+import { copyChangePublisher } from '../../src/copytrade/copy-changes.js';
 import { createPool, type Pool } from '../../src/infra/mysql/client.js';
 import { deleteKeys } from '../../src/infra/redis.js';
 import { follow, seedCopiers, seedTrader } from '../../src/load/copy-world.js';
@@ -161,12 +162,13 @@ export class World {
     } finally {
       await admin.close();
     }
+    const rows = { db: this.db, publish: copyChangePublisher(this.redis, PREFIX) };
     for (const t of [LEAD, OTHER_LEAD]) {
-      const { apiKey, secret } = await seedTrader(this.db, this.exchange, t);
+      const { apiKey, secret } = await seedTrader(rows, this.exchange, t);
       this.secrets.set(t, { apiKey, secret });
     }
     await seedCopiers(
-      this.db,
+      rows,
       this.exchange,
       [PROBE, ...COPIERS].map((c) => ({ follow: follow(c, LEAD), usdt: '10000000' })),
     );

@@ -1,13 +1,23 @@
+import { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createExchangeClient, type InstrumentId } from '../clients/exchange.js';
 import type { Config } from '../config.js';
+import { copyChangePublisher } from '../copytrade/copy-changes.js';
 import { fx } from '../copytrade/domain/fixed.js';
 import type { FollowSettings } from '../copytrade/domain/settings.js';
 import type { TraderSignal } from '../copytrade/domain/signal.js';
 import { signalKeyOf } from '../copytrade/fanout/fanout.js';
 import type { Pool } from '../infra/mysql/client.js';
 import { percentiles } from '../infra/percentiles.js';
-import { fannedOut, follow, INSTRUMENT, seedCopiers, seedTrader, TraderSocket } from '../load/copy-world.js';
+import {
+  type CopyRows,
+  fannedOut,
+  follow,
+  INSTRUMENT,
+  seedCopiers,
+  seedTrader,
+  TraderSocket,
+} from '../load/copy-world.js';
 import { spawnTradeflow, stopChild } from './children.js';
 
 const LEAD = 'demo-lead';
@@ -32,16 +42,18 @@ export interface CopyDemoDeps {
  */
 export async function copyDemo({ config, engineDb, childEnv, say, until }: CopyDemoDeps): Promise<boolean> {
   const exchange = createExchangeClient(config.exchangeUrl, { connections: 16 });
+  const redis = new Redis(config.redisUrl);
+  const rows = { db: engineDb, publish: copyChangePublisher(redis, config.redisPrefix) };
   let engine: ReturnType<typeof spawnTradeflow> | null = null;
   let socket: TraderSocket | null = null;
   try {
-    await forgetEarlierRuns(engineDb);
-    const lead = await seedTrader(engineDb, exchange, LEAD, {
+    await forgetEarlierRuns(rows);
+    const lead = await seedTrader(rows, exchange, LEAD, {
       instruments: [INSTRUMENT, 'ETH-USDT-SWAP'],
       maxCopiers: COPIERS,
     });
     const copiers = Array.from({ length: COPIERS }, (_, i) => copierOf(i));
-    await seedCopiers(engineDb, exchange, copiers);
+    await seedCopiers(rows, exchange, copiers);
     say(
       `\ncopy trading: ${LEAD} with ${COPIERS} copiers (fixed amount or fixed ratio, one-way or hedge; ` +
         '10 with 5 USDT, 10 paused, 10 following ETH only, 10 at a ratio too small for the min quantity)',
@@ -116,6 +128,7 @@ export async function copyDemo({ config, engineDb, childEnv, say, until }: CopyD
     socket?.close();
     if (engine) await stopChild(engine);
     await exchange.close();
+    redis.disconnect();
   }
 }
 
@@ -157,10 +170,12 @@ function signalOf(signalId: string, step: number, price: string): TraderSignal {
 }
 
 /** The demo's rows of an earlier run: the simulator is new, so their accounts are gone. */
-async function forgetEarlierRuns(db: Pool): Promise<void> {
+async function forgetEarlierRuns({ db, publish }: CopyRows): Promise<void> {
   for (const table of ['copy_order', 'copy_skip', 'copy_slice', 'copy_follow', 'copy_copier']) {
     await db.query(`DELETE FROM ${table} WHERE copier_id LIKE 'demo-c%'`);
   }
   await db.query('DELETE FROM copy_signal WHERE trader_id=?', [LEAD]);
   await db.query('DELETE FROM copy_trader WHERE trader_id=?', [LEAD]);
+  // a book still running drops them: many copiers, one message
+  await publish({ kind: 'all' });
 }

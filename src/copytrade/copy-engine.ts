@@ -10,8 +10,15 @@ import { AttemptLimiter } from './api/attempt-limiter.js';
 import { CredentialCache, loadCredentials } from './api/credentials.js';
 import { FollowStore } from './api/follow-store.js';
 import { type CopierApi, startCopierApi } from './api/server.js';
+import {
+  type CopyChange,
+  copierChanged,
+  copyChangedChannel,
+  copyChangePublisher,
+  decodeCopyChange,
+} from './copy-changes.js';
 import { CopierBook } from './fanout/book.js';
-import { loadBook, loadCopier } from './fanout/book-loader.js';
+import { BookLoader } from './fanout/book-loader.js';
 import { CopyStore } from './fanout/copy-store.js';
 import { Fanout } from './fanout/fanout.js';
 import { FanoutWorker } from './fanout/fanout-worker.js';
@@ -22,8 +29,8 @@ import type { CopyMetrics } from './metrics.js';
 
 const PRICE_REFRESH_MS = 100;
 
-/** Announced on `{prefix}:copy:changed` by whoever changes a follow or a lead: the book reloads it. */
-export const copyChangedChannel = (prefix: string): string => `${prefix}:copy:changed`;
+/** Announced on `{prefix}:copy:changed` by whoever changes a follow or a lead: the book reloads it (copy-changes.ts). */
+export { copyChangedChannel };
 
 export interface CopyEngine {
   readonly ingressPort: number;
@@ -35,7 +42,8 @@ export interface CopyEngine {
  * The copy-trading engine, wired in the order a signal travels:
  *   trader frame / fill event ─(1 ingress: MySQL, then the stream, then the ack)─▶ stream copy:signals
  *     ─(2 fan-out)─▶ exchange batches ─▶ MySQL
- * with (3) the book kept in memory: loaded at start, reloaded per copier on pub/sub.
+ * with (3) the book kept in memory: loaded at start, reloaded per lead or copier on pub/sub,
+ * and whole on resubscribe and every `copyBookReloadMs`.
  * One copy engine runs at a time (the book is in its memory, and a trader's signals must be
  * fanned out in order): `tradeflow copy` starts it only while it holds the fan-out role.
  */
@@ -90,7 +98,8 @@ export async function startCopyEngine(
   async function start(): Promise<CopyEngine> {
     // 3. the book, and the prices sizing reads
     const book = new CopierBook();
-    await loadBook(pool, exchange, book);
+    const loader = new BookLoader(pool, exchange, book, log);
+    await loader.all();
     metrics?.watchBook(() => book.size());
     started.push(() => metrics?.watchBook(null));
     const prices = new Map<string, string>();
@@ -118,14 +127,23 @@ export async function startCopyEngine(
       maxFailures: config.copyAuthMaxFailures,
       windowMs: config.copyAuthWindowMs,
     });
-    await subscriber.subscribe(copyChangedChannel(prefix));
-    subscriber.on('message', (_channel, copierId: string) => {
-      loadCopier(pool, exchange, book, copierId).catch((err) =>
-        log.error({ err, copierId }, 'copier reload failed'),
-      );
+    const reload = (change: CopyChange) =>
+      loader.apply(change).catch((err) => log.error({ err, change }, 'copy book reload failed'));
+    subscriber.on('message', (_channel, message: string) => {
+      const change = decodeCopyChange(message);
+      if ('error' in change) log.warn({ message: message.slice(0, 200) }, change.error);
+      else void reload(change);
       // whatever the message names: a change of a copier or a lead may be one of its credentials
       void reloadCredentials();
     });
+    await subscriber.subscribe(copyChangedChannel(prefix));
+    // what was published while the subscriber was away is lost: after a reconnect (ioredis
+    // subscribes again on 'ready'), everything is read again
+    subscriber.on('ready', () => void reload({ kind: 'all' }));
+    if (config.copyBookReloadMs > 0) {
+      const reloadTimer = setInterval(() => void reload({ kind: 'all' }), config.copyBookReloadMs);
+      started.push(() => clearInterval(reloadTimer));
+    }
 
     // 2. the fan-out; what it records is pushed to the copiers on the API's /stream (4)
     let api: CopierApi | undefined;
@@ -188,10 +206,10 @@ export async function startCopyEngine(
     api = await startCopierApi({
       host: config.copyApiHost,
       port: config.copyApiPort,
-      store: new FollowStore(apiPool),
+      store: new FollowStore(apiPool, copyChangePublisher(redis, prefix)),
       copierOf: (token) => credentials.copierOf(token),
       attempts,
-      changed: (copierId) => loadCopier(pool, exchange, book, copierId),
+      changed: (copierId) => loader.apply(copierChanged(copierId)),
       closeOut: async (copierId, traderId) => {
         const requestId = randomBytes(6).toString('hex');
         const request = { requestId, copierId, traderId, requestedMs: Date.now() };

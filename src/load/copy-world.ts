@@ -1,12 +1,15 @@
 /**
  * A copy-trading world for the demo, the benchmark and the tests: lead traders with API
  * credentials, copiers with funded exchange accounts and follows (written straight to MySQL,
- * as the account system would), and a trader's signal socket that signs its frames.
+ * as the account system would, each write announced on copy:changed), and a trader's signal
+ * socket that signs its frames.
  */
 import type { RowDataPacket } from 'mysql2/promise';
 import { WebSocket } from 'undici';
 import type { ExchangeClient } from '../clients/exchange.js';
+import { copierChanged, leadChanged, type PublishCopyChanges } from '../copytrade/copy-changes.js';
 import type { FollowSettings, LeadSettings } from '../copytrade/domain/settings.js';
+import { parseLeadSettings } from '../copytrade/domain/settings-parse.js';
 import type { TraderSignal } from '../copytrade/domain/signal.js';
 import { buildFrame } from '../copytrade/ingress/frame.js';
 import type { Pool } from '../infra/mysql/client.js';
@@ -22,9 +25,15 @@ export async function fannedOut(db: Pool, signalKey: string): Promise<boolean> {
   return rows.length > 0;
 }
 
+/** Where copy-trading rows are written, and how their change is announced (copy-changes.ts). */
+export interface CopyRows {
+  db: Pool;
+  publish: PublishCopyChanges;
+}
+
 /** A lead trader with its API credentials and an exchange account of its own. */
 export async function seedTrader(
-  db: Pool,
+  { db, publish }: CopyRows,
   exchange: ExchangeClient,
   traderId: string,
   lead: Partial<LeadSettings> = {},
@@ -44,7 +53,20 @@ export async function seedTrader(
     [traderId, apiKey, secret, JSON.stringify(settings), Date.now()],
   );
   await exchange.createAccount({ account: traderId, balances: { USDT: '1000000' } });
+  await publish(leadChanged(traderId));
   return { traderId, apiKey, secret };
+}
+
+/** Replaces a lead's settings (maxCopiers, profit share, onLiquidation, instruments). */
+export async function updateLead({ db, publish }: CopyRows, lead: LeadSettings): Promise<void> {
+  // refused here, named, rather than written and left out of the book
+  parseLeadSettings(lead);
+  await db.query('UPDATE copy_trader SET settings=?, updated_ms=? WHERE trader_id=?', [
+    JSON.stringify(lead),
+    Date.now(),
+    lead.traderId,
+  ]);
+  await publish(leadChanged(lead.traderId));
 }
 
 export const follow = (
@@ -68,7 +90,7 @@ export const follow = (
 
 /** Copiers with exchange accounts funded with `usdt`, following as `settings` says. */
 export async function seedCopiers(
-  db: Pool,
+  { db, publish }: CopyRows,
   exchange: ExchangeClient,
   copiers: { follow: FollowSettings; usdt: string }[],
 ): Promise<void> {
@@ -99,6 +121,8 @@ export async function seedCopiers(
         }),
       ),
     );
+    // once the accounts exist: a book loading the copier reads its balance
+    await publish(...part.map((c) => copierChanged(c.follow.copierId)));
   }
 }
 

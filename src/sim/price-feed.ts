@@ -20,6 +20,8 @@ export function nextPrice(price: Money, u: number): Money {
 
 export interface PriceFeed {
   price(asset: Asset): Money;
+  /** moves the price to `price` at once; the walk goes on from there (a test's market move) */
+  set(asset: Asset, price: Money): void;
   stop(): void;
 }
 
@@ -33,6 +35,9 @@ export function startPriceFeed(random: () => number = Math.random): PriceFeed {
   timer.unref();
   return {
     price: (asset) => prices[asset],
+    set: (asset, price) => {
+      prices[asset] = price;
+    },
     stop: () => clearInterval(timer),
   };
 }

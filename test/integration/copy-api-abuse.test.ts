@@ -113,8 +113,8 @@ describe("copiers' API and traders' socket under bad input and bad credentials",
     await proxy.open();
     await world.startSim();
     exchange = createExchangeClient(world.config.counterUrl);
-    lead = await seedTrader(world.engineDb, exchange, 'lead1');
-    await seedCopiers(world.engineDb, exchange, [{ follow: follow('ca', 'lead1'), usdt: '10000' }]);
+    lead = await seedTrader(world.copyRows(), exchange, 'lead1');
+    await seedCopiers(world.copyRows(), exchange, [{ follow: follow('ca', 'lead1'), usdt: '10000' }]);
     // the copy engine alone reaches MySQL through the proxy, so a test can stall MySQL for it
     engine = world.spawn(['copy'], {
       TF_MYSQL_URL: `mysql://root@127.0.0.1:${proxy.port}`,

@@ -82,13 +82,13 @@ describe("copiers' API: follow, change, pause, stop, list", () => {
     api = `http://127.0.0.1:${apiPort}`;
     await world.startSim();
     exchange = createExchangeClient(world.config.counterUrl);
-    const lead = await seedTrader(world.engineDb, exchange, 'lead1');
-    const lead2 = await seedTrader(world.engineDb, exchange, 'lead2');
-    const lead3 = await seedTrader(world.engineDb, exchange, 'lead3', { onLiquidation: 'keep' });
-    await seedTrader(world.engineDb, exchange, 'small', { maxCopiers: 1 });
+    const lead = await seedTrader(world.copyRows(), exchange, 'lead1');
+    const lead2 = await seedTrader(world.copyRows(), exchange, 'lead2');
+    const lead3 = await seedTrader(world.copyRows(), exchange, 'lead3', { onLiquidation: 'keep' });
+    await seedTrader(world.copyRows(), exchange, 'small', { maxCopiers: 1 });
     // copiers with accounts and tokens, following nobody yet (a stopped follow of another trader)
     await seedCopiers(
-      world.engineDb,
+      world.copyRows(),
       exchange,
       ['ca', 'cb', 'cc', 'cd', 'ce'].map((id) => ({
         follow: follow(id, 'small', { status: 'stopped' }),

@@ -82,7 +82,7 @@ describe('copy trading: one signal, every copier of the trader, once', () => {
     admin = await world.startSim();
     exchange = createExchangeClient(world.config.counterUrl);
     redis = createRedis(world.config.redisUrl);
-    trader = await seedTrader(world.engineDb, exchange, 'lead1');
+    trader = await seedTrader(world.copyRows(), exchange, 'lead1');
     const copiers = [];
     for (let i = 0; i < 500; i++) {
       const id = `c${String(i).padStart(3, '0')}`;
@@ -90,7 +90,7 @@ describe('copy trading: one signal, every copier of the trader, once', () => {
       else if (i < 480) copiers.push({ follow: follow(id, trader.traderId), usdt: '1' });
       else copiers.push({ follow: follow(id, trader.traderId, { status: 'paused' }), usdt: '10000' });
     }
-    await seedCopiers(world.engineDb, exchange, copiers);
+    await seedCopiers(world.copyRows(), exchange, copiers);
     await startEngine();
   });
   after(async () => {

@@ -56,12 +56,12 @@ describe('copy trading: ids, keys and tokens compare byte for byte', () => {
     await world.startSim();
     exchange = createExchangeClient(world.config.counterUrl);
     redis = createRedis(world.config.redisUrl);
-    trader = await seedTrader(world.engineDb, exchange, 'lead1');
+    trader = await seedTrader(world.copyRows(), exchange, 'lead1');
     const copiers = [];
     for (let i = 0; i < COPIERS; i++) {
       copiers.push({ follow: follow(`c${String(i).padStart(2, '0')}`, trader.traderId), usdt: '10000' });
     }
-    await seedCopiers(world.engineDb, exchange, copiers);
+    await seedCopiers(world.copyRows(), exchange, copiers);
     world.spawn(['copy']);
     socket = await waitFor('the ingress', () => TraderSocket.open(port, trader.apiKey, trader.secret));
   });

@@ -37,8 +37,8 @@ describe('copy engine: /metrics, /healthz and /readyz of the holder and of a sta
     world.env.TF_EXCHANGE_URL = world.config.counterUrl;
     await world.startSim();
     exchange = createExchangeClient(world.config.counterUrl);
-    trader = await seedTrader(world.engineDb, exchange, 'lead1');
-    await seedCopiers(world.engineDb, exchange, [
+    trader = await seedTrader(world.copyRows(), exchange, 'lead1');
+    await seedCopiers(world.copyRows(), exchange, [
       ...Array.from({ length: 8 }, (_, i) => ({ follow: follow(`c${i}`, 'lead1'), usdt: '10000' })),
       ...Array.from({ length: 2 }, (_, i) => ({ follow: follow(`p${i}`, 'lead1'), usdt: '1' })),
     ]);

@@ -63,8 +63,8 @@ describe('Prometheus: the alerting rules and the dashboard against both engines,
     // some retries, so that the labelled series exist
     await world.startSim({ 'funding/transfer': { errorRate: 0.3 } });
     exchange = createExchangeClient(world.config.counterUrl);
-    const trader = await seedTrader(world.engineDb, exchange, 'lead1');
-    await seedCopiers(world.engineDb, exchange, [
+    const trader = await seedTrader(world.copyRows(), exchange, 'lead1');
+    await seedCopiers(world.copyRows(), exchange, [
       { follow: follow('c1', 'lead1'), usdt: '10000' },
       { follow: follow('c2', 'lead1'), usdt: '1' },
     ]);

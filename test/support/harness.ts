@@ -6,9 +6,11 @@ import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { createSimAdmin, type FaultSettings, type SimAdmin } from '../../src/clients/sim-admin.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import { copyChangePublisher } from '../../src/copytrade/copy-changes.js';
 import { createPool, type Pool } from '../../src/infra/mysql/client.js';
 import { migrateDatabase } from '../../src/infra/mysql/migrate.js';
 import { deleteKeys } from '../../src/infra/redis.js';
+import type { CopyRows } from '../../src/load/copy-world.js';
 import { runningEngines } from '../../src/settlement/engine.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -38,6 +40,7 @@ export class TestWorld {
   counterDb!: Pool;
   private readonly children = new Set<Child>();
   private readonly admins: SimAdmin[] = [];
+  private publisher?: Redis;
 
   async setUp(overrides: Record<string, string> = {}): Promise<this> {
     const port = await freePort();
@@ -65,6 +68,12 @@ export class TestWorld {
     this.engineDb = createPool(MYSQL_URL, this.config.engineDb, { connections: 4 });
     this.counterDb = createPool(MYSQL_URL, this.config.counterDb, { connections: 2 });
     return this;
+  }
+
+  /** This world's copy-trading rows, written as copy-world.ts writes them (each change announced). */
+  copyRows(): CopyRows {
+    this.publisher ??= new Redis(REDIS_URL);
+    return { db: this.engineDb, publish: copyChangePublisher(this.publisher, this.config.redisPrefix) };
   }
 
   /** Starts `tradeflow sim` in this world, optionally with faults; resolves once it answers. */
@@ -120,6 +129,7 @@ export class TestWorld {
    */
   async tearDown(): Promise<void> {
     await Promise.allSettled(this.admins.map((a) => a.close()));
+    this.publisher?.disconnect();
     for (const c of this.children) c.kill('SIGKILL');
     await Promise.allSettled([...this.children].map((c) => c.exited));
     await Promise.allSettled([this.engineDb?.end(), this.counterDb?.end()]);

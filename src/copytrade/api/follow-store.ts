@@ -1,6 +1,7 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { HttpError } from '../../infra/http.js';
 import { inTransaction, type Pool } from '../../infra/mysql/client.js';
+import { copierChanged, type PublishCopyChanges } from '../copy-changes.js';
 import { type FollowSettings, type FollowStatus, hasRoomForCopier } from '../domain/settings.js';
 import { SettingsError } from '../domain/settings-error.js';
 import { parseFollowSettings, parseLeadSettings } from '../domain/settings-parse.js';
@@ -12,7 +13,11 @@ import { parseFollowSettings, parseLeadSettings } from '../domain/settings-parse
  * cache's (credentials.ts), answered without MySQL.
  */
 export class FollowStore {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    /** every follow written is announced, for a fan-out's book in another process (copy-changes.ts) */
+    private readonly publish: PublishCopyChanges,
+  ) {}
 
   /** Creates or replaces the copier's follow of `traderId` with `body` (settings without the ids). */
   async follow(copierId: string, traderId: string, body: unknown): Promise<FollowSettings> {
@@ -59,6 +64,7 @@ export class FollowStore {
         [copierId, traderId, JSON.stringify(settings), settings.status, Date.now()],
       );
     });
+    await this.publish(copierChanged(copierId));
     return settings;
   }
 
@@ -71,7 +77,10 @@ export class FollowStore {
       "UPDATE copy_follow SET status=?, updated_ms=? WHERE copier_id=? AND trader_id=? AND status<>'stopped'",
       [status, Date.now(), copierId, traderId],
     );
-    if (res.affectedRows === 1) return;
+    if (res.affectedRows === 1) {
+      await this.publish(copierChanged(copierId));
+      return;
+    }
     const [rows] = await this.pool.query<RowDataPacket[]>(
       'SELECT status FROM copy_follow WHERE copier_id=? AND trader_id=?',
       [copierId, traderId],
@@ -92,6 +101,7 @@ export class FollowStore {
       [Date.now(), copierId, traderId],
     );
     if (res.affectedRows === 0) throw new HttpError(404, 'NO_SUCH_FOLLOW', `no follow of ${traderId}`);
+    await this.publish(copierChanged(copierId));
   }
 
   async follows(copierId: string): Promise<unknown[]> {

@@ -1,121 +1,200 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import type { ExchangeClient } from '../../clients/exchange.js';
+import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
+import type { CopyChange } from '../copy-changes.js';
 import type { MarginKind } from '../domain/account.js';
 import { fx, fxStr } from '../domain/fixed.js';
+import type { FollowSettings, LeadSettings } from '../domain/settings.js';
 import { parseFollowSettings, parseLeadSettings } from '../domain/settings-parse.js';
 import { type Slice, sliceId } from '../domain/slices.js';
 import type { CopierBook } from './book.js';
 
 const BALANCE_READS_IN_FLIGHT = 16;
+/** copiers whose follows are parsed between two turns of the event loop */
+const YIELD_EVERY = 250;
 
 /**
- * Fills the book at start (and a copier again when its follow changes): leads, follows,
- * copiers and slices from MySQL, instrument rules and balances from the exchange. Off the
- * hot path; the fan-out reads only the book.
+ * Fills the book from MySQL (leads, copiers, follows, slices) and the exchange (instrument
+ * rules, balances), all of it at start and again when asked (resubscribe, the periodic
+ * reload), one lead or copier when a change is announced. Off the hot path; the fan-out
+ * reads only the book. Loads run one at a time in the order asked, so a later one, reading
+ * later rows, always lands last. A copier already in the book keeps its balance and slices:
+ * the fan-out's fills in flight are in them, and neither MySQL nor the exchange may have
+ * those yet.
  */
-export async function loadBook(pool: Pool, exchange: ExchangeClient, book: CopierBook): Promise<void> {
-  for (const spec of await exchange.instruments()) {
-    book.setRules({
-      instrument: spec.instrument,
-      contractSize: spec.contractSize,
-      minQty: spec.minQty,
-      qtyStep: spec.qtyStep,
-      tickSize: spec.tickSize,
+export class BookLoader {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly exchange: ExchangeClient,
+    private readonly book: CopierBook,
+    private readonly log: Logger,
+  ) {}
+
+  /** Resolves once the book holds what the change wrote. */
+  apply(change: CopyChange): Promise<void> {
+    switch (change.kind) {
+      case 'lead':
+        return this.inTurn(() => this.lead(change.traderId));
+      case 'copier':
+        return this.inTurn(() => this.copier(change.copierId));
+      case 'all':
+        return this.all();
+    }
+  }
+
+  /** Everything: rules, every lead, copier and follow; what is gone from MySQL leaves the book. */
+  all(): Promise<void> {
+    return this.inTurn(() => this.everything());
+  }
+
+  private inTurn(load: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(load);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async everything(): Promise<void> {
+    await this.loadRules();
+    const [leads] = await this.pool.query<RowDataPacket[]>('SELECT trader_id, settings FROM copy_trader');
+    const present = new Set<string>();
+    for (const row of leads) {
+      present.add(row.trader_id);
+      const lead = this.parse(() => parseLeadSettings(JSON.parse(row.settings)), { traderId: row.trader_id });
+      if (lead) this.book.setLead(lead);
+    }
+    for (const id of this.book.leadIds()) if (!present.has(id)) this.book.removeLead(id);
+
+    const [copiers] = await this.pool.query<RowDataPacket[]>(
+      'SELECT copier_id, account_id, margin_kind FROM copy_copier',
+    );
+    const [follows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT copier_id, trader_id, settings, status FROM copy_follow',
+    );
+    const byCopier = new Map<string, RowDataPacket[]>();
+    for (const f of follows) {
+      const list = byCopier.get(f.copier_id) ?? [];
+      list.push(f);
+      byCopier.set(f.copier_id, list);
+    }
+    const fresh = copiers.filter((c) => !this.book.copier(c.copier_id));
+    for (let i = 0; i < fresh.length; i += BALANCE_READS_IN_FLIGHT) {
+      await Promise.all(fresh.slice(i, i + BALANCE_READS_IN_FLIGHT).map((row) => this.holdings(row)));
+    }
+    const rows = new Set<string>();
+    for (const [i, c] of copiers.entries()) {
+      rows.add(c.copier_id);
+      this.book.setFollowsOf(c.copier_id, this.follows(byCopier.get(c.copier_id) ?? []));
+      // the fan-out shares this thread: a periodic reload of many copiers must not hold a signal up
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((r) => setImmediate(r));
+    }
+    for (const id of this.book.copierIds()) if (!rows.has(id)) this.book.removeCopier(id);
+  }
+
+  private async lead(traderId: string): Promise<void> {
+    const [[row]] = await this.pool.query<RowDataPacket[]>(
+      'SELECT settings FROM copy_trader WHERE trader_id=?',
+      [traderId],
+    );
+    if (!row) {
+      this.book.removeLead(traderId);
+      return;
+    }
+    const lead = this.parse(() => parseLeadSettings(JSON.parse(row.settings)), { traderId });
+    if (!lead) return;
+    // an instrument the exchange listed after the book was loaded: its rules (the prices follow them)
+    if (lead.instruments.some((i) => !this.book.rulesOf(i))) await this.loadRules();
+    this.book.setLead(lead);
+  }
+
+  private async copier(copierId: string): Promise<void> {
+    const [[row]] = await this.pool.query<RowDataPacket[]>(
+      'SELECT copier_id, account_id, margin_kind FROM copy_copier WHERE copier_id=?',
+      [copierId],
+    );
+    if (!row) {
+      this.book.removeCopier(copierId);
+      return;
+    }
+    const [follows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT copier_id, trader_id, settings, status FROM copy_follow WHERE copier_id=?',
+      [copierId],
+    );
+    if (!this.book.copier(copierId)) await this.holdings(row);
+    this.book.setFollowsOf(copierId, this.follows(follows));
+  }
+
+  private async loadRules(): Promise<void> {
+    for (const spec of await this.exchange.instruments()) {
+      this.book.setRules({
+        instrument: spec.instrument,
+        contractSize: spec.contractSize,
+        minQty: spec.minQty,
+        qtyStep: spec.qtyStep,
+        tickSize: spec.tickSize,
+      });
+    }
+  }
+
+  private follows(rows: readonly RowDataPacket[]): FollowSettings[] {
+    const out: FollowSettings[] = [];
+    for (const f of rows) {
+      const follow = this.parse(() => parseFollowSettings({ ...JSON.parse(f.settings), status: f.status }), {
+        copierId: f.copier_id,
+        traderId: f.trader_id,
+      });
+      if (follow) out.push(follow);
+    }
+    return out;
+  }
+
+  /** A row that does not parse is left out of the book, named in the log; the rest loads. */
+  private parse<T extends LeadSettings | FollowSettings>(
+    read: () => T,
+    row: Record<string, string>,
+  ): T | undefined {
+    try {
+      return read();
+    } catch (err) {
+      this.log.error({ err, ...row }, 'copy-trading row not loaded: its settings do not parse');
+      return undefined;
+    }
+  }
+
+  /** A copier new to the book: its slices from MySQL, its balance from the exchange. */
+  private async holdings(row: RowDataPacket): Promise<void> {
+    const copierId = row.copier_id as string;
+    const [slices] = await this.pool.query<RowDataPacket[]>('SELECT * FROM copy_slice WHERE copier_id=?', [
+      copierId,
+    ]);
+    const view = await this.exchange.positions(row.account_id);
+    const shares = new Map<string, string>();
+    const held: Slice[] = slices.map((s) => {
+      const slice: Slice = {
+        copierId,
+        traderId: s.trader_id,
+        instrument: s.instrument,
+        side: s.side,
+        qty: trim(s.qty),
+        avgEntryPrice: trim(s.avg_entry_price),
+        realisedPnl: trim(s.realised_pnl),
+        fees: trim(s.fees),
+        heldFees: trim(s.held_fees),
+      };
+      shares.set(sliceId(slice), fxStr(fx(trim(s.share_accrued))));
+      return slice;
+    });
+    this.book.setCopier({
+      copierId,
+      accountId: row.account_id,
+      marginKind: row.margin_kind as MarginKind,
+      available: fx(view.available),
+      slices: held,
+      shares,
     });
   }
-  const [leads] = await pool.query<RowDataPacket[]>('SELECT settings FROM copy_trader');
-  for (const l of leads) book.setLead(parseLeadSettings(JSON.parse(l.settings)));
-  const [copiers] = await pool.query<RowDataPacket[]>('SELECT copier_id FROM copy_copier');
-  const ids = copiers.map((c) => c.copier_id as string);
-  for (let i = 0; i < ids.length; i += BALANCE_READS_IN_FLIGHT) {
-    await Promise.all(
-      ids.slice(i, i + BALANCE_READS_IN_FLIGHT).map((id) => loadCopier(pool, exchange, book, id)),
-    );
-  }
-}
-
-/**
- * One copier: its row and follows, and (when new to the book) its slices and balance. A
- * copier already in the book keeps its balance and slices: the fan-out's fills in flight
- * are in them, and neither MySQL nor the exchange may have those yet.
- */
-export function loadCopier(
-  pool: Pool,
-  exchange: ExchangeClient,
-  book: CopierBook,
-  copierId: string,
-): Promise<void> {
-  // one reload of a copier at a time, in the order asked: a later one reads later rows
-  const previous = reloads.get(copierId) ?? Promise.resolve();
-  const next = previous.then(() => reloadCopier(pool, exchange, book, copierId));
-  const settled = next.catch(() => undefined);
-  reloads.set(copierId, settled);
-  void settled.then(() => {
-    if (reloads.get(copierId) === settled) reloads.delete(copierId);
-  });
-  return next;
-}
-
-const reloads = new Map<string, Promise<void>>();
-
-async function reloadCopier(
-  pool: Pool,
-  exchange: ExchangeClient,
-  book: CopierBook,
-  copierId: string,
-): Promise<void> {
-  const [[row]] = await pool.query<RowDataPacket[]>(
-    'SELECT copier_id, account_id, margin_kind FROM copy_copier WHERE copier_id=?',
-    [copierId],
-  );
-  if (!row) return;
-  const [follows] = await pool.query<RowDataPacket[]>(
-    'SELECT trader_id, settings, status FROM copy_follow WHERE copier_id=?',
-    [copierId],
-  );
-  if (!book.copier(copierId)) await loadHoldings(pool, exchange, book, copierId, row);
-  for (const f of follows) {
-    const follow = parseFollowSettings({ ...JSON.parse(f.settings), status: f.status });
-    book.setFollow(follow);
-  }
-}
-
-async function loadHoldings(
-  pool: Pool,
-  exchange: ExchangeClient,
-  book: CopierBook,
-  copierId: string,
-  row: RowDataPacket,
-): Promise<void> {
-  const [slices] = await pool.query<RowDataPacket[]>('SELECT * FROM copy_slice WHERE copier_id=?', [
-    copierId,
-  ]);
-  const view = await exchange.positions(row.account_id);
-  const shares = new Map<string, string>();
-  const held: Slice[] = slices.map((s) => {
-    const slice: Slice = {
-      copierId,
-      traderId: s.trader_id,
-      instrument: s.instrument,
-      side: s.side,
-      qty: trim(s.qty),
-      avgEntryPrice: trim(s.avg_entry_price),
-      realisedPnl: trim(s.realised_pnl),
-      fees: trim(s.fees),
-      heldFees: trim(s.held_fees),
-    };
-    shares.set(sliceId(slice), fxStr(fx(trim(s.share_accrued))));
-    return slice;
-  });
-  book.setCopier({
-    copierId,
-    accountId: row.account_id,
-    marginKind: row.margin_kind as MarginKind,
-    available: fx(view.available),
-    slices: held,
-    shares,
-  });
 }
 
 /** DECIMAL(36,18) comes back zero-padded; the domain compares exact strings. */

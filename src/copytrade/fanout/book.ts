@@ -49,6 +49,8 @@ export class CopierBook {
   private readonly stopped = new Map<string, Map<string, FollowSettings>>();
   private readonly copiers = new Map<string, CopierEntry>();
   private readonly rules = new Map<string, InstrumentRules>();
+  /** the traders each copier follows (any status): what a reload of the copier may have to drop */
+  private readonly followedBy = new Map<string, Set<string>>();
 
   /** How much the book holds (metrics): leads, follows that copy (active or paused), copiers. */
   size(): { leads: number; follows: number; copiers: number } {
@@ -78,6 +80,38 @@ export class CopierBook {
     return this.leads.get(traderId);
   }
 
+  /** A lead whose row is gone: its signals find nobody to copy. */
+  removeLead(traderId: string): void {
+    this.leads.delete(traderId);
+  }
+
+  /** The traders the book has lead settings of. */
+  leadIds(): string[] {
+    return [...this.leads.keys()];
+  }
+
+  copierIds(): string[] {
+    return [...this.copiers.keys()];
+  }
+
+  /** A copier whose row is gone, with its follows. */
+  removeCopier(copierId: string): void {
+    this.copiers.delete(copierId);
+    this.setFollowsOf(copierId, []);
+  }
+
+  /** The copier's follows as they now are: those not among `follows` (rows deleted) leave the book. */
+  setFollowsOf(copierId: string, follows: readonly FollowSettings[]): void {
+    const now = new Set(follows.map((f) => f.traderId));
+    for (const traderId of this.followedBy.get(copierId) ?? []) {
+      if (now.has(traderId)) continue;
+      this.follows.get(traderId)?.delete(copierId);
+      this.stopped.get(traderId)?.delete(copierId);
+    }
+    this.followedBy.delete(copierId);
+    for (const f of follows) this.setFollow(f);
+  }
+
   setCopier(c: CopierEntry): void {
     this.copiers.set(c.copierId, c);
   }
@@ -97,6 +131,12 @@ export class CopierBook {
       into.set(f.traderId, byCopier);
     }
     byCopier.set(f.copierId, f);
+    let traders = this.followedBy.get(f.copierId);
+    if (!traders) {
+      traders = new Set();
+      this.followedBy.set(f.copierId, traders);
+    }
+    traders.add(f.traderId);
   }
 
   /** The follows of a trader that copy (active or paused), in a stable order; with the stopped ones if asked. */
@@ -131,9 +171,12 @@ export class CopierBook {
 
   /**
    * The exchange answered: the slice moves by the fill, the balance by what it did not
-   * reserve; margins at the leverage the exchange applied to the fill.
+   * reserve; margins at the leverage the exchange applied to the fill. A fill `inBalance`
+   * (applied by the exchange before the book read the copier's balance from it: an earlier
+   * holder's order, found again on a redelivery) is already in that balance: only its
+   * reservation, if any, goes back.
    */
-  fill(order: CopyOrder, fill: Fill, leverage: number): SliceChange {
+  fill(order: CopyOrder, fill: Fill, leverage: number, inBalance = false): SliceChange {
     const c = this.copiers.get(order.copierId);
     if (!c) throw new Error(`copier ${order.copierId} is not in the book`);
     const rules = this.rules.get(order.instrument);
@@ -152,11 +195,12 @@ export class CopierBook {
     if (order.action === 'open') {
       change = { slice: applyOpenFill(before, fill), pnl: null };
       // the reservation estimated margin + fee; the true ones replace the estimate
-      this.move(c.copierId, fx(order.margin) - margin(fill.price) - fx(fill.fee));
+      this.move(c.copierId, fx(order.margin) - (inBalance ? 0n : margin(fill.price) + fx(fill.fee)));
     } else {
       const closed = applyCloseFill(before, fill, rules.contractSize);
       change = { slice: closed.slice, pnl: closed.pnl };
-      this.move(c.copierId, margin(before.avgEntryPrice) + fx(closed.grossPnl) - fx(fill.fee));
+      const freed = margin(before.avgEntryPrice) + fx(closed.grossPnl) - fx(fill.fee);
+      this.move(c.copierId, fx(order.margin) + (inBalance ? 0n : freed));
     }
     replaceSlice(c, before, change.slice);
     return change;

@@ -72,6 +72,12 @@ export class Fanout {
   ) {}
 
   private stopping = false;
+  /**
+   * Client order ids this process sent and got no answer for (their reservation went back):
+   * a fill of one found later is not yet in the book's balance. Any other fill found on a
+   * redelivery was an earlier holder's, applied before this book read the balance.
+   */
+  private readonly unanswered = new Set<string>();
 
   /**
    * This process is giving the fan-out up (stopping, or it lost the role): from now on it
@@ -257,6 +263,7 @@ export class Fanout {
       this.opts.observer?.batchFailed();
       // the run is retried as a delivery again, which asks the exchange what it did
       for (const o of batch) this.book.release(o);
+      for (const o of toPlace) this.unanswered.add(o.clientOrderId);
       throw err;
     }
     const byId = new Map(known);
@@ -285,8 +292,15 @@ export class Fanout {
     );
     if (conflicts.length > 0) {
       const follows = conflicts.map((o) => ({ copierId: o.copierId, account: o.account }) as FollowSettings);
-      for (const [id, r] of await this.alreadyPlaced(signalKey, follows)) byId.set(id, r);
+      try {
+        for (const [id, r] of await this.alreadyPlaced(signalKey, follows)) byId.set(id, r);
+      } catch (err) {
+        for (const o of batch) this.book.release(o);
+        throw err;
+      }
     }
+    // filled before this answer: by an earlier delivery (a replay, or found by the lookup)
+    const earlier = new Set([...known.keys(), ...again.map((o) => o.clientOrderId)]);
     const record: BatchRecord = { signalKey, orders: [], skips, slices: [] };
     const touched = new Map<string, { slice: Slice; shareAccrued: string }>();
     // only now that the exchange answered: a batch that failed is run again and must find the slices as they were
@@ -310,8 +324,12 @@ export class Fanout {
         continue;
       }
       try {
+        // an earlier holder's fill is in the balance the book read from the exchange; one this
+        // process sent before and never heard back of is not
+        const inBalance = earlier.has(o.clientOrderId) && !this.unanswered.has(o.clientOrderId);
         if (fx(r.qty) !== 0n) {
-          const change = this.book.fill(o, { qty: r.qty, price: r.price, fee: r.fee }, r.leverage);
+          const fill = { qty: r.qty, price: r.price, fee: r.fee };
+          const change = this.book.fill(o, fill, r.leverage, inBalance);
           const share =
             change.pnl !== null && fx(change.pnl) > 0n ? profitShare(change.pnl, shareRatio) : '0';
           const prior = this.book.shareAccrued(change.slice, share);
@@ -332,6 +350,8 @@ export class Fanout {
         });
       }
     }
+    // answered now, whatever the answer: a later delivery finds it recorded
+    for (const o of batch) this.unanswered.delete(o.clientOrderId);
     record.slices = [...touched.values()];
     // the book already holds these fills: the batch is written until it is, never run again
     // by this process, unless it stops (stop())

@@ -384,8 +384,9 @@ export class ExchangeEngine {
   }
 
   /**
-   * The ledger's audit (journal replayed, totals against deposits) plus a check of every
-   * account's used margin against its positions. O(journal + positions).
+   * The ledger's audit (kept as the journal was written, totals against deposits) plus a
+   * check of every account's used margin against its positions. O(accounts + positions),
+   * however many orders were taken.
    */
   ledgerView(): ExchangeLedgerView {
     const audit = this.#ledger.audit();

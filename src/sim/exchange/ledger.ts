@@ -8,6 +8,12 @@ import { formatUnits, type Units } from './fixed.js';
  * what was deposited. The journal also tells, per account and client order id, how many times
  * a fill reached the ledger: more than once is a duplicate, whatever the idempotency layer
  * above believed.
+ *
+ * The audit is kept as each entry is written (its postings summed into a replay of the
+ * journal, its balance per currency checked, its client order id counted), so reading it
+ * costs O(accounts) however many orders the exchange took: a benchmark of millions of orders
+ * can still ask. `replayAudit()` is the same audit recomputed from the journal, the
+ * reference the kept one is tested against.
  */
 
 export const HOUSE = 'exchange:house';
@@ -64,7 +70,19 @@ const zero = (): Balances => ({ USDT: 0n, BTC: 0n, ETH: 0n });
 
 export class ExchangeLedger {
   readonly #books = new Map<string, Balances>();
-  readonly #journal: Entry[] = [];
+  #journal: Entry[] = [];
+  /** false once compactJournal() dropped entries: the journal no longer replays from nothing */
+  #journalWhole = true;
+  #journalEntries = 0;
+  /** the journal's postings summed per account as each entry is written: a replay kept up to date */
+  readonly #replayed = new Map<string, Balances>();
+  /** what the journal's own entries say is wrong (an entry that does not balance), found as written */
+  readonly #entryProblems: string[] = [];
+  /** per account, the client order ids whose fill was booked: a second booking is a double effect */
+  readonly #booked = new Map<string, Set<string>>();
+  /** client order ids booked a second time (once each, however many more times) */
+  readonly #doubled = new Map<string, Set<string>>();
+  #doubles = 0;
   #deposits = 0;
   #shortfall = 0n;
   readonly #house: Balances;
@@ -95,7 +113,7 @@ export class ExchangeLedger {
       to[currency] += amount;
       entry.push(DEPOSITS, currency, -amount, account, currency, amount);
     }
-    this.#journal.push(entry);
+    this.#write(entry);
   }
 
   /**
@@ -118,7 +136,7 @@ export class ExchangeLedger {
     this.#fees.USDT += fee;
     this.#house.USDT += houseDelta;
     const entry: FillEntry = { clientOrderId, account, accountDelta, fee, houseDelta };
-    this.#journal.push(entry);
+    this.#write(entry);
     return { accountDelta, shortfall };
   }
 
@@ -126,13 +144,54 @@ export class ExchangeLedger {
     return this.#shortfall;
   }
 
-  /**
-   * Client order ids (per account) whose fill was booked more than once; must stay 0.
-   * Counted from the journal when asked, which spares every fill a lookup. O(journal).
-   */
+  /** Client order ids (per account) whose fill was booked more than once; must stay 0. O(1). */
   doubleEffects(): number {
+    return this.#doubles;
+  }
+
+  /** Entries written since the start, compacted ones included. */
+  get journalEntries(): number {
+    return this.#journalEntries;
+  }
+
+  /** Entries still held (all of them until compactJournal()). */
+  get journalHeld(): number {
+    return this.#journal.length;
+  }
+
+  /**
+   * Drops the journal's entries: the kept audit already holds what they proved, so a long
+   * run can bound its memory. replayAudit() is no longer possible afterwards.
+   */
+  compactJournal(): void {
+    this.#journal = [];
+    this.#journalWhole = false;
+  }
+
+  /**
+   * The audit as kept: every entry balanced per currency (checked as written), the journal's
+   * replay gives exactly the balances held, nothing that may not be is negative, and the
+   * accounts hold what was deposited. O(accounts), whatever the journal holds.
+   */
+  audit(): LedgerAudit {
+    return this.#compare(this.#replayed, [...this.#entryProblems]);
+  }
+
+  /**
+   * The same audit recomputed from the journal, from nothing: the reference the kept audit
+   * is tested against, with the double effects counted again. O(journal).
+   */
+  replayAudit(): LedgerAudit & { doubleEffects: number } {
+    if (!this.#journalWhole) throw new Error('the journal was compacted: it no longer replays from nothing');
+    const problems: string[] = [];
+    const replayed = new Map<string, Balances>();
+    for (const entry of this.#journal) {
+      const what = Array.isArray(entry) ? entry[0] : entry.clientOrderId;
+      const sums = post(replayed, Array.isArray(entry) ? entry : fillPostings(entry));
+      problems.push(...unbalanced(what, sums));
+    }
     const booked = new Map<string, Map<string, number>>();
-    let doubles = 0;
+    let doubleEffects = 0;
     for (const entry of this.#journal) {
       if (Array.isArray(entry)) continue;
       let times = booked.get(entry.account);
@@ -142,44 +201,13 @@ export class ExchangeLedger {
       }
       const n = (times.get(entry.clientOrderId) ?? 0) + 1;
       times.set(entry.clientOrderId, n);
-      if (n === 2) doubles++;
+      if (n === 2) doubleEffects++;
     }
-    return doubles;
+    return { ...this.#compare(replayed, problems), doubleEffects };
   }
 
-  get journalEntries(): number {
-    return this.#journal.length;
-  }
-
-  /**
-   * Replays the journal from nothing and compares: every entry balances per currency, the
-   * replay gives exactly the balances held, nothing that may not be is negative, and the
-   * accounts hold what was deposited. O(journal).
-   */
-  audit(): LedgerAudit {
-    const problems: string[] = [];
-    const replayed = new Map<string, Balances>();
-    for (const entry of this.#journal) {
-      const [what, ...postings] = Array.isArray(entry) ? entry : fillPostings(entry);
-      const sums = zero();
-      for (let i = 0; i < postings.length; i += 3) {
-        const account = postings[i] as string;
-        const currency = postings[i + 1] as Currency;
-        const amount = postings[i + 2] as Units;
-        let book = replayed.get(account);
-        if (book === undefined) {
-          book = zero();
-          replayed.set(account, book);
-        }
-        book[currency] += amount;
-        sums[currency] += amount;
-      }
-      for (const currency of CURRENCIES) {
-        if (sums[currency] !== 0n) {
-          problems.push(`entry ${what} does not balance: ${currency} sums to ${formatUnits(sums[currency])}`);
-        }
-      }
-    }
+  /** The journal's replay against the balances held, and the totals against the deposits. */
+  #compare(replayed: ReadonlyMap<string, Balances>, problems: string[]): LedgerAudit {
     const totals = zero();
     for (const [account, balances] of this.#books) {
       const expected = replayed.get(account) ?? zero();
@@ -216,11 +244,85 @@ export class ExchangeLedger {
     };
   }
 
+  /** Journals the entry and brings the kept audit up to date with it. */
+  #write(entry: Entry): void {
+    this.#journal.push(entry);
+    this.#journalEntries++;
+    if (Array.isArray(entry)) {
+      const problems = unbalanced(entry[0], post(this.#replayed, entry));
+      if (problems.length > 0 && this.#entryProblems.length < ENTRY_PROBLEMS_KEPT) {
+        this.#entryProblems.push(...problems);
+      }
+      return;
+    }
+    // a fill's three postings, summed without building them (most of the journal)
+    const to = replayedBook(this.#replayed, entry.account);
+    to.USDT += entry.accountDelta;
+    replayedBook(this.#replayed, FEES).USDT += entry.fee;
+    replayedBook(this.#replayed, HOUSE).USDT += entry.houseDelta;
+    const sum = entry.accountDelta + entry.fee + entry.houseDelta;
+    if (sum !== 0n && this.#entryProblems.length < ENTRY_PROBLEMS_KEPT) {
+      this.#entryProblems.push(...unbalanced(entry.clientOrderId, { ...zero(), USDT: sum }));
+    }
+    this.#countBooking(entry.account, entry.clientOrderId);
+  }
+
+  #countBooking(account: string, clientOrderId: string): void {
+    let ids = this.#booked.get(account);
+    if (ids === undefined) {
+      ids = new Set();
+      this.#booked.set(account, ids);
+    }
+    if (!ids.has(clientOrderId)) {
+      ids.add(clientOrderId);
+      return;
+    }
+    let doubled = this.#doubled.get(account);
+    if (doubled === undefined) {
+      doubled = new Set();
+      this.#doubled.set(account, doubled);
+    }
+    if (!doubled.has(clientOrderId)) {
+      doubled.add(clientOrderId);
+      this.#doubles++;
+    }
+  }
+
   #book(account: string): Balances {
     const book = this.#books.get(account);
     if (book === undefined) throw new Error(`unknown exchange account ${account}`);
     return book;
   }
+}
+
+/** The words of the kept audit's entry problems are few: one is enough to be not conserved. */
+const ENTRY_PROBLEMS_KEPT = 100;
+
+function replayedBook(replayed: Map<string, Balances>, account: string): Balances {
+  let book = replayed.get(account);
+  if (book === undefined) {
+    book = zero();
+    replayed.set(account, book);
+  }
+  return book;
+}
+
+/** Adds an entry's postings to `replayed`; returns their sum per currency (zero when it balances). */
+function post(replayed: Map<string, Balances>, entry: Postings): Balances {
+  const sums = zero();
+  for (let i = 1; i < entry.length; i += 3) {
+    const currency = entry[i + 1] as Currency;
+    const amount = entry[i + 2] as Units;
+    replayedBook(replayed, entry[i] as string)[currency] += amount;
+    sums[currency] += amount;
+  }
+  return sums;
+}
+
+function unbalanced(what: string, sums: Balances): string[] {
+  return CURRENCIES.filter((c) => sums[c] !== 0n).map(
+    (c) => `entry ${what} does not balance: ${c} sums to ${formatUnits(sums[c])}`,
+  );
 }
 
 function fillPostings(f: FillEntry): Postings {
