@@ -35,6 +35,11 @@ const USER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
 const str = (v: CounterRow[string]): string | null => (v === null || v === undefined ? null : String(v));
 
+/** A whole number written in decimal digits; Number() alone would read '', ' ', '0x1' and '1e3' too. */
+function digits(value: string | null): number {
+  return value !== null && /^\d{1,16}$/.test(value) ? Number(value) : Number.NaN;
+}
+
 function positive(value: string | null, name: string): string {
   if (value === null) throw new Error(`${name} is missing`);
   if (!isDecimalString(value)) throw new Error(`${name} is not a decimal: "${String(value).slice(0, 40)}"`);
@@ -61,7 +66,7 @@ export function decideCounterRow(row: CounterRow, shards: number): IntakeDecisio
     };
   }
   try {
-    const shard = Number(str(row.shard));
+    const shard = digits(str(row.shard));
     if (!Number.isInteger(shard) || shard < 0 || shard >= shards)
       throw new Error(`shard ${str(row.shard)} is not in 0..${shards - 1}`);
     const userId = str(row.user_id);
@@ -75,7 +80,7 @@ export function decideCounterRow(row: CounterRow, shards: number): IntakeDecisio
       throw new Error(`asset must be BTC or ETH, got ${JSON.stringify(asset)}`);
     const qty = positive(str(row.qty), 'qty');
     const usdt = flow === 'open' ? positive(str(row.usdt), 'usdt') : '0';
-    const createdMs = Number(str(row.created_ms));
+    const createdMs = digits(str(row.created_ms));
     if (!Number.isSafeInteger(createdMs) || createdMs <= 0)
       throw new Error(`created_ms is not a time in ms: ${str(row.created_ms)}`);
     return {

@@ -46,8 +46,7 @@ const badColumn: Record<string, fc.Arbitrary<unknown>> = {
   shard: fc.oneof(
     fc.integer({ min: target.shards, max: 1e6 }),
     fc.integer({ min: -1e6, max: -1 }),
-    // null, '' and ' ' are left out: Number() reads them as shard 0 (reported, owner to fix)
-    fc.constantFrom('x', '1.5', '-1'),
+    fc.constantFrom(null, '', ' ', 'x', '1.5', '-1', '0x1', '1e0', ' 1'),
   ),
   user_id: fc.oneof(
     fc.constant(null),
@@ -64,7 +63,10 @@ const badColumn: Record<string, fc.Arbitrary<unknown>> = {
   ),
   qty: fc.oneof(fc.constant(null), notPositiveDecimal),
   usdt: fc.oneof(fc.constant(null), notPositiveDecimal),
-  created_ms: fc.oneof(fc.constant(null), fc.constantFrom('0', '-5', '1.5', 'x', '', '9007199254740993')),
+  created_ms: fc.oneof(
+    fc.constant(null),
+    fc.constantFrom('0', '-5', '1.5', 'x', '', ' ', '9007199254740993', '0x10', '1e3', '1_000'),
+  ),
 };
 
 const canalOf = (rows: unknown[], over: Record<string, unknown> = {}) =>
