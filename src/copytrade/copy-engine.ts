@@ -17,6 +17,7 @@ import {
   copyChangePublisher,
   decodeCopyChange,
 } from './copy-changes.js';
+import { parseLeadSettings } from './domain/settings-parse.js';
 import { CopierBook } from './fanout/book.js';
 import { BookLoader } from './fanout/book-loader.js';
 import { CopyStore } from './fanout/copy-store.js';
@@ -127,6 +128,8 @@ export async function startCopyEngine(
       maxFailures: config.copyAuthMaxFailures,
       windowMs: config.copyAuthWindowMs,
     });
+    // the ingress's lead table, once it runs
+    let leadsChanged: () => unknown = () => undefined;
     const reload = (change: CopyChange) =>
       loader.apply(change).catch((err) => log.error({ err, change }, 'copy book reload failed'));
     subscriber.on('message', (_channel, message: string) => {
@@ -135,6 +138,7 @@ export async function startCopyEngine(
       else void reload(change);
       // whatever the message names: a change of a copier or a lead may be one of its credentials
       void reloadCredentials();
+      void leadsChanged();
     });
     await subscriber.subscribe(copyChangedChannel(prefix));
     // what was published while the subscriber was away is lost: after a reconnect (ioredis
@@ -180,27 +184,25 @@ export async function startCopyEngine(
       seenTtlMs: config.copySeenTtlMs,
       frameMaxBytes: config.copyFrameMaxBytes,
       maxSkewMs: config.copyMaxSkewMs,
-      ...(config.copyFillEventsUrl
-        ? {
-            fills: {
-              url: config.copyFillEventsUrl,
-              refreshMs: config.copyLeadersRefreshMs,
-              loadLeaders: async () => {
-                const [rows] = await pool.query<RowDataPacket[]>(
-                  'SELECT trader_id, settings FROM copy_trader',
-                );
-                return rows.map((r) => ({
-                  account: r.trader_id as string,
-                  traderId: r.trader_id as string,
-                  instruments: JSON.parse(r.settings).instruments as string[],
-                }));
-              },
-            },
-          }
-        : {}),
+      leads: {
+        refreshMs: config.copyLeadersRefreshMs,
+        // a lead trades from the exchange account named as it is (as seedTrader makes it)
+        load: async () => {
+          const [rows] = await pool.query<RowDataPacket[]>('SELECT settings FROM copy_trader');
+          return rows.map((r) => {
+            const lead = parseLeadSettings(JSON.parse(r.settings));
+            return { ...lead, account: lead.traderId };
+          });
+        },
+      },
+      ...(config.copyFillEventsUrl ? { fills: { url: config.copyFillEventsUrl } } : {}),
       logger: log,
     });
     started.push(() => ingress.close());
+    leadsChanged = () =>
+      ingress.leaders
+        .refresh()
+        .catch((err) => log.error({ err }, 'lead table reload failed; the previous stays'));
     // 4. the copiers' API; it answers once the book holds the change (other writers announce
     // theirs on the channel above)
     api = await startCopierApi({

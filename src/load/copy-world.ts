@@ -46,6 +46,7 @@ export async function seedTrader(
     maxCopiers: 5000,
     profitShareRatio: '0.1',
     onLiquidation: 'close',
+    signalSource: 'frames',
     ...lead,
   };
   await db.query(

@@ -121,6 +121,7 @@ describe('copy engine: leads and copiers changed while it runs', () => {
       maxCopiers: 2,
       profitShareRatio: '0.25',
       onLiquidation: 'keep',
+      signalSource: 'frames',
     };
     await updateLead(rows, lead);
     await announced();

@@ -41,6 +41,7 @@ describe('copy book loader', () => {
       maxCopiers: 7,
       profitShareRatio: '0.2',
       onLiquidation: 'keep' as const,
+      signalSource: 'frames' as const,
     };
     await updateLead(world.copyRows(), lead);
     await loader.apply(leadChanged('lead1'));

@@ -27,7 +27,11 @@ const stream = signalStreamKey(prefix);
 let redis: RedisClient;
 let exchange: Listening;
 const sockets = new Set<WebSocket<object>>();
-let leaders: Leader[] = [{ account: 'acc-1', traderId: 'trader-a', instruments: ['BTC-USDT-SWAP'] }];
+let leaders: Leader[] = [
+  { account: 'acc-1', traderId: 'trader-a', instruments: ['BTC-USDT-SWAP'], signalSource: 'fills' },
+  // its signals are its frames: its fills mirror them
+  { account: 'acc-f', traderId: 'trader-f', instruments: ['BTC-USDT-SWAP'], signalSource: 'frames' },
+];
 let refresh: LeaderRefresh;
 let consumer: FillConsumer;
 
@@ -131,7 +135,7 @@ describe('copy ingress: trading-system fills', () => {
         signals: 3,
         duplicates: 1,
         invalid: 3,
-        dropped: { 'not-leader': 2, 'not-led': 1, 'not-fill': 1, 'copy-order': 1 },
+        dropped: { 'not-leader': 2, 'not-led': 1, 'not-fill': 1, 'copy-order': 1, 'frames-lead': 0 },
       },
     );
     assert.deepEqual(await stored(), [
@@ -151,11 +155,32 @@ describe('copy ingress: trading-system fills', () => {
     assert.equal(dead[0]?.entry, '{"type":"fill","account":"acc-1",');
   });
 
+  it('drops and counts the fills of a lead whose signals are its frames: nothing queued, nothing dead-lettered', async () => {
+    await redis.del(stream);
+    const before = consumer.stats();
+    const deadBefore = await redis.xlen(signalDeadLetterKey(prefix));
+    push(
+      text({ account: 'acc-f' }),
+      text({ account: 'acc-f', action: 'close', positionBefore: '2' }),
+      '{"type":"fill","account":"acc-f",', // unreadable, but the lead's own trading: not bad input
+    );
+    await waitFor('3 events', async () => consumer.stats().events === before.events + 3, 5000, 10);
+    await consumer.intake.idle();
+    const s = consumer.stats();
+    assert.equal(s.dropped['frames-lead'] - before.dropped['frames-lead'], 3);
+    assert.deepEqual([s.signals, s.invalid], [before.signals, before.invalid]);
+    assert.deepEqual(await stored(), []);
+    assert.equal(await redis.xlen(signalDeadLetterKey(prefix)), deadBefore);
+  });
+
   it('follows a refresh of the leader table at the next event', async () => {
     await redis.del(stream);
     const before = consumer.stats().events;
     push(text({ account: 'acc-2', instrument: 'ETH-USDT-SWAP', fillId: 'b-1' }));
-    leaders = [...leaders, { account: 'acc-2', traderId: 'trader-b', instruments: ['ETH-USDT-SWAP'] }];
+    leaders = [
+      ...leaders,
+      { account: 'acc-2', traderId: 'trader-b', instruments: ['ETH-USDT-SWAP'], signalSource: 'fills' },
+    ];
     await waitFor('the event', async () => consumer.stats().events === before + 1, 5000, 10);
     await refresh.refresh();
     push(text({ account: 'acc-2', instrument: 'ETH-USDT-SWAP', fillId: 'b-2' }));

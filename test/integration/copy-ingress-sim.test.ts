@@ -60,7 +60,7 @@ before(async () => {
     await exchange.createAccount({ account, balances: { USDT: '1000000' }, positionMode: 'hedge' });
   }
   const leaders = new LeaderTable([
-    { account: lead, traderId: 'trader-lead', instruments: ['BTC-USDT-SWAP'] },
+    { account: lead, traderId: 'trader-lead', instruments: ['BTC-USDT-SWAP'], signalSource: 'fills' },
   ]);
   consumer = startFillConsumer({
     url: `ws://127.0.0.1:${sim.port}/exchange/events`,

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import type { RowDataPacket } from 'mysql2/promise';
 import { WebSocket } from 'undici';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
 import { type AcceptSignal, createSignalAcceptor } from '../../src/copytrade/ingress/accept.js';
 import { decodeSignalEntry, seenKey, signalStreamKey } from '../../src/copytrade/ingress/codec.js';
+import { LeaderTable } from '../../src/copytrade/ingress/fill-filter.js';
 import { buildFrame, type ServerFrame } from '../../src/copytrade/ingress/frame.js';
 import {
   type Credentials,
@@ -25,7 +27,14 @@ const SEEN_TTL_MS = 86_400_000;
 const creds: Record<string, Credentials> = {
   'key-a': { traderId: 'trader-a', secret: 'sec-A' },
   'key-b': { traderId: 'trader-b', secret: 'sec-B' },
+  'key-c': { traderId: 'trader-c', secret: 'sec-C' },
 };
+/** what each trader leads, and where its signals come from */
+const leads = new LeaderTable([
+  { account: 'trader-a', traderId: 'trader-a', instruments: ['BTC-USDT-SWAP'], signalSource: 'frames' },
+  { account: 'trader-b', traderId: 'trader-b', instruments: ['BTC-USDT-SWAP'], signalSource: 'frames' },
+  { account: 'trader-c', traderId: 'trader-c', instruments: ['BTC-USDT-SWAP'], signalSource: 'fills' },
+]);
 
 let redis: RedisClient;
 let ingress: SignalIngress;
@@ -139,6 +148,13 @@ function upgradeStatus(path: string, headers: Record<string, string> = {}): Prom
 
 /** copy_signal, where an accepted signal is recorded before its ack */
 const db = new TestWorld();
+const signalRows = async (signalId: string): Promise<number> => {
+  const [rows] = await db.engineDb.query<RowDataPacket[]>(
+    'SELECT COUNT(*) AS n FROM copy_signal WHERE signal_key LIKE ?',
+    [`${signalId}@%`],
+  );
+  return Number(rows[0]?.n);
+};
 
 before(async () => {
   await db.setUp();
@@ -147,6 +163,7 @@ before(async () => {
     host: '127.0.0.1',
     port: 0,
     credentials: (apiKey) => creds[apiKey],
+    leads: () => leads,
     accept: createSignalAcceptor({
       redis,
       pool: db.engineDb,
@@ -300,6 +317,46 @@ describe('copy signal ingress (uWebSockets.js, real Redis)', () => {
     a.close();
   });
 
+  it('refuses a frame on an instrument the trader does not lead, and adds nothing', async () => {
+    await redis.del(stream);
+    const a = await Trader.connect('key-a', 'sec-A');
+    for (const instrument of ['1', 'ETH-USDT-SWAP']) {
+      const s = signal('trader-a', { instrument });
+      a.sendSignal(s);
+      assert.deepEqual(await a.next(), {
+        type: 'error',
+        code: 'NOT_LED_INSTRUMENT',
+        message: `trader-a does not lead ${instrument}`,
+        path: 'payload.instrument',
+        signalId: s.signalId,
+      });
+      assert.equal(await signalRows(s.signalId), 0);
+    }
+    assert.deepEqual(await entries(), []);
+    // the connection is still good for what it leads
+    a.sendSignal(signal('trader-a'));
+    assert.equal((await a.next()).type, 'ack');
+    a.close();
+  });
+
+  it('refuses the frames of a lead whose signals come from its fills, and adds nothing', async () => {
+    await redis.del(stream);
+    const c = await Trader.connect('key-c', 'sec-C');
+    const s = signal('trader-c');
+    c.sendSignal(s);
+    assert.deepEqual(await c.next(), {
+      type: 'error',
+      code: 'WRONG_SOURCE',
+      message: "trader-c's signals come from its fills on the exchange, not from frames",
+      signalId: s.signalId,
+    });
+    assert.deepEqual(await entries(), []);
+    assert.equal(await signalRows(s.signalId), 0);
+    assert.equal(await redis.exists(seenKey(prefix, 'trader-c', s.signalId)), 0);
+    assert.equal(c.closed, undefined, 'the connection stays open');
+    c.close();
+  });
+
   it('answers malformed frames with error frames while the other connection keeps getting acks', async () => {
     await redis.del(stream);
     const a = await Trader.connect('key-a', 'sec-A');
@@ -408,6 +465,7 @@ describe('copy signal ingress: accept failures and back-pressure', () => {
       host: '127.0.0.1',
       port: 0,
       credentials: async (apiKey) => creds[apiKey],
+      leads: () => leads,
       accept,
       maxInFlight: 2,
     });

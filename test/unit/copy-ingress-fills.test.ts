@@ -8,8 +8,14 @@ import {
 } from '../../src/copytrade/ingress/fill-filter.js';
 
 const leaders = new LeaderTable([
-  { account: 'acc-1', traderId: 'trader-a', instruments: ['BTC-USDT-SWAP', 'ETH-USDT-SWAP'] },
-  { account: 'acc-2', traderId: 'trader-b', instruments: ['ETH-USDT-SWAP'] },
+  {
+    account: 'acc-1',
+    traderId: 'trader-a',
+    instruments: ['BTC-USDT-SWAP', 'ETH-USDT-SWAP'],
+    signalSource: 'fills',
+  },
+  { account: 'acc-2', traderId: 'trader-b', instruments: ['ETH-USDT-SWAP'], signalSource: 'fills' },
+  { account: 'acc-3', traderId: 'trader-c', instruments: ['BTC-USDT-SWAP'], signalSource: 'frames' },
 ]);
 
 const fill = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -66,6 +72,14 @@ describe('copy ingress: fill filter', () => {
     assert.deepEqual(filterFill(fill({ account: 3 }), leaders), { kind: 'drop', reason: 'not-leader' });
     // no leaders at all
     assert.deepEqual(filterFillText(text(), LeaderTable.EMPTY), { kind: 'drop', reason: 'not-leader' });
+  });
+
+  it('drops the fills of a lead whose signals come from its frames (they mirror its frames), parsed or not', () => {
+    const drop = { kind: 'drop', reason: 'frames-lead' };
+    assert.deepEqual(filterFillText(text({ account: 'acc-3' }), leaders), drop);
+    assert.deepEqual(filterFillText('{"type":"fill","account":"acc-3","qty":', leaders), drop);
+    assert.deepEqual(filterFillText(JSON.stringify(fill({ account: 'acc-3' }), null, 2), leaders), drop);
+    assert.deepEqual(filterFill(fill({ account: 'acc-3', instrument: 'ETH-USDT-SWAP' }), leaders), drop);
   });
 
   it('drops another account’s event without parsing it', () => {
@@ -125,23 +139,33 @@ describe('copy ingress: fill filter', () => {
 describe('copy ingress: leader table', () => {
   it('merges instruments of one account, and refuses an account led by two traders', () => {
     const t = new LeaderTable([
-      { account: 'x', traderId: 't1', instruments: ['A'] },
-      { account: 'x', traderId: 't1', instruments: ['B'] },
+      { account: 'x', traderId: 't1', instruments: ['A'], signalSource: 'fills' },
+      { account: 'x', traderId: 't1', instruments: ['B'], signalSource: 'fills' },
     ]);
     assert.equal(t.leaderOf('x', 'A'), 't1');
     assert.equal(t.leaderOf('x', 'B'), 't1');
     assert.equal(t.leaderOf('x', 'C'), undefined);
     assert.equal(t.size, 1);
+    assert.deepEqual(t.lead('t1'), { signalSource: 'fills', instruments: new Set(['A', 'B']) });
+    assert.equal(t.lead('t2'), undefined);
     assert.throws(
       () =>
         new LeaderTable([
-          { account: 'x', traderId: 't1', instruments: ['A'] },
-          { account: 'x', traderId: 't2', instruments: ['B'] },
+          { account: 'x', traderId: 't1', instruments: ['A'], signalSource: 'fills' },
+          { account: 'x', traderId: 't2', instruments: ['B'], signalSource: 'fills' },
         ]),
       /led by both/,
     );
     assert.throws(
-      () => new LeaderTable([{ account: 'x', traderId: 'a:b', instruments: [] }]),
+      () =>
+        new LeaderTable([
+          { account: 'x', traderId: 't1', instruments: ['A'], signalSource: 'fills' },
+          { account: 'y', traderId: 't1', instruments: ['B'], signalSource: 'frames' },
+        ]),
+      /both frames and fills/,
+    );
+    assert.throws(
+      () => new LeaderTable([{ account: 'x', traderId: 'a:b', instruments: [], signalSource: 'fills' }]),
       /bad trader id/,
     );
   });

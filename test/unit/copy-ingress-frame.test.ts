@@ -189,6 +189,23 @@ describe('copy ingress: frame validation', () => {
     refused(read(signedRaw('[]')), 'INVALID_SIGNAL', 'payload');
   });
 
+  it('keeps exactly the prefix fill- for fills: FILL-1 and Fill-1 are ordinary frame ids', () => {
+    for (const id of ['fill-1', 'fill-', 'fill-fill-1']) {
+      const v = refused(
+        read(buildFrame(A.secret, signal({ signalId: id }), NOW)),
+        'INVALID_SIGNAL',
+        'payload.signalId',
+      );
+      assert.equal(v.signalId, id);
+    }
+    for (const id of ['FILL-1', 'Fill-1', 'fILL-1', 'fill1', 'fill_1', 'xfill-1', 'a.fill-1']) {
+      assert.deepEqual(read(buildFrame(A.secret, signal({ signalId: id }), NOW)), {
+        ok: true,
+        signal: signal({ signalId: id }),
+      });
+    }
+  });
+
   it('accepts a close of the whole position, and decimal strings of every shape the schema allows', () => {
     assert.equal(
       read(buildFrame(A.secret, signal({ action: 'close', qty: '2.5', positionBefore: '2.50' }), NOW)).ok,

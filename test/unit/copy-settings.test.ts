@@ -104,9 +104,18 @@ describe('parseLeadSettings', () => {
 
   it('defaults maxCopiers to 500', () => {
     const l = parseLeadSettings(lead);
-    assert.deepEqual(l, { ...lead, maxCopiers: 500, profitShareRatio: '0.1' });
+    assert.deepEqual(l, { ...lead, maxCopiers: 500, profitShareRatio: '0.1', signalSource: 'frames' });
     assert.equal(hasRoomForCopier(l, 499), true);
     assert.equal(hasRoomForCopier(l, 500), false);
+  });
+
+  it('takes its signals from frames unless it says fills; a stored row without the field is frames', () => {
+    assert.equal(parseLeadSettings(lead).signalSource, 'frames');
+    assert.equal(parseLeadSettings({ ...lead, signalSource: 'frames' }).signalSource, 'frames');
+    assert.equal(parseLeadSettings({ ...lead, signalSource: 'fills' }).signalSource, 'fills');
+    refuses(() => parseLeadSettings({ ...lead, signalSource: 'both' }), 'signalSource');
+    refuses(() => parseLeadSettings({ ...lead, signalSource: 'FILLS' }), 'signalSource');
+    refuses(() => parseLeadSettings({ ...lead, signalSource: null }), 'signalSource');
   });
 
   it('takes a profit share from 0 to 30%', () => {

@@ -24,6 +24,7 @@ const lead: LeadSettings = {
   maxCopiers: 500,
   profitShareRatio: '0.1',
   onLiquidation: 'close',
+  signalSource: 'frames',
 };
 const open: TraderSignal = {
   signalId: 's1',

@@ -39,6 +39,7 @@ const leadOf = (traderId: string): LeadSettings => ({
   maxCopiers: 500,
   profitShareRatio: '0.1',
   onLiquidation: 'close',
+  signalSource: 'frames',
 });
 
 /**

@@ -11,6 +11,7 @@ import {
 } from './fields.js';
 import {
   DEFAULT_MAX_COPIERS,
+  DEFAULT_SIGNAL_SOURCE,
   type FollowAccount,
   type FollowSettings,
   type LeadSettings,
@@ -27,7 +28,14 @@ import { SettingsError } from './settings-error.js';
  * the field. Not on the hot path: settings change rarely and are cached by the fan-out.
  */
 
-const LEAD_KEYS = ['traderId', 'instruments', 'maxCopiers', 'profitShareRatio', 'onLiquidation'] as const;
+const LEAD_KEYS = [
+  'traderId',
+  'instruments',
+  'maxCopiers',
+  'profitShareRatio',
+  'onLiquidation',
+  'signalSource',
+] as const;
 
 export function parseLeadSettings(body: unknown): LeadSettings {
   const o = objectAt(body, '');
@@ -39,6 +47,10 @@ export function parseLeadSettings(body: unknown): LeadSettings {
       o.maxCopiers === undefined ? DEFAULT_MAX_COPIERS : intAt(o, 'maxCopiers', '', 1, MAX_COPIERS_LIMIT),
     profitShareRatio: ratioAt(o, 'profitShareRatio', '', { min: '0', max: MAX_PROFIT_SHARE_RATIO }),
     onLiquidation: oneOfAt(o, 'onLiquidation', '', ['close', 'keep'] as const),
+    signalSource:
+      o.signalSource === undefined
+        ? DEFAULT_SIGNAL_SOURCE
+        : oneOfAt(o, 'signalSource', '', ['frames', 'fills'] as const),
   });
 }
 

@@ -11,6 +11,17 @@ export type LiquidationPolicy =
   /** leave the slices open; each copier manages its own from then on */
   | 'keep';
 
+/**
+ * Where a lead's signals come from: its signed frames on the traders' socket, or its own
+ * fills on the exchange (fill intake). One or the other: a lead that sends frames also
+ * trades, so taking both would copy each trade twice (a frame's id and its fill's
+ * `fill-{id}` are never linked).
+ */
+export type LeadSignalSource = 'frames' | 'fills';
+
+/** What a stored lead without the field means: leads came from frames before fills existed. */
+export const DEFAULT_SIGNAL_SOURCE: LeadSignalSource = 'frames';
+
 export interface LeadSettings {
   traderId: string;
   /** instruments whose trades this trader leads; others are not turned into signals */
@@ -20,6 +31,8 @@ export interface LeadSettings {
   /** the trader's share of copiers' positive realised PnL, 0 to MAX_PROFIT_SHARE_RATIO */
   profitShareRatio: string;
   onLiquidation: LiquidationPolicy;
+  /** the other source's signals of this lead are refused (frames) or dropped (fills) */
+  signalSource: LeadSignalSource;
 }
 
 export const DEFAULT_MAX_COPIERS = 500;

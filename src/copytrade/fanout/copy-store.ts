@@ -14,6 +14,9 @@ export interface PlacedOrder {
   errorCode?: string;
 }
 
+/** How a finished signal ended (copy_signal.outcome). */
+export type SignalOutcome = 'fanned-out' | 'dead-lettered';
+
 /** What one batch of a fan-out writes: its orders, its skips, the slices they changed. */
 export interface BatchRecord {
   signalKey: string;
@@ -99,17 +102,21 @@ export class CopyStore {
     }
   }
 
-  /** A signal whose every copier has its order or skip. */
+  /**
+   * A signal finished: every copier has its order or skip, or it is being dead-lettered.
+   * Either way it is not queued again when the engine starts (requeue.ts).
+   */
   async signalDone(
     signalKey: string,
     traderId: string,
     payload: string,
     receivedMs: number,
     counts: { orders: number; skips: number },
+    outcome: SignalOutcome = 'fanned-out',
   ): Promise<void> {
     await this.pool.query(
-      'INSERT INTO copy_signal (signal_key, trader_id, payload, received_ms, done_ms, orders, skips) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE done_ms=VALUES(done_ms), orders=VALUES(orders), skips=VALUES(skips)',
-      [signalKey, traderId, payload, receivedMs, Date.now(), counts.orders, counts.skips],
+      'INSERT INTO copy_signal (signal_key, trader_id, payload, received_ms, done_ms, orders, skips, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE done_ms=VALUES(done_ms), orders=VALUES(orders), skips=VALUES(skips), outcome=VALUES(outcome)',
+      [signalKey, traderId, payload, receivedMs, Date.now(), counts.orders, counts.skips, outcome],
     );
   }
 

@@ -126,6 +126,19 @@ export class Fanout {
       try {
         prepared = prepareSignal({ ...s, signalId: signalKey }, lead, rules, market);
       } catch (err) {
+        // finished before it is dead-lettered, or every start would queue it again (it is
+        // acked, and the dead-letter deletes it from the stream); a crash in between runs it
+        // again from the stream entry, still pending, and dead-letters it then
+        const counts = redelivered ? await this.store.countsOf(signalKey) : { orders: 0, skips: 0 };
+        this.mayWrite();
+        await this.store.signalDone(
+          signalKey,
+          s.traderId,
+          JSON.stringify(s),
+          entry.receivedMs,
+          counts,
+          'dead-lettered',
+        );
         throw new BadSignal(signalKey, (err as Error).message);
       }
       // a delivery again also looks at follows stopped since: an earlier delivery may have filled them

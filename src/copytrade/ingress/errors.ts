@@ -19,6 +19,10 @@ export type IngressErrorCode =
   | 'STALE_SIGNAL'
   /** the signal names another trader than the one authenticated on this connection */
   | 'WRONG_TRADER'
+  /** the trader does not lead the signal's instrument (its lead settings' instruments) */
+  | 'NOT_LED_INSTRUMENT'
+  /** the lead's signals come from its fills on the exchange (lead setting signalSource), not frames */
+  | 'WRONG_SOURCE'
   /** this connection has too many signals awaiting their ack; retry later (ids are deduplicated) */
   | 'BUSY'
   /** the signal could not be stored (Redis); retry later (ids are deduplicated) */

@@ -1,10 +1,12 @@
+import type { LeadSignalSource } from '../domain/settings.js';
 import type { TraderSignal } from '../domain/signal.js';
 import { type IngressError, ingressError } from './errors.js';
 import { checkSignal, isId } from './signal-schema.js';
 
 /**
  * Which trading-system fill events become signals: only fills of a lead trader's account on
- * an instrument that trader leads, and not fills of copy orders. Almost every event is
+ * an instrument that trader leads, of a lead whose signals come from its fills (lead setting
+ * `signalSource`), and not fills of copy orders. Almost every event is
  * someone else's, so the common case is decided from the raw text without parsing it. Pure.
  *
  * A fill event (the exchange simulator's `/exchange/events`, Kafka in production):
@@ -27,17 +29,28 @@ export interface Leader {
   readonly traderId: string;
   /** the instruments this trader leads; fills on others are not copied */
   readonly instruments: readonly string[];
+  /** frames: this trader's fills mirror its frames and are dropped; fills: they are its signals */
+  readonly signalSource: LeadSignalSource;
 }
 
-interface Led {
-  readonly traderId: string;
+/** What the ingress checks a lead's signal against, from either source. */
+export interface LeadView {
+  readonly signalSource: LeadSignalSource;
   readonly instruments: ReadonlySet<string>;
 }
 
-/** Lead traders by account; immutable: a refresh builds a new table and swaps it in. */
+interface Led extends LeadView {
+  readonly traderId: string;
+}
+
+/**
+ * Lead traders by account (the fill filter) and by trader (the frames); immutable: a
+ * refresh builds a new table and swaps it in.
+ */
 export class LeaderTable {
   static readonly EMPTY = new LeaderTable([]);
   readonly #byAccount = new Map<string, Led>();
+  readonly #byTrader = new Map<string, LeadView>();
 
   constructor(leaders: Iterable<Leader>) {
     for (const l of leaders) {
@@ -46,11 +59,19 @@ export class LeaderTable {
       if (had && had.traderId !== l.traderId) {
         throw new Error(`account ${l.account} is led by both ${had.traderId} and ${l.traderId}`);
       }
-      this.#byAccount.set(l.account, {
-        traderId: l.traderId,
-        instruments: new Set([...(had?.instruments ?? []), ...l.instruments]),
-      });
+      const lead = this.#byTrader.get(l.traderId);
+      if (lead && lead.signalSource !== l.signalSource) {
+        throw new Error(`${l.traderId} is given both frames and fills as its signal source`);
+      }
+      const instruments = new Set([...(lead?.instruments ?? []), ...l.instruments]);
+      this.#byAccount.set(l.account, { traderId: l.traderId, signalSource: l.signalSource, instruments });
+      this.#byTrader.set(l.traderId, { signalSource: l.signalSource, instruments });
     }
+  }
+
+  /** What `traderId` leads and where its signals come from; undefined: not a lead (yet). */
+  lead(traderId: string): LeadView | undefined {
+    return this.#byTrader.get(traderId);
   }
 
   get size(): number {
@@ -61,6 +82,11 @@ export class LeaderTable {
     return this.#byAccount.has(account);
   }
 
+  /** Whether `account` is a lead's whose signals are its frames (its fills are dropped). */
+  framesLead(account: string): boolean {
+    return this.#byAccount.get(account)?.signalSource === 'frames';
+  }
+
   /** The trader leading `instrument` from `account`, if any. */
   leaderOf(account: string, instrument: string): string | undefined {
     const led = this.#byAccount.get(account);
@@ -68,7 +94,19 @@ export class LeaderTable {
   }
 }
 
-export type DropReason = 'not-leader' | 'not-led' | 'not-fill' | 'copy-order';
+/**
+ * `frames-lead`: a fill of a lead whose signals are its frames. Not bad input: the lead's own
+ * trading, which its frames already told (copying both would copy the trade twice).
+ */
+export type DropReason = 'not-leader' | 'not-led' | 'not-fill' | 'copy-order' | 'frames-lead';
+
+export const DROP_REASONS: readonly DropReason[] = [
+  'not-leader',
+  'not-led',
+  'not-fill',
+  'copy-order',
+  'frames-lead',
+];
 
 export type FillVerdict =
   | { kind: 'signal'; signal: TraderSignal }
@@ -81,6 +119,7 @@ const DROP: Record<DropReason, FillVerdict> = {
   'not-led': { kind: 'drop', reason: 'not-led' },
   'not-fill': { kind: 'drop', reason: 'not-fill' },
   'copy-order': { kind: 'drop', reason: 'copy-order' },
+  'frames-lead': { kind: 'drop', reason: 'frames-lead' },
 };
 
 export interface FillFilterOptions {
@@ -121,6 +160,7 @@ export function filterFillText(
 ): FillVerdict {
   const account = peekAccount(text);
   if (account !== undefined && !leaders.has(account)) return DROP['not-leader'];
+  if (account !== undefined && leaders.framesLead(account)) return DROP['frames-lead'];
   let event: unknown;
   try {
     event = JSON.parse(text);
@@ -136,6 +176,7 @@ export function filterFill(event: unknown, leaders: LeaderTable, opts: FillFilte
   const e = event as Record<string, unknown>;
   if (e.type !== 'fill') return DROP['not-fill'];
   if (typeof e.account !== 'string' || !leaders.has(e.account)) return DROP['not-leader'];
+  if (leaders.framesLead(e.account)) return DROP['frames-lead'];
   if (typeof e.instrument !== 'string') {
     return {
       kind: 'invalid',

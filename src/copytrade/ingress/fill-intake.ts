@@ -5,6 +5,7 @@ import type { TraderSignal } from '../domain/signal.js';
 import { type AcceptSignal, STALE_REASON } from './accept.js';
 import { signalDeadLetterKey } from './codec.js';
 import {
+  DROP_REASONS,
   type DropReason,
   type FillFilterOptions,
   filterFill,
@@ -58,7 +59,7 @@ export function createFillIntake(opts: FillIntakeOptions): FillIntake {
     signals: 0,
     duplicates: 0,
     invalid: 0,
-    dropped: { 'not-leader': 0, 'not-led': 0, 'not-fill': 0, 'copy-order': 0 },
+    dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
   };
   const pending = new Set<Promise<void>>();
   let closed = false;

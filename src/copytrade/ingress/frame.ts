@@ -1,6 +1,6 @@
 import type { TraderSignal } from '../domain/signal.js';
 import { type IngressError, ingressError } from './errors.js';
-import { FILL_SIGNAL_PREFIX } from './fill-filter.js';
+import { FILL_SIGNAL_PREFIX, type LeadView } from './fill-filter.js';
 import { checkSignal, isId } from './signal-schema.js';
 import { frameSignature, isSignatureShape, verifyFrameSignature } from './signature.js';
 
@@ -146,6 +146,28 @@ export function readFrame(
     );
   }
   return { ok: true, signal };
+}
+
+/**
+ * A verified frame's signal against what its trader leads (lead settings, held in memory):
+ * a lead whose signals are its fills sends none by frame (its trade would be copied twice),
+ * and a lead's frame is for an instrument it leads, as its fills are. Undefined: it passes.
+ */
+export function checkLead(signal: TraderSignal, lead: LeadView): IngressError | undefined {
+  if (lead.signalSource !== 'frames') {
+    return ingressError(
+      'WRONG_SOURCE',
+      `${signal.traderId}'s signals come from its fills on the exchange, not from frames`,
+    );
+  }
+  if (!lead.instruments.has(signal.instrument)) {
+    return ingressError(
+      'NOT_LED_INSTRUMENT',
+      `${signal.traderId} does not lead ${signal.instrument}`,
+      'payload.instrument',
+    );
+  }
+  return undefined;
 }
 
 /**

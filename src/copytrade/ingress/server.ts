@@ -5,7 +5,8 @@ import type { Logger } from '../../infra/log.js';
 import { type AttemptLimiter, retryAfterSeconds } from '../api/attempt-limiter.js';
 import { type AcceptSignal, STALE_REASON } from './accept.js';
 import { type IngressErrorCode, ingressError } from './errors.js';
-import { ackFrame, errorFrame, type FrameLimits, readFrame } from './frame.js';
+import type { LeaderTable } from './fill-filter.js';
+import { ackFrame, checkLead, errorFrame, type FrameLimits, readFrame } from './frame.js';
 
 /**
  * The signal ingress: lead traders' WebSocket at `/traders` on uWebSockets.js.
@@ -15,7 +16,9 @@ import { ackFrame, errorFrame, type FrameLimits, readFrame } from './frame.js';
  *    trader and its secret. An address over its failed attempts (`attempts`) gets 429 with
  *    Retry-After before any lookup: the answer to the upgrade, as a 401 is, so no socket.
  * 2. Each frame is checked by readFrame (frame.ts: size, JSON, envelope, HMAC, skew, schema,
- *    trader); a bad one is answered with an error frame and the connection stays open.
+ *    trader), then against the trader's lead settings in `leads` (checkLead: its signals come
+ *    from frames, it leads the instrument); a bad one is answered with an error frame and
+ *    the connection stays open.
  * 3. A good one goes to `accept` (dedup + XADD, accept.ts) and is answered with an ack
  *    carrying the server receive time, or an error frame UNAVAILABLE if Redis failed.
  *
@@ -37,6 +40,10 @@ export interface SignalIngressOptions {
   /** 0 = any free port */
   readonly port: number;
   readonly credentials: CredentialLookup;
+  /** the lead table in force: what each trader leads and where its signals come from */
+  readonly leads: () => LeaderTable;
+  /** told when a connected trader is not in `leads` (a lead just created): reload it */
+  readonly onUnknownLead?: (traderId: string) => void;
   /** failed API keys per remote address; left out: no limit */
   readonly attempts?: AttemptLimiter;
   readonly accept: AcceptSignal;
@@ -171,6 +178,19 @@ export async function startSignalIngress(opts: SignalIngressOptions): Promise<Si
       return;
     }
     const { signal } = verdict;
+    const lead = opts.leads().lead(signal.traderId);
+    if (lead === undefined) {
+      // credentials and lead settings are one row, reloaded apart: the table is behind
+      opts.onUnknownLead?.(signal.traderId);
+      refuse(ws, 'UNAVAILABLE', 'the lead settings are not loaded yet; send it again', signal.signalId);
+      return;
+    }
+    const wrong = checkLead(signal, lead);
+    if (wrong !== undefined) {
+      stats.refused[wrong.code] = (stats.refused[wrong.code] ?? 0) + 1;
+      send(ws, errorFrame(wrong, signal.signalId));
+      return;
+    }
     if (closing) {
       refuse(ws, 'UNAVAILABLE', 'server is shutting down', signal.signalId);
       return;

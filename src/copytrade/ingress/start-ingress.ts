@@ -29,12 +29,18 @@ export interface CopyIngressOptions {
   readonly seenTtlMs: number;
   readonly frameMaxBytes: number;
   readonly maxSkewMs: number;
+  /**
+   * The lead traders (what each leads, where its signals come from), reloaded every
+   * `refreshMs` and on `leaders.refresh()`: both the frames and the fills are checked against them.
+   */
+  readonly leads: {
+    readonly load: () => Promise<Iterable<Leader>>;
+    readonly refreshMs: number;
+  };
   /** the trading system's fill events; left out: traders' frames only */
   readonly fills?: {
     /** e.g. ws://127.0.0.1:7400/exchange/events */
     readonly url: string;
-    readonly loadLeaders: () => Promise<Iterable<Leader>>;
-    readonly refreshMs: number;
   };
   readonly logger: Logger;
 }
@@ -43,8 +49,8 @@ export interface CopyIngress {
   readonly port: number;
   readonly server: SignalIngress;
   readonly fills: FillConsumer | undefined;
-  /** refresh() when a trader starts or stops leading */
-  readonly leaders: LeaderRefresh | undefined;
+  /** refresh() when a trader starts or stops leading, or its lead settings change */
+  readonly leaders: LeaderRefresh;
   close(): Promise<void>;
 }
 
@@ -62,28 +68,36 @@ export async function startCopyIngress(opts: CopyIngressOptions): Promise<CopyIn
     maxSkewMs: opts.maxSkewMs,
   });
 
-  // 2. lead traders' frames over WebSocket
-  const server = await startSignalIngress({
-    host: opts.host,
-    port: opts.port,
-    credentials: opts.credentials,
-    attempts: opts.attempts,
-    accept,
-    frameMaxBytes: opts.frameMaxBytes,
-    maxSkewMs: opts.maxSkewMs,
-    logger: log,
-  });
+  // 2. the lead table, kept fresh: a frame and a fill are each checked against their lead
+  const leaders = await startLeaderRefresh(opts.leads.load, opts.leads.refreshMs, (err) =>
+    log.error({ err }, 'copy ingress: could not reload the lead traders; the previous table stays'),
+  );
 
-  // 3. trading-system fills: the leader table, kept fresh; only leaders' fills pass the filter
-  let leaders: LeaderRefresh | undefined;
+  // 3. lead traders' frames over WebSocket
+  let server: SignalIngress;
+  try {
+    server = await startSignalIngress({
+      host: opts.host,
+      port: opts.port,
+      credentials: opts.credentials,
+      leads: leaders.table,
+      onUnknownLead: () => leaders.refreshSoon(),
+      attempts: opts.attempts,
+      accept,
+      frameMaxBytes: opts.frameMaxBytes,
+      maxSkewMs: opts.maxSkewMs,
+      logger: log,
+    });
+  } catch (err) {
+    await leaders.stop();
+    throw err;
+  }
+
+  // 4. trading-system fills: only the fills of leads whose signals they are pass the filter
   let fills: FillConsumer | undefined;
   if (opts.fills) {
-    const f = opts.fills;
-    leaders = await startLeaderRefresh(f.loadLeaders, f.refreshMs, (err) =>
-      log.error({ err }, 'copy ingress: could not reload the lead traders; the previous table stays'),
-    );
     fills = startFillConsumer({
-      url: f.url,
+      url: opts.fills.url,
       leaders: leaders.table,
       accept,
       deadLetter: createDeadLetter(opts.redis, opts.prefix),
@@ -98,8 +112,8 @@ export async function startCopyIngress(opts: CopyIngressOptions): Promise<CopyIn
     leaders,
     async close() {
       await fills?.close();
-      await leaders?.stop();
       await server.close();
+      await leaders.stop();
     },
   };
 }

@@ -48,7 +48,7 @@ export const copyFollow = mysqlTable(
  * A signal, from its acceptance on: the ingress inserts it (`entry` set, `done_ms` null)
  * before it acknowledges it, so an ack survives a Redis that lost its data, and the unique
  * key is the durable dedup; the fan-out sets `done_ms` once every copier has its order or
- * skip. A close-out, and a signal put in the stream past the ingress, get their row only
+ * skip (or once it is dead-lettered, see `outcome`). A close-out, and a signal put in the stream past the ingress, get their row only
  * then (no `entry`). At start, accepted signals not yet done and not in the stream are
  * queued again in `seq` order (requeue.ts).
  */
@@ -66,6 +66,12 @@ export const copySignal = mysqlTable(
     doneMs: bigint('done_ms', { mode: 'number' }),
     orders: int('orders'),
     skips: int('skips'),
+    /**
+     * with done_ms: `fanned-out` (every copier has its order or skip) or `dead-lettered` (no
+     * copier could be sized for it: kept in `copy:signals:dead`, and never queued again);
+     * null on rows finished before the column existed
+     */
+    outcome: varchar('outcome', { length: 16 }),
   },
   (t) => [index('copy_signal_open').on(t.doneMs, t.seq)],
 );

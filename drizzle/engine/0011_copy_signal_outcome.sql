@@ -1,0 +1,1 @@
+ALTER TABLE `copy_signal` ADD `outcome` varchar(16);
