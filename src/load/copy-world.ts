@@ -16,6 +16,21 @@ import type { Pool } from '../infra/mysql/client.js';
 
 export const INSTRUMENT = 'BTC-USDT-SWAP';
 
+/** A trader's open of 1 contract on INSTRUMENT at leverage 10, filled now; `over` sets the rest. */
+export const signalOf = (traderId: string, over: Partial<TraderSignal> = {}): TraderSignal => ({
+  signalId: 's',
+  traderId,
+  instrument: INSTRUMENT,
+  action: 'open',
+  side: 'long',
+  qty: '1',
+  price: '1',
+  leverage: 10,
+  positionBefore: '0',
+  filledMs: Date.now(),
+  ...over,
+});
+
 /** Whether the fan-out has recorded the signal (or close-out) `signalKey` as done. */
 export async function fannedOut(db: Pool, signalKey: string): Promise<boolean> {
   const [rows] = await db.query<RowDataPacket[]>(

@@ -11,6 +11,7 @@ import {
   INSTRUMENT,
   seedCopiers,
   seedTrader,
+  signalOf,
   TraderSocket,
   updateLead,
 } from '../../src/load/copy-world.js';
@@ -29,19 +30,7 @@ describe('copy engine: leads and copiers changed while it runs', () => {
   const sockets: TraderSocket[] = [];
   let lead1: TraderSocket;
 
-  const signal = (traderId: string, over: Partial<TraderSignal>): TraderSignal => ({
-    signalId: 's',
-    traderId,
-    instrument: INSTRUMENT,
-    action: 'open',
-    side: 'long',
-    qty: '1',
-    price: '1',
-    leverage: 10,
-    positionBefore: '0',
-    filledMs: Date.now(),
-    ...over,
-  });
+  const signal = (traderId: string, over: Partial<TraderSignal>): TraderSignal => signalOf(traderId, over);
   const open = async (t: { apiKey: string; secret: string }) => {
     const s = await waitFor('the signal ingress', () => TraderSocket.open(port, t.apiKey, t.secret), 30_000);
     sockets.push(s);

@@ -12,6 +12,7 @@ import {
   INSTRUMENT,
   seedCopiers,
   seedTrader,
+  signalOf,
   TraderSocket,
 } from '../../src/load/copy-world.js';
 import { type Child, freePort, TestWorld, waitFor } from '../support/harness.js';
@@ -33,19 +34,7 @@ describe('copy trading: an acknowledged signal survives Redis losing its data', 
   let socket: TraderSocket;
   let trader: { traderId: string; apiKey: string; secret: string };
 
-  const signal = (over: Partial<TraderSignal>): TraderSignal => ({
-    signalId: 's',
-    traderId: trader.traderId,
-    instrument: INSTRUMENT,
-    action: 'open',
-    side: 'long',
-    qty: '1',
-    price: '1',
-    leverage: 10,
-    positionBefore: '0',
-    filledMs: Date.now(),
-    ...over,
-  });
+  const signal = (over: Partial<TraderSignal>): TraderSignal => signalOf(trader.traderId, over);
   const count = async (sql: string) => {
     const [rows] = await world.engineDb.query<RowDataPacket[]>(sql);
     return Number(rows[0]?.n);

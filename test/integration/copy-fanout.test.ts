@@ -12,6 +12,7 @@ import {
   INSTRUMENT,
   seedCopiers,
   seedTrader,
+  signalOf,
   TraderSocket,
 } from '../../src/load/copy-world.js';
 import { type Child, freePort, TestWorld, waitFor } from '../support/harness.js';
@@ -27,19 +28,7 @@ describe('copy trading: one signal, every copier of the trader, once', () => {
   let trader: { traderId: string; apiKey: string; secret: string };
   let socket: TraderSocket;
 
-  const signal = (over: Partial<TraderSignal>): TraderSignal => ({
-    signalId: 's',
-    traderId: trader.traderId,
-    instrument: INSTRUMENT,
-    action: 'open',
-    side: 'long',
-    qty: '1',
-    price: '1',
-    leverage: 10,
-    positionBefore: '0',
-    filledMs: Date.now(),
-    ...over,
-  });
+  const signal = (over: Partial<TraderSignal>): TraderSignal => signalOf(trader.traderId, over);
   /** Puts a signal straight into the stream, past the ingress and its dedup (as an operator's replay would). */
   const replay = (s: TraderSignal) =>
     redis.xadd(

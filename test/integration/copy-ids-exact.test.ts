@@ -12,6 +12,7 @@ import {
   INSTRUMENT,
   seedCopiers,
   seedTrader,
+  signalOf,
   TraderSocket,
 } from '../../src/load/copy-world.js';
 import { freePort, TestWorld, waitFor } from '../support/harness.js';
@@ -29,19 +30,7 @@ describe('copy trading: ids, keys and tokens compare byte for byte', () => {
   let socket: TraderSocket;
   let trader: { traderId: string; apiKey: string; secret: string };
 
-  const signal = (over: Partial<TraderSignal>): TraderSignal => ({
-    signalId: 's',
-    traderId: trader.traderId,
-    instrument: INSTRUMENT,
-    action: 'open',
-    side: 'long',
-    qty: '1',
-    price: '1',
-    leverage: 10,
-    positionBefore: '0',
-    filledMs: Date.now(),
-    ...over,
-  });
+  const signal = (over: Partial<TraderSignal>): TraderSignal => signalOf(trader.traderId, over);
   const count = async (sql: string, args: unknown[] = []) => {
     const [rows] = await world.engineDb.query<RowDataPacket[]>(sql, args);
     return Number(rows[0]?.n);

@@ -12,6 +12,7 @@ import {
   INSTRUMENT,
   seedCopiers,
   seedTrader,
+  signalOf,
   TraderSocket,
 } from '../../src/load/copy-world.js';
 import { freePort, TestWorld, waitFor } from '../support/harness.js';
@@ -31,19 +32,7 @@ describe('copy trading: one source of signals per lead, with fill intake on', ()
   let fillsLead: { traderId: string; apiKey: string; secret: string };
   let socket: TraderSocket;
 
-  const signal = (over: Partial<TraderSignal>): TraderSignal => ({
-    signalId: 's',
-    traderId: framesLead.traderId,
-    instrument: INSTRUMENT,
-    action: 'open',
-    side: 'long',
-    qty: '1',
-    price: '1',
-    leverage: 10,
-    positionBefore: '0',
-    filledMs: Date.now(),
-    ...over,
-  });
+  const signal = (over: Partial<TraderSignal>): TraderSignal => signalOf(framesLead.traderId, over);
   const rows = async (sql: string, args: unknown[] = []) =>
     (await world.engineDb.query<RowDataPacket[]>(sql, args))[0];
   const done = (signalKey: string) =>

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
-import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
 import {
   fannedOut,
   follow,
   INSTRUMENT,
   seedCopiers,
   seedTrader,
+  signalOf,
   TraderSocket,
 } from '../../src/load/copy-world.js';
 import { freePort, TestWorld, waitFor } from '../support/harness.js';
@@ -55,18 +55,7 @@ describe('copy engine: /metrics, /healthz and /readyz of the holder and of a sta
     );
     try {
       const price = (await exchange.price(INSTRUMENT)).price;
-      const signal: TraderSignal = {
-        signalId: 'm1',
-        traderId: 'lead1',
-        instrument: INSTRUMENT,
-        action: 'open',
-        side: 'long',
-        qty: '1',
-        price,
-        leverage: 10,
-        positionBefore: '0',
-        filledMs: Date.now(),
-      };
+      const signal = signalOf('lead1', { signalId: 'm1', price });
       assert.equal((await socket.send(signal)).type, 'ack');
       await waitFor('m1 fanned out', () => fannedOut(world.engineDb, 'm1@lead1'));
     } finally {

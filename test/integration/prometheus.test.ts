@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
-import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
 import {
   fannedOut,
   follow,
   INSTRUMENT,
   seedCopiers,
   seedTrader,
+  signalOf,
   TraderSocket,
 } from '../../src/load/copy-world.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
@@ -86,18 +86,7 @@ describe('Prometheus: the alerting rules and the dashboard against both engines,
     );
     try {
       const price = (await exchange.price(INSTRUMENT)).price;
-      const signal: TraderSignal = {
-        signalId: 'p1',
-        traderId: 'lead1',
-        instrument: INSTRUMENT,
-        action: 'open',
-        side: 'long',
-        qty: '1',
-        price,
-        leverage: 10,
-        positionBefore: '0',
-        filledMs: Date.now(),
-      };
+      const signal = signalOf('lead1', { signalId: 'p1', price });
       await socket.send(signal);
       await waitFor('p1 fanned out', () => fannedOut(world.engineDb, 'p1@lead1'));
     } finally {
