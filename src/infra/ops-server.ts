@@ -33,10 +33,10 @@ export interface OpsHandlers {
  */
 export async function startOpsServer(host: string, port: number, handlers: OpsHandlers): Promise<Listening> {
   const app = uWS.App();
-  const reply = (
-    res: uWS.HttpResponse,
-    run: () => Promise<{ status: string; type: string; body: string }>,
-  ) => {
+  type Answer = { status: string; type: string; body: string };
+  const reply = (res: uWS.HttpResponse, req: uWS.HttpRequest, run: () => Promise<Answer>) => {
+    // a HEAD gets the status and headers of a GET and no body: a client's parser reads none
+    const head = req.getMethod() === 'head';
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -49,29 +49,39 @@ export async function startOpsServer(host: string, port: number, handlers: OpsHa
       }))
       .then((r) => {
         if (aborted) return;
-        res.cork(() => res.writeStatus(r.status).writeHeader('content-type', r.type).end(r.body));
+        res.cork(() => {
+          res.writeStatus(r.status).writeHeader('content-type', r.type);
+          if (head) res.endWithoutBody(Buffer.byteLength(r.body));
+          else res.end(r.body);
+        });
       });
   };
-  app.get('/metrics', (res) =>
-    reply(res, async () => {
-      const m = await handlers.metrics();
-      return { status: '200 OK', type: m.contentType, body: m.body };
-    }),
-  );
-  app.get('/healthz', (res) =>
-    reply(res, async () => ({ status: '200 OK', type: 'text/plain', body: 'ok\n' })),
-  );
-  app.get('/readyz', (res) =>
-    reply(res, async () => {
-      const why = await handlers.notReady();
-      const notes = (handlers.notes?.() ?? []).map((n) => `${n}\n`).join('');
-      return why === null
-        ? { status: '200 OK', type: 'text/plain', body: `ready\n${notes}` }
-        : { status: '503 Service Unavailable', type: 'text/plain', body: `not ready: ${why}\n${notes}` };
-    }),
-  );
-  app.any('/*', (res) =>
-    reply(res, async () => ({ status: '404 Not Found', type: 'text/plain', body: 'not found\n' })),
+  const routes: [string, () => Promise<Answer>][] = [
+    [
+      '/metrics',
+      async () => {
+        const m = await handlers.metrics();
+        return { status: '200 OK', type: m.contentType, body: m.body };
+      },
+    ],
+    ['/healthz', async () => ({ status: '200 OK', type: 'text/plain', body: 'ok\n' })],
+    [
+      '/readyz',
+      async () => {
+        const why = await handlers.notReady();
+        const notes = (handlers.notes?.() ?? []).map((n) => `${n}\n`).join('');
+        return why === null
+          ? { status: '200 OK', type: 'text/plain', body: `ready\n${notes}` }
+          : { status: '503 Service Unavailable', type: 'text/plain', body: `not ready: ${why}\n${notes}` };
+      },
+    ],
+  ];
+  for (const [path, run] of routes) {
+    app.get(path, (res, req) => reply(res, req, run));
+    app.head(path, (res, req) => reply(res, req, run));
+  }
+  app.any('/*', (res, req) =>
+    reply(res, req, async () => ({ status: '404 Not Found', type: 'text/plain', body: 'not found\n' })),
   );
   return listen(app, host, port);
 }
