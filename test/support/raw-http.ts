@@ -24,7 +24,7 @@ export function rawExchange(
       const end = got.indexOf('\r\n\r\n');
       const head = end < 0 ? got : got.slice(0, end);
       resolve({
-        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? 0),
+        status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(got)?.[1] ?? 0),
         head,
         afterHead: end < 0 ? '' : got.slice(end + 4),
       });
