@@ -650,7 +650,10 @@ const rawInput = fc.record({
         .map((t) => new Uint8Array(Buffer.from(t))),
     },
   ),
-  wellFormed: fc.option(fc.nat(WELL_FORMED.length - 1), { freq: 3 }),
+  wellFormed: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: fc.nat(WELL_FORMED.length - 1) },
+  ),
   port: fc.constantFrom('api', 'ops', 'board', 'ingress'),
 });
 
@@ -670,15 +673,19 @@ function rawTcp(r: {
         : r.port === 'board'
           ? 'bull-board'
           : 'ops';
-  const [text, answers] =
+  const [text, formed] =
     r.wellFormed === null
       ? [`${Buffer.from(r.bytes).toString('latin1')}\r\n\r\n`, 0]
       : (WELL_FORMED[r.wellFormed] as [string, number]);
+  const http10 = text.includes(' HTTP/1.0\r\n');
+  // the traders' port serves WebSocket only, whose upgrade must be HTTP/1.1 (RFC 6455 4.1):
+  // no HTTP/1.0 request can be served there, so it is junk to that port
+  const answers = http10 && r.port === 'ingress' ? 0 : formed;
   const bytes = Buffer.from(text, 'latin1');
   return {
     target,
     proc: r.port === 'api' || r.port === 'ingress' ? 'copy' : 'settle',
-    cls: answers === 0 ? 'raw-junk' : text.includes(' HTTP/1.0\r\n') ? 'raw-http/1.0' : 'raw-well-formed',
+    cls: http10 ? 'raw-http/1.0' : answers === 0 ? 'raw-junk' : 'raw-well-formed',
     show: short(`raw ${JSON.stringify(text.slice(0, 80))}`),
     async run(ctx) {
       const port = ctx.ports[r.port];

@@ -197,7 +197,9 @@ export class World {
       if (!this.alive(name))
         throw new Error(`${name} exited while starting: ${this.procs.get(name)?.stderr.slice(-800)}`);
       if (Date.now() > until)
-        throw new Error(`${name} did not open ports ${ports.join(', ')} in ${timeoutMs} ms`);
+        throw new Error(
+          `${name} did not open ports ${ports.join(', ')} in ${timeoutMs} ms: ${this.procs.get(name)?.stderr.slice(-800)}`,
+        );
       await sleep(100);
     }
   }
