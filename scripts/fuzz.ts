@@ -10,7 +10,7 @@
  * interleaving of the workers varies. Each input must get its answer (an error frame, a 4xx,
  * a documented close) within the timeout: a 5xx, a hang, an unexpected close or a process
  * exit is a defect. When a process exits, every input in flight to it (or answered by it in
- * the half second before) is a suspect: the run pauses, the process is started again, and
+ * the quarter second before) is a suspect: the run pauses, the process is started again, and
  * the suspects are sent again one at a time to find the one that kills it; later inputs of
  * that route are skipped (counted) so that one crash does not hide the next defect.
  * At the end one valid signal must still be copied to a copier the fuzz never touched.
@@ -49,9 +49,9 @@ const JUNK_WAIT_MS = Math.min(TIMEOUT_MS, 1000);
 /** the whole run, set-up and final check included */
 const DEADLINE_MS = 10 * 60_000;
 /** inputs answered this long before a process exited are suspects too (it may die after answering) */
-const SUSPECT_WINDOW_MS = 500;
-/** how long a failed connection waits for its process's exit to show */
-const EXIT_GRACE_MS = 300;
+const SUSPECT_WINDOW_MS = 250;
+/** how long a failed connection (or a replayed suspect) waits for its process's exit to show */
+const EXIT_GRACE_MS = 200;
 const say = (s: string) => process.stderr.write(`${s}\n`);
 
 interface Finding {
@@ -83,7 +83,9 @@ interface Flight {
 /** Outcomes that may only mean that the process behind the connection is gone. */
 const maybeGone = (r: Result) =>
   !r.ok &&
-  /^(refused|reset|closed|hang|fuzz-error|did-not-open|no-subscribed|raw:closed-unanswered)$/.test(r.outcome);
+  /^(refused|reset|closed|hang|fuzz-error|did-not-open|no-subscribed|raw:closed-unanswered|refused-valid:.*)$/.test(
+    r.outcome,
+  );
 
 async function main(): Promise<number> {
   const started = Date.now();
