@@ -1,14 +1,18 @@
 /**
- * npm run fuzz [-- --seed N] [--inputs 10000] [--timeout-ms 5000] [--json]
+ * npm run fuzz [-- --seed N] [--inputs 10000] [--concurrency 8] [--timeout-ms 5000] [--json]
  *
  * A network fuzz of every input tradeflow takes, in a world of its own (databases tf_fuzz*,
  * Redis prefix tffuzz): the simulator, the settlement engine with its ops server and Bull
  * Board (`start --board`) and the copy engine run as child processes; seeded generated inputs
  * go to the trader socket, the copiers' API and /stream, Bull Board and the ops endpoints,
- * one at a time. Each must get its answer (an error frame, a 4xx, a documented close) within
- * the timeout: a 5xx, a hang, an unexpected close or a process exit is a defect. A process
- * that exits is recorded with the input that killed it and started again; later inputs of
- * that same class are skipped (counted) so that one crash does not hide the next defect.
+ * `--concurrency` at a time (each worker with its own trader socket, so that an answer frame
+ * is matched to its frame). The list sent is the same for the same seed; only the
+ * interleaving of the workers varies. Each input must get its answer (an error frame, a 4xx,
+ * a documented close) within the timeout: a 5xx, a hang, an unexpected close or a process
+ * exit is a defect. When a process exits, every input in flight to it (or answered by it in
+ * the quarter second before) is a suspect: the run pauses, the process is started again, and
+ * the suspects are sent again one at a time to find the one that kills it; later inputs of
+ * that route are skipped (counted) so that one crash does not hide the next defect.
  * At the end one valid signal must still be copied to a copier the fuzz never touched.
  * Exit 1 on any defect. Everything listens on 127.0.0.1; all is removed afterwards.
  */
@@ -17,31 +21,40 @@ import { signalKeyOf } from '../src/copytrade/fanout/fanout.js';
 import { buildFrame } from '../src/copytrade/ingress/frame.js';
 import { INSTRUMENT } from '../src/load/copy-world.js';
 import { type Ctx, generate, type Input } from './fuzz/inputs.js';
-import { Session } from './fuzz/wire.js';
+import { type Result, Session } from './fuzz/wire.js';
 import { type Exit, LEAD, sleep, World } from './fuzz/world.js';
 
 const { values } = parseArgs({
   options: {
     seed: { type: 'string', default: '1203' },
     inputs: { type: 'string', default: '10000' },
+    concurrency: { type: 'string', default: '8' },
     'timeout-ms': { type: 'string', default: '5000' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  process.stdout.write('usage: npm run fuzz [-- --seed N] [--inputs 10000] [--timeout-ms 5000] [--json]\n');
+  process.stdout.write(
+    'usage: npm run fuzz [-- --seed N] [--inputs 10000] [--concurrency 8] [--timeout-ms 5000] [--json]\n',
+  );
   process.exit(0);
 }
 const SEED = Number(values.seed);
 const INPUTS = Number(values.inputs);
+const CONCURRENCY = Math.max(1, Number(values.concurrency));
 const TIMEOUT_MS = Number(values['timeout-ms']);
+/** raw junk unanswered this long counts as waiting for more (then checked with a valid request) */
+const JUNK_WAIT_MS = Math.min(TIMEOUT_MS, 1000);
 /** the whole run, set-up and final check included */
 const DEADLINE_MS = 10 * 60_000;
+/** inputs answered this long before a process exited are suspects too (it may die after answering) */
+const SUSPECT_WINDOW_MS = 250;
+/** how long a failed connection (or a replayed suspect) waits for its process's exit to show */
+const EXIT_GRACE_MS = 200;
 const say = (s: string) => process.stderr.write(`${s}\n`);
 
 interface Finding {
-  note?: boolean;
   target: string;
   cls: string;
   outcome: string;
@@ -53,126 +66,228 @@ interface Crash {
   proc: string;
   code: number | null;
   signal: string | null;
-  cls: string;
+  /** the input that killed it when sent again alone; null when no suspect did */
+  cls: string | null;
   input: string;
+  suspects: number;
   stderrTail: string;
 }
+
+interface Flight {
+  input: Input;
+  endedMs?: number;
+  /** the process died with it in flight: its result is left to the replay */
+  suspect?: boolean;
+}
+
+/** Outcomes that may only mean that the process behind the connection is gone. */
+const maybeGone = (r: Result) =>
+  !r.ok &&
+  /^(refused|reset|closed|hang|fuzz-error|did-not-open|no-subscribed|raw:closed-unanswered|refused-valid:.*)$/.test(
+    r.outcome,
+  );
 
 async function main(): Promise<number> {
   const started = Date.now();
   const inputs = generate(SEED, INPUTS);
-  say(`fuzz: seed ${SEED}, ${inputs.length} inputs`);
+  say(`fuzz: seed ${SEED}, ${inputs.length} inputs, ${CONCURRENCY} at a time`);
   const world = await World.create(say);
   const counts: Record<string, Record<string, number>> = {};
   const findings: Finding[] = [];
   const crashes: Crash[] = [];
   const crashClasses = new Set<string>();
   let skipped = 0;
-  let trader: Session | null = null;
-  let pendingExit: Exit | null = null;
-  world.onExit = (e) => {
-    pendingExit = e;
-  };
-  const count = (target: string, outcome: string, by = 1) => {
+  let sent = 0;
+  let next = 0;
+  let timeUp = false;
+  const inFlight = new Set<Flight>();
+  let recent: Flight[] = [];
+  /** set while an exit is handled: workers wait for it before taking an input */
+  let paused: Promise<void> | null = null;
+  /** an exit during a replay: the replayed input killed the process */
+  let replayExit: Exit | null = null;
+  let replaying = false;
+
+  const count = (target: string, outcome: string) => {
     counts[target] ??= {};
     const t = counts[target];
-    t[outcome] = (t[outcome] ?? 0) + by;
+    t[outcome] = (t[outcome] ?? 0) + 1;
+  };
+  const record = (input: Input, r: Result) => {
+    count(input.target, r.outcome);
+    if (!r.ok)
+      findings.push({
+        target: input.target,
+        cls: input.cls,
+        outcome: r.outcome,
+        input: input.show,
+        detail: r.detail,
+      });
   };
   const lead = world.secrets.get(LEAD) as { apiKey: string; secret: string };
-  const ctx: Ctx = {
-    ports: world.ports,
-    secrets: world.secrets,
-    timeoutMs: TIMEOUT_MS,
-    async trader() {
-      if (trader === null || trader.closed) {
-        trader = await Session.open(
-          `ws://127.0.0.1:${world.ports.ingress}/traders?apiKey=${lead.apiKey}`,
-          TIMEOUT_MS,
-        );
-      }
-      return trader;
-    },
-  };
-  let copiedFinal = false;
-  let sent = 0;
-  try {
-    let previous: { input: Input; outcome: string } | null = null;
-    const lastTo = new Map<string, { input: Input; outcome: string }>();
-    for (const input of inputs) {
-      if (Date.now() - started > DEADLINE_MS - 60_000) {
-        say('fuzz: time is up, the remaining inputs are not sent');
-        break;
-      }
-      if (crashClasses.has(`${input.target}|${routeOf(input.cls)}`)) {
-        skipped++;
-        count(input.target, 'skipped-known-crash');
-        continue;
-      }
-      let r = await input.run(ctx).catch((err: Error) => ({
-        outcome: 'fuzz-error',
-        ok: false,
-        detail: err.message,
-        refused: /did not open/.test(err.message),
-      }));
-      sent++;
-      // a failed connection may mean the process is gone: give its exit a moment to be seen
-      if (!r.ok && !world.alive(input.proc)) await sleep(0);
-      if (
-        !r.ok &&
-        world.alive(input.proc) &&
-        (r.outcome === 'refused' || r.outcome === 'reset' || r.outcome === 'closed')
-      )
-        await sleep(300);
-      const exit = pendingExit as Exit | null;
-      if (exit !== null) {
-        pendingExit = null;
-        // refused, closed, or another process's input: it died before, so the last input sent to it killed it
-        const last = lastTo.get(exit.proc);
-        const culprit: { input: Input; outcome: string } =
-          (r.refused || input.proc !== exit.proc || r.outcome === 'closed') && last
-            ? last
-            : { input, outcome: r.outcome };
-        if (culprit.input !== input) {
-          count(culprit.input.target, culprit.outcome, -1);
-          count(culprit.input.target, 'crash');
-          count(input.target, 'not-sent-process-down');
-        } else r = { outcome: 'crash', ok: false, detail: r.outcome };
-        crashClasses.add(`${culprit.input.target}|${routeOf(culprit.input.cls)}`);
-        crashes.push({
-          proc: exit.proc,
-          code: exit.code,
-          signal: exit.signal,
-          cls: culprit.input.cls,
-          input: culprit.input.show,
-          stderrTail: exit.stderrTail,
-        });
-        say(
-          `fuzz: ${exit.proc} exited (code ${exit.code}, signal ${exit.signal}) after ${culprit.input.target} ${culprit.input.show}`,
-        );
-        (trader as Session | null)?.close();
+  const makeCtx = (): Ctx & { done(): void } => {
+    let trader: Session | null = null;
+    return {
+      ports: world.ports,
+      secrets: world.secrets,
+      timeoutMs: TIMEOUT_MS,
+      junkWaitMs: JUNK_WAIT_MS,
+      async trader() {
+        if (trader === null || trader.closed) {
+          trader = await Session.open(
+            `ws://127.0.0.1:${world.ports.ingress}/traders?apiKey=${lead.apiKey}`,
+            TIMEOUT_MS,
+          );
+        }
+        return trader;
+      },
+      done() {
+        trader?.close();
         trader = null;
-        await world.restart(exit.proc);
-        say(`fuzz: ${exit.proc} started again`);
-        if (culprit.input !== input) {
-          previous = null;
+      },
+    };
+  };
+  const send = (input: Input, ctx: Ctx): Promise<Result> =>
+    input.run(ctx).catch((err: Error) => ({
+      outcome: 'fuzz-error',
+      ok: false,
+      detail: err.message,
+      refused: /did not open/.test(err.message),
+    }));
+  const routeKey = (input: Input) => `${input.target}|${routeOf(input.cls)}`;
+
+  /** Sends the suspects again one at a time, the process started again after each that kills it. */
+  const replay = async (exit: Exit, suspects: Input[]): Promise<void> => {
+    replaying = true;
+    let found = 0;
+    try {
+      await world.restart(exit.proc);
+      for (const input of suspects) {
+        const ctx = makeCtx();
+        replayExit = null;
+        const r = await send(input, ctx);
+        ctx.done();
+        for (const until = Date.now() + EXIT_GRACE_MS; replayExit === null && Date.now() < until; )
+          await sleep(20);
+        const again = replayExit as Exit | null;
+        if (again === null) {
+          record(input, r);
+          sent++;
           continue;
         }
-      }
-      count(input.target, r.outcome);
-      if ((!r.ok || (r as { note?: boolean }).note) && r.outcome !== 'crash')
-        findings.push({
-          note: (r as { note?: boolean }).note,
-          target: input.target,
+        found++;
+        count(input.target, 'crash');
+        sent++;
+        crashClasses.add(routeKey(input));
+        crashes.push({
+          proc: again.proc,
+          code: again.code,
+          signal: again.signal,
           cls: input.cls,
-          outcome: r.outcome,
           input: input.show,
-          detail: r.detail,
+          suspects: suspects.length,
+          stderrTail: again.stderrTail,
         });
-      previous = { input, outcome: r.outcome };
-      lastTo.set(input.proc, previous);
-      if (sent % 1000 === 0) say(`fuzz: ${sent} sent, ${findings.length} defects, ${crashes.length} exits`);
+        say(`fuzz: ${again.proc} exits on ${input.target} ${input.show}`);
+        await world.restart(again.proc);
+      }
+    } finally {
+      replaying = false;
     }
-    (trader as Session | null)?.close();
+    if (found === 0)
+      crashes.push({
+        proc: exit.proc,
+        code: exit.code,
+        signal: exit.signal,
+        cls: null,
+        input: `not reproduced by any of ${suspects.length} suspects sent again alone: ${suspects
+          .slice(0, 5)
+          .map((i) => `${i.target} ${i.show}`)
+          .join(' | ')}`,
+        suspects: suspects.length,
+        stderrTail: exit.stderrTail,
+      });
+  };
+
+  const handleExit = async (exit: Exit): Promise<void> => {
+    const suspects = [
+      ...[...inFlight].filter((f) => f.input.proc === exit.proc),
+      ...recent.filter(
+        (f) => f.input.proc === exit.proc && (f.endedMs ?? 0) >= exit.atMs - SUSPECT_WINDOW_MS,
+      ),
+    ];
+    for (const f of suspects) f.suspect = true;
+    say(
+      `fuzz: ${exit.proc} exited (code ${exit.code}, signal ${exit.signal}); ${suspects.length} suspects sent again alone`,
+    );
+    // the other workers' inputs finish (and count) before the suspects are sent again alone
+    while (inFlight.size > 0) await sleep(20);
+    await replay(
+      exit,
+      suspects.map((f) => f.input),
+    );
+    say(`fuzz: ${exit.proc} started again; the run goes on`);
+  };
+
+  world.onExit = (e) => {
+    if (replaying) {
+      replayExit = e;
+      return;
+    }
+    const before = paused ?? Promise.resolve();
+    const p: Promise<void> = before
+      .then(() => handleExit(e))
+      .finally(() => {
+        if (paused === p) paused = null;
+      });
+    paused = p;
+  };
+
+  const worker = async (): Promise<void> => {
+    const ctx = makeCtx();
+    try {
+      for (;;) {
+        while (paused !== null) await paused.catch(() => undefined);
+        if (Date.now() - started > DEADLINE_MS - 60_000) {
+          if (!timeUp) say('fuzz: time is up, the remaining inputs are not sent');
+          timeUp = true;
+          return;
+        }
+        const input = inputs[next++];
+        if (input === undefined) return;
+        if (crashClasses.has(routeKey(input))) {
+          skipped++;
+          count(input.target, 'skipped-known-crash');
+          continue;
+        }
+        const flight: Flight = { input };
+        inFlight.add(flight);
+        const r = await send(input, ctx);
+        if (maybeGone(r) && !flight.suspect)
+          for (const until = Date.now() + EXIT_GRACE_MS; !flight.suspect && Date.now() < until; )
+            await sleep(20);
+        flight.endedMs = Date.now();
+        inFlight.delete(flight);
+        recent.push(flight);
+        if (recent.length > 4 * CONCURRENCY * 20)
+          recent = recent.filter((f) => (f.endedMs ?? 0) > Date.now() - 2 * SUSPECT_WINDOW_MS);
+        if (flight.suspect) continue;
+        record(input, r);
+        sent++;
+        if (sent % 1000 === 0)
+          say(
+            `fuzz: ${sent} sent in ${Math.round((Date.now() - started) / 1000)} s, ${findings.length} defects, ${world.exits.length} exits`,
+          );
+      }
+    } finally {
+      ctx.done();
+    }
+  };
+
+  let copiedFinal = false;
+  try {
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    while (paused !== null) await (paused as Promise<void>).catch(() => undefined);
     copiedFinal = await finalSignal(world, lead, say);
   } finally {
     await world.tearDown();
@@ -183,19 +298,22 @@ async function main(): Promise<number> {
       (a, t) => a + Object.entries(t).reduce((b, [o, n]) => b + (pred(o) ? n : 0), 0),
       0,
     );
-  const fiveXX = total((o) => o === '5xx');
+  const fiveXX = total((o) => o === '5xx' || o === 'raw:5xx');
   const hangs = total((o) => o === 'hang');
   const summary = {
     seed: SEED,
     inputs: inputs.length,
+    concurrency: CONCURRENCY,
     sent,
     skippedKnownCrash: skipped,
+    notSentTimeUp: inputs.length - sent - skipped,
     seconds: Math.round((Date.now() - started) / 1000),
     processExits: world.exits.length,
     fiveXX,
     hangs,
-    otherDefects: findings.filter((f) => !f.note && f.outcome !== '5xx' && f.outcome !== 'hang').length,
-    notes: findings.filter((f) => f.note).length,
+    otherDefects: findings.filter(
+      (f) => f.outcome !== '5xx' && f.outcome !== 'raw:5xx' && f.outcome !== 'hang',
+    ).length,
     finalSignalCopied: copiedFinal,
     counts,
     crashes: crashes.map(({ stderrTail, ...c }) => ({ ...c, stderr: lastError(stderrTail) })),
@@ -203,7 +321,12 @@ async function main(): Promise<number> {
   };
   report(summary);
   const failed =
-    summary.processExits > 0 || fiveXX > 0 || hangs > 0 || summary.otherDefects > 0 || !copiedFinal;
+    summary.processExits > 0 ||
+    fiveXX > 0 ||
+    hangs > 0 ||
+    summary.otherDefects > 0 ||
+    summary.notSentTimeUp > 0 ||
+    !copiedFinal;
   return failed ? 1 : 0;
 }
 
@@ -265,7 +388,6 @@ function groupFindings(findings: Finding[]) {
   const by = new Map<
     string,
     {
-      note?: boolean;
       target: string;
       cls: string;
       outcome: string;
@@ -280,7 +402,6 @@ function groupFindings(findings: Finding[]) {
     if (g) g.count++;
     else
       by.set(k, {
-        note: f.note,
         target: f.target,
         cls: f.cls,
         outcome: f.outcome,
@@ -296,7 +417,7 @@ function report(s: {
   counts: Record<string, Record<string, number>>;
   crashes: {
     proc: string;
-    cls: string;
+    cls: string | null;
     input: string;
     stderr: string;
     code: number | null;
@@ -307,7 +428,7 @@ function report(s: {
 }): void {
   const out: string[] = [];
   out.push(
-    `fuzz: seed ${s.seed}: ${s.sent} of ${s.inputs} inputs sent in ${s.seconds} s (${s.skippedKnownCrash} skipped as a known crash)`,
+    `fuzz: seed ${s.seed}: ${s.sent} of ${s.inputs} inputs sent, ${s.concurrency} at a time, in ${s.seconds} s (${s.skippedKnownCrash} skipped as a known crash, ${s.notSentTimeUp} not sent: time up)`,
   );
   for (const [target, outcomes] of Object.entries(s.counts)) {
     const parts = Object.entries(outcomes)
@@ -323,11 +444,11 @@ function report(s: {
   );
   for (const c of s.crashes)
     out.push(
-      `CRASH ${c.proc} (code ${c.code}, signal ${c.signal}) on ${c.cls}\n  input: ${c.input}\n  ${c.stderr.replace(/\n/g, '\n  ')}`,
+      `CRASH ${c.proc} (code ${c.code}, signal ${c.signal}) on ${c.cls ?? 'an input not found'}\n  input: ${c.input}\n  ${c.stderr.replace(/\n/g, '\n  ')}`,
     );
   for (const d of s.defects)
     out.push(
-      `${d.note ? 'NOTE' : 'DEFECT'} ${d.target} ${d.outcome} ×${d.count} (${d.cls})\n  e.g. ${d.example}${d.detail ? `\n  ${d.detail}` : ''}`,
+      `DEFECT ${d.target} ${d.outcome} ×${d.count} (${d.cls})\n  e.g. ${d.example}${d.detail ? `\n  ${d.detail}` : ''}`,
     );
   process.stdout.write(`${out.join('\n')}\n`);
   if (values.json) process.stdout.write(`${JSON.stringify(s)}\n`);

@@ -18,6 +18,8 @@ export interface Ctx {
   ports: Ports;
   secrets: Map<string, { apiKey: string; secret: string }>;
   timeoutMs: number;
+  /** how long raw junk is given to be answered before it counts as waiting for more */
+  junkWaitMs: number;
   /** the open trader socket of LEAD, opened again when the server closed it */
   trader(): Promise<Session>;
 }
@@ -77,7 +79,7 @@ type FrameKind =
   | { k: 'valid' }
   | { k: 'upgrade'; how: 'none' | 'bad-key' | 'bad-path' | 'header-bad' | 'query-junk'; junk: string };
 
-const frameKind: fc.Arbitrary<FrameKind> = fc.oneof(
+export const frameKind: fc.Arbitrary<FrameKind> = fc.oneof(
   { weight: 4, arbitrary: anyText.map((text) => ({ k: 'text' as const, text })) },
   {
     weight: 2,
@@ -104,17 +106,8 @@ const frameKind: fc.Arbitrary<FrameKind> = fc.oneof(
   {
     weight: 6,
     arbitrary: fc
-      .tuple(
-        fc.constantFrom(...signalFields, 'extra'),
-        fc.oneof(
-          nonString,
-          notId,
-          notPositiveDecimal,
-          fc.constant(undefined),
-          fc.integer({ min: -5, max: 5 }),
-        ),
-      )
-      .map(([field, value]) => ({ k: 'mutated' as const, field, value })),
+      .constantFrom(...signalFields, 'extra')
+      .chain((field) => badValue(field).map((value) => ({ k: 'mutated' as const, field, value }))),
   },
   { weight: 1, arbitrary: fc.constant({ k: 'wrong-trader' as const }) },
   {
@@ -199,11 +192,11 @@ function traderInput(f: FrameKind, n: number): Input {
         case 'mutated': {
           const o: Record<string, unknown> = { ...s };
           if (f.value === undefined) delete o[f.field];
+          else if (f.field === 'filledMs' && typeof f.value === 'string' && f.value.startsWith('future:'))
+            o[f.field] = now + Number(f.value.slice(7));
           else o[f.field] = f.value;
           const payload = JSON.stringify(o);
           data = JSON.stringify({ ts: now, sig: frameSignature(lead.secret, now, payload), payload });
-          // a mutation can land on a valid value (leverage 5, an integer filledMs...): then an ack is right
-          expectAck = validMutation(f.field, f.value);
           break;
         }
         case 'wrong-trader':
@@ -248,13 +241,75 @@ function traderInput(f: FrameKind, n: number): Input {
   };
 }
 
-/** Whether a mutation left the signal valid (then an ack is the right answer). */
-function validMutation(field: string, v: unknown): boolean {
-  if (field === 'extra') return v === undefined;
-  if (field === 'leverage') return typeof v === 'number' && v >= 1 && v <= 1000;
-  if (field === 'liquidation') return v === undefined || v === false;
-  if (field === 'positionBefore') return typeof v === 'string' && /^\d{1,18}(\.\d{1,18})?$/.test(v);
-  return false;
+/** `undefined`: the field left out */
+const absent = fc.constant(undefined);
+const NON_NEGATIVE = /^\d{1,18}(\.\d{1,18})?$/;
+
+/**
+ * A value that makes the signal invalid by signal-schema.ts and frame.ts, whatever the rest:
+ * "0.0" is a valid id and "0" a valid positionBefore, so each field gets values bad for it.
+ */
+function badValue(field: string): fc.Arbitrary<unknown> {
+  switch (field) {
+    case 'signalId':
+      // ids starting fill- are kept for the exchange's fills (frame.ts)
+      return fc.oneof(
+        nonString,
+        notId,
+        absent,
+        id.map((i) => `fill-${i}`.slice(0, 64)),
+      );
+    case 'traderId':
+      // a well-formed id of another trader is WRONG_TRADER
+      return fc.oneof(nonString, notId, absent, fc.constant(OTHER_LEAD));
+    case 'instrument':
+      return fc.oneof(
+        nonString,
+        absent,
+        fc.constantFrom('', 'btc-usdt-swap', 'BTC--USDT', '-BTC', 'BTC-', 'A-B-C-D-E', 'X'.repeat(17)),
+        fc.string({ minLength: 1 }).filter((t) => /[^A-Z0-9-]/.test(t)),
+      );
+    case 'action':
+    case 'side':
+      return fc.oneof(
+        nonString,
+        absent,
+        fc.constantFrom('OPEN', 'Long', 'buy', ''),
+        fc.string().filter((t) => !['open', 'close', 'long', 'short'].includes(t)),
+      );
+    case 'qty':
+    case 'price':
+      return fc.oneof(nonString, notPositiveDecimal, absent);
+    case 'leverage':
+      return fc.oneof(
+        absent,
+        fc.integer({ min: -5, max: 0 }),
+        fc.integer({ min: 1001, max: 1e9 }),
+        fc.double({ noNaN: true, max: 0.999 }),
+        fc.double({ noNaN: true, min: 1000.001 }),
+        fc.constantFrom('10', null, true, [10], {}),
+      );
+    case 'positionBefore':
+      return fc.oneof(
+        nonString,
+        absent,
+        notPositiveDecimal.filter((t) => !NON_NEGATIVE.test(t)),
+        fc.constantFrom('-0', '1e3', '0x0', ' 0'),
+      );
+    case 'filledMs':
+      return fc.oneof(
+        absent,
+        fc.constantFrom(0, -1, 1.5, 2 ** 53, 1e300, '1764000000000', null, true),
+        // beyond the skew allowed into the future
+        fc.integer({ min: 1e12, max: 1e15 }).map((d) => `future:${d}`),
+      );
+    case 'liquidation':
+      // true on an open (only a close is a liquidation); false and absent are valid
+      return fc.oneof(fc.constant(true), fc.integer(), fc.string(), fc.constant(null), fc.constant([]));
+    default:
+      // an unknown field
+      return fc.jsonValue();
+  }
 }
 
 // ---------------------------------------------------------------- copiers' API
@@ -566,23 +621,50 @@ function opsHttp(o: ValueOf<typeof opsInput>): Input {
   };
 }
 
-/** Raw junk on the HTTP ports (not even a request line): 4xx or a closed connection. */
+/** Well-formed requests written by hand, with how many answers each must get. */
+const WELL_FORMED: readonly [string, number][] = [
+  // HTTP/1.0 is still spoken by some health checkers (HAProxy's httpchk by default)
+  ['GET /nope HTTP/1.0\r\nHost: x\r\n\r\n', 1],
+  ['GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n', 2],
+  [`GET /x HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(3000)}\r\n\r\n`, 1],
+  ['POST /follows/x/pause HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}', 1],
+  ['HEAD /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 1],
+];
+
+/**
+ * Raw bytes on the HTTP ports: junk (random bytes, or malformed heads) ended by a blank
+ * line, which gets a 4xx, a close or nothing; or a well-formed request, which must be answered.
+ */
 const rawInput = fc.record({
   bytes: fc.oneof(
-    fc.uint8Array({ minLength: 1, maxLength: 300 }),
-    fc
-      .constantFrom(
-        'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
-        'GET / HTTP/9.9\r\n\r\n',
-        `GET /${'a'.repeat(20_000)} HTTP/1.1\r\n\r\n`,
-        'POST /follows/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
-      )
-      .map((s) => new Uint8Array(Buffer.from(s))),
+    { weight: 6, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 300 }) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .constantFrom(
+          'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
+          'GET / HTTP/9.9\r\n\r\n',
+          `GET /${'a'.repeat(20_000)} HTTP/1.1\r\n\r\n`,
+          'POST /follows/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+        )
+        .map((t) => new Uint8Array(Buffer.from(t))),
+    },
+  ),
+  wellFormed: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: fc.nat(WELL_FORMED.length - 1) },
   ),
   port: fc.constantFrom('api', 'ops', 'board', 'ingress'),
 });
 
-function rawTcp(r: { bytes: Uint8Array; port: 'api' | 'ops' | 'board' | 'ingress' }): Input {
+/** A request that any of the four ports answers (a 401 or 404 will do): the server still serves. */
+const ALIVE = 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+
+function rawTcp(r: {
+  bytes: Uint8Array;
+  wellFormed: number | null;
+  port: 'api' | 'ops' | 'board' | 'ingress';
+}): Input {
   const target: Target =
     r.port === 'api'
       ? 'copier-api'
@@ -591,14 +673,34 @@ function rawTcp(r: { bytes: Uint8Array; port: 'api' | 'ops' | 'board' | 'ingress
         : r.port === 'board'
           ? 'bull-board'
           : 'ops';
+  const [text, formed] =
+    r.wellFormed === null
+      ? [`${Buffer.from(r.bytes).toString('latin1')}\r\n\r\n`, 0]
+      : (WELL_FORMED[r.wellFormed] as [string, number]);
+  const http10 = text.includes(' HTTP/1.0\r\n');
+  // the traders' port serves WebSocket only, whose upgrade must be HTTP/1.1 (RFC 6455 4.1):
+  // no HTTP/1.0 request can be served there, so it is junk to that port
+  const answers = http10 && r.port === 'ingress' ? 0 : formed;
+  const bytes = Buffer.from(text, 'latin1');
   return {
     target,
     proc: r.port === 'api' || r.port === 'ingress' ? 'copy' : 'settle',
-    cls: `raw-bytes`,
-    show: short(`raw ${JSON.stringify(Buffer.from(r.bytes).toString('latin1').slice(0, 80))}`),
-    // a complete head (blank line at the end): the server has all it will get and must answer or close
-    run: (ctx) =>
-      raw(ctx.ports[r.port], Buffer.concat([Buffer.from(r.bytes), Buffer.from('\r\n\r\n')]), ctx.timeoutMs),
+    cls: http10 ? 'raw-http/1.0' : answers === 0 ? 'raw-junk' : 'raw-well-formed',
+    show: short(`raw ${JSON.stringify(text.slice(0, 80))}`),
+    async run(ctx) {
+      const port = ctx.ports[r.port];
+      const got = await raw(port, bytes, { answers, timeoutMs: ctx.timeoutMs, junkWaitMs: ctx.junkWaitMs });
+      if (!got.waiting) return got;
+      // junk left waiting: fine if the server still answers a valid request on a new connection
+      const alive = await raw(port, Buffer.from(ALIVE), {
+        answers: 1,
+        timeoutMs: ctx.timeoutMs,
+        junkWaitMs: 0,
+      });
+      return alive.ok
+        ? got
+        : { outcome: 'hang', ok: false, detail: `waiting on junk, and then not serving: ${alive.outcome}` };
+    },
   };
 }
 
@@ -613,7 +715,7 @@ export function generate(seed: number, total: number): Input[] {
     sample(streamInput, share(0.06), 3).map(copierStreamInput),
     sample(boardInput, share(0.1), 4).map(boardHttp),
     sample(opsInput, share(0.08), 5).map(opsHttp),
-    sample(rawInput, share(0.04), 6).map((r) => rawTcp(r as { bytes: Uint8Array; port: 'api' })),
+    sample(rawInput, share(0.04), 6).map((r) => rawTcp(r as Parameters<typeof rawTcp>[0])),
   ];
   // interleaved by a seeded shuffle: a defect that needs one target's input after another's shows
   const all = lists.flat();

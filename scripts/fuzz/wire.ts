@@ -68,7 +68,7 @@ export function http(
         done({ outcome: 'refused', ok: false, detail: err.code, refused: true });
       // the answer to a HEAD carried a body (the client's parser then fails on it)
       else if (err.code === 'HPE_INVALID_CONSTANT' && input.method === 'HEAD')
-        done({ outcome: 'head-answered-with-body', ok: true, note: true, detail: err.code });
+        done({ outcome: 'head-answered-with-body', ok: false, detail: err.code });
       // answered and closed before a body it does not read was all sent: a reset, not a fault
       else if (err.code === 'ECONNRESET' && (input.body?.length ?? 0) > 8192)
         done({ outcome: 'reset-unread-body', ok: true, detail: err.code });
@@ -82,40 +82,68 @@ export function http(
 export const statusClass = (status: number): string => `${Math.floor(status / 100)}xx`;
 
 /**
- * Raw bytes that are not a valid HTTP request: the server answers 4xx or closes the
- * connection; either is fine, a 5xx or silence past the timeout is not.
+ * Raw bytes on a TCP connection. `answers`: how many complete, well-formed requests they hold
+ * (0 for junk). A well-formed request must be answered (each of them) within `timeoutMs`;
+ * junk may get a 4xx, a close, or nothing: uWS answers no malformed request and waits for
+ * more until its own idle timeout (~10 s), which is an HTTP server's right. Junk is given
+ * `junkWaitMs`; then `waiting-for-more`, which the caller checks with a valid request.
  */
-export function raw(port: number, bytes: Buffer, timeoutMs: number): Promise<Result> {
+export function raw(
+  port: number,
+  bytes: Buffer,
+  opts: { answers: number; timeoutMs: number; junkWaitMs: number },
+): Promise<Result & { waiting?: boolean }> {
+  const junk = opts.answers === 0;
   return new Promise((resolve) => {
     let got = '';
     let settled = false;
-    const done = (r: Result) => {
+    const done = (r: Result & { waiting?: boolean }) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       sock.destroy();
       resolve(r);
     };
+    const statuses = () => [...got.matchAll(/HTTP\/1\.[01] (\d{3})/g)].map((m) => Number(m[1]));
+    const answered = (all: number[]) => {
+      const worst = Math.max(...all);
+      return { outcome: `raw:${statusClass(worst)}`, ok: worst < 500, detail: all.join(',') };
+    };
     const sock = connect(port, HOST, () => sock.write(bytes));
     const timer = setTimeout(
-      () => done({ outcome: 'hang', ok: false, detail: 'still open, no answer' }),
-      timeoutMs,
+      () => {
+        const all = statuses();
+        if (junk)
+          done(all.length > 0 ? answered(all) : { outcome: 'raw:waiting-for-more', ok: true, waiting: true });
+        else
+          done({
+            outcome: 'hang',
+            ok: false,
+            detail: `${all.length} of ${opts.answers} answers in ${opts.timeoutMs} ms`,
+          });
+      },
+      junk ? opts.junkWaitMs : opts.timeoutMs,
     );
     sock.on('data', (d) => {
       got += d.toString('latin1');
+      const all = statuses();
+      // every request answered (a keep-alive connection stays open: no need to wait for its close)
+      if (!junk && all.length >= opts.answers) done(answered(all));
     });
-    sock.on('close', () => {
-      const status = /^HTTP\/1\.[01] (\d{3})/.exec(got)?.[1];
-      if (status === undefined) done({ outcome: 'closed', ok: true });
-      else done({ outcome: statusClass(Number(status)), ok: Number(status) < 500 });
-    });
-    sock.on('error', (err: NodeJS.ErrnoException) =>
+    const closed = (err?: NodeJS.ErrnoException) => {
+      if (err?.code === 'ECONNREFUSED') return done({ outcome: 'refused', ok: false, refused: true });
+      const all = statuses();
+      if (all.length >= Math.max(1, opts.answers)) return done(answered(all));
+      // uWS drops a connection whose bytes it cannot parse, without a 400: fine for junk only
+      if (junk) return done({ outcome: all.length > 0 ? answered(all).outcome : 'raw:closed', ok: true });
       done({
-        outcome: err.code === 'ECONNREFUSED' ? 'refused' : 'closed',
-        ok: err.code !== 'ECONNREFUSED',
-        refused: err.code === 'ECONNREFUSED',
-      }),
-    );
+        outcome: 'raw:closed-unanswered',
+        ok: false,
+        detail: `${all.length} of ${opts.answers} answers, then closed (${err?.code ?? 'FIN'})`,
+      });
+    };
+    sock.on('close', () => closed());
+    sock.on('error', (err: NodeJS.ErrnoException) => closed(err));
   });
 }
 

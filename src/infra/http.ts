@@ -51,15 +51,20 @@ export interface Exchange {
   readonly res: HttpResponse;
   open: boolean;
   timer: NodeJS.Timeout | undefined;
+  /** a HEAD: answered with the headers a GET would get and no body (a client reads none) */
+  readonly head: boolean;
 }
 
 /** The exchanges in flight of one server, so that closing it can answer (or drop) them all at once. */
 export class Exchanges {
   readonly #open = new Set<Exchange>();
 
-  /** Must be called synchronously in the route handler, before anything asynchronous. */
-  accept(res: HttpResponse): Exchange {
-    const ex: Exchange = { res, open: true, timer: undefined };
+  /**
+   * Must be called synchronously in the route handler, before anything asynchronous. `req`
+   * tells a HEAD (uWS routes it to `head` and `any` handlers); without it, none is assumed.
+   */
+  accept(res: HttpResponse, req?: HttpRequest): Exchange {
+    const ex: Exchange = { res, open: true, timer: undefined, head: req?.getMethod() === 'head' };
     res.onAborted(() => this.#settle(ex));
     this.#open.add(ex);
     return ex;
@@ -78,7 +83,8 @@ export class Exchanges {
     ex.res.cork(() => {
       ex.res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json');
       for (const [name, value] of Object.entries(headers)) ex.res.writeHeader(name, value);
-      ex.res.end(json, closeConnection);
+      if (ex.head) ex.res.endWithoutBody(Buffer.byteLength(json), closeConnection);
+      else ex.res.end(json, closeConnection);
     });
   }
 

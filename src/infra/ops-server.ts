@@ -1,6 +1,7 @@
-import uWS from 'uWebSockets.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import { type Listening, listen } from './http.js';
+import type { Listening } from './http.js';
 import type { Pool } from './mysql/client.js';
 
 const READY_TIMEOUT_MS = 1000;
@@ -30,48 +31,64 @@ export interface OpsHandlers {
 /**
  * The operator's endpoints of an engine process: `/metrics` (Prometheus), `/healthz`
  * (the process answers) and `/readyz` (its dependencies answer and it is consuming).
+ *
+ * On node:http, not uWS: uWS answers no HTTP/1.0 request (it waits for more until its idle
+ * timeout), and health checkers still speak 1.0 (HAProxy's httpchk by default); node:http
+ * also answers a malformed request 400 and a HEAD with the headers alone. Three routes
+ * scraped every few seconds need none of uWS's speed.
  */
 export async function startOpsServer(host: string, port: number, handlers: OpsHandlers): Promise<Listening> {
-  const app = uWS.App();
-  const reply = (
-    res: uWS.HttpResponse,
-    run: () => Promise<{ status: string; type: string; body: string }>,
-  ) => {
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
+  type Answer = { status: number; type: string; body: string };
+  const routes = new Map<string, () => Promise<Answer>>([
+    [
+      '/metrics',
+      async () => {
+        const m = await handlers.metrics();
+        return { status: 200, type: m.contentType, body: m.body };
+      },
+    ],
+    ['/healthz', async () => ({ status: 200, type: 'text/plain', body: 'ok\n' })],
+    [
+      '/readyz',
+      async () => {
+        const why = await handlers.notReady();
+        const notes = (handlers.notes?.() ?? []).map((n) => `${n}\n`).join('');
+        return why === null
+          ? { status: 200, type: 'text/plain', body: `ready\n${notes}` }
+          : { status: 503, type: 'text/plain', body: `not ready: ${why}\n${notes}` };
+      },
+    ],
+  ]);
+  const notFound = async (): Promise<Answer> => ({ status: 404, type: 'text/plain', body: 'not found\n' });
+  const server = createServer((req, res) => {
+    // the path alone: a query string does not change the answer
+    const path = (req.url ?? '/').split('?')[0] as string;
+    const get = req.method === 'GET' || req.method === 'HEAD';
+    const run = (get ? routes.get(path) : undefined) ?? notFound;
+    // a body, if any, is not read: drained so that the connection can be used again
+    req.resume();
     run()
-      .catch((err: Error) => ({
-        status: '500 Internal Server Error',
-        type: 'text/plain',
-        body: `${err.message}\n`,
-      }))
+      .catch((err: Error) => ({ status: 500, type: 'text/plain', body: `${err.message}\n` }))
       .then((r) => {
-        if (aborted) return;
-        res.cork(() => res.writeStatus(r.status).writeHeader('content-type', r.type).end(r.body));
+        if (res.destroyed) return;
+        // node:http leaves the body out of a HEAD's answer itself; Content-Length is the GET's
+        res.writeHead(r.status, { 'content-type': r.type, 'content-length': Buffer.byteLength(r.body) });
+        res.end(r.body);
       });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close() {
+      server.close();
+      // idle keep-alive connections would otherwise outlive the server
+      server.closeAllConnections();
+    },
   };
-  app.get('/metrics', (res) =>
-    reply(res, async () => {
-      const m = await handlers.metrics();
-      return { status: '200 OK', type: m.contentType, body: m.body };
-    }),
-  );
-  app.get('/healthz', (res) =>
-    reply(res, async () => ({ status: '200 OK', type: 'text/plain', body: 'ok\n' })),
-  );
-  app.get('/readyz', (res) =>
-    reply(res, async () => {
-      const why = await handlers.notReady();
-      const notes = (handlers.notes?.() ?? []).map((n) => `${n}\n`).join('');
-      return why === null
-        ? { status: '200 OK', type: 'text/plain', body: `ready\n${notes}` }
-        : { status: '503 Service Unavailable', type: 'text/plain', body: `not ready: ${why}\n${notes}` };
-    }),
-  );
-  app.any('/*', (res) =>
-    reply(res, async () => ({ status: '404 Not Found', type: 'text/plain', body: 'not found\n' })),
-  );
-  return listen(app, host, port);
 }

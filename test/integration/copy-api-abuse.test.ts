@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
 import { follow, seedCopiers, seedTrader, TraderSocket } from '../../src/load/copy-world.js';
 import { type Child, freePort, MYSQL_URL, TestWorld, waitFor } from '../support/harness.js';
+import { headRequest, rawExchange } from '../support/raw-http.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 interface Answer {
@@ -198,6 +199,20 @@ describe("copiers' API and traders' socket under bad input and bad credentials",
     assert.equal((await get('/orders?limit=500')).status, 200);
     assert.equal((await get('/orders?limit=7')).status, 200);
     assert.equal((await get('/orders')).status, 200);
+    alive();
+  });
+
+  it('HEAD gets the status and headers of a GET and no body, on a route, unauthorized, or no route', async () => {
+    for (const [path, headers, status] of [
+      ['/follows', { authorization: 'Bearer token-ca' }, 200],
+      ['/orders?limit=5', { authorization: 'Bearer token-ca' }, 200],
+      ['/follows', {}, 401],
+      ['/nope', {}, 404],
+    ] as const) {
+      const a = await rawExchange(apiPort, headRequest(path, headers));
+      assert.equal(a.status, status, `HEAD ${path}: ${a.head}`);
+      assert.equal(a.afterHead, '', `HEAD ${path} carried a body`);
+    }
     alive();
   });
 

@@ -103,8 +103,8 @@ export async function startCopierApi(opts: {
       body: unknown,
     ) => Promise<unknown>,
   ) => {
-    app[method](path, (res: HttpResponse, req: HttpRequest) => {
-      const ex = exchanges.accept(res);
+    const handler = (res: HttpResponse, req: HttpRequest) => {
+      const ex = exchanges.accept(res, req);
       const from = remoteAddress(res);
       const token = /^Bearer (.+)$/.exec(req.getHeader('authorization'))?.[1];
       const params = {
@@ -117,7 +117,10 @@ export async function startCopierApi(opts: {
         checkQuery(params.query, allowed);
         exchanges.json(ex, 200, await handle(copierId, ex, params, await body));
       })().catch((err: unknown) => fail(ex, err));
-    });
+    };
+    app[method](path, handler);
+    // a HEAD gets what the GET would, without the body
+    if (method === 'get') app.head(path, handler);
   };
 
   const changedThen = async <T>(copierId: string, result: T): Promise<T> => {
@@ -188,7 +191,9 @@ export async function startCopierApi(opts: {
       ws.send(JSON.stringify({ type: 'subscribed', copierId }));
     },
   });
-  app.any('/*', (res) => exchanges.error(exchanges.accept(res), 404, 'NOT_FOUND', 'no such endpoint'));
+  app.any('/*', (res, req) =>
+    exchanges.error(exchanges.accept(res, req), 404, 'NOT_FOUND', 'no such endpoint'),
+  );
 
   const listening = await listen(app, opts.host, opts.port);
   return {
