@@ -678,9 +678,12 @@ function rawTcp(r: {
       ? [`${Buffer.from(r.bytes).toString('latin1')}\r\n\r\n`, 0]
       : (WELL_FORMED[r.wellFormed] as [string, number]);
   const http10 = text.includes(' HTTP/1.0\r\n');
-  // the traders' port serves WebSocket only, whose upgrade must be HTTP/1.1 (RFC 6455 4.1):
-  // no HTTP/1.0 request can be served there, so it is junk to that port
-  const answers = http10 && r.port === 'ingress' ? 0 : formed;
+  // the uWebSockets.js ports (traders' socket, copiers' API) speak HTTP/1.1 only: the
+  // socket's upgrade must be 1.1 (RFC 6455 4.1), and the API serves /stream beside it;
+  // uWS leaves a 1.0 request unanswered, so to those ports it is junk (README: put a proxy
+  // in front with proxy_http_version 1.1). The ops server and Bull Board answer 1.0.
+  const uws = r.port === 'ingress' || r.port === 'api';
+  const answers = http10 && uws ? 0 : formed;
   const bytes = Buffer.from(text, 'latin1');
   return {
     target,
