@@ -146,6 +146,7 @@ async function bounded(
           lost: 0,
           doubled: 0,
           ledgerOk: false,
+          notAccepted: 0,
           positionsMatchSlices: null,
           notes: [],
           seconds: RUN_LIMIT_MS / 1000,

@@ -63,6 +63,7 @@ export async function copyRun(
     lost: 0,
     doubled: 0,
     ledgerOk: false,
+    notAccepted: 0,
     positionsMatchSlices: null,
     notes: [],
     seconds: 0,
@@ -114,6 +115,7 @@ export async function copyRun(
           },
         );
         if (!sent) {
+          result.notAccepted++;
           result.notes.push(`signal ${signal.signalId} not accepted within ${ACCEPT_MS / 1000} s`);
           continue;
         }

@@ -66,6 +66,9 @@ export function downstreamFaults(endpoints: FaultEndpoint[], httpTimeoutMs: numb
   return Object.fromEntries(endpoints.map((e) => [e, rule]));
 }
 
+/** downstream-fault windows open per simulator */
+const openWindows = new WeakMap<SimAdmin, number>();
+
 /** Injects one fault; resolves once it is over (the process resumed, the server back), with what was done. */
 export async function inject(kind: FaultKind, rng: Rng, t: Targets): Promise<string> {
   switch (kind) {
@@ -99,9 +102,14 @@ export async function inject(kind: FaultKind, rng: Rng, t: Targets): Promise<str
     }
     case 'downstreamFaults': {
       const ms = rng.int(3000, 8000);
+      const windows = (openWindows.get(t.sim) ?? 0) + 1;
+      openWindows.set(t.sim, windows);
       await t.sim.setFaults(downstreamFaults(t.endpoints, t.httpTimeoutMs));
       await new Promise((r) => setTimeout(r, ms));
-      await t.sim.setFaults({});
+      const left = (openWindows.get(t.sim) ?? 1) - 1;
+      openWindows.set(t.sim, left);
+      // overlapping windows: the last to close turns the faults off
+      if (left === 0) await t.sim.setFaults({});
       return `20% downstream faults for ${ms} ms`;
     }
   }

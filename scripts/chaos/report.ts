@@ -18,7 +18,9 @@ export function runLine(r: RunResult): string {
   const head =
     `${r.engine} run ${r.run} seed ${r.seed}: ${verdict} in ${r.seconds} s; faults ${faults || 'none'}; ` +
     `orders ${r.orders}, signals ${r.signals}, lost ${r.lost}, doubled ${r.doubled}, ledger ${r.ledgerOk ? 'ok' : 'WRONG'}` +
-    (r.positionsMatchSlices === null ? '' : `, positions=slices ${r.positionsMatchSlices}`);
+    (r.positionsMatchSlices === null
+      ? ''
+      : `, positions=slices ${r.positionsMatchSlices}, not accepted ${r.notAccepted}`);
   const lines = [head, `    faults: ${r.faultLog.join('; ') || 'none'}`];
   if (r.error) lines.push(`    error: ${r.error}`);
   if (r.notes.length) lines.push(`    notes: ${r.notes.join('; ')}`);
@@ -33,6 +35,7 @@ export interface Totals {
   signals: number;
   lost: number;
   doubled: number;
+  notAccepted: number;
   ledgerOk: boolean;
   positionsMatchSlices: boolean;
 }
@@ -48,6 +51,7 @@ export function totals(results: RunResult[]): Totals {
     signals: results.reduce((n, r) => n + r.signals, 0),
     lost: results.reduce((n, r) => n + r.lost, 0),
     doubled: results.reduce((n, r) => n + r.doubled, 0),
+    notAccepted: results.reduce((n, r) => n + r.notAccepted, 0),
     ledgerOk: results.every((r) => r.ledgerOk && !r.error),
     positionsMatchSlices: results.every((r) => r.positionsMatchSlices !== false),
   };

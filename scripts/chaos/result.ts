@@ -17,6 +17,8 @@ export interface RunResult {
   /** (order, step) effects or client order ids applied more than once; a copier both copied and skipped */
   doubled: number;
   ledgerOk: boolean;
+  /** copy runs: signals no engine acknowledged within the bound (an engine that did not recover) */
+  notAccepted: number;
   /** copy runs: every copier's exchange position equals its slices; null for settlement runs */
   positionsMatchSlices: boolean | null;
   /** what else was seen: MANUAL orders and codes, engines that exited by themselves, a fault that failed */
@@ -27,4 +29,9 @@ export interface RunResult {
 }
 
 export const runOk = (r: RunResult): boolean =>
-  !r.error && r.lost === 0 && r.doubled === 0 && r.ledgerOk && r.positionsMatchSlices !== false;
+  !r.error &&
+  r.lost === 0 &&
+  r.doubled === 0 &&
+  r.notAccepted === 0 &&
+  r.ledgerOk &&
+  r.positionsMatchSlices !== false;

@@ -48,6 +48,7 @@ export async function settlementRun(
     lost: 0,
     doubled: 0,
     ledgerOk: false,
+    notAccepted: 0,
     positionsMatchSlices: null,
     notes: [],
     seconds: 0,
