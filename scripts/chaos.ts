@@ -16,6 +16,7 @@
 import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { copyRun } from './chaos/copy-run.js';
+import { killEveryFleet } from './chaos/fleet.js';
 import { runLine, table, totals } from './chaos/report.js';
 import { type EngineKind, type RunResult, runOk } from './chaos/result.js';
 import { runSeed } from './chaos/rng.js';
@@ -67,7 +68,8 @@ async function main(): Promise<number> {
     await mysql?.stop();
   };
   process.once('SIGINT', () => {
-    say('interrupted; stopping the campaign Redis and MariaDB');
+    say('interrupted; stopping the engines, the campaign Redis and MariaDB');
+    killEveryFleet();
     stopAll().finally(() => process.exit(130));
   });
   const results: RunResult[] = [];

@@ -17,6 +17,17 @@ export interface Proc {
   exited: Promise<void>;
 }
 
+/** every process of every open fleet, so an interrupted campaign can end them all */
+const everyProc = new Set<ChildProcess>();
+
+/** SIGKILL to every process any fleet started that still runs (the campaign was interrupted). */
+export function killEveryFleet(): void {
+  for (const c of everyProc) {
+    c.kill('SIGCONT');
+    c.kill('SIGKILL');
+  }
+}
+
 export class Fleet {
   private readonly engines: Proc[] = [];
   private sim: Proc | null = null;
@@ -64,10 +75,12 @@ export class Fleet {
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    everyProc.add(child);
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
     const exited = new Promise<void>((resolve) =>
       child.once('exit', (code, signal) => {
+        everyProc.delete(child);
         log.end(`\n[chaos] exited code=${code} signal=${signal}\n`);
         resolve();
       }),

@@ -57,6 +57,17 @@ class Daemon {
   }
 }
 
+/** Runs restarts of one server one after the other: two at once would start two servers on one port. */
+class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(job: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(job, job);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
 async function until(what: Daemon, probe: () => Promise<boolean>, label: string): Promise<void> {
   const deadline = Date.now() + START_MS;
   while (Date.now() < deadline) {
@@ -68,6 +79,8 @@ async function until(what: Daemon, probe: () => Promise<boolean>, label: string)
 }
 
 export class OwnRedis {
+  private readonly serial = new Serial();
+
   private constructor(
     private readonly daemon: Daemon,
     readonly url: string,
@@ -109,7 +122,18 @@ export class OwnRedis {
   }
 
   /** Everything gone: between runs, and as a fault. */
-  async flushAll(): Promise<void> {
+  /** Starts it again if a fault left it down (a restart that did not come up). */
+  ensureUp(): Promise<void> {
+    return this.serial.run(async () => {
+      if (this.daemon.exited()) await this.up();
+    });
+  }
+
+  flushAll(): Promise<void> {
+    return this.serial.run(() => this.flush());
+  }
+
+  private async flush(): Promise<void> {
     const c = new Redis(this.url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
     c.on('error', () => undefined);
     try {
@@ -120,10 +144,12 @@ export class OwnRedis {
   }
 
   /** kill -9 and start again: no persistence, so it comes back empty. `downMs` it stays away. */
-  async restart(downMs: number): Promise<void> {
-    await this.daemon.stop('SIGKILL');
-    await sleep(downMs);
-    await this.up();
+  restart(downMs: number): Promise<void> {
+    return this.serial.run(async () => {
+      await this.daemon.stop('SIGKILL');
+      await sleep(downMs);
+      await this.up();
+    });
   }
 
   stop(): Promise<void> {
@@ -132,6 +158,8 @@ export class OwnRedis {
 }
 
 export class OwnMariaDb {
+  private readonly serial = new Serial();
+
   private constructor(
     private readonly daemon: Daemon,
     private readonly dir: string,
@@ -180,10 +208,19 @@ export class OwnMariaDb {
   }
 
   /** SIGKILL (a crash, InnoDB recovers on start) or SIGTERM (a clean shutdown), then the same data directory again. */
-  async restart(how: 'SIGKILL' | 'SIGTERM', downMs: number): Promise<void> {
-    await this.daemon.stop(how);
-    await sleep(downMs);
-    await this.up();
+  /** Starts it again if a fault left it down (a restart that did not come up). */
+  ensureUp(): Promise<void> {
+    return this.serial.run(async () => {
+      if (this.daemon.exited()) await this.up();
+    });
+  }
+
+  restart(how: 'SIGKILL' | 'SIGTERM', downMs: number): Promise<void> {
+    return this.serial.run(async () => {
+      await this.daemon.stop(how);
+      await sleep(downMs);
+      await this.up();
+    });
   }
 
   async stop(): Promise<void> {

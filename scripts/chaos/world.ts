@@ -40,6 +40,8 @@ export async function openWorld(
   const logDir = join(logRoot, name);
   await rm(logDir, { recursive: true, force: true });
   await mkdir(logDir, { recursive: true });
+  await services.redis.ensureUp();
+  await services.mysql.ensureUp();
   await services.redis.flushAll();
   await freshDatabases(services.mysql.url, ENGINE_DB, COUNTER_DB);
   const port = await freePort();
