@@ -67,6 +67,8 @@ async function main(): Promise<number> {
     await redis.stop();
     await mysql?.stop();
   };
+  // however the campaign ends, no engine or simulator outlives it
+  process.once('exit', killEveryFleet);
   process.once('SIGINT', () => {
     say('interrupted; stopping the engines, the campaign Redis and MariaDB');
     killEveryFleet();

@@ -51,7 +51,8 @@ export async function copyRun(
   const started = Date.now();
   const rng = new Rng(seed);
   const copiers = Array.from({ length: COPIERS }, (_, i) => copierOf(i, rng));
-  const plan = planFaults(rng, 12_000);
+  // the 24 signals take some 10 s without faults
+  const plan = planFaults(rng, 15_000);
   const result: RunResult = {
     engine: 'copy',
     run,

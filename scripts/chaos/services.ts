@@ -25,8 +25,16 @@ class Daemon {
     private readonly args: string[],
   ) {}
 
+  private ended = false;
+
   start(): void {
+    // a restart still under way when the campaign stops must not bring it back
+    if (this.ended) throw this.failure('stopped for good');
     const proc = spawn(this.cmd, this.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // however this process ends, the server ends with it
+    const onExit = () => proc.kill('SIGKILL');
+    process.once('exit', onExit);
+    proc.once('exit', () => process.off('exit', onExit));
     proc.stderr?.on('data', (d: Buffer) => {
       this.log = (this.log + d.toString()).slice(-2000);
     });
@@ -39,6 +47,12 @@ class Daemon {
 
   exited(): boolean {
     return !this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null;
+  }
+
+  /** Stops it and refuses to start it again. */
+  end(): Promise<void> {
+    this.ended = true;
+    return this.stop('SIGKILL');
   }
 
   /** Sends `signal` and waits for the exit (SIGKILL after 20 s). */
@@ -153,7 +167,7 @@ export class OwnRedis {
   }
 
   stop(): Promise<void> {
-    return this.daemon.stop('SIGKILL');
+    return this.daemon.end();
   }
 }
 
@@ -224,7 +238,7 @@ export class OwnMariaDb {
   }
 
   async stop(): Promise<void> {
-    await this.daemon.stop('SIGKILL');
+    await this.daemon.end();
     await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -36,7 +36,8 @@ export async function settlementRun(
   const rng = new Rng(seed);
   const runId = `r${seed}`;
   const rows = makeCounterRows(ORDERS, { flow: 'mixed', shards: 4, runId }, rng.next);
-  const plan = planFaults(rng, Math.round((ORDERS / RATE) * 1000) + 4000);
+  // faults while the orders are written and for 8 s after, while the last ones are in flight
+  const plan = planFaults(rng, Math.round((ORDERS / RATE) * 1000) + 8000);
   const result: RunResult = {
     engine: 'settlement',
     run,
