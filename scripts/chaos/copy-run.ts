@@ -83,7 +83,7 @@ export async function copyRun(
     const lead = await seedTrader(world.engineDb, exchange, LEAD, { maxCopiers: COPIERS });
     await seedCopiers(world.engineDb, exchange, copiers);
     world.fleet.startEngines(ENGINES);
-    const open = () => TraderSocket.open(ingressPort, lead.apiKey, lead.secret);
+    const open = () => openWithin(3000, () => TraderSocket.open(ingressPort, lead.apiKey, lead.secret));
     socket = (await poll(open, 30_000)) ?? null;
     if (!socket) throw new Error('no copy engine accepted the trader within 30 s');
 
@@ -210,6 +210,31 @@ export async function copyRun(
     }
     return false;
   }
+}
+
+/**
+ * A socket opened within `ms`, or a rejection: a paused holder still has its port, and the
+ * kernel accepts the connection that nobody then answers. A socket opened too late is closed.
+ */
+function openWithin(ms: number, open: () => Promise<TraderSocket>): Promise<TraderSocket> {
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new Error(`the trader socket did not open within ${ms} ms`));
+    }, ms);
+    open().then(
+      (s) => {
+        clearTimeout(timer);
+        if (late) s.close();
+        else resolve(s);
+      },
+      (err) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }
 
 /** Copier i, from the run's seed: mostly copying; 5% paused, 5% with too little money (both must be skipped). */
