@@ -151,6 +151,7 @@ async function bounded(
           doubled: 0,
           ledgerOk: false,
           notAccepted: 0,
+          signalsNotDone: 0,
           positionsMatchSlices: null,
           notes: [],
           seconds: RUN_LIMIT_MS / 1000,

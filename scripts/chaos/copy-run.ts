@@ -65,6 +65,7 @@ export async function copyRun(
     doubled: 0,
     ledgerOk: false,
     notAccepted: 0,
+    signalsNotDone: 0,
     positionsMatchSlices: null,
     notes: [],
     seconds: 0,
@@ -141,6 +142,7 @@ export async function copyRun(
     result.doubled = check.both;
     result.notes.push(...check.notes);
     result.orders = check.orders;
+    result.signalsNotDone = check.notDone;
     const ledger = await exchange.ledger();
     result.doubled += ledger.duplicatedClientOrderIds;
     result.ledgerOk = ledger.conserved;
@@ -276,8 +278,12 @@ async function checkSignals(db: Pool, keys: string[], copiers: number) {
   let both = 0;
   let orders = 0;
   let filled = 0;
+  let notDone = 0;
   for (const key of keys) {
-    if (!(await fannedOut(db, key))) notes.push(`signal ${key} never fanned out`);
+    if (!(await fannedOut(db, key))) {
+      notDone++;
+      notes.push(`signal ${key} never recorded done`);
+    }
     const [o] = await db.query<RowDataPacket[]>(
       'SELECT copier_id, status FROM copy_order WHERE signal_key=?',
       [key],
@@ -297,7 +303,7 @@ async function checkSignals(db: Pool, keys: string[], copiers: number) {
       notes.push(`signal ${key}: ${twice} copiers both copied and skipped`);
     }
   }
-  return { missing, both, orders, filled, notes };
+  return { missing, both, orders, filled, notDone, notes };
 }
 
 /** Copiers whose exchange position on a side is not the sum of their slices on it. */

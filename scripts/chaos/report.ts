@@ -20,7 +20,7 @@ export function runLine(r: RunResult): string {
     `orders ${r.orders}, signals ${r.signals}, lost ${r.lost}, doubled ${r.doubled}, ledger ${r.ledgerOk ? 'ok' : 'WRONG'}` +
     (r.positionsMatchSlices === null
       ? ''
-      : `, positions=slices ${r.positionsMatchSlices}, not accepted ${r.notAccepted}`);
+      : `, positions=slices ${r.positionsMatchSlices}, not accepted ${r.notAccepted}, not done ${r.signalsNotDone}`);
   const lines = [head, `    faults: ${r.faultLog.join('; ') || 'none'}`];
   if (r.error) lines.push(`    error: ${r.error}`);
   if (r.notes.length) lines.push(`    notes: ${r.notes.join('; ')}`);
@@ -36,6 +36,7 @@ export interface Totals {
   lost: number;
   doubled: number;
   notAccepted: number;
+  signalsNotDone: number;
   ledgerOk: boolean;
   positionsMatchSlices: boolean;
 }
@@ -52,6 +53,7 @@ export function totals(results: RunResult[]): Totals {
     lost: results.reduce((n, r) => n + r.lost, 0),
     doubled: results.reduce((n, r) => n + r.doubled, 0),
     notAccepted: results.reduce((n, r) => n + r.notAccepted, 0),
+    signalsNotDone: results.reduce((n, r) => n + r.signalsNotDone, 0),
     ledgerOk: results.every((r) => r.ledgerOk && !r.error),
     positionsMatchSlices: results.every((r) => r.positionsMatchSlices !== false),
   };
@@ -62,14 +64,14 @@ export function table(results: RunResult[], engines: EngineKind[]): string {
   const rows = engines.map((e) => [e, totals(results.filter((r) => r.engine === e))] as const);
   if (engines.length > 1) rows.push(['all', totals(results)] as unknown as (typeof rows)[number]);
   const out = [
-    '| engine | runs | failed runs | kill -9 | SIGSTOP | Redis restart/FLUSHALL | MariaDB restart | downstream faults | orders | signals | lost | doubled | ledgerOk | positionsMatchSlices |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    '| engine | runs | failed runs | kill -9 | SIGSTOP | Redis restart/FLUSHALL | MariaDB restart | downstream faults | orders | signals | not accepted | not done | lost | doubled | ledgerOk | positionsMatchSlices |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const [e, t] of rows) {
     const f = t.faults;
     out.push(
       `| ${e} | ${t.runs} | ${t.failedRuns} | ${f.kill9} | ${f.sigstop} | ${f.redisRestart} | ${f.mysqlRestart} | ${f.downstreamFaults} | ` +
-        `${t.orders} | ${t.signals} | ${t.lost} | ${t.doubled} | ${t.ledgerOk} | ${e === 'settlement' ? 'n/a' : t.positionsMatchSlices} |`,
+        `${t.orders} | ${t.signals} | ${t.notAccepted} | ${t.signalsNotDone} | ${t.lost} | ${t.doubled} | ${t.ledgerOk} | ${e === 'settlement' ? 'n/a' : t.positionsMatchSlices} |`,
     );
   }
   return out.join('\n');

@@ -19,6 +19,8 @@ export interface RunResult {
   ledgerOk: boolean;
   /** copy runs: signals no engine acknowledged within the bound (an engine that did not recover) */
   notAccepted: number;
+  /** copy runs: accepted signals whose fan-out never recorded itself done (copy_signal.done_ms), though bounded waits passed */
+  signalsNotDone: number;
   /** copy runs: every copier's exchange position equals its slices; null for settlement runs */
   positionsMatchSlices: boolean | null;
   /** what else was seen: MANUAL orders and codes, engines that exited by themselves, a fault that failed */
@@ -33,5 +35,6 @@ export const runOk = (r: RunResult): boolean =>
   r.lost === 0 &&
   r.doubled === 0 &&
   r.notAccepted === 0 &&
+  r.signalsNotDone === 0 &&
   r.ledgerOk &&
   r.positionsMatchSlices !== false;

@@ -50,6 +50,7 @@ export async function settlementRun(
     doubled: 0,
     ledgerOk: false,
     notAccepted: 0,
+    signalsNotDone: 0,
     positionsMatchSlices: null,
     notes: [],
     seconds: 0,
