@@ -280,4 +280,28 @@ describe('settlePair: property', () => {
       { numRuns: 300 },
     );
   });
+
+  it('with the ratio changing every week, conserves the escrow and never pays above the highest ratio', () => {
+    const varying = fc.record({ closes: fc.array(pnl, { maxLength: 5 }), open: fc.boolean(), ratio });
+    fc.assert(
+      fc.property(fc.array(varying, { maxLength: 12 }), (weeks) => {
+        const all = [...weeks, { closes: [], open: false, ratio: '0' }];
+        const settled = runWeeks(all);
+        let cumulative = 0n;
+        let peak = 0n;
+        let top = 0n;
+        for (const [i, w] of all.entries()) {
+          for (const p of w.closes) cumulative += fx(p);
+          if (fx(w.ratio) > top) top = fx(w.ratio);
+          const s = settled[i];
+          if (s?.kind === 'settled' && cumulative > peak) peak = cumulative;
+          assert.ok(s !== undefined && fx(escrowOf(s.next)) >= 0n);
+          assert.ok(fx(s.next.paid) <= (peak * top) / ONE);
+        }
+        const end = settled.at(-1)?.next ?? emptyPair();
+        assert.equal(fx(end.paid) + fx(end.refunded), fx(end.withheld));
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
