@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createExchangeClient, type InstrumentId } from '../src/clients/exchange.js';
 import { createSimAdmin } from '../src/clients/sim-admin.js';
+import { loadConfig } from '../src/config.js';
 import { copyChangePublisher } from '../src/copytrade/copy-changes.js';
 import type { TraderSignal } from '../src/copytrade/domain/signal.js';
 import { signalKeyOf } from '../src/copytrade/fanout/fanout.js';
@@ -98,7 +99,8 @@ async function main(): Promise<number> {
   try {
     await waitForSim(admin);
     const traders = [];
-    const rows = { db, publish: copyChangePublisher(redis, PREFIX) };
+    // the engine inherits this process's environment, TF_SECRET_KEY with it
+    const rows = { db, publish: copyChangePublisher(redis, PREFIX), secretKey: loadConfig().secretKey };
     for (const n of SIZES) {
       const t = await seedTrader(rows, exchange, `lead${n}`);
       const copiers = Array.from({ length: n }, (_, i) => ({

@@ -63,6 +63,21 @@ const oneOf =
 
 const text = (raw: string): string => raw;
 
+/**
+ * The development default of TF_SECRET_KEY: public (it is in this file and the README), so
+ * secrets encrypted under it are as good as plaintext. NOT for production; the copy engine
+ * warns when it runs with it.
+ */
+export const DEV_SECRET_KEY_HEX = Buffer.from('tradeflow dev key, NOT for prod!').toString('hex');
+
+const secretKey = (raw: string, name: string): Buffer => {
+  if (!/^[0-9a-fA-F]{64}$/.test(raw)) {
+    // the value itself is never echoed: it may be a real key with a typo
+    throw new ConfigError(name, `expected 32 bytes as 64 hex characters, got ${raw.length} characters`);
+  }
+  return Buffer.from(raw, 'hex');
+};
+
 const decimal = (raw: string, name: string): string => {
   if (!/^\d+(\.\d+)?$/.test(raw)) throw new ConfigError(name, `expected a decimal like 0.001, got "${raw}"`);
   return raw;
@@ -353,6 +368,12 @@ export const settings = {
     '2000',
     int(100, 86_400_000),
     'copy trading: an unknown token or API key reloads the credentials at most once per this, whoever sends it',
+  ),
+  secretKey: s(
+    'TF_SECRET_KEY',
+    DEV_SECRET_KEY_HEX,
+    secretKey,
+    "copy trading: AES-256-GCM key (64 hex characters) of the leads' signing secrets at rest; the default is a public development key, NOT for production (the copy engine logs a warning while it is used)",
   ),
   copyApiMysqlConnections: s(
     'TF_COPY_API_MYSQL_CONNECTIONS',

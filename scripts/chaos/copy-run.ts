@@ -10,6 +10,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { createExchangeClient, type ExchangeClient, type InstrumentId } from '../../src/clients/exchange.js';
 import type { FaultEndpoint } from '../../src/clients/wire.js';
+import { loadConfig } from '../../src/config.js';
 import { fx } from '../../src/copytrade/domain/fixed.js';
 import type { FollowSettings } from '../../src/copytrade/domain/settings.js';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
@@ -82,7 +83,8 @@ export async function copyRun(
   let socket: TraderSocket | null = null;
   try {
     // the engines start after this and load the whole book: nobody to tell of a change yet
-    const rows = { db: world.engineDb, publish: async () => undefined };
+    // the engines inherit this process's environment, TF_SECRET_KEY with it
+    const rows = { db: world.engineDb, publish: async () => undefined, secretKey: loadConfig().secretKey };
     const lead = await seedTrader(rows, exchange, LEAD, { maxCopiers: COPIERS });
     await seedCopiers(rows, exchange, copiers);
     world.fleet.startEngines(ENGINES);

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
 import { createSimAdmin } from '../../src/clients/sim-admin.js';
+import { loadConfig } from '../../src/config.js';
 import { copyChangePublisher } from '../../src/copytrade/copy-changes.js';
 import { createPool, type Pool } from '../../src/infra/mysql/client.js';
 import { deleteKeys } from '../../src/infra/redis.js';
@@ -166,7 +167,12 @@ export class World {
     } finally {
       await admin.close();
     }
-    const rows = { db: this.db, publish: copyChangePublisher(this.redis, PREFIX) };
+    // the engines inherit this process's environment, TF_SECRET_KEY with it
+    const rows = {
+      db: this.db,
+      publish: copyChangePublisher(this.redis, PREFIX),
+      secretKey: loadConfig().secretKey,
+    };
     for (const t of [LEAD, OTHER_LEAD]) {
       const { apiKey, secret } = await seedTrader(rows, this.exchange, t);
       this.secrets.set(t, { apiKey, secret });

@@ -43,7 +43,11 @@ export interface CopyDemoDeps {
 export async function copyDemo({ config, engineDb, childEnv, say, until }: CopyDemoDeps): Promise<boolean> {
   const exchange = createExchangeClient(config.exchangeUrl, { connections: 16 });
   const redis = new Redis(config.redisUrl);
-  const rows = { db: engineDb, publish: copyChangePublisher(redis, config.redisPrefix) };
+  const rows = {
+    db: engineDb,
+    publish: copyChangePublisher(redis, config.redisPrefix),
+    secretKey: config.secretKey,
+  };
   let engine: ReturnType<typeof spawnTradeflow> | null = null;
   let socket: TraderSocket | null = null;
   try {

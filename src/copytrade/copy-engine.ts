@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createExchangeClient, type InstrumentId } from '../clients/exchange.js';
-import type { Config } from '../config.js';
+import { type Config, DEV_SECRET_KEY_HEX } from '../config.js';
 import type { Logger } from '../infra/log.js';
 import { createPool } from '../infra/mysql/client.js';
 import { createRedis } from '../infra/redis.js';
@@ -116,7 +116,18 @@ export async function startCopyEngine(
     );
     started.push(() => clearInterval(priceTimer));
     // the credentials: tokens and API keys in memory, so that a wrong one costs no query
-    const credentials = new CredentialCache(() => loadCredentials(apiPool), {
+    if (config.secretKey.equals(Buffer.from(DEV_SECRET_KEY_HEX, 'hex'))) {
+      log.warn('TF_SECRET_KEY is the public development default: set a key of your own before production');
+    }
+    const loadOpts = {
+      secretKey: config.secretKey,
+      onUnreadableSecret: (traderId: string, err: Error) =>
+        log.error(
+          { traderId, err: err.message },
+          'trader secret does not open with TF_SECRET_KEY; it cannot sign',
+        ),
+    };
+    const credentials = new CredentialCache(() => loadCredentials(apiPool, loadOpts), {
       missReloadMs: config.copyCredentialsMissReloadMs,
     });
     await credentials.reload();

@@ -7,6 +7,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { WebSocket } from 'undici';
 import type { ExchangeClient } from '../clients/exchange.js';
+import { encryptSecret, hashToken } from '../copytrade/accounts/secrets.js';
 import { copierChanged, leadChanged, type PublishCopyChanges } from '../copytrade/copy-changes.js';
 import type { FollowSettings, LeadSettings } from '../copytrade/domain/settings.js';
 import { parseLeadSettings } from '../copytrade/domain/settings-parse.js';
@@ -44,11 +45,16 @@ export async function fannedOut(db: Pool, signalKey: string): Promise<boolean> {
 export interface CopyRows {
   db: Pool;
   publish: PublishCopyChanges;
+  /** TF_SECRET_KEY: what a trader's signing secret is encrypted with */
+  secretKey: Buffer;
 }
 
-/** A lead trader with its API credentials and an exchange account of its own. */
+/**
+ * A lead trader with its API credentials and an exchange account of its own. The secret is
+ * returned here once, as the account system shows it once; MySQL holds it only encrypted.
+ */
 export async function seedTrader(
-  { db, publish }: CopyRows,
+  { db, publish, secretKey }: CopyRows,
   exchange: ExchangeClient,
   traderId: string,
   lead: Partial<LeadSettings> = {},
@@ -65,8 +71,8 @@ export async function seedTrader(
     ...lead,
   };
   await db.query(
-    'INSERT INTO copy_trader (trader_id, api_key, api_secret, settings, updated_ms) VALUES (?, ?, ?, ?, ?)',
-    [traderId, apiKey, secret, JSON.stringify(settings), Date.now()],
+    'INSERT INTO copy_trader (trader_id, api_key, secret_enc, settings, updated_ms) VALUES (?, ?, ?, ?, ?)',
+    [traderId, apiKey, encryptSecret(secret, secretKey), JSON.stringify(settings), Date.now()],
   );
   await exchange.createAccount({ account: traderId, balances: { USDT: '1000000' } });
   await publish(leadChanged(traderId));
@@ -104,21 +110,28 @@ export const follow = (
   ...over,
 });
 
-/** Copiers with exchange accounts funded with `usdt`, following as `settings` says. */
+/** a copier's token, predictable so that tests and the demo can name it */
+const tokenOf = (copierId: string): string => `token-${copierId}`;
+
+/**
+ * Copiers with exchange accounts funded with `usdt`, following as `settings` says. Returns
+ * each copier's token, once, as the account system shows it once: MySQL keeps only its SHA-256.
+ */
 export async function seedCopiers(
   { db, publish }: CopyRows,
   exchange: ExchangeClient,
   copiers: { follow: FollowSettings; usdt: string }[],
-): Promise<void> {
+): Promise<Map<string, string>> {
   const now = Date.now();
+  const tokens = new Map(copiers.map((c) => [c.follow.copierId, tokenOf(c.follow.copierId)]));
   for (let i = 0; i < copiers.length; i += 500) {
     const part = copiers.slice(i, i + 500);
     await db.query(
-      'INSERT INTO copy_copier (copier_id, token, account_id, margin_kind, updated_ms) VALUES ?',
+      'INSERT INTO copy_copier (copier_id, token_hash, account_id, margin_kind, updated_ms) VALUES ?',
       [
         part.map((c) => [
           c.follow.copierId,
-          `token-${c.follow.copierId}`,
+          hashToken(tokens.get(c.follow.copierId) ?? ''),
           c.follow.copierId,
           'single-currency',
           now,
@@ -140,6 +153,7 @@ export async function seedCopiers(
     // once the accounts exist: a book loading the copier reads its balance
     await publish(...part.map((c) => copierChanged(c.follow.copierId)));
   }
+  return tokens;
 }
 
 /** A trader's signal socket: sends signed frames, hands back the server's frames in order. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
+import { hashToken } from '../../src/copytrade/accounts/secrets.js';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
 import { signalKeyOf } from '../../src/copytrade/fanout/fanout.js';
 import { encodeSignalEntry, signalStreamKey } from '../../src/copytrade/ingress/codec.js';
@@ -107,7 +108,10 @@ describe('copy trading: ids, keys and tokens compare byte for byte', () => {
   });
 
   it('a token matches only byte for byte: no other case, no trailing spaces', async () => {
-    const lookup = (token: string) => count('SELECT COUNT(*) AS n FROM copy_copier WHERE token=?', [token]);
+    // MySQL holds the token's SHA-256 in BINARY(32): another string is another hash, and
+    // BINARY compares every byte (a hash is never padded, it is always 32 bytes)
+    const lookup = (token: string) =>
+      count('SELECT COUNT(*) AS n FROM copy_copier WHERE token_hash=?', [hashToken(token)]);
     assert.equal(await lookup('token-c00'), 1);
     assert.equal(await lookup('TOKEN-C00'), 0);
     assert.equal(await lookup('token-c00   '), 0);

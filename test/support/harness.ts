@@ -73,7 +73,11 @@ export class TestWorld {
   /** This world's copy-trading rows, written as copy-world.ts writes them (each change announced). */
   copyRows(): CopyRows {
     this.publisher ??= new Redis(REDIS_URL);
-    return { db: this.engineDb, publish: copyChangePublisher(this.publisher, this.config.redisPrefix) };
+    return {
+      db: this.engineDb,
+      publish: copyChangePublisher(this.publisher, this.config.redisPrefix),
+      secretKey: this.config.secretKey,
+    };
   }
 
   /** Starts `tradeflow sim` in this world, optionally with faults; resolves once it answers. */

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { hashToken } from '../../src/copytrade/accounts/secrets.js';
 import { AttemptLimiter } from '../../src/copytrade/api/attempt-limiter.js';
 import { CredentialCache, type CredentialRows } from '../../src/copytrade/api/credentials.js';
 import { checkQuery, intParam } from '../../src/copytrade/api/query.js';
 
 const rows = (copiers: [string, string][]): CredentialRows => ({
-  copiers: copiers.map(([token, copierId]) => ({ token, copierId })),
+  copiers: copiers.map(([token, copierId]) => ({ tokenHash: hashToken(token).toString('hex'), copierId })),
   traders: [{ apiKey: 'key-t', traderId: 't', secret: 's' }],
 });
 

@@ -1,9 +1,20 @@
-import { bigint, decimal, index, int, mysqlTable, primaryKey, text, varchar } from 'drizzle-orm/mysql-core';
+import {
+  bigint,
+  binary,
+  decimal,
+  index,
+  int,
+  mysqlTable,
+  primaryKey,
+  text,
+  varbinary,
+  varchar,
+} from 'drizzle-orm/mysql-core';
 import { binaryIdColumn } from './columns.js';
 
 /**
- * Copy trading's tables, in the engine's database. Ids, keys and tokens are ASCII and compared
- * byte for byte (VARBINARY, see columns.ts); amounts are DECIMAL(36,18), never floats; settings are JSON validated by
+ * Copy trading's tables, in the engine's database. Ids and keys are ASCII and compared
+ * byte for byte (VARBINARY, see columns.ts); credentials are kept hashed or encrypted (secrets.ts); amounts are DECIMAL(36,18), never floats; settings are JSON validated by
  * src/copytrade/domain before they are written.
  */
 const id = (name: string, length = 64) => binaryIdColumn(name, { length }).notNull();
@@ -15,7 +26,11 @@ const amount = (name: string) => decimal(name, { precision: 36, scale: 18 });
 export const copyTrader = mysqlTable('copy_trader', {
   traderId: id('trader_id').primaryKey(),
   apiKey: id('api_key').unique(),
-  apiSecret: varchar('api_secret', { length: 128 }).notNull(),
+  /**
+   * the signing secret, AES-256-GCM under TF_SECRET_KEY: iv | tag | ciphertext (secrets.ts);
+   * null on a trader registered while secrets were plaintext, which signs nothing until given a new one
+   */
+  secretEnc: varbinary('secret_enc', { length: 256 }),
   settings: text('settings').notNull(),
   updatedMs: bigint('updated_ms', { mode: 'number' }).notNull(),
 });
@@ -23,7 +38,11 @@ export const copyTrader = mysqlTable('copy_trader', {
 /** A copier: the token it uses on the API and the push WebSocket, and its exchange account. */
 export const copyCopier = mysqlTable('copy_copier', {
   copierId: id('copier_id').primaryKey(),
-  token: id('token', 128).unique(),
+  /**
+   * SHA-256 of the copier's token (the token itself is shown once and kept nowhere); null on a
+   * copier registered while tokens were plaintext, which authenticates nothing until given a new one
+   */
+  tokenHash: binary('token_hash', { length: 32 }).unique(),
   accountId: id('account_id'),
   /** single-currency, multi-currency or portfolio: which balance backs a new position */
   marginKind: varchar('margin_kind', { length: 16 }).notNull(),
