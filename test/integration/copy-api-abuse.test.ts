@@ -124,6 +124,9 @@ describe("copiers' API and traders' socket under bad input and bad credentials",
       // no periodic reload during the tests: what MySQL sees is what the requests cause
       TF_COPY_CREDENTIALS_REFRESH_MS: '600000',
       TF_COPY_CREDENTIALS_MISS_RELOAD_MS: '600000',
+      // nor of the lead table or the book, which would query MySQL while a test stalls it
+      TF_COPY_LEADERS_REFRESH_MS: '600000',
+      TF_COPY_BOOK_RELOAD_MS: '600000',
     });
     const socket = await waitFor('the signal ingress', () =>
       TraderSocket.open(ingressPort, lead.apiKey, lead.secret),
