@@ -17,7 +17,6 @@ import { createExchangeClient, type InstrumentId } from '../src/clients/exchange
 import { createSimAdmin } from '../src/clients/sim-admin.js';
 import { loadConfig } from '../src/config.js';
 import { copyChangePublisher } from '../src/copytrade/copy-changes.js';
-import type { TraderSignal } from '../src/copytrade/domain/signal.js';
 import { signalKeyOf } from '../src/copytrade/fanout/fanout.js';
 import { createPool, type Pool } from '../src/infra/mysql/client.js';
 import { type Percentiles, percentiles } from '../src/infra/percentiles.js';
@@ -28,6 +27,7 @@ import {
   INSTRUMENT,
   seedCopiers,
   seedTrader,
+  signalOf,
   TraderSocket,
 } from '../src/load/copy-world.js';
 import { freePort } from '../test/support/harness.js';
@@ -119,7 +119,14 @@ async function main(): Promise<number> {
         const price = (await exchange.price(INSTRUMENT as InstrumentId)).price;
         const signalId = i < 0 ? `w${-i}` : `s${i}`;
         const open = i % 2 === 0;
-        const ack = await socket.send(signalOf(t.traderId, signalId, open, price));
+        const ack = await socket.send(
+          signalOf(t.traderId, {
+            signalId,
+            price,
+            action: open ? 'open' : 'close',
+            positionBefore: open ? '0' : '1',
+          }),
+        );
         if (ack.type !== 'ack') throw new Error(`signal refused: ${JSON.stringify(ack)}`);
         await waitDone(db, signalKeyOf(t.traderId, signalId));
       }
@@ -154,21 +161,6 @@ async function main(): Promise<number> {
     await deleteKeys(redis, PREFIX);
     redis.disconnect();
   }
-}
-
-function signalOf(traderId: string, signalId: string, open: boolean, price: string): TraderSignal {
-  return {
-    signalId,
-    traderId,
-    instrument: INSTRUMENT,
-    action: open ? 'open' : 'close',
-    side: 'long',
-    qty: '1',
-    price,
-    leverage: 10,
-    positionBefore: open ? '0' : '1',
-    filledMs: Date.now(),
-  };
 }
 
 async function waitOpen(port: number, apiKey: string, secret: string): Promise<TraderSocket> {

@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { copyRun } from './chaos/copy-run.js';
 import { killEveryFleet } from './chaos/fleet.js';
 import { runLine, table, totals } from './chaos/report.js';
-import { type EngineKind, type RunResult, runOk } from './chaos/result.js';
+import { type EngineKind, freshResult, type RunResult, runOk } from './chaos/result.js';
 import { runSeed } from './chaos/rng.js';
 import { OwnMariaDb, OwnRedis } from './chaos/services.js';
 import { settlementRun } from './chaos/settlement-run.js';
@@ -140,20 +140,7 @@ async function bounded(
     timer = setTimeout(
       () =>
         resolve({
-          engine,
-          run,
-          seed,
-          faults: { kill9: 0, sigstop: 0, redisRestart: 0, mysqlRestart: 0, downstreamFaults: 0 },
-          faultLog: [],
-          orders: 0,
-          signals: 0,
-          lost: 0,
-          doubled: 0,
-          ledgerOk: false,
-          notAccepted: 0,
-          signalsNotDone: 0,
-          positionsMatchSlices: null,
-          notes: [],
+          ...freshResult(engine, run, seed),
           seconds: RUN_LIMIT_MS / 1000,
           error: `the run did not end within ${RUN_LIMIT_MS / 1000} s`,
         }),

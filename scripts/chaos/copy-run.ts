@@ -17,6 +17,7 @@ import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
 import { signalKeyOf } from '../../src/copytrade/fanout/fanout.js';
 import type { Pool } from '../../src/infra/mysql/client.js';
 import {
+  cycleSignalOf,
   fannedOut,
   follow,
   INSTRUMENT,
@@ -26,7 +27,7 @@ import {
 } from '../../src/load/copy-world.js';
 import { freePort } from '../../test/support/harness.js';
 import { planFaults, runPlan } from './faults.js';
-import type { RunResult } from './result.js';
+import { freshResult, type RunResult } from './result.js';
 import { Rng } from './rng.js';
 import type { OwnMariaDb, OwnRedis } from './services.js';
 import { HTTP_TIMEOUT_MS, openWorld, poll, TTL_MS } from './world.js';
@@ -54,23 +55,7 @@ export async function copyRun(
   const copiers = Array.from({ length: COPIERS }, (_, i) => copierOf(i, rng));
   // the 24 signals take some 10 s without faults
   const plan = planFaults(rng, 15_000);
-  const result: RunResult = {
-    engine: 'copy',
-    run,
-    seed,
-    faults: { kill9: 0, sigstop: 0, redisRestart: 0, mysqlRestart: 0, downstreamFaults: 0 },
-    faultLog: [],
-    orders: 0,
-    signals: 0,
-    lost: 0,
-    doubled: 0,
-    ledgerOk: false,
-    notAccepted: 0,
-    signalsNotDone: 0,
-    positionsMatchSlices: null,
-    notes: [],
-    seconds: 0,
-  };
+  const result = freshResult('copy', run, seed);
   const ingressPort = await freePort();
   const world = await openWorld(services, 'copy', logRoot, `copy-${seed}`, {
     TF_SOURCE: 'none',
@@ -111,7 +96,7 @@ export async function copyRun(
           async () => (await exchange.price(INSTRUMENT as InstrumentId)).price,
           10_000,
         );
-        const signal = signalOf(`${seed}-${i}`, i % 3, price ?? '60000');
+        const signal = cycleSignalOf(LEAD, `${seed}-${i}`, i % 3, price ?? '60000');
         const sent = await sendUntilAccepted(
           signal,
           () => socket,
@@ -257,22 +242,6 @@ function copierOf(i: number, rng: Rng): { follow: FollowSettings; usdt: string }
   if (kind < 0.05) return { follow: follow(id, LEAD, { ...base, status: 'paused' }), usdt: '10000' };
   if (kind < 0.1) return { follow: follow(id, LEAD, base), usdt: '5' };
   return { follow: follow(id, LEAD, base), usdt: '10000' };
-}
-
-/** step 0: open 2; 1: close 1 of 2; 2: close the last 1. */
-function signalOf(signalId: string, step: number, price: string): TraderSignal {
-  return {
-    signalId,
-    traderId: LEAD,
-    instrument: INSTRUMENT,
-    action: step === 0 ? 'open' : 'close',
-    side: 'long',
-    qty: step === 0 ? '2' : '1',
-    price,
-    leverage: 10,
-    positionBefore: ['0', '2', '1'][step] as string,
-    filledMs: Date.now(),
-  };
 }
 
 /** Per accepted signal: fanned out, and each copier has exactly one order or one skip. */

@@ -30,6 +30,25 @@ export interface RunResult {
   error?: string;
 }
 
+/** A run's result before anything has happened: no faults, nothing counted, the ledger not yet checked. */
+export const freshResult = (engine: EngineKind, run: number, seed: number): RunResult => ({
+  engine,
+  run,
+  seed,
+  faults: { kill9: 0, sigstop: 0, redisRestart: 0, mysqlRestart: 0, downstreamFaults: 0 },
+  faultLog: [],
+  orders: 0,
+  signals: 0,
+  lost: 0,
+  doubled: 0,
+  ledgerOk: false,
+  notAccepted: 0,
+  signalsNotDone: 0,
+  positionsMatchSlices: null,
+  notes: [],
+  seconds: 0,
+});
+
 export const runOk = (r: RunResult): boolean =>
   !r.error &&
   r.lost === 0 &&

@@ -14,7 +14,7 @@ import { writeCounterRows } from '../../src/load/write-rows.js';
 import { runningEngines } from '../../src/settlement/engine.js';
 import { ledgerCheck } from '../../src/settlement/ledger-report.js';
 import { planFaults, runPlan } from './faults.js';
-import type { RunResult } from './result.js';
+import { freshResult, type RunResult } from './result.js';
 import { Rng } from './rng.js';
 import type { OwnMariaDb, OwnRedis } from './services.js';
 import { HTTP_TIMEOUT_MS, openWorld, PREFIX, poll, TTL_MS } from './world.js';
@@ -38,23 +38,7 @@ export async function settlementRun(
   const rows = makeCounterRows(ORDERS, { flow: 'mixed', shards: 4, runId }, rng.next);
   // faults while the orders are written and for 8 s after, while the last ones are in flight
   const plan = planFaults(rng, Math.round((ORDERS / RATE) * 1000) + 8000);
-  const result: RunResult = {
-    engine: 'settlement',
-    run,
-    seed,
-    faults: { kill9: 0, sigstop: 0, redisRestart: 0, mysqlRestart: 0, downstreamFaults: 0 },
-    faultLog: [],
-    orders: ORDERS,
-    signals: 0,
-    lost: 0,
-    doubled: 0,
-    ledgerOk: false,
-    notAccepted: 0,
-    signalsNotDone: 0,
-    positionsMatchSlices: null,
-    notes: [],
-    seconds: 0,
-  };
+  const result: RunResult = { ...freshResult('settlement', run, seed), orders: ORDERS };
   const world = await openWorld(services, 'start', logRoot, `settlement-${seed}`);
   const redis = new Redis(services.redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
   // the campaign restarts this Redis: an error is a probe that says not yet

@@ -6,8 +6,9 @@
 import fc from 'fast-check';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
 import { buildFrame } from '../../src/copytrade/ingress/frame.js';
+import { SIGNAL_FIELDS } from '../../src/copytrade/ingress/signal-schema.js';
 import { frameSignature } from '../../src/copytrade/ingress/signature.js';
-import { INSTRUMENT } from '../../src/load/copy-world.js';
+import { follow, signalOf } from '../../src/load/copy-world.js';
 import { anyText, id, nonString, notId, notPositiveDecimal } from '../../test/support/fuzz.js';
 import { http, type Result, raw, Session, upgrade } from './wire.js';
 import { BOARD_TOKEN, COPIERS, LEAD, OTHER_LEAD, type Ports, type ProcName, tokenOf } from './world.js';
@@ -38,34 +39,8 @@ const short = (s: string, n = 160) => (s.length > n ? `${s.slice(0, n)}…(${s.l
 
 // ---------------------------------------------------------------- trader socket
 
-const signalFields = [
-  'signalId',
-  'traderId',
-  'instrument',
-  'action',
-  'side',
-  'qty',
-  'price',
-  'leverage',
-  'positionBefore',
-  'filledMs',
-  'liquidation',
-];
-
-function baseSignal(signalId: string, traderId = LEAD): TraderSignal {
-  return {
-    signalId,
-    traderId,
-    instrument: INSTRUMENT,
-    action: 'open',
-    side: 'long',
-    qty: '0.01',
-    price: '60000',
-    leverage: 10,
-    positionBefore: '0',
-    filledMs: Date.now(),
-  };
-}
+const baseSignal = (signalId: string, traderId = LEAD): TraderSignal =>
+  signalOf(traderId, { signalId, qty: '0.01', price: '60000' });
 
 type FrameKind =
   | { k: 'text'; text: string }
@@ -106,7 +81,7 @@ export const frameKind: fc.Arbitrary<FrameKind> = fc.oneof(
   {
     weight: 6,
     arbitrary: fc
-      .constantFrom(...signalFields, 'extra')
+      .constantFrom(...SIGNAL_FIELDS, 'extra')
       .chain((field) => badValue(field).map((value) => ({ k: 'mutated' as const, field, value }))),
   },
   { weight: 1, arbitrary: fc.constant({ k: 'wrong-trader' as const }) },
@@ -392,21 +367,10 @@ const apiInput = fc.record({
   ),
 });
 
-function followBody(copierId: string, traderId: string): Record<string, unknown> {
-  return {
-    copierId,
-    traderId,
-    account: { type: 'main' },
-    sizing: { mode: 'fixed-amount', margin: '100' },
-    leverage: 10,
-    marginMode: 'cross',
-    positionMode: 'one-way',
-    instruments: [INSTRUMENT],
-    maxPositionValue: '1000000',
-    maxSlippage: '0.05',
-    status: 'active',
-  };
-}
+/** A valid follow as the copiers' API takes it (copy-world's), as a record one field can be mutated in. */
+const followBody = (copierId: string, traderId: string): Record<string, unknown> => ({
+  ...follow(copierId, traderId),
+});
 
 function copierApiInput(a: ValueOf<typeof apiInput>): Input {
   const [routeMethod, template] = ROUTES[a.route] as (typeof ROUTES)[number];

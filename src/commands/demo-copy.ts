@@ -5,12 +5,12 @@ import type { Config } from '../config.js';
 import { copyChangePublisher } from '../copytrade/copy-changes.js';
 import { fx } from '../copytrade/domain/fixed.js';
 import type { FollowSettings } from '../copytrade/domain/settings.js';
-import type { TraderSignal } from '../copytrade/domain/signal.js';
 import { signalKeyOf } from '../copytrade/fanout/fanout.js';
 import type { Pool } from '../infra/mysql/client.js';
 import { percentiles } from '../infra/percentiles.js';
 import {
   type CopyRows,
+  cycleSignalOf,
   fannedOut,
   follow,
   INSTRUMENT,
@@ -72,7 +72,8 @@ export async function copyDemo({ config, engineDb, childEnv, say, until }: CopyD
     const keys: string[] = [];
     const runId = Date.now().toString(36);
     for (let i = 0; i < CYCLES * 3; i++) {
-      const signal = signalOf(
+      const signal = cycleSignalOf(
+        LEAD,
         `${runId}-${i}`,
         i % 3,
         (await exchange.price(INSTRUMENT as InstrumentId)).price,
@@ -155,22 +156,6 @@ function copierOf(i: number): { follow: FollowSettings; usdt: string } {
     };
   }
   return { follow: follow(id, LEAD, base), usdt: '10000' };
-}
-
-/** step 0: open 2; 1: close 1 of 2; 2: close the last 1. */
-function signalOf(signalId: string, step: number, price: string): TraderSignal {
-  return {
-    signalId,
-    traderId: LEAD,
-    instrument: INSTRUMENT,
-    action: step === 0 ? 'open' : 'close',
-    side: 'long',
-    qty: step === 0 ? '2' : '1',
-    price,
-    leverage: 10,
-    positionBefore: ['0', '2', '1'][step] as string,
-    filledMs: Date.now(),
-  };
 }
 
 /** The demo's rows of an earlier run: the simulator is new, so their accounts are gone. */

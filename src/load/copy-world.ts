@@ -32,6 +32,21 @@ export const signalOf = (traderId: string, over: Partial<TraderSignal> = {}): Tr
   ...over,
 });
 
+/** Step `step % 3` of the demo's and the chaos campaign's cycle: open 2, close 1 of 2, close the last 1. */
+export const cycleSignalOf = (
+  traderId: string,
+  signalId: string,
+  step: number,
+  price: string,
+): TraderSignal =>
+  signalOf(traderId, {
+    signalId,
+    price,
+    action: step === 0 ? 'open' : 'close',
+    qty: step === 0 ? '2' : '1',
+    positionBefore: ['0', '2', '1'][step] as string,
+  });
+
 /** Whether the fan-out has recorded the signal (or close-out) `signalKey` as done. */
 export async function fannedOut(db: Pool, signalKey: string): Promise<boolean> {
   const [rows] = await db.query<RowDataPacket[]>(

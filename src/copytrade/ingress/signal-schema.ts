@@ -21,7 +21,8 @@ const INSTRUMENT = /^[A-Z0-9]{1,16}(-[A-Z0-9]{1,16}){0,3}$/;
 const NON_NEGATIVE = /^\d{1,18}(\.\d{1,18})?$/;
 export const MAX_LEVERAGE = 1000;
 
-const FIELDS: readonly (keyof TraderSignal)[] = [
+/** every field a signal may have */
+export const SIGNAL_FIELDS: readonly (keyof TraderSignal)[] = [
   'signalId',
   'traderId',
   'instrument',
@@ -34,7 +35,7 @@ const FIELDS: readonly (keyof TraderSignal)[] = [
   'filledMs',
   'liquidation',
 ];
-const KNOWN = new Set<string>(FIELDS);
+const KNOWN = new Set<string>(SIGNAL_FIELDS);
 
 export const isId = (v: unknown): v is string => typeof v === 'string' && ID.test(v);
 
