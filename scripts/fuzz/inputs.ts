@@ -4,6 +4,7 @@
  * repeats), a short description for the report, and how to send itself.
  */
 import fc from 'fast-check';
+import { FOLLOW_KEYS } from '../../src/copytrade/domain/settings-parse.js';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
 import { buildFrame } from '../../src/copytrade/ingress/frame.js';
 import { SIGNAL_FIELDS } from '../../src/copytrade/ingress/signal-schema.js';
@@ -326,24 +327,7 @@ const apiInput = fc.record({
     'oversized',
     'empty',
   ),
-  mutation: fc.tuple(
-    fc.constantFrom(
-      'copierId',
-      'traderId',
-      'account',
-      'sizing',
-      'leverage',
-      'marginMode',
-      'positionMode',
-      'instruments',
-      'maxPositionValue',
-      'maxSlippage',
-      'status',
-      'takeProfitRatio',
-      'extra',
-    ),
-    fc.jsonValue(),
-  ),
+  mutation: fc.tuple(fc.constantFrom(...FOLLOW_KEYS, 'extra'), fc.jsonValue()),
   json: fc.jsonValue(),
   text: fc.string({ unit: 'binary', maxLength: 200 }),
   query: fc.oneof(

@@ -54,7 +54,8 @@ export function parseLeadSettings(body: unknown): LeadSettings {
   });
 }
 
-const FOLLOW_KEYS = [
+/** every field of a follow's settings */
+export const FOLLOW_KEYS = [
   'copierId',
   'traderId',
   'account',
