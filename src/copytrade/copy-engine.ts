@@ -149,7 +149,8 @@ export async function startCopyEngine(
       else void reload(change);
       // whatever the message names: a change of a copier or a lead may be one of its credentials
       void reloadCredentials();
-      void leadsChanged();
+      // the lead table holds leads only: a copier's change (every follow, pause, stop) leaves it as it is
+      if ('error' in change || change.kind !== 'copier') void leadsChanged();
     });
     await subscriber.subscribe(copyChangedChannel(prefix));
     // what was published while the subscriber was away is lost: after a reconnect (ioredis
