@@ -29,6 +29,16 @@ const commands: Record<string, { about: string; serves?: true; load: () => Promi
     about: 'run the copy-trading engine (signal ingress, fan-out to copiers)',
     load: () => import('./commands/copy.js'),
   },
+  operator: {
+    serves: true,
+    about: 'serve the operator API (users, credentials, leads, profit share) on TF_OPERATOR_HOST:TF_OPERATOR_PORT',
+    load: () => import('./commands/operator.js'),
+  },
+  users: {
+    about:
+      'users and credentials: register <userId> [--account main|sub:NAME] [--margin single|multi|portfolio] | show | rotate-token <userId> | rotate-lead-credentials <traderId> [--json]',
+    load: () => import('./commands/users.js'),
+  },
   load: {
     about:
       'write orders into the counter table: --orders N [--rate R] [--flow open|close|mixed] [--other-biz F]',

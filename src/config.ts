@@ -78,6 +78,14 @@ const secretKey = (raw: string, name: string): Buffer => {
   return Buffer.from(raw, 'hex');
 };
 
+/** '' (unset) or a bearer token: at least 16 characters, none of them blank. Never echoed. */
+const operatorToken = (raw: string, name: string): string => {
+  if (raw !== '' && !/^\S{16,}$/.test(raw)) {
+    throw new ConfigError(name, `expected at least 16 characters without spaces, got ${raw.length} characters`);
+  }
+  return raw;
+};
+
 const decimal = (raw: string, name: string): string => {
   if (!/^\d+(\.\d+)?$/.test(raw)) throw new ConfigError(name, `expected a decimal like 0.001, got "${raw}"`);
   return raw;
@@ -386,6 +394,26 @@ export const settings = {
     '64',
     int(1, 100_000),
     'copy trading: API queries waiting for one of those connections; one more gets 503 BUSY',
+  ),
+  operatorHost: s('TF_OPERATOR_HOST', '127.0.0.1', text, 'operator API (`tradeflow operator`): address to bind'),
+  operatorPort: s('TF_OPERATOR_PORT', '9467', int(0, 65_535), 'operator API: port (0: any free port)'),
+  operatorToken: s(
+    'TF_OPERATOR_TOKEN',
+    '',
+    operatorToken,
+    'operator API: the bearer token every request must carry (16+ characters); unset, `tradeflow operator` refuses to start',
+  ),
+  operatorAuthMaxFailures: s(
+    'TF_OPERATOR_AUTH_MAX_FAILURES',
+    '10',
+    int(1, 1_000_000),
+    'operator API: failed token attempts an address may make per window before it gets 429',
+  ),
+  operatorAuthWindowMs: s(
+    'TF_OPERATOR_AUTH_WINDOW_MS',
+    '60000',
+    int(100, 86_400_000),
+    "operator API: the window of TF_OPERATOR_AUTH_MAX_FAILURES, from an address's first failure",
   ),
   simHost: s('TF_SIM_HOST', '127.0.0.1', text, 'simulator: address to bind'),
   simPort: s('TF_SIM_PORT', '7400', int(1, 65_535), 'simulator: port'),

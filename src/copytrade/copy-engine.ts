@@ -27,6 +27,9 @@ import { encodeCloseOutEntry, signalStreamKey } from './ingress/codec.js';
 import { requeueAccepted } from './ingress/requeue.js';
 import { startCopyIngress } from './ingress/start-ingress.js';
 import type { CopyMetrics } from './metrics.js';
+import { copierNotices } from './notices/copier-notices.js';
+import type { Notice } from './notices/kinds.js';
+import { noticeMessage, subscribeNotices } from './notices/notices.js';
 
 const PRICE_REFRESH_MS = 100;
 
@@ -215,6 +218,11 @@ export async function startCopyEngine(
       ingress.leaders
         .refresh()
         .catch((err) => log.error({ err }, 'lead table reload failed; the previous stays'));
+    // notices written here (pauses) or by other processes (the operator API, profit share) to the users' /stream
+    const noticeSubscriber = createRedis(config.redisUrl, { blocking: true, name: `tf-copy-${consumer}-notices` });
+    started.push(() => noticeSubscriber.disconnect());
+    const pushNotice = (n: Notice) => api?.publish(n.userId, () => noticeMessage(n));
+    await subscribeNotices(noticeSubscriber, prefix, pushNotice, log);
     // 4. the copiers' API; it answers once the book holds the change (other writers announce
     // theirs on the channel above)
     api = await startCopierApi({
@@ -230,6 +238,7 @@ export async function startCopyEngine(
         await redis.xadd(signalStreamKey(prefix), '*', ...encodeCloseOutEntry(request));
         return requestId;
       },
+      notices: copierNotices(apiPool, pushNotice, log),
       log,
     });
     started.push(() => api?.close());

@@ -12,6 +12,7 @@ import {
   writeError,
 } from '../../infra/http.js';
 import type { Logger } from '../../infra/log.js';
+import type { CopierNotices } from '../notices/copier-notices.js';
 import { type AttemptLimiter, retryAfterSeconds } from './attempt-limiter.js';
 import type { FollowStore } from './follow-store.js';
 import { checkQuery, intParam, oneOfParam } from './query.js';
@@ -41,7 +42,8 @@ const POOL_FULL = 'Queue limit reached.';
  *                                     stop following; keep (default) leaves the slices the copier's,
  *                                     close queues a close-out of them (its orders show in /orders)
  *   GET    /follows | /slices | /orders?limit=N (1..500, default 100)   the copier's own
- *   WS     /stream                    its copy orders and skips, pushed once recorded
+ *   GET    /notices?limit=N&before=C  its notices: copies, skips, pauses, decisions, ... (notices/)
+ *   WS     /stream                    its copy orders and skips, pushed once recorded, and its other notices
  * Every change is announced (`changed`) so the fan-out's book reloads that copier.
  * Tokens are checked against `copierOf` (the credential cache: no MySQL query for a wrong
  * one); an address with too many failed attempts gets 429 with Retry-After (`attempts`).
@@ -56,6 +58,8 @@ export async function startCopierApi(opts: {
   changed: (copierId: string) => Promise<unknown>;
   /** queues the close of the copier's slices of a trader; returns the request's id */
   closeOut: (copierId: string, traderId: string) => Promise<string>;
+  /** the notices' routes, and a notice for each pause, resume and stop */
+  notices?: CopierNotices;
   log: Logger;
 }): Promise<CopierApi> {
   const { store, log } = opts;
@@ -133,10 +137,12 @@ export async function startCopierApi(opts: {
   );
   route('post', '/follows/:trader/pause', [], async (copierId, _ex, { trader }) => {
     await store.setStatus(copierId, trader, 'paused');
+    await opts.notices?.followChanged(copierId, 'pause', { traderId: trader });
     return changedThen(copierId, { traderId: trader, status: 'paused' });
   });
   route('post', '/follows/:trader/resume', [], async (copierId, _ex, { trader }) => {
     await store.setStatus(copierId, trader, 'active');
+    await opts.notices?.followChanged(copierId, 'resume', { traderId: trader });
     return changedThen(copierId, { traderId: trader, status: 'active' });
   });
   route('del', '/follows/:trader', ['slices'], async (copierId, _ex, { trader, query }) => {
@@ -144,8 +150,12 @@ export async function startCopierApi(opts: {
     await store.stop(copierId, trader);
     // the book holds the stop before the close-out is queued: no signal after it copies again
     await opts.changed(copierId);
-    if (slices === 'keep') return { traderId: trader, status: 'stopped', slices: 'kept' };
+    if (slices === 'keep') {
+      await opts.notices?.followChanged(copierId, 'stop', { traderId: trader, slices: 'kept' });
+      return { traderId: trader, status: 'stopped', slices: 'kept' };
+    }
     const requestId = await opts.closeOut(copierId, trader);
+    await opts.notices?.followChanged(copierId, 'stop', { traderId: trader, slices: 'closing', requestId });
     return { traderId: trader, status: 'stopped', slices: 'closing', requestId };
   });
   route('get', '/follows', [], async (copierId) => ({ follows: await store.follows(copierId) }));
@@ -154,6 +164,9 @@ export async function startCopierApi(opts: {
     const limit = intParam(query, 'limit', { min: 1, max: MAX_LIST, fallback: 100 });
     return { orders: await store.orders(copierId, limit) };
   });
+  for (const r of opts.notices?.routes ?? []) {
+    route(r.method, r.path, r.allowed, (copierId, _ex, { query }) => r.handle(copierId, query));
+  }
   app.ws<{ copierId: string }>('/stream', {
     maxPayloadLength: 1024,
     idleTimeout: 120,

@@ -1,0 +1,56 @@
+import type { Run } from '../cli.js';
+import { DEV_SECRET_KEY_HEX } from '../config.js';
+import { AttemptLimiter } from '../copytrade/api/attempt-limiter.js';
+import { copyChangePublisher } from '../copytrade/copy-changes.js';
+import { redisNoticePusher } from '../copytrade/notices/notices.js';
+import { allOperatorRoutes } from '../copytrade/operator/all-routes.js';
+import { MIN_OPERATOR_TOKEN, startOperatorServer } from '../copytrade/operator/server.js';
+import { createPool } from '../infra/mysql/client.js';
+import { createRedis } from '../infra/redis.js';
+import { untilSignal } from './signals.js';
+
+/**
+ * The operator API on TF_OPERATOR_HOST:TF_OPERATOR_PORT (127.0.0.1:9467), every area's
+ * routes (all-routes.ts). Its writes reach the running copy engine as any writer's do: the
+ * changes on copy:changed, the notices on copy:notices.
+ */
+export const run: Run = async (_args, { config, log }) => {
+  if (config.operatorToken === '') {
+    process.stderr.write(
+      `tradeflow operator: set TF_OPERATOR_TOKEN (at least ${MIN_OPERATOR_TOKEN} characters, e.g. \`openssl rand -hex 32\`); the operator API does not run without one\n`,
+    );
+    return 2;
+  }
+  if (config.secretKey.equals(Buffer.from(DEV_SECRET_KEY_HEX, 'hex'))) {
+    log.warn('TF_SECRET_KEY is the public development default: lead secrets written now are as good as plaintext');
+  }
+  const redis = createRedis(config.redisUrl, { name: 'tf-operator' });
+  const pool = createPool(config.mysqlUrl, config.engineDb, { connections: 4 });
+  const prefix = config.redisPrefix;
+  try {
+    const server = await startOperatorServer({
+      host: config.operatorHost,
+      port: config.operatorPort,
+      token: config.operatorToken,
+      routes: allOperatorRoutes({
+        db: pool,
+        publish: copyChangePublisher(redis, prefix),
+        secretKey: config.secretKey,
+        pushNotice: redisNoticePusher(redis, prefix),
+      }),
+      attempts: new AttemptLimiter({
+        maxFailures: config.operatorAuthMaxFailures,
+        windowMs: config.operatorAuthWindowMs,
+      }),
+      log,
+    });
+    process.stdout.write(`operator API on http://${config.operatorHost}:${server.port}\n`);
+    const signal = await untilSignal();
+    log.info({ signal }, 'closing the operator API');
+    server.close();
+    return 0;
+  } finally {
+    redis.disconnect();
+    await pool.end();
+  }
+};
