@@ -31,7 +31,8 @@ const commands: Record<string, { about: string; serves?: true; load: () => Promi
   },
   operator: {
     serves: true,
-    about: 'serve the operator API (users, credentials, leads, profit share) on TF_OPERATOR_HOST:TF_OPERATOR_PORT',
+    about:
+      'serve the operator API (users, credentials, leads, profit share) on TF_OPERATOR_HOST:TF_OPERATOR_PORT',
     load: () => import('./commands/operator.js'),
   },
   users: {

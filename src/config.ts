@@ -81,7 +81,10 @@ const secretKey = (raw: string, name: string): Buffer => {
 /** '' (unset) or a bearer token: at least 16 characters, none of them blank. Never echoed. */
 const operatorToken = (raw: string, name: string): string => {
   if (raw !== '' && !/^\S{16,}$/.test(raw)) {
-    throw new ConfigError(name, `expected at least 16 characters without spaces, got ${raw.length} characters`);
+    throw new ConfigError(
+      name,
+      `expected at least 16 characters without spaces, got ${raw.length} characters`,
+    );
   }
   return raw;
 };
@@ -395,7 +398,12 @@ export const settings = {
     int(1, 100_000),
     'copy trading: API queries waiting for one of those connections; one more gets 503 BUSY',
   ),
-  operatorHost: s('TF_OPERATOR_HOST', '127.0.0.1', text, 'operator API (`tradeflow operator`): address to bind'),
+  operatorHost: s(
+    'TF_OPERATOR_HOST',
+    '127.0.0.1',
+    text,
+    'operator API (`tradeflow operator`): address to bind',
+  ),
   operatorPort: s('TF_OPERATOR_PORT', '9467', int(0, 65_535), 'operator API: port (0: any free port)'),
   operatorToken: s(
     'TF_OPERATOR_TOKEN',

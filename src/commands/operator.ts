@@ -22,7 +22,9 @@ export const run: Run = async (_args, { config, log }) => {
     return 2;
   }
   if (config.secretKey.equals(Buffer.from(DEV_SECRET_KEY_HEX, 'hex'))) {
-    log.warn('TF_SECRET_KEY is the public development default: lead secrets written now are as good as plaintext');
+    log.warn(
+      'TF_SECRET_KEY is the public development default: lead secrets written now are as good as plaintext',
+    );
   }
   const redis = createRedis(config.redisUrl, { name: 'tf-operator' });
   const pool = createPool(config.mysqlUrl, config.engineDb, { connections: 4 });

@@ -45,7 +45,9 @@ export const run: Run = async (args, { config }) => {
   };
   try {
     const result = await perform(store, parsed);
-    process.stdout.write(parsed.json ? `${JSON.stringify(result)}\n` : text(parsed.action, result as Record<string, unknown>));
+    process.stdout.write(
+      parsed.json ? `${JSON.stringify(result)}\n` : text(parsed.action, result as Record<string, unknown>),
+    );
     return 0;
   } catch (err) {
     if (err instanceof HttpError && err.status < 500) {
@@ -79,7 +81,8 @@ function parse(args: string[]) {
   const actions = ['register', 'show', 'rotate-token', 'rotate-lead-credentials'] as const;
   if (!actions.includes(action as never)) throw new Usage(`unknown action ${JSON.stringify(action ?? '')}`);
   if (id === undefined || rest.length > 0) throw new Usage(`${action} takes one id`);
-  if (values['key-only'] && values['secret-only']) throw new Usage('--key-only and --secret-only exclude each other');
+  if (values['key-only'] && values['secret-only'])
+    throw new Usage('--key-only and --secret-only exclude each other');
   return { action: action as (typeof actions)[number], id, json: values.json, values };
 }
 
@@ -102,6 +105,8 @@ async function perform(store: UserStore, p: ReturnType<typeof parse>): Promise<o
 function text(action: string, r: Record<string, unknown>): string {
   const lines = Object.entries(r).map(([k, v]) => `${k}\t${typeof v === 'object' ? JSON.stringify(v) : v}`);
   const once =
-    action === 'show' ? '' : '(the token or secret above is shown once: MySQL keeps only its hash or ciphertext)\n';
+    action === 'show'
+      ? ''
+      : '(the token or secret above is shown once: MySQL keeps only its hash or ciphertext)\n';
   return `${lines.join('\n')}\n${once}`;
 }

@@ -219,7 +219,10 @@ export async function startCopyEngine(
         .refresh()
         .catch((err) => log.error({ err }, 'lead table reload failed; the previous stays'));
     // notices written here (pauses) or by other processes (the operator API, profit share) to the users' /stream
-    const noticeSubscriber = createRedis(config.redisUrl, { blocking: true, name: `tf-copy-${consumer}-notices` });
+    const noticeSubscriber = createRedis(config.redisUrl, {
+      blocking: true,
+      name: `tf-copy-${consumer}-notices`,
+    });
     started.push(() => noticeSubscriber.disconnect());
     const pushNotice = (n: Notice) => api?.publish(n.userId, () => noticeMessage(n));
     await subscribeNotices(noticeSubscriber, prefix, pushNotice, log);

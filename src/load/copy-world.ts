@@ -1,13 +1,14 @@
 /**
  * A copy-trading world for the demo, the benchmark and the tests: lead traders with API
- * credentials, copiers with funded exchange accounts and follows (written straight to MySQL,
- * as the account system would, each write announced on copy:changed), and a trader's signal
- * socket that signs its frames.
+ * credentials, copiers registered as users (accounts/users.ts, as the operator does) with
+ * funded exchange accounts and follows (written to MySQL, each write announced on
+ * copy:changed), and a trader's signal socket that signs its frames.
  */
 import type { RowDataPacket } from 'mysql2/promise';
 import { WebSocket } from 'undici';
 import type { ExchangeClient } from '../clients/exchange.js';
-import { encryptSecret, hashToken } from '../copytrade/accounts/secrets.js';
+import { encryptSecret } from '../copytrade/accounts/secrets.js';
+import { registerUsers } from '../copytrade/accounts/users.js';
 import { copierChanged, leadChanged, type PublishCopyChanges } from '../copytrade/copy-changes.js';
 import type { FollowSettings, LeadSettings } from '../copytrade/domain/settings.js';
 import { parseLeadSettings } from '../copytrade/domain/settings-parse.js';
@@ -129,30 +130,28 @@ export const follow = (
 const tokenOf = (copierId: string): string => `token-${copierId}`;
 
 /**
- * Copiers with exchange accounts funded with `usdt`, following as `settings` says. Returns
- * each copier's token, once, as the account system shows it once: MySQL keeps only its SHA-256.
+ * Copiers registered as users (main account, single-currency), with exchange accounts funded
+ * with `usdt`, following as `settings` says. Returns each copier's token, once, as
+ * registration shows it once: MySQL keeps only its SHA-256.
  */
 export async function seedCopiers(
-  { db, publish }: CopyRows,
+  rows: CopyRows,
   exchange: ExchangeClient,
   copiers: { follow: FollowSettings; usdt: string }[],
 ): Promise<Map<string, string>> {
+  const { db, publish } = rows;
   const now = Date.now();
-  const tokens = new Map(copiers.map((c) => [c.follow.copierId, tokenOf(c.follow.copierId)]));
+  const tokens = new Map<string, string>();
   for (let i = 0; i < copiers.length; i += 500) {
     const part = copiers.slice(i, i + 500);
-    await db.query(
-      'INSERT INTO copy_copier (copier_id, token_hash, account_id, margin_kind, updated_ms) VALUES ?',
-      [
-        part.map((c) => [
-          c.follow.copierId,
-          hashToken(tokens.get(c.follow.copierId) ?? ''),
-          c.follow.copierId,
-          'single-currency',
-          now,
-        ]),
-      ],
-    );
+    const users = part.map((c) => ({
+      userId: c.follow.copierId,
+      account: { type: 'main' } as const,
+      marginKind: 'single-currency' as const,
+    }));
+    // announced below, once the follows and the accounts exist
+    for (const u of await registerUsers(rows, users, { tokenOf, announce: false }))
+      tokens.set(u.userId, u.token);
     await db.query('INSERT INTO copy_follow (copier_id, trader_id, settings, status, updated_ms) VALUES ?', [
       part.map((c) => [c.follow.copierId, c.follow.traderId, JSON.stringify(c.follow), c.follow.status, now]),
     ]);

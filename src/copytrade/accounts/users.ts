@@ -155,7 +155,10 @@ export async function rotateLeadCredentials(
   if (res.affectedRows === 0) throw new HttpError(404, 'NO_SUCH_LEAD', `${id} does not lead`);
   await store.publish(leadChanged(id));
   const kept = async () => {
-    const [[row]] = await store.db.query<RowDataPacket[]>('SELECT api_key FROM copy_trader WHERE trader_id=?', [id]);
+    const [[row]] = await store.db.query<RowDataPacket[]>(
+      'SELECT api_key FROM copy_trader WHERE trader_id=?',
+      [id],
+    );
     return String(row?.api_key);
   };
   return { traderId: id, apiKey: apiKey ?? (await kept()), ...(secret ? { secret } : {}) };

@@ -1,5 +1,5 @@
 import type { MarginKind } from './account.js';
-import { idAt, type JsonObject, objectAt, onlyKeys, oneOfAt } from './fields.js';
+import { idAt, type JsonObject, objectAt, oneOfAt, onlyKeys } from './fields.js';
 import { SettingsError } from './settings-error.js';
 
 /**
@@ -38,10 +38,14 @@ export function parseRegistration(value: unknown): Registration {
   onlyKeys(o, ['userId', 'account', 'marginKind'], '');
   const userId = idAt(o, 'userId', '');
   const account = o.account === undefined ? ({ type: 'main' } as const) : parseAccount(o.account);
-  const marginKind = o.marginKind === undefined ? 'single-currency' : oneOfAt(o, 'marginKind', '', MARGIN_KINDS);
+  const marginKind =
+    o.marginKind === undefined ? 'single-currency' : oneOfAt(o, 'marginKind', '', MARGIN_KINDS);
   const r = { userId, account, marginKind };
   if (accountIdOf(r).length > ACCOUNT_ID_MAX) {
-    throw new SettingsError('account.subAccount', `${userId}/{subAccount} must fit in ${ACCOUNT_ID_MAX} characters`);
+    throw new SettingsError(
+      'account.subAccount',
+      `${userId}/{subAccount} must fit in ${ACCOUNT_ID_MAX} characters`,
+    );
   }
   return r;
 }
@@ -64,7 +68,11 @@ function parseAccount(value: unknown): UserAccount {
 export function registrationBody(userId: string, account: string, margin: string): JsonObject {
   const sub = /^sub:(.*)$/s.exec(account);
   if (account !== 'main' && !sub) throw new SettingsError('--account', 'expected main or sub:<name>');
-  const short: Record<string, MarginKind> = { single: 'single-currency', multi: 'multi-currency', portfolio: 'portfolio' };
+  const short: Record<string, MarginKind> = {
+    single: 'single-currency',
+    multi: 'multi-currency',
+    portfolio: 'portfolio',
+  };
   return {
     userId,
     account: sub ? { type: 'sub', subAccount: sub[1] } : { type: 'main' },

@@ -46,7 +46,11 @@ export function copierNotices(pool: Pool, push: NoticePusher, log: Logger): Copi
         },
       },
     ],
-    async followChanged(copierId: string, kind: 'pause' | 'resume' | 'stop', payload: FollowPayload | StopPayload) {
+    async followChanged(
+      copierId: string,
+      kind: 'pause' | 'resume' | 'stop',
+      payload: FollowPayload | StopPayload,
+    ) {
       // each request is an event of its own: the key only guards a write retried by this call
       const dedupKey = `${kind}:${copierId}:${payload.traderId}:${Date.now()}:${randomBytes(4).toString('hex')}`;
       // the follow has changed and the book holds it: a notice that cannot be written is logged, not the request's failure

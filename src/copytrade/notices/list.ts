@@ -78,7 +78,12 @@ const SOURCES: readonly Source[] = [
       userId,
       kind: 'skip',
       createdMs: Number(r.created_ms),
-      payload: { signalKey: r.k, traderId: r.trader_id, reason: r.reason, detail: r.detail } satisfies SkipPayload,
+      payload: {
+        signalKey: r.k,
+        traderId: r.trader_id,
+        reason: r.reason,
+        detail: r.detail,
+      } satisfies SkipPayload,
     }),
   },
 ];

@@ -53,7 +53,8 @@ export async function notify<K extends WrittenKind>(
   if (!NOTICE_KINDS.includes(kind as never) || kind === 'copy' || kind === 'skip') {
     throw new Error(`notice: ${String(input.kind)} is not a kind that is written`);
   }
-  if (!DEDUP_KEY.test(input.dedupKey)) throw new Error('notice: dedupKey must be 1-255 printable ASCII characters');
+  if (!DEDUP_KEY.test(input.dedupKey))
+    throw new Error('notice: dedupKey must be 1-255 printable ASCII characters');
   const payload = JSON.stringify(input.payload);
   if (Buffer.byteLength(payload) > PAYLOAD_MAX_BYTES) throw new Error('notice: payload over 64 KiB');
   const createdMs = Date.now();

@@ -99,9 +99,14 @@ export async function startOperatorServer(opts: OperatorServerOptions): Promise<
     const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (bearer !== undefined && safeEqual(bearer, opts.token)) return;
     attempts.failed(from);
-    throw new HttpError(401, 'UNAUTHORIZED', 'the operator token is required: Authorization: Bearer <token>', {
-      'www-authenticate': 'Bearer realm="tradeflow operator"',
-    });
+    throw new HttpError(
+      401,
+      'UNAUTHORIZED',
+      'the operator token is required: Authorization: Bearer <token>',
+      {
+        'www-authenticate': 'Bearer realm="tradeflow operator"',
+      },
+    );
   };
 
   const answer = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
@@ -117,14 +122,23 @@ export async function startOperatorServer(opts: OperatorServerOptions): Promise<
     const hit = onPath.find((m) => m.c.route.method === req.method);
     if (!hit) {
       const allow = [...new Set(onPath.map((m) => m.c.route.method))].join(', ');
-      throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here (allowed: ${allow})`, {
-        allow,
-      });
+      throw new HttpError(
+        405,
+        'METHOD_NOT_ALLOWED',
+        `${req.method} is not allowed here (allowed: ${allow})`,
+        {
+          allow,
+        },
+      );
     }
     const actorHeader = req.headers['x-operator'];
     const actor = typeof actorHeader === 'string' && actorHeader !== '' ? actorHeader : 'operator';
     if (!ACTOR.test(actor)) {
-      throw new HttpError(400, 'INVALID_REQUEST', 'x-operator: expected 1-64 characters of A-Z a-z 0-9 _ . @ -');
+      throw new HttpError(
+        400,
+        'INVALID_REQUEST',
+        'x-operator: expected 1-64 characters of A-Z a-z 0-9 _ . @ -',
+      );
     }
     const method = hit.c.route.method;
     const body = method === 'GET' || method === 'DELETE' ? undefined : await readBody(req, bodyLimit);
@@ -137,11 +151,9 @@ export async function startOperatorServer(opts: OperatorServerOptions): Promise<
 
   const server = createServer((req, res) => {
     answer(req, res).catch((err: unknown) => {
-      const e =
-        err instanceof HttpError
-          ? err
-          : (log.error({ err, method: req.method, url: req.url }, 'operator request failed'),
-            new HttpError(500, 'INTERNAL', 'internal error'));
+      if (!(err instanceof HttpError))
+        log.error({ err, method: req.method, url: req.url }, 'operator request failed');
+      const e = err instanceof HttpError ? err : new HttpError(500, 'INTERNAL', 'internal error');
       if (!req.complete) discard(req, res);
       send(res, e.status, { code: e.code, message: e.message }, e.headers);
     });

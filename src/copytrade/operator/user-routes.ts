@@ -52,8 +52,10 @@ function rotationOf(body: unknown): { apiKey?: boolean; secret?: boolean } {
   }
   const out: { apiKey?: boolean; secret?: boolean } = {};
   for (const [key, value] of Object.entries(body)) {
-    if (key !== 'apiKey' && key !== 'secret') throw new HttpError(422, 'INVALID_REQUEST', `${key}: unknown field`);
-    if (typeof value !== 'boolean') throw new HttpError(422, 'INVALID_REQUEST', `${key}: expected true or false`);
+    if (key !== 'apiKey' && key !== 'secret')
+      throw new HttpError(422, 'INVALID_REQUEST', `${key}: unknown field`);
+    if (typeof value !== 'boolean')
+      throw new HttpError(422, 'INVALID_REQUEST', `${key}: expected true or false`);
     out[key] = value;
   }
   return out;
