@@ -138,7 +138,7 @@ describe('notices: written, pushed on /stream, listed with copies and skips', ()
       ['pause', 'resume', 'stop'],
     );
     const listed = await api('GET', '/notices', 'token-cb');
-    const ids = (listed.json?.notices as Notice[]).map((x) => x.id);
+    const ids = ((listed.json?.notices ?? []) as Notice[]).map((x) => x.id);
     assert.deepEqual(
       ids,
       kinds.map((_k, i) => mine.frames.filter((f) => f.type === 'notice')[2 - i]?.id),

@@ -285,7 +285,9 @@ describe('operator API and CLI: users and credentials', () => {
     );
     assert.equal(row?.api_key, apiKey);
     assert.ok(
-      !(row?.secret_enc as Buffer).toString('latin1').includes(next.secret),
+      !Buffer.from(row?.secret_enc ?? '')
+        .toString('latin1')
+        .includes(next.secret),
       'the secret is kept encrypted',
     );
   });
