@@ -27,6 +27,8 @@ import { encodeCloseOutEntry, signalStreamKey } from './ingress/codec.js';
 import { requeueAccepted } from './ingress/requeue.js';
 import { startCopyIngress } from './ingress/start-ingress.js';
 import type { CopyMetrics } from './metrics.js';
+import { PairStore } from './profit-share/pair-store.js';
+import { startProfitShare } from './profit-share/start-profit-share.js';
 
 const PRICE_REFRESH_MS = 100;
 
@@ -215,6 +217,9 @@ export async function startCopyEngine(
       ingress.leaders
         .refresh()
         .catch((err) => log.error({ err }, 'lead table reload failed; the previous stays'));
+    // 5. profit share: the withholding sweep, the cycle's cut-off and stopped follows, as BullMQ jobs
+    const profitShare = await startProfitShare(config, pool, exchange, log);
+    started.push(() => profitShare.close());
     // 4. the copiers' API; it answers once the book holds the change (other writers announce
     // theirs on the channel above)
     api = await startCopierApi({
@@ -230,6 +235,8 @@ export async function startCopyEngine(
         await redis.xadd(signalStreamKey(prefix), '*', ...encodeCloseOutEntry(request));
         return requestId;
       },
+      stopped: (copierId, traderId) => profitShare.stopped({ copierId, traderId }),
+      profitShare: new PairStore(apiPool),
       log,
     });
     started.push(() => api?.close());
