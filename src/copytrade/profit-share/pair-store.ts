@@ -255,8 +255,10 @@ async function writeStatement(
   ];
   const guard = (c: string) =>
     onExisting === 'replace' ? `VALUES(\`${c}\`)` : `IF(status='deferred', VALUES(\`${c}\`), \`${c}\`)`;
-  // status last: the guard of the other columns reads the row's status before it changes
-  const updates = [...cols.filter((c) => c !== 'status'), 'status'].map((c) => `\`${c}\`=${guard(c)}`);
+  // status last: the guard of the other columns reads the row's status before it changes; a
+  // deferred statement written again (a run again) keeps its time
+  const updated = cols.filter((c) => c !== 'status' && (onExisting === 'replace' || c !== 'created_ms'));
+  const updates = [...updated, 'status'].map((c) => `\`${c}\`=${guard(c)}`);
   await conn.query(
     `INSERT INTO copy_ps_statement (copier_id, trader_id, period, ${cols.map((c) => `\`${c}\``).join(', ')})
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
