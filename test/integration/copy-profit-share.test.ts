@@ -9,6 +9,7 @@ import { fx, fxStr } from '../../src/copytrade/domain/fixed.js';
 import { nextCutoff, periodEndingAt, periodOf } from '../../src/copytrade/domain/profit-share-cycle.js';
 import type { LeadSettings } from '../../src/copytrade/domain/settings.js';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
+import { profitShareRoutes } from '../../src/copytrade/profit-share/operator-routes.js';
 import type { StatementRow } from '../../src/copytrade/profit-share/pair-store.js';
 import { PROFIT_SHARE_ESCROW, ProfitShare } from '../../src/copytrade/profit-share/profit-share.js';
 import {
@@ -17,6 +18,7 @@ import {
   ProfitShareQueue,
   SWEEP_SCHEDULER,
 } from '../../src/copytrade/profit-share/queue.js';
+import { HttpError } from '../../src/infra/http.js';
 import { createLogger } from '../../src/infra/log.js';
 import {
   type CopyRows,
@@ -195,6 +197,23 @@ describe('profit share: withholding, high-water mark settlement, stop, and a set
       assert.equal(Number(sweep?.every), 300);
     } finally {
       await queue.close();
+    }
+  });
+
+  it('Bull Board shows the profit-share queue next to the settlement queues', async () => {
+    const board = world.spawn(['board'], { TF_BOARD_PORT: String(await freePort()) });
+    try {
+      const url = await waitFor('the board to print its URL', async () => {
+        if (board.proc.exitCode !== null) throw new Error(`board exited: ${board.stderr.slice(-500)}`);
+        return /Bull Board on (http:\S+)/.exec(board.stdout)?.[1];
+      });
+      const res = await fetch(`${url}api/queues`);
+      assert.equal(res.status, 200);
+      const { queues } = (await res.json()) as { queues: { name: string }[] };
+      assert.deepEqual(queues.map((q) => q.name).sort(), ['profit-share', 'settle-parked', 'settle-retry']);
+    } finally {
+      board.kill('SIGTERM');
+      await board.exited;
     }
   });
 
@@ -592,5 +611,33 @@ describe('profit share: withholding, high-water mark settlement, stop, and a set
     const ledger = await exchange.ledger();
     assert.equal(ledger.conserved, true, ledger.problems.join('; '));
     assert.equal(engine.proc.exitCode, null, 'the copy engine still runs');
+  });
+
+  it('the operator routes: statements of a pair, a settlement run again pays nothing, bad input is a 400', async () => {
+    const routes = profitShareRoutes({ profitShare: service });
+    const route = (method: string, path: string) => {
+      const r = routes.find((x) => x.method === method && x.path === path);
+      assert.ok(r, `${method} ${path}`);
+      return r;
+    };
+    const req = (query: string, body?: unknown) => ({
+      params: {},
+      query: new URLSearchParams(query),
+      body,
+      actor: 'test',
+    });
+    const list = await route('GET', '/operator/profit-share/statements').handle(req('copier=c1&trader=t1'));
+    assert.deepEqual(
+      (list.body as { statements: StatementRow[] }).statements.map((s) => s.period),
+      [...periods, current],
+    );
+    const settle = route('POST', '/operator/profit-share/settle');
+    const again = await settle.handle(req('', { cutoff: new Date(cutoffs[2] as number).toISOString() }));
+    assert.equal(again.status, 200);
+    assert.deepEqual((again.body as { payout: string; settled: number }).payout, '0');
+    const badRequest = (err: unknown) => err instanceof HttpError && err.status === 400;
+    await assert.rejects(settle.handle(req('', { cutoff: '2026-12-08T00:00:00Z' })), badRequest);
+    await assert.rejects(settle.handle(req('', { when: 'now' })), badRequest);
+    await assert.rejects(route('GET', '/operator/profit-share/statements').handle(req('')), badRequest);
   });
 });
