@@ -58,6 +58,10 @@ const commands: Record<string, { about: string; serves?: true; load: () => Promi
     about: 'serve Bull Board for the retry and parked queues',
     load: () => import('./commands/board.js'),
   },
+  'profit-share': {
+    about: 'profit share: settle (--now | --cutoff ISO) [--json] | show --copier C --trader T [--json]',
+    load: () => import('./commands/profit-share.js'),
+  },
   ledger: {
     about: "check the simulators' ledger: --check [--json] [--prefix P]",
     load: () => import('./commands/ledger.js'),

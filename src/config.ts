@@ -423,6 +423,18 @@ export const settings = {
     int(100, 86_400_000),
     "operator API: the window of TF_OPERATOR_AUTH_MAX_FAILURES, from an address's first failure",
   ),
+  profitShareCycle: s(
+    'TF_PROFIT_SHARE_CYCLE',
+    'weekly',
+    oneOf('weekly', 'daily'),
+    'profit share: settlement cycle, cut-off Monday 00:00 UTC (weekly) or every 00:00 UTC (daily); a BullMQ repeatable job run by the copy engine',
+  ),
+  profitShareSweepMs: s(
+    'TF_PROFIT_SHARE_SWEEP_MS',
+    '5000',
+    int(200, 3_600_000),
+    "profit share: how often the shares accrued by closes at a profit are moved from the copiers' exchange accounts to escrow",
+  ),
   simHost: s('TF_SIM_HOST', '127.0.0.1', text, 'simulator: address to bind'),
   simPort: s('TF_SIM_PORT', '7400', int(1, 65_535), 'simulator: port'),
   simFeeRate: s('TF_SIM_FEE_RATE', '0.001', decimal, 'simulator: trade fee rate (decimal string)'),

@@ -49,7 +49,8 @@ function authMiddleware(auth: BoardAuth): RequestHandler {
 
 /**
  * Bull Board over express: the retry queue read-only (its jobs are the engine's own
- * business), the parked queue with retries of failed jobs, which re-drive parked orders.
+ * business), the parked queue with retries of failed jobs, which re-drive parked orders, and
+ * the profit-share queue (its jobs are safe to run again).
  */
 export async function startBoardServer(opts: {
   host: string;
@@ -57,6 +58,8 @@ export async function startBoardServer(opts: {
   auth: BoardAuth;
   retryQueue: Queue;
   parkedQueue: Queue;
+  /** copy trading's profit-share cycle, withholding sweep and stopped follows */
+  profitShareQueue?: Queue;
 }): Promise<BoardServer> {
   const adapter = new ExpressAdapter();
   adapter.setBasePath('/');
@@ -71,6 +74,15 @@ export async function startBoardServer(opts: {
         description:
           'parked (MANUAL) orders, under failed with their reason; Retry re-drives one from its failed step, as `tradeflow retry` does',
       }),
+      ...(opts.profitShareQueue
+        ? [
+            new BullMQAdapter(opts.profitShareQueue, {
+              allowRetries: true,
+              description:
+                'profit share: the cycle cut-off (cron, UTC), the withholding sweep and stopped follows; a retried job pays nothing twice',
+            }),
+          ]
+        : []),
     ],
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: 'tradeflow' } },

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { ProfitShareQueue } from '../copytrade/profit-share/queue.js';
 import type { Logger } from '../infra/log.js';
 import { createPool } from '../infra/mysql/client.js';
 import { every } from '../infra/periodic.js';
@@ -16,7 +17,7 @@ export interface Board {
 }
 
 /**
- * Bull Board for the retry and parked queues, and what keeps the parked queue in line with
+ * Bull Board for the retry, parked and profit-share queues, and what keeps the parked queue in line with
  * MySQL while it is open (sync is idempotent, so the coordinator may run it as well).
  * `worker`: also carry out retries asked for on the board, for a board process that runs
  * without an engine beside it. Throws a ConfigError (before connecting to anything) when
@@ -29,6 +30,8 @@ export async function startBoard(config: Config, log: Logger, opts: { worker: bo
   const redis = createRedis(config.redisUrl, { name: `tf-board-${process.pid}` });
   const parked = new ParkedQueue(config.redisUrl, prefix, pool, redis, log);
   const retries = new RetryQueue(config.redisUrl, prefix, log);
+  // shown only: its worker runs in the copy engine
+  const profitShare = new ProfitShareQueue(config.redisUrl, prefix, log);
   if (opts.worker) parked.startWorker();
 
   const sync = async () => {
@@ -44,9 +47,10 @@ export async function startBoard(config: Config, log: Logger, opts: { worker: bo
     auth,
     retryQueue: retries.queue,
     parkedQueue: parked.queue,
+    profitShareQueue: profitShare.queue,
   }).catch(async (err) => {
     await syncing.stop();
-    await Promise.allSettled([parked.close(), retries.close(), pool.end()]);
+    await Promise.allSettled([parked.close(), retries.close(), profitShare.close(), pool.end()]);
     redis.disconnect();
     throw err;
   });
@@ -57,7 +61,7 @@ export async function startBoard(config: Config, log: Logger, opts: { worker: bo
     async close() {
       await server.close();
       await syncing.stop();
-      await Promise.allSettled([parked.close(), retries.close()]);
+      await Promise.allSettled([parked.close(), retries.close(), profitShare.close()]);
       await pool.end();
       redis.disconnect();
     },

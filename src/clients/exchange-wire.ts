@@ -218,6 +218,42 @@ export interface ExchangeLedgerView {
   journalEntries: number;
 }
 
+/**
+ * A move of USDT between two exchange accounts (a copier's, a trader's) or an escrow account
+ * (`exchange:escrow:{name}`), idempotent by `key`: the same key with the same body answers the
+ * first reply again (`replay: true`) and moves nothing; with another body it is refused
+ * (409 IDEMPOTENCY_CONFLICT). A user account is never overdrawn: at most its available USDT
+ * (wallet less used margin) leaves it (422 INSUFFICIENT_FUNDS).
+ */
+export interface ExchangeTransferRequest {
+  key: string;
+  from: string;
+  to: string;
+  /** USDT, a positive decimal string of at most 8 places */
+  amount: string;
+}
+
+export interface ExchangeTransfer {
+  key: string;
+  from: string;
+  to: string;
+  amount: string;
+  appliedMs: number;
+  replay: boolean;
+}
+
+/** GET /exchange/funding/transfers?prefix=: the transfers whose key starts with prefix. */
+export interface ExchangeTransfersView {
+  /** with `applied`: how many journal entries carry the key (the ledger's count, not the idempotency layer's) */
+  transfers: (Omit<ExchangeTransfer, 'replay'> & { applied: number })[];
+  /** keys that reached the journal more than once, over all keys; must stay 0 */
+  duplicatedKeys: number;
+  /** transfer calls answered with the stored reply of their key */
+  replays: number;
+  /** USDT held by each escrow account */
+  escrow: Record<string, string>;
+}
+
 export interface PriceView {
   instrument: InstrumentId;
   /** the feed price */

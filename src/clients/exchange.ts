@@ -5,6 +5,9 @@ import {
   EXCHANGE_EVENTS_PATH,
   type ExchangeLedgerView,
   type ExchangeOrderRequest,
+  type ExchangeTransfer,
+  type ExchangeTransferRequest,
+  type ExchangeTransfersView,
   type FillEvent,
   type FilledOrder,
   type InstrumentId,
@@ -44,6 +47,14 @@ export interface ExchangeClient {
    */
   lookupOrders(refs: readonly { account: string; clientOrderId: string }[]): Promise<(FilledOrder | null)[]>;
   positions(account: string): Promise<PositionsView>;
+  /**
+   * Moves USDT between accounts and escrows, once per key (ExchangeTransferRequest): safe to
+   * repeat with the same body after a timeout or a crash. Fails with INSUFFICIENT_FUNDS,
+   * UNKNOWN_ACCOUNT (422) or IDEMPOTENCY_CONFLICT (409), which no repeat changes.
+   */
+  transfer(req: ExchangeTransferRequest): Promise<ExchangeTransfer>;
+  /** the transfers whose key starts with `prefix`, each with how many times the ledger applied it */
+  transfers(prefix?: string): Promise<ExchangeTransfersView>;
   ledger(): Promise<ExchangeLedgerView>;
   price(instrument: InstrumentId): Promise<PriceView>;
   instruments(): Promise<InstrumentSpec[]>;
@@ -82,6 +93,28 @@ export function createExchangeClient(baseUrl: string, opts: ExchangeClientOption
         (b) =>
           isObject(b) && Array.isArray(b.positions) && typeof b.account === 'string'
             ? (b as unknown as PositionsView)
+            : undefined,
+      ),
+    transfer: (req) =>
+      http.call(
+        baseUrl,
+        'POST',
+        '/exchange/funding/transfer',
+        { key: req.key, from: req.from, to: req.to, amount: req.amount },
+        (b) =>
+          isObject(b) && b.key === req.key && typeof b.amount === 'string'
+            ? (b as unknown as ExchangeTransfer)
+            : undefined,
+      ),
+    transfers: (prefix = '') =>
+      http.call(
+        baseUrl,
+        'GET',
+        `/exchange/funding/transfers?prefix=${encodeURIComponent(prefix)}`,
+        undefined,
+        (b) =>
+          isObject(b) && Array.isArray(b.transfers) && typeof b.duplicatedKeys === 'number'
+            ? (b as unknown as ExchangeTransfersView)
             : undefined,
       ),
     ledger: () =>

@@ -11,6 +11,8 @@ export interface SimAdmin {
   getFaults(): Promise<FaultSettings>;
   /** the current price of `asset` in USDT, a decimal string */
   price(asset: Asset): Promise<string>;
+  /** moves the price of `asset`; `hold` keeps it there (no random walk) until the next call */
+  setPrice(asset: Asset, price: string, opts?: { hold?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -36,6 +38,11 @@ export function createSimAdmin(baseUrl: string, opts: { timeoutMs?: number } = {
       http.call(baseUrl, 'GET', `/price?asset=${asset}`, undefined, (b) =>
         isObject(b) && typeof b.price === 'string' ? b.price : undefined,
       ),
+    setPrice: async (asset, price, opts = {}) => {
+      await http.call(baseUrl, 'POST', '/admin/price', { asset, price, hold: opts.hold === true }, (b) =>
+        isObject(b) && b.price === price ? b : undefined,
+      );
+    },
     close: () => http.close(),
   };
 }

@@ -66,6 +66,7 @@ export interface TradeMarketResponse {
  * counter's listing (`counter/orders`, read by the reconciler) takes only latency and jitter.
  * The exchange's order endpoints draw error, rate limit and timeout once per request, and a
  * rejection (`rejectRate`, `rejectCode`) once per order, so a batch gets some rejected orders.
+ * `exchange/funding` (the exchange's transfers) takes latency, error, rate limit and timeout, once per call.
  */
 export const FAULT_ENDPOINTS = [
   'counter/swap',
@@ -74,6 +75,7 @@ export const FAULT_ENDPOINTS = [
   'counter/orders',
   'exchange/order',
   'exchange/orders',
+  'exchange/funding',
 ] as const;
 export type FaultEndpoint = (typeof FAULT_ENDPOINTS)[number];
 

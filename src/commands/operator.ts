@@ -1,10 +1,13 @@
 import type { Run } from '../cli.js';
+import { createExchangeClient } from '../clients/exchange.js';
 import { DEV_SECRET_KEY_HEX } from '../config.js';
 import { AttemptLimiter } from '../copytrade/api/attempt-limiter.js';
 import { copyChangePublisher } from '../copytrade/copy-changes.js';
 import { redisNoticePusher } from '../copytrade/notices/notices.js';
+import { profitShareNotices } from '../copytrade/notices/profit-share-notices.js';
 import { allOperatorRoutes } from '../copytrade/operator/all-routes.js';
 import { MIN_OPERATOR_TOKEN, startOperatorServer } from '../copytrade/operator/server.js';
+import { ProfitShare } from '../copytrade/profit-share/profit-share.js';
 import { createPool } from '../infra/mysql/client.js';
 import { createRedis } from '../infra/redis.js';
 import { untilSignal } from './signals.js';
@@ -29,6 +32,8 @@ export const run: Run = async (_args, { config, log }) => {
   const redis = createRedis(config.redisUrl, { name: 'tf-operator' });
   const pool = createPool(config.mysqlUrl, config.engineDb, { connections: 4 });
   const prefix = config.redisPrefix;
+  const exchange = createExchangeClient(config.exchangeUrl, { timeoutMs: config.httpTimeoutMs });
+  const pushNotice = redisNoticePusher(redis, prefix);
   try {
     const server = await startOperatorServer({
       host: config.operatorHost,
@@ -38,7 +43,14 @@ export const run: Run = async (_args, { config, log }) => {
         db: pool,
         publish: copyChangePublisher(redis, prefix),
         secretKey: config.secretKey,
-        pushNotice: redisNoticePusher(redis, prefix),
+        pushNotice,
+        profitShare: new ProfitShare({
+          pool,
+          exchange,
+          cycle: config.profitShareCycle,
+          log,
+          events: profitShareNotices(pool, pushNotice, log),
+        }),
       }),
       attempts: new AttemptLimiter({
         maxFailures: config.operatorAuthMaxFailures,
@@ -53,6 +65,6 @@ export const run: Run = async (_args, { config, log }) => {
     return 0;
   } finally {
     redis.disconnect();
-    await pool.end();
+    await Promise.allSettled([pool.end(), exchange.close()]);
   }
 };

@@ -30,6 +30,9 @@ import type { CopyMetrics } from './metrics.js';
 import { copierNotices } from './notices/copier-notices.js';
 import type { Notice } from './notices/kinds.js';
 import { noticeMessage, subscribeNotices } from './notices/notices.js';
+import { profitShareNotices } from './notices/profit-share-notices.js';
+import { PairStore } from './profit-share/pair-store.js';
+import { startProfitShare } from './profit-share/start-profit-share.js';
 
 const PRICE_REFRESH_MS = 100;
 
@@ -226,6 +229,15 @@ export async function startCopyEngine(
     started.push(() => noticeSubscriber.disconnect());
     const pushNotice = (n: Notice) => api?.publish(n.userId, () => noticeMessage(n));
     await subscribeNotices(noticeSubscriber, prefix, pushNotice, log);
+    // 5. profit share: the withholding sweep, the cycle's cut-off and stopped follows, as BullMQ jobs
+    const profitShare = await startProfitShare(
+      config,
+      pool,
+      exchange,
+      log,
+      profitShareNotices(apiPool, pushNotice, log),
+    );
+    started.push(() => profitShare.close());
     // 4. the copiers' API; it answers once the book holds the change (other writers announce
     // theirs on the channel above)
     api = await startCopierApi({
@@ -242,6 +254,8 @@ export async function startCopyEngine(
         return requestId;
       },
       notices: copierNotices(apiPool, pushNotice, log),
+      stopped: (copierId, traderId) => profitShare.stopped({ copierId, traderId }),
+      profitShare: new PairStore(apiPool),
       log,
     });
     started.push(() => api?.close());

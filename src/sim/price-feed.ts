@@ -20,23 +20,29 @@ export function nextPrice(price: Money, u: number): Money {
 
 export interface PriceFeed {
   price(asset: Asset): Money;
-  /** moves the price to `price` at once; the walk goes on from there (a test's market move) */
-  set(asset: Asset, price: Money): void;
+  /**
+   * moves the price to `price` at once; the walk goes on from there (a test's market move),
+   * or, with `hold`, stays until the next set (a test that computes fills by hand)
+   */
+  set(asset: Asset, price: Money, hold?: boolean): void;
   stop(): void;
 }
 
 /** Walks every asset's price each TICK_MS until stopped; does not keep the process alive. */
 export function startPriceFeed(random: () => number = Math.random): PriceFeed {
   const prices: Record<Asset, Money> = { BTC: new Money(START.BTC), ETH: new Money(START.ETH) };
+  const held = new Set<Asset>();
   const timer = setInterval(() => {
-    prices.BTC = nextPrice(prices.BTC, random());
-    prices.ETH = nextPrice(prices.ETH, random());
+    if (!held.has('BTC')) prices.BTC = nextPrice(prices.BTC, random());
+    if (!held.has('ETH')) prices.ETH = nextPrice(prices.ETH, random());
   }, TICK_MS);
   timer.unref();
   return {
     price: (asset) => prices[asset],
-    set: (asset, price) => {
+    set: (asset, price, hold = false) => {
       prices[asset] = price;
+      if (hold) held.add(asset);
+      else held.delete(asset);
     },
     stop: () => clearInterval(timer),
   };

@@ -163,18 +163,20 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
     exchanges.json(ex, 200, faults);
   });
 
-  // a market move on demand, for tests: {"asset":"BTC","price":"63000"}
+  // a market move on demand, for tests: {"asset":"BTC","price":"63000"}; "hold":true stops the walk there
   post('/admin/price', (ex, body) => {
-    const { asset, price } = (body ?? {}) as { asset?: unknown; price?: unknown };
+    const { asset, price, hold } = (body ?? {}) as { asset?: unknown; price?: unknown; hold?: unknown };
+    if (hold !== undefined && typeof hold !== 'boolean')
+      throw new InvalidRequest('hold: expected true or false');
     if (!(ASSETS as readonly unknown[]).includes(asset)) {
       throw new InvalidRequest(`asset: expected one of ${ASSETS.join(', ')}`);
     }
     if (typeof price !== 'string' || !/^\d{1,12}(\.\d{1,2})?$/.test(price) || Number(price) <= 0) {
       throw new InvalidRequest('price: expected a positive decimal string of at most 2 places');
     }
-    feed.set(asset as Asset, new Money(price));
-    log.info({ asset, price }, 'simulator price set');
-    exchanges.json(ex, 200, { asset, price });
+    feed.set(asset as Asset, new Money(price), hold === true);
+    log.info({ asset, price, hold }, 'simulator price set');
+    exchanges.json(ex, 200, { asset, price, hold: hold === true });
   });
 
   get('/healthz', (ex) => exchanges.json(ex, 200, { ok: true }));

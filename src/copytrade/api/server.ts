@@ -13,6 +13,8 @@ import {
 } from '../../infra/http.js';
 import type { Logger } from '../../infra/log.js';
 import type { CopierNotices } from '../notices/copier-notices.js';
+import { mountProfitShareRoutes } from '../profit-share/copier-routes.js';
+import type { PairStore } from '../profit-share/pair-store.js';
 import { type AttemptLimiter, retryAfterSeconds } from './attempt-limiter.js';
 import type { FollowStore } from './follow-store.js';
 import { checkQuery, intParam, oneOfParam } from './query.js';
@@ -29,6 +31,19 @@ export interface CopierApi {
 
 const topicOf = (copierId: string): string => `copier:${copierId}`;
 
+/** How a route is added to this API: authenticated, its query checked against `allowed` (routes of other files use it). */
+export type CopierRoute = (
+  method: 'get' | 'put' | 'post' | 'del',
+  path: string,
+  allowed: readonly string[],
+  handle: (
+    copierId: string,
+    ex: Exchange,
+    params: { trader: string; query: URLSearchParams },
+    body: unknown,
+  ) => Promise<unknown>,
+) => void;
+
 /** mysql2's error when a pool's queue is at its queueLimit */
 const POOL_FULL = 'Queue limit reached.';
 
@@ -44,6 +59,7 @@ const POOL_FULL = 'Queue limit reached.';
  *   GET    /follows | /slices | /orders?limit=N (1..500, default 100)   the copier's own
  *   GET    /notices?limit=N&before=C  its notices: copies, skips, pauses, decisions, ... (notices/)
  *   WS     /stream                    its copy orders and skips, pushed once recorded, and its other notices
+ *   GET    /profit-share/statements   its profit-share statements (profit-share/copier-routes.ts)
  * Every change is announced (`changed`) so the fan-out's book reloads that copier.
  * Tokens are checked against `copierOf` (the credential cache: no MySQL query for a wrong
  * one); an address with too many failed attempts gets 429 with Retry-After (`attempts`).
@@ -60,6 +76,10 @@ export async function startCopierApi(opts: {
   closeOut: (copierId: string, traderId: string) => Promise<string>;
   /** the notices' routes, and a notice for each pause, resume and stop */
   notices?: CopierNotices;
+  /** a follow was stopped (profit share settles the pair: a queued job, no funding call here) */
+  stopped?: (copierId: string, traderId: string) => Promise<unknown>;
+  /** the profit-share statements (/profit-share/statements) */
+  profitShare?: PairStore;
   log: Logger;
 }): Promise<CopierApi> {
   const { store, log } = opts;
@@ -96,17 +116,7 @@ export async function startCopierApi(opts: {
    * query against `allowed`, and answers from `handle`. A PUT's body is read from the start
    * (uWS drops what arrives before) but awaited only once the token is good.
    */
-  const route = (
-    method: 'get' | 'put' | 'post' | 'del',
-    path: string,
-    allowed: readonly string[],
-    handle: (
-      copierId: string,
-      ex: Exchange,
-      params: { trader: string; query: URLSearchParams },
-      body: unknown,
-    ) => Promise<unknown>,
-  ) => {
+  const route: CopierRoute = (method, path, allowed, handle) => {
     const handler = (res: HttpResponse, req: HttpRequest) => {
       const ex = exchanges.accept(res, req);
       const from = remoteAddress(res);
@@ -150,6 +160,7 @@ export async function startCopierApi(opts: {
     await store.stop(copierId, trader);
     // the book holds the stop before the close-out is queued: no signal after it copies again
     await opts.changed(copierId);
+    await opts.stopped?.(copierId, trader);
     if (slices === 'keep') {
       await opts.notices?.followChanged(copierId, 'stop', { traderId: trader, slices: 'kept' });
       return { traderId: trader, status: 'stopped', slices: 'kept' };
@@ -159,6 +170,7 @@ export async function startCopierApi(opts: {
     return { traderId: trader, status: 'stopped', slices: 'closing', requestId };
   });
   route('get', '/follows', [], async (copierId) => ({ follows: await store.follows(copierId) }));
+  if (opts.profitShare) mountProfitShareRoutes(route, opts.profitShare);
   route('get', '/slices', [], async (copierId) => ({ slices: await store.slices(copierId) }));
   route('get', '/orders', ['limit'], async (copierId, _ex, { query }) => {
     const limit = intParam(query, 'limit', { min: 1, max: MAX_LIST, fallback: 100 });

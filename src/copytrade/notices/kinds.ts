@@ -58,15 +58,16 @@ export interface SuspensionPayload {
   readonly reason: string;
 }
 
-/** To the copier (and the lead): profit share withheld into escrow when a slice closed at a profit. */
+/**
+ * To the copier and the lead: profit share moved from the copier's account into escrow, the
+ * shares its closes at a profit accrued since the last move (profit-share.ts's sweep).
+ */
 export interface WithholdingPayload {
   readonly copierId: string;
   readonly traderId: string;
-  readonly instrument: string;
-  /** the close's profit, net of fees */
-  readonly profit: string;
-  readonly ratio: string;
   readonly withheld: string;
+  /** the funding transfer's idempotency key */
+  readonly key: string;
 }
 
 /** To the copier and the lead: a pair's settlement for a period (the payout to the lead). */

@@ -1,5 +1,7 @@
 import type { UserStore } from '../accounts/users.js';
 import type { NoticePusher } from '../notices/notices.js';
+import { profitShareRoutes } from '../profit-share/operator-routes.js';
+import type { ProfitShare } from '../profit-share/profit-share.js';
 import type { OperatorRoute } from './routes.js';
 import { userRoutes } from './user-routes.js';
 
@@ -10,9 +12,10 @@ import { userRoutes } from './user-routes.js';
  */
 export interface OperatorDeps extends UserStore {
   readonly pushNotice: NoticePusher;
+  readonly profitShare: ProfitShare;
 }
 
 /** Every area's operator routes, in one list: an area adds its own here. */
 export function allOperatorRoutes(deps: OperatorDeps): OperatorRoute[] {
-  return [...userRoutes(deps)];
+  return [...userRoutes(deps), ...profitShareRoutes(deps)];
 }

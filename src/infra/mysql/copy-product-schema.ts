@@ -92,9 +92,10 @@ export const copyInvite = mysqlTable(
 
 /**
  * A (copier, trader) profit-share pair between settlements (profit-share-cycle.ts PairState),
- * plus what has moved to the escrow account so far (`escrowed`, ≤ withheld − paid − refunded
- * until the withholding catches up) and the funding call in flight, if any (`pending`: its
- * key and legs as JSON, written before the call so that a crash re-sends the same key).
+ * plus what has moved to the escrow account over the pair's life (`escrowed`, cumulative:
+ * ≤ withheld, the shares accrued, until the withholding catches up; the pair's escrow is
+ * escrowed − paid − refunded) and the funding call in flight, if any (`pending`: its key
+ * and legs as JSON, written before the call so that a crash re-sends the same key).
  */
 export const copyProfitSharePair = mysqlTable(
   'copy_ps_pair',

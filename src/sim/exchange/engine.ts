@@ -1,6 +1,8 @@
 import type {
   AccountView,
   ExchangeLedgerView,
+  ExchangeTransfer,
+  ExchangeTransfersView,
   FilledOrder,
   FillLeg,
   InstrumentId,
@@ -30,7 +32,14 @@ import {
   type Position,
   positionKey,
 } from './positions.js';
-import type { AccountRequest, LeverageRequest, OrderRequest } from './requests.js';
+import {
+  type AccountRequest,
+  isEscrowAccount,
+  type LeverageRequest,
+  type OrderRequest,
+  type TransferRequest,
+} from './requests.js';
+import { TransferBook } from './transfers.js';
 
 /**
  * The simulated derivatives exchange, without I/O: accounts, leverage settings, positions,
@@ -110,6 +119,8 @@ export class ExchangeEngine {
   #fills = 0;
   #replays = 0;
   readonly #rejected = new Map<string, number>();
+  readonly #transfers = new TransferBook();
+  readonly #escrows = new Set<string>();
 
   constructor(opts: EngineOptions) {
     const feeRate = parseUnits(opts.feeRate);
@@ -339,6 +350,59 @@ export class ExchangeEngine {
     this.#ordersApplied++;
     this.#fills += legs.length;
     return result;
+  }
+
+  /**
+   * A funding transfer, applied at most once per key (see ExchangeTransferRequest): a repeat
+   * answers the first reply; another body under the key throws IDEMPOTENCY_CONFLICT. A user
+   * account gives at most its available USDT (wallet less used margin), an escrow at most
+   * what it holds: INSUFFICIENT_FUNDS, nothing moved.
+   */
+  transfer(req: TransferRequest): ExchangeTransfer {
+    const found = this.#transfers.find(req);
+    if (found === 'conflict') {
+      throw new Rejected('IDEMPOTENCY_CONFLICT', `transfer key ${req.key} was used with another body`);
+    }
+    if (found !== undefined) return found;
+    for (const account of [req.from, req.to]) {
+      if (!isEscrowAccount(account) && !this.#accounts.has(account)) {
+        throw new Rejected('UNKNOWN_ACCOUNT', `no account ${account}`);
+      }
+    }
+    const source = this.#accounts.get(req.from);
+    const available = this.#escrows.has(req.from)
+      ? this.#ledger.balance(req.from, 'USDT')
+      : source === undefined
+        ? 0n
+        : this.#ledger.balance(source.id, 'USDT') - source.usedMargin;
+    if (req.amount > available) {
+      throw new Rejected(
+        'INSUFFICIENT_FUNDS',
+        `${req.from} has ${fmt(available > 0n ? available : 0n)} USDT available, ${req.amountText} asked`,
+      );
+    }
+    if (isEscrowAccount(req.to) && !this.#escrows.has(req.to)) {
+      this.#ledger.open(req.to);
+      this.#escrows.add(req.to);
+    }
+    this.#ledger.transfer(req.key, req.from, req.to, req.amount);
+    const reply: ExchangeTransfer = {
+      key: req.key,
+      from: req.from,
+      to: req.to,
+      amount: req.amountText,
+      appliedMs: this.#now(),
+      replay: false,
+    };
+    this.#transfers.remember(reply);
+    return reply;
+  }
+
+  /** The transfers under a key prefix, each with how many times its key reached the journal. */
+  transfers(prefix: string): ExchangeTransfersView {
+    const escrow: Record<string, string> = {};
+    for (const account of this.#escrows) escrow[account] = fmt(this.#ledger.balance(account, 'USDT'));
+    return this.#transfers.view(prefix, this.#ledger, escrow);
   }
 
   /** A rejection, counted by code; also for orders the HTTP layer could not read. */

@@ -7,7 +7,7 @@ import { formatUnits, type Units } from './fixed.js';
  * of every fill) and the fee account; so the sum over accounts, house and fees always equals
  * what was deposited. The journal also tells, per account and client order id, how many times
  * a fill reached the ledger: more than once is a duplicate, whatever the idempotency layer
- * above believed.
+ * above believed; and, per transfer key, how many transfers carried it.
  *
  * The audit is kept as each entry is written (its postings summed into a replay of the
  * journal, its balance per currency checked, its client order id counted), so reading it
@@ -83,6 +83,9 @@ export class ExchangeLedger {
   /** client order ids booked a second time (once each, however many more times) */
   readonly #doubled = new Map<string, Set<string>>();
   #doubles = 0;
+  /** per transfer key, the journal entries that carry it: more than one is a double effect */
+  readonly #transferred = new Map<string, number>();
+  #doubledTransfers = 0;
   #deposits = 0;
   #shortfall = 0n;
   readonly #house: Balances;
@@ -114,6 +117,31 @@ export class ExchangeLedger {
       entry.push(DEPOSITS, currency, -amount, account, currency, amount);
     }
     this.#write(entry);
+  }
+
+  /**
+   * Moves USDT between two accounts as the effect of `key` (a funding transfer). The caller
+   * has checked the funds and the key; the ledger counts how often each key was journalled.
+   */
+  transfer(key: string, from: string, to: string, amount: Units): void {
+    const source = this.#book(from);
+    const target = this.#book(to);
+    source.USDT -= amount;
+    target.USDT += amount;
+    this.#write([`transfer:${key}`, from, 'USDT', -amount, to, 'USDT', amount]);
+    const n = (this.#transferred.get(key) ?? 0) + 1;
+    this.#transferred.set(key, n);
+    if (n === 2) this.#doubledTransfers++;
+  }
+
+  /** How many journal entries carry the transfer key (0: never applied). */
+  transferCount(key: string): number {
+    return this.#transferred.get(key) ?? 0;
+  }
+
+  /** Transfer keys journalled more than once; must stay 0. */
+  get doubledTransfers(): number {
+    return this.#doubledTransfers;
   }
 
   /**

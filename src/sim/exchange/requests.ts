@@ -13,7 +13,7 @@ import { CURRENCIES, type Currency } from '../../clients/wire.js';
 import { isDecimalString, Money, SCALE } from '../../domain/money.js';
 import { InvalidRequest } from '../errors.js';
 import { choice, object, text } from '../fields.js';
-import { parseUnits, type Units } from './fixed.js';
+import { formatUnits, parseUnits, type Units } from './fixed.js';
 import { isSystemAccount } from './ledger.js';
 
 /** Request bodies of the exchange checked field by field; the error names the field. */
@@ -35,6 +35,16 @@ export interface AccountRequest {
   account: string;
   positionMode: PositionMode | undefined;
   deposits: Map<Currency, Units>;
+}
+
+/** A funding transfer (ExchangeTransferRequest) checked: the amount in units and as printed. */
+export interface TransferRequest {
+  key: string;
+  from: string;
+  to: string;
+  amount: Units;
+  /** the amount in its canonical print, what a repeat of the key is compared on */
+  amountText: string;
 }
 
 export interface LeverageRequest {
@@ -157,6 +167,32 @@ export function parseLeverage(
     leverage: leverage as number,
     marginMode: choice(b, 'marginMode', MARGIN_MODES),
   };
+}
+
+/** An escrow account of the exchange's: `exchange:escrow:{name}`, opened by its first transfer. */
+const ESCROW = /^exchange:escrow:[a-z0-9-]{1,40}$/;
+export const isEscrowAccount = (account: string): boolean => ESCROW.test(account);
+/** `ps:{copier}:{trader}:{period}:{leg}` with ids of up to 64 characters */
+const MAX_TRANSFER_KEY = 200;
+
+export function parseTransfer(body: unknown): TransferRequest {
+  const b = object(body, 'body');
+  const side = (field: 'from' | 'to'): string => {
+    const v = b[field];
+    if (typeof v === 'string' && isEscrowAccount(v)) return v;
+    return accountId(typeof v === 'string' ? v : null, field);
+  };
+  const req = { key: text(b, 'key', MAX_TRANSFER_KEY), from: side('from'), to: side('to') };
+  if (req.from === req.to) throw new InvalidRequest('to: must differ from from');
+  const amount = b.amount;
+  // money is not rounded on the way in: a finer amount is the caller's mistake, said so
+  const units = isDecimalString(amount) ? parseUnits(amount) : undefined;
+  if (units === undefined || units <= 0n) {
+    throw new InvalidRequest(
+      'amount: expected a positive USDT decimal string of at most 8 places, like "12.5"',
+    );
+  }
+  return { ...req, amount: units, amountText: formatUnits(units) };
 }
 
 /** An account id from a query string (GET /exchange/positions, the events filter). */

@@ -10,7 +10,7 @@ import {
   readJson,
   type TemplatedApp,
 } from '../../infra/http.js';
-import { InvalidRequest } from '../errors.js';
+import { InvalidRequest, Rejected } from '../errors.js';
 import { decide, type ResolvedRule } from '../faults.js';
 import { ExchangeEngine } from './engine.js';
 import { type FillEventsSocket, mountFillEvents } from './events-socket.js';
@@ -24,6 +24,7 @@ import {
   parseLeverage,
   parseLookup,
   parseOrder,
+  parseTransfer,
 } from './requests.js';
 
 /**
@@ -85,7 +86,7 @@ export interface ExchangeDeps {
   /** turns a thrown error into the error response (the simulator's one mapping) */
   fail: (ex: Exchange, err: unknown) => void;
   /** the current fault rule of an endpoint (settings may change at run time) */
-  rule: (endpoint: 'exchange/order' | 'exchange/orders') => ResolvedRule;
+  rule: (endpoint: 'exchange/order' | 'exchange/orders' | 'exchange/funding') => ResolvedRule;
   price: (asset: Asset) => Money;
   options: ExchangeSimOptions;
   random?: () => number;
@@ -183,6 +184,28 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
     const results = refs.map((r) => engine.lookup(r.account, r.clientOrderId) ?? null);
     exchanges.json(ex, 200, { results });
   });
+
+  // --- funding: USDT between accounts and escrows, once per key; faults per call, as the services
+  post('/exchange/funding/transfer', ORDER_LIMIT, (ex, body) => {
+    const req = parseTransfer(body);
+    const { delayMs, fault } = decide(deps.rule('exchange/funding'), random);
+    if (fault.kind === 'error') return sendError(ex, delayMs, fault.status, fault.code, 'injected fault');
+    if (fault.kind === 'rateLimit') return sendError(ex, delayMs, 429, 'RATE_LIMITED', 'injected rate limit');
+    let result: ReturnType<typeof engine.transfer>;
+    try {
+      result = engine.transfer(req);
+    } catch (err) {
+      if (err instanceof Rejected && err.code === 'IDEMPOTENCY_CONFLICT') {
+        return sendError(ex, delayMs, 409, err.code, err.message);
+      }
+      throw err;
+    }
+    exchanges.sendLater(ex, fault.kind === 'timeout' ? fault.holdMs : delayMs, 200, JSON.stringify(result));
+  });
+
+  get('/exchange/funding/transfers', (ex, query) =>
+    exchanges.json(ex, 200, engine.transfers(query.get('prefix') ?? '')),
+  );
 
   // --- accounts, leverage, views
   post('/exchange/accounts', ORDER_LIMIT, (ex, body) => {
