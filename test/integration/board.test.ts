@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { SimAdmin } from '../../src/clients/sim-admin.js';
+import { PROFIT_SHARE_QUEUE } from '../../src/copytrade/profit-share/queue.js';
 import { createLogger } from '../../src/infra/log.js';
 import { createRedis } from '../../src/infra/redis.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
@@ -168,7 +169,7 @@ describe('Bull Board for the retry and parked queues', () => {
     const bearer = await fetch(`${token.url}api/queues`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(bearer.status, 200);
     const names = ((await bearer.json()) as { queues: { name: string }[] }).queues.map((q) => q.name);
-    assert.deepEqual(names.sort(), [PARKED_QUEUE, RETRY_QUEUE].sort());
+    assert.deepEqual(names.sort(), [PARKED_QUEUE, PROFIT_SHARE_QUEUE, RETRY_QUEUE].sort());
     assert.equal((await fetch(`${token.url}?token=wrong-${TOKEN}`)).status, 401);
     const once = await fetch(`${token.url}?token=${TOKEN}`, { redirect: 'manual' });
     assert.equal(once.status, 303);

@@ -7,7 +7,8 @@ import { type NoticePusher, notify } from './notices.js';
 /**
  * Profit share's events as notices: a withholding to the copier and the lead, a settlement
  * to both, a refund to the copier. Each dedup key names the money move it reports, so a
- * settlement run again (its events emitted again) writes nothing twice.
+ * settlement run again (its events emitted again) writes nothing twice. A settlement that
+ * moved no money (nothing withheld: a stop of a follow that never closed at a profit) is no news.
  */
 export function profitShareNotices(pool: Pool, push: NoticePusher, log: Logger): ProfitShareEvents {
   const send = (...notices: Parameters<typeof notify>[1][]) =>
@@ -23,6 +24,7 @@ export function profitShareNotices(pool: Pool, push: NoticePusher, log: Logger):
       );
     },
     onSettled: ({ copierId, traderId, statement: st }) => {
+      if (fx(st.payout) === 0n && fx(st.refund) === 0n) return;
       const base = `ps:${copierId}:${traderId}:${st.period}`;
       const payload = {
         copierId,
