@@ -387,6 +387,12 @@ export const settings = {
     int(1, 100_000),
     'copy trading: API queries waiting for one of those connections; one more gets 503 BUSY',
   ),
+  equitySnapshotMs: s(
+    'TF_EQUITY_SNAPSHOT_MS',
+    '60000',
+    int(0, 86_400_000),
+    "leaderboard: how often the copy engine snapshots every lead's and copier's equity on the exchange and refreshes the board (0: off)",
+  ),
   simHost: s('TF_SIM_HOST', '127.0.0.1', text, 'simulator: address to bind'),
   simPort: s('TF_SIM_PORT', '7400', int(1, 65_535), 'simulator: port'),
   simFeeRate: s('TF_SIM_FEE_RATE', '0.001', decimal, 'simulator: trade fee rate (decimal string)'),

@@ -2,6 +2,7 @@ import { WebSocket } from 'undici';
 import {
   type AccountView,
   type CreateAccountRequest,
+  type EquityView,
   EXCHANGE_EVENTS_PATH,
   type ExchangeLedgerView,
   type ExchangeOrderRequest,
@@ -44,6 +45,8 @@ export interface ExchangeClient {
    */
   lookupOrders(refs: readonly { account: string; clientOrderId: string }[]): Promise<(FilledOrder | null)[]>;
   positions(account: string): Promise<PositionsView>;
+  /** the account's equity (wallet + unrealised PnL at the feed price) and its cumulative deposits */
+  equity(account: string): Promise<EquityView>;
   ledger(): Promise<ExchangeLedgerView>;
   price(instrument: InstrumentId): Promise<PriceView>;
   instruments(): Promise<InstrumentSpec[]>;
@@ -83,6 +86,15 @@ export function createExchangeClient(baseUrl: string, opts: ExchangeClientOption
           isObject(b) && Array.isArray(b.positions) && typeof b.account === 'string'
             ? (b as unknown as PositionsView)
             : undefined,
+      ),
+    equity: (account) =>
+      http.call(baseUrl, 'GET', `/exchange/equity?account=${encodeURIComponent(account)}`, undefined, (b) =>
+        isObject(b) &&
+        b.account === account &&
+        typeof b.equity === 'string' &&
+        typeof b.netDeposits === 'string'
+          ? (b as unknown as EquityView)
+          : undefined,
       ),
     ledger: () =>
       http.call(baseUrl, 'GET', '/exchange/ledger', undefined, (b) =>

@@ -56,6 +56,8 @@ export async function startCopierApi(opts: {
   changed: (copierId: string) => Promise<unknown>;
   /** queues the close of the copier's slices of a trader; returns the request's id */
   closeOut: (copierId: string, traderId: string) => Promise<string>;
+  /** more routes, without the token (the leaderboard: leaderboard-routes.ts) */
+  mount?: (app: uWS.TemplatedApp, exchanges: Exchanges) => void;
   log: Logger;
 }): Promise<CopierApi> {
   const { store, log } = opts;
@@ -191,6 +193,7 @@ export async function startCopierApi(opts: {
       ws.send(JSON.stringify({ type: 'subscribed', copierId }));
     },
   });
+  opts.mount?.(app, exchanges);
   app.any('/*', (res, req) =>
     exchanges.error(exchanges.accept(res, req), 404, 'NOT_FOUND', 'no such endpoint'),
   );
