@@ -166,7 +166,14 @@ describe('leaderboard metrics of a scripted history', () => {
     const m = leadMetrics(flat, '7d', day(5));
     assert.deepEqual(
       { roi: m.roi, pnl: m.pnl, winRate: m.winRate, sharpe: m.sharpe, vacancy: m.vacancy, q: m.copyQuality },
-      { roi: '0', pnl: '0', winRate: null, sharpe: null, vacancy: 0, q: { roiRatio: null, entrySlippageBps: null } },
+      {
+        roi: '0',
+        pnl: '0',
+        winRate: null,
+        sharpe: null,
+        vacancy: 0,
+        q: { roiRatio: null, entrySlippageBps: null },
+      },
     );
   });
 
@@ -205,10 +212,16 @@ describe('board order and cursors', () => {
 
   it('best first ascending: higher is better but for drawdown; a missing value last', () => {
     assert.ok(boardScore(m({ roi: '0.2' }), 'roi') < boardScore(m({ roi: '0.1' }), 'roi'));
-    assert.ok(boardScore(m({ maxDrawdown: '0.1' }), 'maxDrawdown') < boardScore(m({ maxDrawdown: '0.2' }), 'maxDrawdown'));
+    assert.ok(
+      boardScore(m({ maxDrawdown: '0.1' }), 'maxDrawdown') <
+        boardScore(m({ maxDrawdown: '0.2' }), 'maxDrawdown'),
+    );
     assert.equal(boardScore(m({ sharpe: null }), 'sharpe'), Number.POSITIVE_INFINITY);
     assert.ok(boardScore(m({ sharpe: '-3' }), 'sharpe') < Number.POSITIVE_INFINITY);
-    assert.equal(boardScore(m({ copyQuality: { roiRatio: '0.9', entrySlippageBps: '1' } }), 'copyQuality'), -0.9);
+    assert.equal(
+      boardScore(m({ copyQuality: { roiRatio: '0.9', entrySlippageBps: '1' } }), 'copyQuality'),
+      -0.9,
+    );
     assert.ok(Object.is(boardScore(m({ roi: '0' }), 'roi'), 0));
   });
 
