@@ -238,7 +238,10 @@ describe('leaderboard: snapshots from the exchange, the board in Redis, its API,
     assert.equal(rois.get('b01'), rois.get('b09'));
     const tie = full.filter((id) => rois.get(id) === rois.get('b01'));
     assert.ok(tie.length >= 2 && tie.includes('b09'));
-    assert.deepEqual(full.slice(full.indexOf(tie[0] as string), full.indexOf(tie[0] as string) + tie.length), tie);
+    assert.deepEqual(
+      full.slice(full.indexOf(tie[0] as string), full.indexOf(tie[0] as string) + tie.length),
+      tie,
+    );
     assert.equal(full.indexOf('bfull'), full.indexOf('a-lead') + 1, 'ROI 0 both: by id');
     // pages of every size walk the same order, no duplicate, no gap
     for (const limit of [1, 2, 3, 5, 7])
