@@ -237,3 +237,38 @@ describe('board order and cursors', () => {
     assert.equal(decodeCursor(Buffer.from('["x","a"]').toString('base64url')), null);
   });
 });
+
+describe('the board page', () => {
+  it('escapes what comes from a lead', async () => {
+    const { boardPage, esc, leadPage } = await import('../../src/copytrade/leaderboard/board-page.js');
+    assert.equal(esc(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+    const evil = '<img src=x onerror=alert(1)>';
+    const metrics = leadMetrics(history, '7d', day(5));
+    const profile = {
+      traderId: evil,
+      instruments: [evil],
+      maxCopiers: 1,
+      profitShareRatio: '0.1',
+      signalSource: evil,
+      status: 'approved',
+      visibility: 'public',
+      leadingSinceMs: null,
+      daysLed: 0,
+    };
+    const html = boardPage(
+      { metric: 'roi', window: '7d', limit: 20, cursor: null, filter: {} },
+      [{ traderId: evil, score: 0, metrics: { ...metrics, traderId: evil }, profile, nav: [] }],
+      null,
+    );
+    const page = leadPage({
+      profile,
+      asOf: day(5),
+      metrics: { '7d': metrics, '30d': metrics, '90d': metrics },
+      nav: { '7d': [], '30d': [], '90d': [] },
+    });
+    for (const h of [html, page]) {
+      assert.ok(!h.includes('<img'), 'no markup from a lead');
+      assert.ok(h.includes('&lt;img src=x onerror=alert(1)&gt;'));
+    }
+  });
+});

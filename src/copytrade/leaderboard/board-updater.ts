@@ -15,11 +15,14 @@ export class BoardUpdater {
   private readonly touched = new Set<string>();
   private everyone = false;
   private running: Promise<void> | null = null;
+  private lastRunMs = 0;
 
   constructor(
     private readonly pool: Pool,
     private readonly store: BoardStore,
     private readonly log: Logger,
+    /** the least time between two runs' starts */
+    private readonly minGapMs = 1000,
   ) {}
 
   touch(traderId: string): void {
@@ -46,8 +49,11 @@ export class BoardUpdater {
   }
 
   private async drain(): Promise<void> {
-    // yield first: the signals of one burst are taken together
-    await new Promise((r) => setImmediate(r));
+    // at most one run per gap: a burst of signals is one recompute, and the fan-out's
+    // process spends a bounded share of its time on the board
+    const wait = this.lastRunMs + this.minGapMs - Date.now();
+    await new Promise((r) => (wait > 0 ? setTimeout(r, wait) : setImmediate(r)));
+    this.lastRunMs = Date.now();
     const all = this.everyone;
     const ids = [...this.touched];
     this.everyone = false;
