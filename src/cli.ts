@@ -74,6 +74,10 @@ const commands: Record<string, { about: string; serves?: true; load: () => Promi
     about: 'decode counter change messages from stdin, one per line: [--format canal|debezium]',
     load: () => import('./commands/decode.js'),
   },
+  leaderboard: {
+    about: 'the lead traders ranked: [--metric M] [--window 7d|30d|90d] [--limit N] [--json] [--rebuild]',
+    load: () => import('./commands/leaderboard.js'),
+  },
   config: { about: 'print the settings table (Markdown)', load: () => import('./commands/config.js') },
 };
 

@@ -435,6 +435,12 @@ export const settings = {
     int(200, 3_600_000),
     "profit share: how often the shares accrued by closes at a profit are moved from the copiers' exchange accounts to escrow",
   ),
+  equitySnapshotMs: s(
+    'TF_EQUITY_SNAPSHOT_MS',
+    '60000',
+    int(0, 86_400_000),
+    "leaderboard: how often the copy engine snapshots every lead's and copier's equity on the exchange and refreshes the board (0: off)",
+  ),
   simHost: s('TF_SIM_HOST', '127.0.0.1', text, 'simulator: address to bind'),
   simPort: s('TF_SIM_PORT', '7400', int(1, 65_535), 'simulator: port'),
   simFeeRate: s('TF_SIM_FEE_RATE', '0.001', decimal, 'simulator: trade fee rate (decimal string)'),

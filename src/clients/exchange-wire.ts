@@ -191,6 +191,29 @@ export interface PositionsView extends AccountView {
   positions: PositionView[];
 }
 
+/** GET /exchange/equity?account=: what the account is worth now, and what was paid into it. */
+export interface EquityView {
+  account: string;
+  atMs: number;
+  /** USDT wallet balance (margin included) */
+  wallet: string;
+  /** of the open positions at the feed price */
+  unrealisedPnl: string;
+  /** wallet + unrealisedPnl */
+  equity: string;
+  /** USDT deposited and withdrawn over the account's life; netDeposits = deposited − withdrawn */
+  deposited: string;
+  withdrawn: string;
+  netDeposits: string;
+  positions: {
+    instrument: InstrumentId;
+    side: PositionSide;
+    qty: string;
+    markPrice: string;
+    unrealisedPnl: string;
+  }[];
+}
+
 export interface ExchangeLedgerView {
   /** the journal replayed over the openings gives the balances, totals equal deposits, nothing negative that may not be */
   conserved: boolean;

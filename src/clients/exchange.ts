@@ -2,6 +2,7 @@ import { WebSocket } from 'undici';
 import {
   type AccountView,
   type CreateAccountRequest,
+  type EquityView,
   EXCHANGE_EVENTS_PATH,
   type ExchangeLedgerView,
   type ExchangeOrderRequest,
@@ -55,6 +56,8 @@ export interface ExchangeClient {
   transfer(req: ExchangeTransferRequest): Promise<ExchangeTransfer>;
   /** the transfers whose key starts with `prefix`, each with how many times the ledger applied it */
   transfers(prefix?: string): Promise<ExchangeTransfersView>;
+  /** the account's equity (wallet + unrealised PnL at the feed price) and its cumulative deposits */
+  equity(account: string): Promise<EquityView>;
   ledger(): Promise<ExchangeLedgerView>;
   price(instrument: InstrumentId): Promise<PriceView>;
   instruments(): Promise<InstrumentSpec[]>;
@@ -116,6 +119,15 @@ export function createExchangeClient(baseUrl: string, opts: ExchangeClientOption
           isObject(b) && Array.isArray(b.transfers) && typeof b.duplicatedKeys === 'number'
             ? (b as unknown as ExchangeTransfersView)
             : undefined,
+      ),
+    equity: (account) =>
+      http.call(baseUrl, 'GET', `/exchange/equity?account=${encodeURIComponent(account)}`, undefined, (b) =>
+        isObject(b) &&
+        b.account === account &&
+        typeof b.equity === 'string' &&
+        typeof b.netDeposits === 'string'
+          ? (b as unknown as EquityView)
+          : undefined,
       ),
     ledger: () =>
       http.call(baseUrl, 'GET', '/exchange/ledger', undefined, (b) =>

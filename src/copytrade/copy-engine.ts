@@ -9,6 +9,7 @@ import { createRedis } from '../infra/redis.js';
 import { AttemptLimiter } from './api/attempt-limiter.js';
 import { CredentialCache, loadCredentials } from './api/credentials.js';
 import { FollowStore } from './api/follow-store.js';
+import { mountLeaderboard } from './api/leaderboard-routes.js';
 import { type CopierApi, startCopierApi } from './api/server.js';
 import {
   type CopyChange,
@@ -26,6 +27,7 @@ import { FanoutWorker } from './fanout/fanout-worker.js';
 import { encodeCloseOutEntry, signalStreamKey } from './ingress/codec.js';
 import { requeueAccepted } from './ingress/requeue.js';
 import { startCopyIngress } from './ingress/start-ingress.js';
+import { startLeaderboard } from './leaderboard/start-leaderboard.js';
 import type { CopyMetrics } from './metrics.js';
 import { copierNotices } from './notices/copier-notices.js';
 import type { Notice } from './notices/kinds.js';
@@ -183,7 +185,11 @@ export async function startCopyEngine(
       log,
       (copierId, message) => api?.publish(copierId, message),
     );
-    const worker = new FanoutWorker(redis, blocking, fanout, { prefix, consumer, holdsRole }, log, metrics);
+    // the leaderboard: a snapshot round every TF_EQUITY_SNAPSHOT_MS, a lead's entry again after each of its signals
+    const leaderboard = startLeaderboard(config, redis, exchange, log);
+    started.push(() => leaderboard.stop());
+    const observer = leaderboard.observe(metrics);
+    const worker = new FanoutWorker(redis, blocking, fanout, { prefix, consumer, holdsRole }, log, observer);
     // acked signals Redis lost, back in the stream before the fan-out reads it and before
     // the ingress adds anything after them
     await requeueAccepted({ redis, pool, prefix, consumer, seenTtlMs: config.copySeenTtlMs, logger: log });
@@ -247,6 +253,7 @@ export async function startCopyEngine(
       copierOf: (token) => credentials.copierOf(token),
       attempts,
       changed: (copierId) => loader.apply(copierChanged(copierId)),
+      mount: (app, exchanges) => mountLeaderboard(app, exchanges, { board: leaderboard.board, log }),
       closeOut: async (copierId, traderId) => {
         const requestId = randomBytes(6).toString('hex');
         const request = { requestId, copierId, traderId, requestedMs: Date.now() };

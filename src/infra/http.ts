@@ -77,15 +77,21 @@ export class Exchanges {
     json: string,
     closeConnection = false,
     headers: Readonly<Record<string, string>> = {},
+    contentType = 'application/json',
   ): void {
     if (!ex.open) return;
     this.#settle(ex);
     ex.res.cork(() => {
-      ex.res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json');
+      ex.res.writeStatus(statusLine(status)).writeHeader('content-type', contentType);
       for (const [name, value] of Object.entries(headers)) ex.res.writeHeader(name, value);
       if (ex.head) ex.res.endWithoutBody(Buffer.byteLength(json), closeConnection);
       else ex.res.end(json, closeConnection);
     });
+  }
+
+  /** A server-rendered page (the leaderboard's). */
+  html(ex: Exchange, status: number, page: string): void {
+    this.send(ex, status, page, false, {}, 'text/html; charset=utf-8');
   }
 
   json(ex: Exchange, status: number, body: unknown): void {

@@ -43,4 +43,4 @@ export function oneOfParam<T extends string>(query: URLSearchParams, name: strin
   return raw as T;
 }
 
-const badRequest = (message: string) => new HttpError(400, 'BAD_REQUEST', message);
+export const badRequest = (message: string) => new HttpError(400, 'BAD_REQUEST', message);

@@ -80,6 +80,8 @@ export async function startCopierApi(opts: {
   stopped?: (copierId: string, traderId: string) => Promise<unknown>;
   /** the profit-share statements (/profit-share/statements) */
   profitShare?: PairStore;
+  /** more routes, without the token (the leaderboard: leaderboard-routes.ts) */
+  mount?: (app: uWS.TemplatedApp, exchanges: Exchanges) => void;
   log: Logger;
 }): Promise<CopierApi> {
   const { store, log } = opts;
@@ -216,6 +218,7 @@ export async function startCopierApi(opts: {
       ws.send(JSON.stringify({ type: 'subscribed', copierId }));
     },
   });
+  opts.mount?.(app, exchanges);
   app.any('/*', (res, req) =>
     exchanges.error(exchanges.accept(res, req), 404, 'NOT_FOUND', 'no such endpoint'),
   );

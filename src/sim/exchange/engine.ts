@@ -114,6 +114,8 @@ export class ExchangeEngine {
   readonly #accounts = new Map<string, AccountState>();
   readonly #ledger = new ExchangeLedger();
   readonly #prices = new Map<InstrumentId, PriceCache>();
+  /** USDT deposited into each account over its life (equity.ts: the flows that do not move a NAV) */
+  readonly #deposited = new Map<string, Units>();
   #orderSeq = 0;
   #ordersApplied = 0;
   #fills = 0;
@@ -174,7 +176,14 @@ export class ExchangeEngine {
       this.#accounts.set(acct.id, acct);
     }
     if (req.deposits.size > 0) this.#ledger.deposit(acct.id, req.deposits);
+    const usdt = req.deposits.get('USDT') ?? 0n;
+    if (usdt > 0n) this.#deposited.set(acct.id, (this.#deposited.get(acct.id) ?? 0n) + usdt);
     return this.#accountView(acct);
+  }
+
+  /** USDT deposited into the account since it was opened (the simulator has no withdrawals). */
+  deposited(account: string): Units {
+    return this.#deposited.get(this.#account(account).id) ?? 0n;
   }
 
   /** Refused while the account holds a position on the instrument (on either side). */

@@ -13,6 +13,7 @@ import {
 import { InvalidRequest, Rejected } from '../errors.js';
 import { decide, type ResolvedRule } from '../faults.js';
 import { ExchangeEngine } from './engine.js';
+import { equityView } from './equity.js';
 import { type FillEventsSocket, mountFillEvents } from './events-socket.js';
 import { ONE, parseUnits } from './fixed.js';
 import { INSTRUMENTS, RULES } from './instruments.js';
@@ -220,6 +221,12 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
     const account = accountId(query.get('account'));
     if (!engine.hasAccount(account)) throw new HttpError(404, 'UNKNOWN_ACCOUNT', `no account ${account}`);
     exchanges.json(ex, 200, engine.positions(account));
+  });
+
+  get('/exchange/equity', (ex, query) => {
+    const account = accountId(query.get('account'));
+    if (!engine.hasAccount(account)) throw new HttpError(404, 'UNKNOWN_ACCOUNT', `no account ${account}`);
+    exchanges.json(ex, 200, equityView(engine, account, Date.now()));
   });
 
   get('/exchange/ledger', (ex) => exchanges.json(ex, 200, engine.ledgerView()));
