@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { RowDataPacket } from 'mysql2/promise';
 import { createExchangeClient, type InstrumentId } from '../clients/exchange.js';
 import { type Config, DEV_SECRET_KEY_HEX } from '../config.js';
 import type { Logger } from '../infra/log.js';
@@ -17,7 +16,6 @@ import {
   copyChangePublisher,
   decodeCopyChange,
 } from './copy-changes.js';
-import { parseLeadSettings } from './domain/settings-parse.js';
 import { CopierBook } from './fanout/book.js';
 import { BookLoader } from './fanout/book-loader.js';
 import { CopyStore } from './fanout/copy-store.js';
@@ -26,6 +24,7 @@ import { FanoutWorker } from './fanout/fanout-worker.js';
 import { encodeCloseOutEntry, signalStreamKey } from './ingress/codec.js';
 import { requeueAccepted } from './ingress/requeue.js';
 import { startCopyIngress } from './ingress/start-ingress.js';
+import { LeadCache } from './leads/lead-store.js';
 import type { CopyMetrics } from './metrics.js';
 
 const PRICE_REFRESH_MS = 100;
@@ -98,7 +97,9 @@ export async function startCopyEngine(
 
   async function start(): Promise<CopyEngine> {
     // 3. the book, and the prices sizing reads
-    const book = new CopierBook();
+    // one cache of leads: the book sizes from it, the ingress's lead table is built from it
+    const leads = new LeadCache();
+    const book = new CopierBook(leads);
     const loader = new BookLoader(pool, exchange, book, log);
     await loader.all();
     metrics?.watchBook(() => book.size());
@@ -198,13 +199,10 @@ export async function startCopyEngine(
       maxSkewMs: config.copyMaxSkewMs,
       leads: {
         refreshMs: config.copyLeadersRefreshMs,
-        // a lead trades from the exchange account named as it is (as seedTrader makes it)
+        // the cache reloaded (in the loader's turn, after any change it is applying), then read
         load: async () => {
-          const [rows] = await pool.query<RowDataPacket[]>('SELECT settings FROM copy_trader');
-          return rows.map((r) => {
-            const lead = parseLeadSettings(JSON.parse(r.settings));
-            return { ...lead, account: lead.traderId };
-          });
+          await loader.leads();
+          return leads.leaders();
         },
       },
       ...(config.copyFillEventsUrl ? { fills: { url: config.copyFillEventsUrl } } : {}),

@@ -1,8 +1,6 @@
 import {
-  type BalancePoint,
   type FilledOrder,
   type HistoryFill,
-  type ImportHistoryRequest,
   INSTRUMENT_IDS,
   type InstrumentId,
   type TradeHistoryView,
