@@ -59,6 +59,11 @@ const commands: Record<string, { about: string; serves?: true; load: () => Promi
     about: 'decode counter change messages from stdin, one per line: [--format canal|debezium]',
     load: () => import('./commands/decode.js'),
   },
+  leads: {
+    about:
+      'lead applications and reviews: list [--applications [--status S]] | show <id> | approve|reject <applicationId> | suspend|resume <traderId> --reason "..." | levels [--json]',
+    load: () => import('./commands/leads.js'),
+  },
   config: { about: 'print the settings table (Markdown)', load: () => import('./commands/config.js') },
 };
 

@@ -24,6 +24,8 @@ import { FanoutWorker } from './fanout/fanout-worker.js';
 import { encodeCloseOutEntry, signalStreamKey } from './ingress/codec.js';
 import { requeueAccepted } from './ingress/requeue.js';
 import { startCopyIngress } from './ingress/start-ingress.js';
+import { eligibilityThresholds } from './leads/eligibility-check.js';
+import { leadApplicationRoutes } from './leads/lead-api.js';
 import { LeadCache } from './leads/lead-store.js';
 import type { CopyMetrics } from './metrics.js';
 
@@ -228,6 +230,13 @@ export async function startCopyEngine(
         await redis.xadd(signalStreamKey(prefix), '*', ...encodeCloseOutEntry(request));
         return requestId;
       },
+      routes: leadApplicationRoutes({
+        pool: apiPool,
+        exchange,
+        publish: copyChangePublisher(redis, prefix),
+        levels: config.leadLevels,
+        thresholds: eligibilityThresholds(config),
+      }),
       log,
     });
     started.push(() => api?.close());

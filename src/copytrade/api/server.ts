@@ -28,6 +28,15 @@ export interface CopierApi {
 
 const topicOf = (copierId: string): string => `copier:${copierId}`;
 
+/** A route another area adds to the copiers' API (lead applications): authenticated and query-checked as the others. */
+export interface CopierRoute {
+  method: 'get' | 'post' | 'put' | 'del';
+  path: string;
+  /** the query parameters it reads */
+  query: readonly string[];
+  handle(copierId: string, req: { query: URLSearchParams; body: unknown }): Promise<unknown>;
+}
+
 /** mysql2's error when a pool's queue is at its queueLimit */
 const POOL_FULL = 'Queue limit reached.';
 
@@ -42,6 +51,7 @@ const POOL_FULL = 'Queue limit reached.';
  *                                     close queues a close-out of them (its orders show in /orders)
  *   GET    /follows | /slices | /orders?limit=N (1..500, default 100)   the copier's own
  *   WS     /stream                    its copy orders and skips, pushed once recorded
+ *   and the `routes` other areas add (leads/lead-api.ts: POST and GET /lead-applications)
  * Every change is announced (`changed`) so the fan-out's book reloads that copier.
  * Tokens are checked against `copierOf` (the credential cache: no MySQL query for a wrong
  * one); an address with too many failed attempts gets 429 with Retry-After (`attempts`).
@@ -56,6 +66,8 @@ export async function startCopierApi(opts: {
   changed: (copierId: string) => Promise<unknown>;
   /** queues the close of the copier's slices of a trader; returns the request's id */
   closeOut: (copierId: string, traderId: string) => Promise<string>;
+  /** more routes (a POST or PUT gets its JSON body) */
+  routes?: readonly CopierRoute[];
   log: Logger;
 }): Promise<CopierApi> {
   const { store, log } = opts;
@@ -102,6 +114,7 @@ export async function startCopierApi(opts: {
       params: { trader: string; query: URLSearchParams },
       body: unknown,
     ) => Promise<unknown>,
+    withBody = method === 'put',
   ) => {
     const handler = (res: HttpResponse, req: HttpRequest) => {
       const ex = exchanges.accept(res, req);
@@ -111,7 +124,7 @@ export async function startCopierApi(opts: {
         trader: path.includes(':trader') ? (req.getParameter(0) ?? '') : '',
         query: queryOf(req),
       };
-      const body = method === 'put' ? readJson(ex, BODY_LIMIT) : Promise.resolve(undefined);
+      const body = withBody ? readJson(ex, BODY_LIMIT) : Promise.resolve(undefined);
       (async () => {
         const copierId = await authenticate(from, token);
         checkQuery(params.query, allowed);
@@ -154,6 +167,15 @@ export async function startCopierApi(opts: {
     const limit = intParam(query, 'limit', { min: 1, max: MAX_LIST, fallback: 100 });
     return { orders: await store.orders(copierId, limit) };
   });
+  for (const r of opts.routes ?? []) {
+    route(
+      r.method,
+      r.path,
+      r.query,
+      (copierId, _ex, { query }, body) => r.handle(copierId, { query, body }),
+      r.method === 'post' || r.method === 'put',
+    );
+  }
   app.ws<{ copierId: string }>('/stream', {
     maxPayloadLength: 1024,
     idleTimeout: 120,
