@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { DEFAULT_ELIGIBILITY_THRESHOLDS, DEFAULT_LEVEL_RULES, eligibility } from '../../src/copytrade/domain/eligibility.js';
+import {
+  DEFAULT_ELIGIBILITY_THRESHOLDS,
+  DEFAULT_LEVEL_RULES,
+  eligibility,
+} from '../../src/copytrade/domain/eligibility.js';
 import { type HistoryInput, summarizeHistory } from '../../src/copytrade/domain/history-summary.js';
 import {
   failedCriteria,
@@ -39,7 +43,11 @@ const verdict = (h: HistoryInput, balance = '1200') => {
 };
 
 const closes = (n: number) =>
-  Array.from({ length: n }, (_, i) => ({ atMs: NOW - 40 * DAY_MS + i, action: 'close' as const, positionAfter: '0' }));
+  Array.from({ length: n }, (_, i) => ({
+    atMs: NOW - 40 * DAY_MS + i,
+    action: 'close' as const,
+    positionAfter: '0',
+  }));
 
 /** balances over the 30-day window: 1000 at its start, then `to` */
 const moveTo = (to: string, low?: string) => ({
@@ -68,7 +76,10 @@ describe('lead eligibility from a trade history', () => {
 
   it('days since the first trade: 29 fails, 30 and 31 pass', () => {
     const first = (ms: number) => history({ firstFillMs: ms, fills: [] });
-    assert.deepEqual(verdict(first(NOW - 30 * DAY_MS + 1)).daysSinceFirstTrade, { passed: false, value: '29' });
+    assert.deepEqual(verdict(first(NOW - 30 * DAY_MS + 1)).daysSinceFirstTrade, {
+      passed: false,
+      value: '29',
+    });
     assert.deepEqual(verdict(first(NOW - 30 * DAY_MS)).daysSinceFirstTrade, { passed: true, value: '30' });
     assert.deepEqual(verdict(first(NOW - 31 * DAY_MS)).daysSinceFirstTrade, { passed: true, value: '31' });
     // the first fill the exchange kept apart counts even when its record was dropped
@@ -160,8 +171,14 @@ describe('lead applications, parsed', () => {
       parseLeadApplication({ ...good, visibility: 'private', invite: { uses: 5, expiresInDays: 7 } }).invite,
       { uses: 5, expiresInDays: 7 },
     );
-    assert.throws(() => parseLeadApplication({ ...good, visibility: 'private' }), /invite: a private program/);
-    assert.throws(() => parseLeadApplication({ ...good, invite: { uses: 5, expiresInDays: 7 } }), /invite: only a private/);
+    assert.throws(
+      () => parseLeadApplication({ ...good, visibility: 'private' }),
+      /invite: a private program/,
+    );
+    assert.throws(
+      () => parseLeadApplication({ ...good, invite: { uses: 5, expiresInDays: 7 } }),
+      /invite: only a private/,
+    );
   });
 
   it('each bad field is named', () => {
@@ -173,7 +190,10 @@ describe('lead applications, parsed', () => {
       [{ ...good, minCopyAmount: 50 }, /^minCopyAmount/],
       [{ ...good, signalSource: 'both' }, /^signalSource: expected one of/],
       [{ ...good, extra: 1 }, /^extra: unknown field/],
-      [{ ...good, visibility: 'private', invite: { uses: 0, expiresInDays: 7 } }, /^invite.uses: expected an integer/],
+      [
+        { ...good, visibility: 'private', invite: { uses: 0, expiresInDays: 7 } },
+        /^invite.uses: expected an integer/,
+      ],
     ];
     for (const [body, message] of cases) {
       assert.throws(
