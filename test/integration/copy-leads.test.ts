@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the JSON answers are read field by field
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
