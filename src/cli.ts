@@ -78,6 +78,11 @@ const commands: Record<string, { about: string; serves?: true; load: () => Promi
     about: 'the lead traders ranked: [--metric M] [--window 7d|30d|90d] [--limit N] [--json] [--rebuild]',
     load: () => import('./commands/leaderboard.js'),
   },
+  leads: {
+    about:
+      'lead applications and reviews: list [--applications [--status S]] | show <id> | approve|reject <applicationId> | suspend|resume <traderId> --reason "..." | levels [--json]',
+    load: () => import('./commands/leads.js'),
+  },
   config: { about: 'print the settings table (Markdown)', load: () => import('./commands/config.js') },
 };
 

@@ -1,3 +1,5 @@
+import type { LevelRule } from './copytrade/domain/eligibility.js';
+
 /**
  * Every setting of tradeflow, read once from the environment, validated, frozen.
  * Modules receive the parts they need; none of them reads process.env.
@@ -92,6 +94,58 @@ const operatorToken = (raw: string, name: string): string => {
 const decimal = (raw: string, name: string): string => {
   if (!/^\d+(\.\d+)?$/.test(raw)) throw new ConfigError(name, `expected a decimal like 0.001, got "${raw}"`);
   return raw;
+};
+
+const signedDecimal = (raw: string, name: string): string => {
+  if (!/^-?\d+(\.\d+)?$/.test(raw))
+    throw new ConfigError(name, `expected a decimal like -0.05, got "${raw}"`);
+  return raw;
+};
+
+/**
+ * Lead levels, lowest first, comma-separated; each `maxCopiers:maxShare` (level 1: no
+ * requirement) or `maxCopiers:maxShare:minAverageAum90d:minCopiers:forDays`.
+ */
+const levelRules = (raw: string, name: string): readonly LevelRule[] => {
+  const levels = raw.split(',').map((part, i) => {
+    const f = part.trim().split(':');
+    const at = `level ${i + 1} ("${part.trim()}")`;
+    const whole = (v: string | undefined) =>
+      v !== undefined && /^\d{1,9}$/.test(v) ? Number(v) : Number.NaN;
+    const dec = (v: string | undefined) => v !== undefined && /^\d+(\.\d+)?$/.test(v);
+    const maxCopiers = whole(f[0]);
+    if ((f.length !== 2 && f.length !== 5) || !(maxCopiers >= 1) || !dec(f[1]) || Number(f[1]) > 0.3) {
+      throw new ConfigError(
+        name,
+        `${at}: expected maxCopiers:maxShare[:minAum:minCopiers:days], share at most 0.3`,
+      );
+    }
+    if (f.length === 2) {
+      return {
+        level: i + 1,
+        maxCopiers,
+        profitShareRatio: f[1] as string,
+        minAverageAum90d: null,
+        minCopiers: 0,
+        copiersForDays: 0,
+      };
+    }
+    const minCopiers = whole(f[3]);
+    const days = whole(f[4]);
+    if (!dec(f[2]) || !(minCopiers >= 0) || !(days >= 0 && days <= 90)) {
+      throw new ConfigError(name, `${at}: minAum a decimal, minCopiers and days (0..90) integers`);
+    }
+    return {
+      level: i + 1,
+      maxCopiers,
+      profitShareRatio: f[1] as string,
+      minAverageAum90d: f[2] as string,
+      minCopiers,
+      copiersForDays: days,
+    };
+  });
+  if (levels.length > 3) throw new ConfigError(name, `at most 3 levels, got ${levels.length}`);
+  return Object.freeze(levels) as readonly LevelRule[];
 };
 
 const s = <T>(name: string, fallback: string, parse: Setting<T>['parse'], doc: string): Setting<T> => ({
@@ -440,6 +494,42 @@ export const settings = {
     '60000',
     int(0, 86_400_000),
     "leaderboard: how often the copy engine snapshots every lead's and copier's equity on the exchange and refreshes the board (0: off)",
+  ),
+  leadMinDays: s(
+    'TF_LEAD_MIN_DAYS',
+    '30',
+    int(0, 3650),
+    'lead eligibility: whole days since the first trade on the exchange, at least',
+  ),
+  leadMinClosedPositions: s(
+    'TF_LEAD_MIN_CLOSED_POSITIONS',
+    '20',
+    int(0, 1_000_000),
+    'lead eligibility: positions closed (to 0) on the exchange, at least',
+  ),
+  leadMinRoi30d: s(
+    'TF_LEAD_MIN_ROI_30D',
+    '0',
+    signedDecimal,
+    'lead eligibility: 30-day ROI on the NAV curve of the wallet (deposits are flows), at least',
+  ),
+  leadMaxDrawdown30d: s(
+    'TF_LEAD_MAX_DRAWDOWN_30D',
+    '0.5',
+    decimal,
+    'lead eligibility: 30-day max drawdown of that NAV curve (a fraction), at most',
+  ),
+  leadMinBalance: s(
+    'TF_LEAD_MIN_BALANCE',
+    '500',
+    decimal,
+    'lead eligibility: USDT in the trading account now, at least',
+  ),
+  leadLevels: s(
+    'TF_LEAD_LEVELS',
+    '100:0.1,500:0.15:20000:100:7,1000:0.3:100000:500:7',
+    levelRules,
+    'lead levels L1,L2,L3: `maxCopiers:maxShare[:minAverageAum90d:minCopiers:days]`; a lead is at the highest level whose 90-day average AUM is above minAverageAum90d with at least minCopiers copiers on each of the last days (`tradeflow leads levels`)',
   ),
   simHost: s('TF_SIM_HOST', '127.0.0.1', text, 'simulator: address to bind'),
   simPort: s('TF_SIM_PORT', '7400', int(1, 65_535), 'simulator: port'),

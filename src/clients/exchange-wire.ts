@@ -319,3 +319,52 @@ export interface SubscribedFrame {
   /** the accounts filtered on; empty: all accounts */
   accounts: string[];
 }
+
+/**
+ * One fill leg in an account's trade history (`GET /exchange/history`): an open or a close
+ * of one position side. `fee` is the order's fee shared over its legs by quantity.
+ */
+export interface HistoryFill {
+  atMs: number;
+  instrument: InstrumentId;
+  side: PositionSide;
+  action: FillAction;
+  qty: string;
+  price: string;
+  fee: string;
+  /** a close's realised PnL; "0" for an open */
+  realisedPnl: string;
+  /** contracts left on that side: "0" after a close ends the position (an import may leave it out: "0") */
+  positionAfter: string;
+}
+
+/** The account's USDT wallet balance at a moment; `flow` is what a deposit (+) or withdrawal (−) moved then, "0" otherwise. */
+export interface BalancePoint {
+  atMs: number;
+  balance: string;
+  /** may be left out of an import: "0" */
+  flow: string;
+}
+
+/**
+ * An account's trade history, oldest first: every fill leg and a balance point after each
+ * fill and deposit. The simulator keeps the latest `limit` of each per account;
+ * `firstFillMs` is kept even once the first fill is dropped.
+ */
+export interface TradeHistoryView {
+  account: string;
+  firstFillMs: number | null;
+  fills: HistoryFill[];
+  balances: BalancePoint[];
+}
+
+/**
+ * `POST /exchange/history`: replaces an account's history with a past one (tests and demos
+ * of 7/30/90-day windows). Times must not be in the future; the last balance point must be
+ * the account's wallet balance now (HISTORY_MISMATCH), so the history continues as it trades.
+ */
+export interface ImportHistoryRequest {
+  account: string;
+  fills: HistoryFill[];
+  balances: BalancePoint[];
+}

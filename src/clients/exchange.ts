@@ -11,6 +11,7 @@ import {
   type ExchangeTransfersView,
   type FillEvent,
   type FilledOrder,
+  type ImportHistoryRequest,
   type InstrumentId,
   type InstrumentSpec,
   type LeverageView,
@@ -18,6 +19,7 @@ import {
   type PositionsView,
   type PriceView,
   type SetLeverageRequest,
+  type TradeHistoryView,
 } from './exchange-wire.js';
 import { type Check, DownstreamError, HttpJson, isObject } from './http-json.js';
 
@@ -61,6 +63,10 @@ export interface ExchangeClient {
   ledger(): Promise<ExchangeLedgerView>;
   price(instrument: InstrumentId): Promise<PriceView>;
   instruments(): Promise<InstrumentSpec[]>;
+  /** the account's fills and balance points (from `sinceMs` on), oldest first; UNKNOWN_ACCOUNT if none */
+  history(account: string, sinceMs?: number): Promise<TradeHistoryView>;
+  /** replaces the account's history with a past one (the simulator's admin side; HISTORY_MISMATCH, UNKNOWN_ACCOUNT) */
+  importHistory(req: ImportHistoryRequest): Promise<TradeHistoryView>;
   close(): Promise<void>;
 }
 
@@ -145,9 +151,23 @@ export function createExchangeClient(baseUrl: string, opts: ExchangeClientOption
       http.call(baseUrl, 'GET', '/exchange/instruments', undefined, (b) =>
         isObject(b) && Array.isArray(b.instruments) ? (b.instruments as InstrumentSpec[]) : undefined,
       ),
+    history: (account, sinceMs) =>
+      http.call(
+        baseUrl,
+        'GET',
+        `/exchange/history?account=${encodeURIComponent(account)}${sinceMs === undefined ? '' : `&sinceMs=${sinceMs}`}`,
+        undefined,
+        historyView,
+      ),
+    importHistory: (req) => http.call(baseUrl, 'POST', '/exchange/history', req, historyView),
     close: () => http.close(),
   };
 }
+
+const historyView: Check<TradeHistoryView> = (b) =>
+  isObject(b) && typeof b.account === 'string' && Array.isArray(b.fills) && Array.isArray(b.balances)
+    ? (b as unknown as TradeHistoryView)
+    : undefined;
 
 // Light checks: the shape that tells answers apart, not every field (a batch may hold thousands).
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { RowDataPacket } from 'mysql2/promise';
 import { createExchangeClient, type InstrumentId } from '../clients/exchange.js';
 import { type Config, DEV_SECRET_KEY_HEX } from '../config.js';
 import type { Logger } from '../infra/log.js';
@@ -18,7 +17,6 @@ import {
   copyChangePublisher,
   decodeCopyChange,
 } from './copy-changes.js';
-import { parseLeadSettings } from './domain/settings-parse.js';
 import { CopierBook } from './fanout/book.js';
 import { BookLoader } from './fanout/book-loader.js';
 import { CopyStore } from './fanout/copy-store.js';
@@ -28,11 +26,15 @@ import { encodeCloseOutEntry, signalStreamKey } from './ingress/codec.js';
 import { requeueAccepted } from './ingress/requeue.js';
 import { startCopyIngress } from './ingress/start-ingress.js';
 import { startLeaderboard } from './leaderboard/start-leaderboard.js';
+import { eligibilityThresholds } from './leads/eligibility-check.js';
+import { leadApplicationRoutes } from './leads/lead-api.js';
+import { LeadCache } from './leads/lead-store.js';
 import type { CopyMetrics } from './metrics.js';
 import { copierNotices } from './notices/copier-notices.js';
 import type { Notice } from './notices/kinds.js';
 import { noticeMessage, subscribeNotices } from './notices/notices.js';
 import { profitShareNotices } from './notices/profit-share-notices.js';
+import { profitShareCopierRoutes } from './profit-share/copier-routes.js';
 import { PairStore } from './profit-share/pair-store.js';
 import { startProfitShare } from './profit-share/start-profit-share.js';
 
@@ -106,7 +108,9 @@ export async function startCopyEngine(
 
   async function start(): Promise<CopyEngine> {
     // 3. the book, and the prices sizing reads
-    const book = new CopierBook();
+    // one cache of leads: the book sizes from it, the ingress's lead table is built from it
+    const leads = new LeadCache();
+    const book = new CopierBook(leads);
     const loader = new BookLoader(pool, exchange, book, log);
     await loader.all();
     metrics?.watchBook(() => book.size());
@@ -210,13 +214,10 @@ export async function startCopyEngine(
       maxSkewMs: config.copyMaxSkewMs,
       leads: {
         refreshMs: config.copyLeadersRefreshMs,
-        // a lead trades from the exchange account named as it is (as seedTrader makes it)
+        // the cache reloaded (in the loader's turn, after any change it is applying), then read
         load: async () => {
-          const [rows] = await pool.query<RowDataPacket[]>('SELECT settings FROM copy_trader');
-          return rows.map((r) => {
-            const lead = parseLeadSettings(JSON.parse(r.settings));
-            return { ...lead, account: lead.traderId };
-          });
+          await loader.leads();
+          return leads.leaders();
         },
       },
       ...(config.copyFillEventsUrl ? { fills: { url: config.copyFillEventsUrl } } : {}),
@@ -262,7 +263,16 @@ export async function startCopyEngine(
       },
       notices: copierNotices(apiPool, pushNotice, log),
       stopped: (copierId, traderId) => profitShare.stopped({ copierId, traderId }),
-      profitShare: new PairStore(apiPool),
+      routes: [
+        ...leadApplicationRoutes({
+          pool: apiPool,
+          exchange,
+          publish: copyChangePublisher(redis, prefix),
+          levels: config.leadLevels,
+          thresholds: eligibilityThresholds(config),
+        }),
+        ...profitShareCopierRoutes(new PairStore(apiPool)),
+      ],
       log,
     });
     started.push(() => api?.close());

@@ -1,4 +1,5 @@
-import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { money } from '../../domain/money.js';
 import { HttpError } from '../../infra/http.js';
 import { inTransaction, type Pool } from '../../infra/mysql/client.js';
 import { copierChanged, type PublishCopyChanges } from '../copy-changes.js';
@@ -21,7 +22,18 @@ export class FollowStore {
 
   /** Creates or replaces the copier's follow of `traderId` with `body` (settings without the ids). */
   async follow(copierId: string, traderId: string, body: unknown): Promise<FollowSettings> {
-    const settings = parse({ ...(body as object), copierId, traderId, status: statusOf(body) });
+    const { inviteCode, ...rest } = (typeof body === 'object' && body !== null ? body : {}) as Record<
+      string,
+      unknown
+    >;
+    if (inviteCode !== undefined && typeof inviteCode !== 'string') {
+      throw new HttpError(422, 'INVALID_SETTINGS', 'inviteCode: expected a string');
+    }
+    const settings = parse(
+      typeof body === 'object' && body !== null
+        ? { ...rest, copierId, traderId, status: statusOf(body) }
+        : body,
+    );
     const [[lead]] = await this.pool.query<RowDataPacket[]>(
       'SELECT settings FROM copy_trader WHERE trader_id=?',
       [traderId],
@@ -32,9 +44,30 @@ export class FollowStore {
     if (notLed.length > 0) {
       throw new HttpError(422, 'INSTRUMENT_NOT_LED', `${traderId} does not lead ${notLed.join(', ')}`);
     }
+    const terms = await this.terms(traderId);
+    if (terms?.status === 'suspended') {
+      throw new HttpError(
+        409,
+        'LEAD_SUSPENDED',
+        `${traderId} is suspended: it takes no follows until resumed`,
+      );
+    }
+    if (
+      terms &&
+      settings.sizing.mode === 'fixed-amount' &&
+      belowMin(settings.sizing.margin, terms.minCopyAmount)
+    ) {
+      throw new HttpError(
+        422,
+        'BELOW_MIN_COPY_AMOUNT',
+        `${traderId} copies at least ${terms.minCopyAmount} USDT per open; sizing.margin is ${settings.sizing.margin}`,
+      );
+    }
     await inTransaction(this.pool, async (conn) => {
       // the copier's row, locked: two changes of one copier's follows are checked one after the other
       await conn.query('SELECT copier_id FROM copy_copier WHERE copier_id=? FOR UPDATE', [copierId]);
+      if (terms?.visibility === 'private')
+        await admitByInvite(conn, copierId, traderId, inviteCode, Date.now());
       const [others] = await conn.query<RowDataPacket[]>(
         "SELECT trader_id, settings FROM copy_follow WHERE copier_id=? AND status<>'stopped'",
         [copierId],
@@ -66,6 +99,19 @@ export class FollowStore {
     });
     await this.publish(copierChanged(copierId));
     return settings;
+  }
+
+  /** The lead's standing row, if it has one (legacy leads: public, no minimum, approved). */
+  private async terms(
+    traderId: string,
+  ): Promise<{ status: string; visibility: string; minCopyAmount: string } | undefined> {
+    const [[row]] = await this.pool.query<RowDataPacket[]>(
+      'SELECT status, visibility, min_copy_amount FROM copy_lead_status WHERE trader_id=?',
+      [traderId],
+    );
+    return row
+      ? { status: row.status, visibility: row.visibility, minCopyAmount: trim(row.min_copy_amount) }
+      : undefined;
   }
 
   /**
@@ -137,6 +183,44 @@ export class FollowStore {
     );
     return rows;
   }
+}
+
+const trim = (v: string): string => (v.includes('.') ? v.replace(/\.?0+$/, '') : v) || '0';
+const belowMin = (margin: string, min: string): boolean => money(margin).lt(money(min));
+
+/**
+ * A private lead is followed anew only with a valid invite code, one use of it taken per new
+ * follow (a copier replacing the settings of its follow, active or paused, uses none).
+ */
+async function admitByInvite(
+  conn: PoolConnection,
+  copierId: string,
+  traderId: string,
+  code: string | undefined,
+  now: number,
+): Promise<void> {
+  const [[current]] = await conn.query<RowDataPacket[]>(
+    "SELECT 1 FROM copy_follow WHERE copier_id=? AND trader_id=? AND status<>'stopped'",
+    [copierId, traderId],
+  );
+  if (current) return;
+  if (code === undefined || code === '') {
+    throw new HttpError(
+      403,
+      'INVITE_REQUIRED',
+      `${traderId}'s program is private: follow with an inviteCode`,
+    );
+  }
+  const [[invite]] = await conn.query<RowDataPacket[]>(
+    'SELECT remaining, expires_ms FROM copy_invite WHERE code=? AND trader_id=? FOR UPDATE',
+    [code, traderId],
+  );
+  if (!invite) throw new HttpError(403, 'INVITE_INVALID', `no such invite code for ${traderId}`);
+  if (Number(invite.expires_ms) <= now)
+    throw new HttpError(403, 'INVITE_EXPIRED', 'the invite code has expired');
+  if (Number(invite.remaining) <= 0)
+    throw new HttpError(403, 'INVITE_USED_UP', 'the invite code has no uses left');
+  await conn.query('UPDATE copy_invite SET remaining=remaining-1 WHERE code=?', [code]);
 }
 
 function parse(body: unknown): FollowSettings {

@@ -13,8 +13,6 @@ import {
 } from '../../infra/http.js';
 import type { Logger } from '../../infra/log.js';
 import type { CopierNotices } from '../notices/copier-notices.js';
-import { mountProfitShareRoutes } from '../profit-share/copier-routes.js';
-import type { PairStore } from '../profit-share/pair-store.js';
 import { type AttemptLimiter, retryAfterSeconds } from './attempt-limiter.js';
 import type { FollowStore } from './follow-store.js';
 import { checkQuery, intParam, oneOfParam } from './query.js';
@@ -31,18 +29,14 @@ export interface CopierApi {
 
 const topicOf = (copierId: string): string => `copier:${copierId}`;
 
-/** How a route is added to this API: authenticated, its query checked against `allowed` (routes of other files use it). */
-export type CopierRoute = (
-  method: 'get' | 'put' | 'post' | 'del',
-  path: string,
-  allowed: readonly string[],
-  handle: (
-    copierId: string,
-    ex: Exchange,
-    params: { trader: string; query: URLSearchParams },
-    body: unknown,
-  ) => Promise<unknown>,
-) => void;
+/** A route another area adds to the copiers' API (lead applications): authenticated and query-checked as the others. */
+export interface CopierRoute {
+  method: 'get' | 'post' | 'put' | 'del';
+  path: string;
+  /** the query parameters it reads */
+  query: readonly string[];
+  handle(copierId: string, req: { query: URLSearchParams; body: unknown }): Promise<unknown>;
+}
 
 /** mysql2's error when a pool's queue is at its queueLimit */
 const POOL_FULL = 'Queue limit reached.';
@@ -60,6 +54,7 @@ const POOL_FULL = 'Queue limit reached.';
  *   GET    /notices?limit=N&before=C  its notices: copies, skips, pauses, decisions, ... (notices/)
  *   WS     /stream                    its copy orders and skips, pushed once recorded, and its other notices
  *   GET    /profit-share/statements   its profit-share statements (profit-share/copier-routes.ts)
+ *   and the `routes` other areas add (lead applications, profit-share statements)
  * Every change is announced (`changed`) so the fan-out's book reloads that copier.
  * Tokens are checked against `copierOf` (the credential cache: no MySQL query for a wrong
  * one); an address with too many failed attempts gets 429 with Retry-After (`attempts`).
@@ -78,10 +73,10 @@ export async function startCopierApi(opts: {
   notices?: CopierNotices;
   /** a follow was stopped (profit share settles the pair: a queued job, no funding call here) */
   stopped?: (copierId: string, traderId: string) => Promise<unknown>;
-  /** the profit-share statements (/profit-share/statements) */
-  profitShare?: PairStore;
   /** more routes, without the token (the leaderboard: leaderboard-routes.ts) */
   mount?: (app: uWS.TemplatedApp, exchanges: Exchanges) => void;
+  /** more routes (a POST or PUT gets its JSON body) */
+  routes?: readonly CopierRoute[];
   log: Logger;
 }): Promise<CopierApi> {
   const { store, log } = opts;
@@ -118,7 +113,18 @@ export async function startCopierApi(opts: {
    * query against `allowed`, and answers from `handle`. A PUT's body is read from the start
    * (uWS drops what arrives before) but awaited only once the token is good.
    */
-  const route: CopierRoute = (method, path, allowed, handle) => {
+  const route = (
+    method: 'get' | 'put' | 'post' | 'del',
+    path: string,
+    allowed: readonly string[],
+    handle: (
+      copierId: string,
+      ex: Exchange,
+      params: { trader: string; query: URLSearchParams },
+      body: unknown,
+    ) => Promise<unknown>,
+    withBody = method === 'put',
+  ) => {
     const handler = (res: HttpResponse, req: HttpRequest) => {
       const ex = exchanges.accept(res, req);
       const from = remoteAddress(res);
@@ -127,7 +133,7 @@ export async function startCopierApi(opts: {
         trader: path.includes(':trader') ? (req.getParameter(0) ?? '') : '',
         query: queryOf(req),
       };
-      const body = method === 'put' ? readJson(ex, BODY_LIMIT) : Promise.resolve(undefined);
+      const body = withBody ? readJson(ex, BODY_LIMIT) : Promise.resolve(undefined);
       (async () => {
         const copierId = await authenticate(from, token);
         checkQuery(params.query, allowed);
@@ -172,14 +178,19 @@ export async function startCopierApi(opts: {
     return { traderId: trader, status: 'stopped', slices: 'closing', requestId };
   });
   route('get', '/follows', [], async (copierId) => ({ follows: await store.follows(copierId) }));
-  if (opts.profitShare) mountProfitShareRoutes(route, opts.profitShare);
   route('get', '/slices', [], async (copierId) => ({ slices: await store.slices(copierId) }));
   route('get', '/orders', ['limit'], async (copierId, _ex, { query }) => {
     const limit = intParam(query, 'limit', { min: 1, max: MAX_LIST, fallback: 100 });
     return { orders: await store.orders(copierId, limit) };
   });
-  for (const r of opts.notices?.routes ?? []) {
-    route(r.method, r.path, r.allowed, (copierId, _ex, { query }) => r.handle(copierId, query));
+  for (const r of [...(opts.notices?.routes ?? []), ...(opts.routes ?? [])]) {
+    route(
+      r.method,
+      r.path,
+      r.query,
+      (copierId, _ex, { query }, body) => r.handle(copierId, { query, body }),
+      r.method === 'post' || r.method === 'put',
+    );
   }
   app.ws<{ copierId: string }>('/stream', {
     maxPayloadLength: 1024,

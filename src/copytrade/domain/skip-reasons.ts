@@ -13,6 +13,8 @@ export const SKIP_REASONS = {
   'below-min-qty': "the copier's quantity, rounded down to the step, is below the instrument's minimum",
   'over-max-position': "the copier's position of this trader would exceed its max position value",
   'insufficient-balance': 'the margin and estimated fee exceed the balance available for margin',
+  'lead-suspended': 'an operator suspended the lead: none of its signals is copied until it is resumed',
+  'lead-not-approved': 'the lead is not approved to lead: none of its signals is copied',
 } as const;
 
 export type SkipReason = keyof typeof SKIP_REASONS;

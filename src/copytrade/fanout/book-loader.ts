@@ -5,9 +5,10 @@ import type { Pool } from '../../infra/mysql/client.js';
 import type { CopyChange } from '../copy-changes.js';
 import type { MarginKind } from '../domain/account.js';
 import { fx, fxStr } from '../domain/fixed.js';
-import type { FollowSettings, LeadSettings } from '../domain/settings.js';
-import { parseFollowSettings, parseLeadSettings } from '../domain/settings-parse.js';
+import type { FollowSettings } from '../domain/settings.js';
+import { parseFollowSettings } from '../domain/settings-parse.js';
 import { type Slice, sliceId } from '../domain/slices.js';
+import { LeadStore } from '../leads/lead-store.js';
 import type { CopierBook } from './book.js';
 
 const BALANCE_READS_IN_FLIGHT = 16;
@@ -25,13 +26,18 @@ const YIELD_EVERY = 250;
  */
 export class BookLoader {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly leadStore: LeadStore;
 
   constructor(
     private readonly pool: Pool,
     private readonly exchange: ExchangeClient,
     private readonly book: CopierBook,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.leadStore = new LeadStore(pool, (traderId, err) =>
+      log.error({ err, traderId }, 'copy-trading row not loaded: its settings do not parse'),
+    );
+  }
 
   /** Resolves once the book holds what the change wrote. */
   apply(change: CopyChange): Promise<void> {
@@ -43,6 +49,20 @@ export class BookLoader {
       case 'all':
         return this.all();
     }
+  }
+
+  /**
+   * Every lead (settings, standing, account) again, into the book's lead cache: what the
+   * ingress's lead table is rebuilt from. An instrument new to the book brings its rules.
+   */
+  leads(): Promise<void> {
+    return this.inTurn(async () => {
+      const { records, unreadable } = await this.leadStore.all();
+      if (records.some((r) => r.settings.instruments.some((i) => !this.book.rulesOf(i)))) {
+        await this.loadRules();
+      }
+      this.book.leads.replaceAll(records, unreadable);
+    });
   }
 
   /** Everything: rules, every lead, copier and follow; what is gone from MySQL leaves the book. */
@@ -58,14 +78,9 @@ export class BookLoader {
 
   private async everything(): Promise<void> {
     await this.loadRules();
-    const [leads] = await this.pool.query<RowDataPacket[]>('SELECT trader_id, settings FROM copy_trader');
-    const present = new Set<string>();
-    for (const row of leads) {
-      present.add(row.trader_id);
-      const lead = this.parse(() => parseLeadSettings(JSON.parse(row.settings)), { traderId: row.trader_id });
-      if (lead) this.book.setLead(lead);
-    }
-    for (const id of this.book.leadIds()) if (!present.has(id)) this.book.removeLead(id);
+    const { records, unreadable } = await this.leadStore.all();
+    // a row that no longer parses keeps what the book had of it
+    this.book.leads.replaceAll(records, unreadable);
 
     const [copiers] = await this.pool.query<RowDataPacket[]>(
       'SELECT copier_id, account_id, margin_kind FROM copy_copier',
@@ -94,19 +109,16 @@ export class BookLoader {
   }
 
   private async lead(traderId: string): Promise<void> {
-    const [[row]] = await this.pool.query<RowDataPacket[]>(
-      'SELECT settings FROM copy_trader WHERE trader_id=?',
-      [traderId],
-    );
-    if (!row) {
+    const record = await this.leadStore.one(traderId);
+    if (!record) {
       this.book.removeLead(traderId);
       return;
     }
-    const lead = this.parse(() => parseLeadSettings(JSON.parse(row.settings)), { traderId });
-    if (!lead) return;
+    // named in the log; the book keeps what it had
+    if (record === 'unreadable') return;
     // an instrument the exchange listed after the book was loaded: its rules (the prices follow them)
-    if (lead.instruments.some((i) => !this.book.rulesOf(i))) await this.loadRules();
-    this.book.setLead(lead);
+    if (record.settings.instruments.some((i) => !this.book.rulesOf(i))) await this.loadRules();
+    this.book.leads.set(record);
   }
 
   private async copier(copierId: string): Promise<void> {
@@ -151,10 +163,7 @@ export class BookLoader {
   }
 
   /** A row that does not parse is left out of the book, named in the log; the rest loads. */
-  private parse<T extends LeadSettings | FollowSettings>(
-    read: () => T,
-    row: Record<string, string>,
-  ): T | undefined {
+  private parse<T extends FollowSettings>(read: () => T, row: Record<string, string>): T | undefined {
     try {
       return read();
     } catch (err) {

@@ -16,6 +16,7 @@ import {
   type Slice,
   sliceId,
 } from '../domain/slices.js';
+import { LEGACY_STANDING, LeadCache, type LeadRecord, type LeadStanding } from '../leads/lead-store.js';
 
 /** A copier as the fan-out holds it: its exchange account, balance and every slice it has. */
 export interface CopierEntry {
@@ -44,7 +45,9 @@ export interface SliceChange {
  * the hot path.
  */
 export class CopierBook {
-  private readonly leads = new Map<string, LeadSettings>();
+  /** the leads, shared with the ingress's lead table (one cache of leads) */
+  constructor(readonly leads: LeadCache = new LeadCache()) {}
+
   private readonly follows = new Map<string, Map<string, FollowSettings>>();
   private readonly stopped = new Map<string, Map<string, FollowSettings>>();
   private readonly copiers = new Map<string, CopierEntry>();
@@ -72,22 +75,32 @@ export class CopierBook {
     return this.rules.get(instrument);
   }
 
-  setLead(lead: LeadSettings): void {
-    this.leads.set(lead.traderId, lead);
+  /** A lead's settings and standing (approved unless said otherwise); it trades from its own id's account unless said. */
+  setLead(lead: LeadSettings, standing: LeadStanding = LEGACY_STANDING, account = lead.traderId): void {
+    this.leads.set({ settings: lead, standing, account });
   }
 
   leadOf(traderId: string): LeadSettings | undefined {
+    return this.leads.get(traderId)?.settings;
+  }
+
+  /** Whether the lead's signals are copied (approved), and its level, visibility and minimum. */
+  standingOf(traderId: string): LeadStanding | undefined {
+    return this.leads.get(traderId)?.standing;
+  }
+
+  leadRecord(traderId: string): LeadRecord | undefined {
     return this.leads.get(traderId);
   }
 
   /** A lead whose row is gone: its signals find nobody to copy. */
   removeLead(traderId: string): void {
-    this.leads.delete(traderId);
+    this.leads.remove(traderId);
   }
 
   /** The traders the book has lead settings of. */
   leadIds(): string[] {
-    return [...this.leads.keys()];
+    return this.leads.ids();
   }
 
   copierIds(): string[] {

@@ -21,6 +21,7 @@ import { type Market, type PreparedSignal, prepareSignal, sizeCopy } from '../do
 import type { CopySkip } from '../domain/skip-reasons.js';
 import { type Slice, sliceId } from '../domain/slices.js';
 import type { SignalEntry } from '../ingress/codec.js';
+import { isApproved } from '../leads/lead-store.js';
 import type { FanoutObserver } from '../metrics.js';
 import type { CopierBook } from './book.js';
 import type { BatchRecord, CopyStore, PlacedOrder } from './copy-store.js';
@@ -119,7 +120,28 @@ export class Fanout {
       batch = [];
       await new Promise((r) => setImmediate(r));
     };
-    if (lead && rules) {
+    const standing = this.book.standingOf(s.traderId);
+    if (lead && standing && !isApproved(standing)) {
+      // suspended or not approved: every copier is told why, nothing is placed
+      let follows = this.book.followsOf(s.traderId).filter((f) => f.status !== 'stopped');
+      if (redelivered) {
+        const recorded = await this.store.recordedCopiers(signalKey);
+        follows = follows.filter((f) => !recorded.has(f.copierId));
+      }
+      const reason = standing.status === 'suspended' ? 'lead-suspended' : 'lead-not-approved';
+      for (const f of follows) {
+        if (!this.book.copier(f.copierId)) continue;
+        skips.push({
+          signalId: signalKey,
+          copierId: f.copierId,
+          traderId: s.traderId,
+          instrument: s.instrument,
+          reason,
+          detail: `${s.traderId} is ${standing.status}`,
+        });
+      }
+      start(this.placeAndRecord(signalKey, [], skips, new Map(), share));
+    } else if (lead && rules) {
       // a missing price is retried, not a bad signal
       const market = this.market(s.instrument);
       let prepared: PreparedSignal;

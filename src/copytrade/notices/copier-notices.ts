@@ -3,21 +3,13 @@ import { HttpError } from '../../infra/http.js';
 import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
 import { intParam } from '../api/query.js';
+import type { CopierRoute } from '../api/server.js';
 import { CursorError, decodeCursor, type NoticePosition } from '../domain/notice-cursor.js';
 import type { FollowPayload, StopPayload } from './kinds.js';
 import { listNotices } from './list.js';
 import { type NoticePusher, notify } from './notices.js';
 
 const MAX_LIST = 500;
-
-/** A route of the copiers' API added from outside server.ts; `handle` runs once the token is good. */
-export interface CopierRoute {
-  readonly method: 'get';
-  readonly path: string;
-  /** its query parameters; any other is a 400 */
-  readonly allowed: readonly string[];
-  handle(copierId: string, query: URLSearchParams): Promise<unknown>;
-}
 
 /** What the copiers' API does with notices: lists them, and writes one for each pause, resume and stop. */
 export interface CopierNotices {
@@ -38,8 +30,8 @@ export function copierNotices(pool: Pool, push: NoticePusher, log: Logger): Copi
       {
         method: 'get',
         path: '/notices',
-        allowed: ['limit', 'before'],
-        handle: async (copierId, query) => {
+        query: ['limit', 'before'],
+        handle: async (copierId, { query }) => {
           const limit = intParam(query, 'limit', { min: 1, max: MAX_LIST, fallback: 50 });
           const raw = query.get('before');
           return listNotices(pool, copierId, { limit, ...(raw === null ? {} : { before: cursorOf(raw) }) });

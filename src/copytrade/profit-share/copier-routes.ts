@@ -10,19 +10,26 @@ import type { PairStore } from './pair-store.js';
  * One row per pair and period (cumulative PnL, high-water mark, withheld, paid, refunded, and
  * the period's payout, refund and what stayed in escrow), oldest first.
  */
-export function mountProfitShareRoutes(route: CopierRoute, store: PairStore): void {
-  route('get', '/profit-share/statements', ['trader', 'copier', 'as'], async (userId, _ex, { query }) => {
-    const as = oneOfParam(query, 'as', ['copier', 'trader'] as const);
-    const other = query.get(as === 'copier' ? 'copier' : 'trader');
-    if (other !== null) {
-      const name = as === 'copier' ? 'copier' : 'trader';
-      throw new HttpError(400, 'BAD_REQUEST', `${name}: not with as=${as} (you are the ${as})`);
-    }
-    const narrow = (name: string) => query.get(name) ?? undefined;
-    const statements =
-      as === 'copier'
-        ? await store.statements({ copierId: userId, traderId: narrow('trader') })
-        : await store.statements({ traderId: userId, copierId: narrow('copier') });
-    return { statements };
-  });
+export function profitShareCopierRoutes(store: PairStore): CopierRoute[] {
+  return [
+    {
+      method: 'get',
+      path: '/profit-share/statements',
+      query: ['trader', 'copier', 'as'],
+      handle: async (userId, { query }) => {
+        const as = oneOfParam(query, 'as', ['copier', 'trader'] as const);
+        const other = query.get(as === 'copier' ? 'copier' : 'trader');
+        if (other !== null) {
+          const name = as === 'copier' ? 'copier' : 'trader';
+          throw new HttpError(400, 'BAD_REQUEST', `${name}: not with as=${as} (you are the ${as})`);
+        }
+        const narrow = (name: string) => query.get(name) ?? undefined;
+        const statements =
+          as === 'copier'
+            ? await store.statements({ copierId: userId, traderId: narrow('trader') })
+            : await store.statements({ traderId: userId, copierId: narrow('copier') });
+        return { statements };
+      },
+    },
+  ];
 }

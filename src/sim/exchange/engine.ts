@@ -144,6 +144,11 @@ export class ExchangeEngine {
     return this.#accounts.has(account);
   }
 
+  /** The account's USDT wallet balance in units (the trade history's balance points); the account must exist. */
+  walletUnits(account: string): Units {
+    return this.#ledger.balance(account, 'USDT');
+  }
+
   /** The stored result of a filled client order id (as first answered), or undefined. Changes nothing. */
   lookup(account: string, clientOrderId: string): FilledOrder | undefined {
     return this.#accounts.get(account)?.applied.get(clientOrderId)?.result;

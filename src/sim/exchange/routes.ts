@@ -16,6 +16,7 @@ import { ExchangeEngine } from './engine.js';
 import { equityView } from './equity.js';
 import { type FillEventsSocket, mountFillEvents } from './events-socket.js';
 import { ONE, parseUnits } from './fixed.js';
+import { parseHistoryImport, TradeHistory } from './history.js';
 import { INSTRUMENTS, RULES } from './instruments.js';
 import {
   accountId,
@@ -57,6 +58,8 @@ export const EXCHANGE_DEFAULTS: Readonly<ExchangeSimOptions> = Object.freeze({
 });
 
 const ORDER_LIMIT = 16 * 1024;
+/** an imported history: up to ~100,000 records */
+const HISTORY_LIMIT = 32 * 1024 * 1024;
 /** per order in a batch: far more than a well-formed order needs */
 const BATCH_BYTES_PER_ORDER = 1024;
 
@@ -95,6 +98,7 @@ export interface ExchangeDeps {
 
 export interface ExchangeSim {
   readonly engine: ExchangeEngine;
+  readonly history: TradeHistory;
   readonly events: FillEventsSocket;
   /** disconnects the events subscribers */
   close(): void;
@@ -109,6 +113,13 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
     price: deps.price,
   });
   const batchLimit = ORDER_LIMIT + options.maxBatch * BATCH_BYTES_PER_ORDER;
+  const history = new TradeHistory();
+  const recorded = (result: OrderResult): OrderResult => {
+    if (result.status === 'filled' && !result.replay) {
+      history.filled(result, engine.walletUnits(result.account));
+    }
+    return result;
+  };
 
   const post = (path: string, limit: number, handle: (ex: Exchange, body: unknown) => void): void => {
     app.post(path, (res: HttpResponse) => {
@@ -139,7 +150,7 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
     const { delayMs, fault } = decide(rule, random);
     if (fault.kind === 'error') return sendError(ex, delayMs, fault.status, fault.code, 'injected fault');
     if (fault.kind === 'rateLimit') return sendError(ex, delayMs, 429, 'RATE_LIMITED', 'injected rate limit');
-    const result = engine.place(req, fault.kind === 'reject' ? fault.code : undefined);
+    const result = recorded(engine.place(req, fault.kind === 'reject' ? fault.code : undefined));
     if (result.status === 'rejected') {
       const status = result.code === 'IDEMPOTENCY_CONFLICT' ? 409 : 422;
       return sendError(ex, delayMs, status, result.code, result.message);
@@ -167,7 +178,7 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
       let result: OrderResult;
       try {
         const inject = rule.rejectRate > 0 && random() < rule.rejectRate ? rule.rejectCode : undefined;
-        result = engine.place(parseOrder(order), inject);
+        result = recorded(engine.place(parseOrder(order), inject));
       } catch (err) {
         if (!(err instanceof InvalidRequest)) throw err;
         result = engine.reject(echoIds(order), err.code, err.message);
@@ -210,7 +221,30 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
 
   // --- accounts, leverage, views
   post('/exchange/accounts', ORDER_LIMIT, (ex, body) => {
-    exchanges.json(ex, 200, engine.createAccount(parseAccount(body)));
+    const req = parseAccount(body);
+    const view = engine.createAccount(req);
+    history.deposited(req.account, req.deposits.get('USDT') ?? 0n, engine.walletUnits(req.account));
+    exchanges.json(ex, 200, view);
+  });
+
+  // --- trade history (history.ts): fills and balance points; a past one imported
+  get('/exchange/history', (ex, query) => {
+    const account = accountId(query.get('account'));
+    if (!engine.hasAccount(account)) throw new HttpError(404, 'UNKNOWN_ACCOUNT', `no account ${account}`);
+    const since = query.get('sinceMs');
+    if (since !== null && !/^\d{1,15}$/.test(since)) {
+      throw new InvalidRequest('sinceMs: expected a time in ms since the epoch');
+    }
+    exchanges.json(ex, 200, history.view(account, since === null ? null : Number(since)));
+  });
+
+  post('/exchange/history', HISTORY_LIMIT, (ex, body) => {
+    const req = parseHistoryImport(body, Date.now());
+    if (!engine.hasAccount(req.account)) {
+      throw new HttpError(404, 'UNKNOWN_ACCOUNT', `no account ${req.account}`);
+    }
+    history.replace(req, engine.walletUnits(req.account));
+    exchanges.json(ex, 200, history.view(req.account, null));
   });
 
   post('/exchange/leverage', ORDER_LIMIT, (ex, body) => {
@@ -243,6 +277,7 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
 
   return {
     engine,
+    history,
     events,
     close: () => events.close(),
   };
