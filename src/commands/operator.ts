@@ -3,6 +3,7 @@ import { createExchangeClient } from '../clients/exchange.js';
 import { DEV_SECRET_KEY_HEX } from '../config.js';
 import { AttemptLimiter } from '../copytrade/api/attempt-limiter.js';
 import { copyChangePublisher } from '../copytrade/copy-changes.js';
+import { leadNotices } from '../copytrade/notices/lead-notices.js';
 import { redisNoticePusher } from '../copytrade/notices/notices.js';
 import { profitShareNotices } from '../copytrade/notices/profit-share-notices.js';
 import { allOperatorRoutes } from '../copytrade/operator/all-routes.js';
@@ -34,19 +35,23 @@ export const run: Run = async (_args, { config, log }) => {
   const prefix = config.redisPrefix;
   const exchange = createExchangeClient(config.exchangeUrl, { timeoutMs: config.httpTimeoutMs });
   const pushNotice = redisNoticePusher(redis, prefix);
+  const publish = copyChangePublisher(redis, prefix);
   try {
     const server = await startOperatorServer({
       host: config.operatorHost,
       port: config.operatorPort,
       token: config.operatorToken,
       routes: allOperatorRoutes({
-        db: pool,
-        publish: copyChangePublisher(redis, prefix),
-        secretKey: config.secretKey,
-        pushNotice,
+        users: { db: pool, publish, secretKey: config.secretKey },
+        leads: {
+          pool,
+          publish,
+          secretKey: config.secretKey,
+          levels: config.leadLevels,
+          notices: leadNotices(pool, pushNotice, log),
+        },
         profitShare: new ProfitShare({
           pool,
-          exchange,
           cycle: config.profitShareCycle,
           log,
           events: profitShareNotices(pool, pushNotice, log),

@@ -32,6 +32,7 @@ import { LeadCache } from './leads/lead-store.js';
 import type { CopyMetrics } from './metrics.js';
 import { copierNotices } from './notices/copier-notices.js';
 import type { Notice } from './notices/kinds.js';
+import { leadNotices } from './notices/lead-notices.js';
 import { noticeMessage, subscribeNotices } from './notices/notices.js';
 import { profitShareNotices } from './notices/profit-share-notices.js';
 import { profitShareCopierRoutes } from './profit-share/copier-routes.js';

@@ -126,6 +126,12 @@ export async function apply(deps: ApplyDeps, userId: string, body: unknown): Pro
       view.decidedMs,
     ],
   );
+  await deps.notices?.application(userId, {
+    applicationId: view.applicationId,
+    status: view.status,
+    ...(view.reason === null ? {} : { reason: view.reason }),
+    ...(found.eligible ? {} : { failing: found.criteria.filter((c) => !c.passed).map((c) => c.name) }),
+  });
   return view;
 }
 
@@ -269,6 +275,7 @@ export async function approve(
     };
   });
   await deps.publish(leadChanged(result.traderId));
+  await deps.notices?.application(result.traderId, { applicationId, status: 'approved', reason });
   return result;
 }
 
@@ -280,7 +287,7 @@ export async function reject(
 ): Promise<ApplicationView> {
   const reason = reasonOf(reasonText);
   const now = (deps.now ?? Date.now)();
-  return inTransaction(deps.pool, async (conn) => {
+  const rejected = await inTransaction(deps.pool, async (conn) => {
     const app = await pendingForUpdate(conn, applicationId);
     await conn.query(
       "UPDATE copy_lead_application SET status='rejected', reason=?, decided_ms=? WHERE application_id=?",
@@ -296,4 +303,6 @@ export async function reject(
     });
     return { ...app, status: 'rejected' as const, reason, decidedMs: now };
   });
+  await deps.notices?.application(rejected.userId, { applicationId, status: 'rejected', reason });
+  return rejected;
 }

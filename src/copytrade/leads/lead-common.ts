@@ -4,6 +4,7 @@ import type { Pool } from '../../infra/mysql/client.js';
 import type { PublishCopyChanges } from '../copy-changes.js';
 import type { LevelRule } from '../domain/eligibility.js';
 import { SettingsError } from '../domain/settings-error.js';
+import type { LeadNotices } from '../notices/lead-notices.js';
 
 /**
  * What the lead services (applications, reviews) share: their dependencies, the audit
@@ -17,6 +18,8 @@ export interface LeadDeps {
   /** TF_LEAD_LEVELS */
   levels: readonly LevelRule[];
   now?: () => number;
+  /** the applicant's, the lead's and its copiers' notices of each decision */
+  notices?: LeadNotices;
 }
 
 export type ReviewAction = 'approve' | 'reject' | 'suspend' | 'resume' | 'level';

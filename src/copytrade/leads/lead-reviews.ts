@@ -105,6 +105,7 @@ async function changeStatus(
     return { traderId, settings: lead.settings, standing, updatedMs: now };
   });
   await deps.publish(leadChanged(traderId));
+  await deps.notices?.standing(traderId, to === 'suspended' ? 'suspended' : 'resumed', reason, now);
   return view;
 }
 
