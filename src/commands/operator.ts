@@ -52,6 +52,7 @@ export const run: Run = async (_args, { config, log }) => {
         },
         profitShare: new ProfitShare({
           pool,
+          exchange,
           cycle: config.profitShareCycle,
           log,
           events: profitShareNotices(pool, pushNotice, log),

@@ -271,6 +271,7 @@ export async function startCopyEngine(
           publish: copyChangePublisher(redis, prefix),
           levels: config.leadLevels,
           thresholds: eligibilityThresholds(config),
+          notices: leadNotices(apiPool, pushNotice, log),
         }),
         ...profitShareCopierRoutes(new PairStore(apiPool)),
       ],
