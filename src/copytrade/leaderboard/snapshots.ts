@@ -1,5 +1,5 @@
 import type { RowDataPacket } from 'mysql2/promise';
-import type { EquityView } from '../../clients/exchange-wire.js';
+import type { EquityView, TradeHistoryView } from '../../clients/exchange-wire.js';
 import { type Money, money } from '../../domain/money.js';
 import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
@@ -21,9 +21,15 @@ import { allLeadIds, liveFollows, sharesOf } from './history.js';
  *   copiers = its active follows.
  * An account the exchange does not answer for is left out of the round (logged); its next
  * snapshot's net_flow covers the gap.
+ *
+ * A lead's record starts before it led: the first time a lead's account is seen (no snapshot
+ * of it stored), the balance points of its trade history on the exchange are stored first,
+ * as snapshots of its wallet with their deposits as flows. The exchange's history ends at the
+ * wallet it holds now, so the live snapshot continues it with no flow of its own.
  */
 export interface EquitySource {
   equity(account: string): Promise<EquityView>;
+  history(account: string): Promise<TradeHistoryView>;
 }
 
 export interface SnapshotRound {
@@ -38,6 +44,8 @@ const CONCURRENCY = 8;
 export class EquitySnapshotter {
   /** cumulative net deposits at each account's last stored snapshot, read from MySQL once */
   private readonly cumulative = new Map<string, Money>();
+  /** accounts with no snapshot stored when first read */
+  private readonly unseen = new Set<string>();
 
   constructor(
     private readonly pool: Pool,
@@ -63,6 +71,10 @@ export class EquitySnapshotter {
           }
         }),
       );
+    }
+    for (const account of leads) {
+      const live = equity.get(account);
+      if (live && this.unseen.has(account)) await this.backfill(account, at, live);
     }
     const rows = [...equity.values()].map((v) => {
       const flow = money(v.netDeposits).minus(this.cumulative.get(v.account) ?? 0);
@@ -110,7 +122,25 @@ export class EquitySnapshotter {
         [part],
       );
       const found = new Map(rows.map((r) => [String(r.account_id), String(r.total)]));
-      for (const a of part) this.cumulative.set(a, money(found.get(a) ?? 0));
+      for (const a of part) {
+        this.cumulative.set(a, money(found.get(a) ?? 0));
+        if (!found.has(a)) this.unseen.add(a);
+      }
     }
+  }
+
+  /** A lead's past from the exchange's history, before its first live snapshot (at `at`). */
+  private async backfill(account: string, at: number, live: EquityView): Promise<void> {
+    const { balances } = await this.exchange.history(account);
+    const rows = balances.filter((b) => b.atMs < at).map((b) => [account, b.atMs, b.balance, b.flow]);
+    if (rows.length > 0) {
+      await this.pool.query(
+        'INSERT IGNORE INTO copy_equity_snapshot (account_id, at_ms, equity, net_flow) VALUES ?',
+        [rows],
+      );
+    }
+    // the history ends at today's wallet: what the exchange counts as deposited is in it
+    this.cumulative.set(account, money(live.netDeposits));
+    this.unseen.delete(account);
   }
 }
