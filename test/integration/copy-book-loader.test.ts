@@ -80,3 +80,41 @@ describe('copy book loader', () => {
     assert.ok(book.leadOf('lead1'));
   });
 });
+
+describe('copy book loader: a copier the exchange does not know', () => {
+  const world = new TestWorld();
+  let exchange: ExchangeClient;
+
+  before(async () => {
+    await world.setUp();
+    await world.startSim();
+    exchange = createExchangeClient(world.config.counterUrl);
+  });
+  after(async () => {
+    await exchange?.close();
+    await world.tearDown();
+  });
+
+  it('is left out of the book, named in the log; the others load', async () => {
+    await seedTrader(world.copyRows(), exchange, 'lead1');
+    await seedCopiers(world.copyRows(), exchange, [
+      { follow: follow('c1', 'lead1'), usdt: '1000' },
+      { follow: follow('c2', 'lead1'), usdt: '1000' },
+    ]);
+    // c2's account closed on the exchange (or never opened): the exchange answers UNKNOWN_ACCOUNT
+    await world.engineDb.query("UPDATE copy_copier SET account_id='closed-c2' WHERE copier_id='c2'");
+    const book = new CopierBook();
+    const logged: string[] = [];
+    const log = createLogger('silent');
+    log.error = ((obj: { copierId?: string }, msg?: string) => {
+      logged.push(`${obj.copierId}: ${msg}`);
+    }) as typeof log.error;
+    await new BookLoader(world.engineDb, exchange, book, log).all();
+    assert.deepEqual(
+      book.followsOf('lead1').map((f) => f.copierId),
+      ['c1'],
+    );
+    assert.equal(logged.length, 1);
+    assert.match(logged[0] as string, /^c2: .*exchange/);
+  });
+});

@@ -1,5 +1,6 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import type { ExchangeClient } from '../../clients/exchange.js';
+import { DownstreamError } from '../../clients/http-json.js';
 import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
 import type { CopyChange } from '../copy-changes.js';
@@ -100,6 +101,8 @@ export class BookLoader {
     }
     const rows = new Set<string>();
     for (const [i, c] of copiers.entries()) {
+      // left out (holdings says why in the log): no follow of it can be sized
+      if (!this.book.copier(c.copier_id)) continue;
       rows.add(c.copier_id);
       this.book.setFollowsOf(c.copier_id, this.follows(byCopier.get(c.copier_id) ?? []));
       // the fan-out shares this thread: a periodic reload of many copiers must not hold a signal up
@@ -134,7 +137,7 @@ export class BookLoader {
       'SELECT copier_id, trader_id, settings, status FROM copy_follow WHERE copier_id=?',
       [copierId],
     );
-    if (!this.book.copier(copierId)) await this.holdings(row);
+    if (!this.book.copier(copierId) && !(await this.holdings(row))) return;
     this.book.setFollowsOf(copierId, this.follows(follows));
   }
 
@@ -172,13 +175,28 @@ export class BookLoader {
     }
   }
 
-  /** A copier new to the book: its slices from MySQL, its balance from the exchange. */
-  private async holdings(row: RowDataPacket): Promise<void> {
+  /**
+   * A copier new to the book: its slices from MySQL, its balance from the exchange. A copier
+   * whose account the exchange does not know (closed, never opened) is left out, named in the
+   * log, as a row that does not parse is: one account must not keep every other copier from
+   * copying. False when left out.
+   */
+  private async holdings(row: RowDataPacket): Promise<boolean> {
     const copierId = row.copier_id as string;
     const [slices] = await this.pool.query<RowDataPacket[]>('SELECT * FROM copy_slice WHERE copier_id=?', [
       copierId,
     ]);
-    const view = await this.exchange.positions(row.account_id);
+    let view: Awaited<ReturnType<ExchangeClient['positions']>>;
+    try {
+      view = await this.exchange.positions(row.account_id);
+    } catch (err) {
+      if (!(err instanceof DownstreamError) || err.code !== 'UNKNOWN_ACCOUNT') throw err;
+      this.log.error(
+        { copierId, accountId: row.account_id, err: err.message },
+        'copier not loaded: the exchange does not know its account',
+      );
+      return false;
+    }
     const shares = new Map<string, string>();
     const held: Slice[] = slices.map((s) => {
       const slice: Slice = {
@@ -203,6 +221,7 @@ export class BookLoader {
       slices: held,
       shares,
     });
+    return true;
   }
 }
 
