@@ -552,8 +552,9 @@ describe('profit share: withholding, high-water mark settlement, stop, and a set
     const before = await balances();
     const replaysBefore = (await exchange.transfers('')).replays;
 
-    // every funding answer 300 ms late: the kill falls while a pair's leg is applied but not yet recorded
-    await admin.setFaults({ 'exchange/funding': { latencyMs: 300 } });
+    // every funding answer 1 s late: the kill falls while a pair's leg is applied but not yet
+    // recorded (a window of 1 s, wide enough for the probe on a loaded machine)
+    await admin.setFaults({ 'exchange/funding': { latencyMs: 1000 } });
     const first = world.spawn(['profit-share', 'settle', '--now']);
     const inFlight = await waitFor(
       'a leg applied by the exchange, its pair still pending in MySQL',
@@ -584,9 +585,9 @@ describe('profit share: withholding, high-water mark settlement, stop, and a set
       'the pair in flight had no statement when killed',
     );
 
+    await admin.setFaults({});
     const second = await world.run(['profit-share', 'settle', '--now', '--json']);
     assert.equal(second.code, 0, second.stderr);
-    await admin.setFaults({});
     const legs = (await exchange.transfers('ps:k')).transfers.filter((t) => /:(payout|refund)$/.test(t.key));
     assert.equal(legs.length, 2 * copiers.length);
     for (const t of legs) {
