@@ -13,6 +13,7 @@ import { ledgerCheck } from '../settlement/ledger-report.js';
 import { SWAP_BIZ_TYPE } from '../settlement/order.js';
 import { spawnTradeflow, stopChild } from './children.js';
 import { copyDemo } from './demo-copy.js';
+import { forgetProductRuns, productDemo } from './demo-product.js';
 
 /**
  * A real run, end to end: simulator and engine as child processes, a few hundred mixed
@@ -119,14 +120,19 @@ export const run: Run = async (args, { config, log }) => {
     engine = null;
 
     await admin.setFaults({});
+    const redis = createRedis(config.redisUrl);
+    await forgetProductRuns(engineDb, redis, config.redisPrefix).finally(() => redis.disconnect());
     const copied = await copyDemo({ config, engineDb, childEnv, say, until });
+    const product = await productDemo({ config, engineDb, childEnv, say, until });
+    const ok = settled && copied && product;
     say(
-      settled && copied
+      ok
         ? '\ndemo OK: every order settled, each step applied exactly once, money conserved; ' +
-            'every copier copied or skipped with its reason, nothing placed twice, all flat again'
-        : `\ndemo FAILED (settlement ${settled ? 'ok' : 'failed'}, copy trading ${copied ? 'ok' : 'failed'})`,
+            'every copier copied or skipped with its reason, nothing placed twice, all flat again; ' +
+            'leads applied and were reviewed, copiers chose them from the leaderboard, and every pair settled its profit share to the cent'
+        : `\ndemo FAILED (settlement ${settled ? 'ok' : 'failed'}, copy trading ${copied ? 'ok' : 'failed'}, product ${product ? 'ok' : 'failed'})`,
     );
-    return settled && copied ? 0 : 1;
+    return ok ? 0 : 1;
   } finally {
     if (engine) await stopChild(engine);
     await stopChild(sim);

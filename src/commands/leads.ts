@@ -18,6 +18,8 @@ import {
   showLead,
   suspend,
 } from '../copytrade/leads/lead-reviews.js';
+import { leadNotices } from '../copytrade/notices/lead-notices.js';
+import { redisNoticePusher } from '../copytrade/notices/notices.js';
 import { HttpError } from '../infra/http.js';
 import { createPool } from '../infra/mysql/client.js';
 import { createRedis } from '../infra/redis.js';
@@ -54,7 +56,7 @@ const leadLine = (l: LeadView): string =>
     l.settings.instruments.join(','),
   ].join('\t');
 
-export const run: Run = async (args, { config }) => {
+export const run: Run = async (args, { config, log }) => {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(args);
@@ -70,6 +72,7 @@ export const run: Run = async (args, { config }) => {
     publish: copyChangePublisher(redis, config.redisPrefix),
     levels: config.leadLevels,
     secretKey: config.secretKey,
+    notices: leadNotices(pool, redisNoticePusher(redis, config.redisPrefix), log),
   };
   const actor = `cli:${userInfo().username}`;
   const out = (json: unknown, text: string) =>
