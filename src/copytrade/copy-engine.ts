@@ -201,6 +201,24 @@ export async function startCopyEngine(
     await worker.start();
     started.push(() => worker.stop());
 
+    // started before the ingress: a client that sees the ingress listen finds the API at once after it
+    // notices written here (pauses) or by other processes (the operator API, profit share) to the users' /stream
+    const noticeSubscriber = createRedis(config.redisUrl, {
+      blocking: true,
+      name: `tf-copy-${consumer}-notices`,
+    });
+    started.push(() => noticeSubscriber.disconnect());
+    const pushNotice = (n: Notice) => api?.publish(n.userId, () => noticeMessage(n));
+    await subscribeNotices(noticeSubscriber, prefix, pushNotice, log);
+    // 5. profit share: the withholding sweep, the cycle's cut-off and stopped follows, as BullMQ jobs
+    const profitShare = await startProfitShare(
+      config,
+      pool,
+      exchange,
+      log,
+      profitShareNotices(apiPool, pushNotice, log),
+    );
+    started.push(() => profitShare.close());
     // 1. the ingress: traders' frames, and (when configured) the exchange's fills of leaders
     const ingress = await startCopyIngress({
       redis,
@@ -229,23 +247,6 @@ export async function startCopyEngine(
       ingress.leaders
         .refresh()
         .catch((err) => log.error({ err }, 'lead table reload failed; the previous stays'));
-    // notices written here (pauses) or by other processes (the operator API, profit share) to the users' /stream
-    const noticeSubscriber = createRedis(config.redisUrl, {
-      blocking: true,
-      name: `tf-copy-${consumer}-notices`,
-    });
-    started.push(() => noticeSubscriber.disconnect());
-    const pushNotice = (n: Notice) => api?.publish(n.userId, () => noticeMessage(n));
-    await subscribeNotices(noticeSubscriber, prefix, pushNotice, log);
-    // 5. profit share: the withholding sweep, the cycle's cut-off and stopped follows, as BullMQ jobs
-    const profitShare = await startProfitShare(
-      config,
-      pool,
-      exchange,
-      log,
-      profitShareNotices(apiPool, pushNotice, log),
-    );
-    started.push(() => profitShare.close());
     // 4. the copiers' API; it answers once the book holds the change (other writers announce
     // theirs on the channel above)
     api = await startCopierApi({
