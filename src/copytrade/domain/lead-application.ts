@@ -1,6 +1,15 @@
 import { isDecimalString, money } from '../../domain/money.js';
 import type { LevelRule } from './eligibility.js';
-import { instrumentsAt, intAt, join, objectAt, oneOfAt, onlyKeys, ratioAt } from './fields.js';
+import {
+  instrumentsAt,
+  intAt,
+  type JsonObject,
+  join,
+  objectAt,
+  oneOfAt,
+  onlyKeys,
+  ratioAt,
+} from './fields.js';
 import {
   type LeadSettings,
   type LeadSignalSource,
@@ -65,19 +74,24 @@ export function parseInviteTerms(value: unknown, field: string): InviteTerms {
   });
 }
 
-export function parseLeadApplication(body: unknown): LeadApplicationRequest {
-  const o = objectAt(body, '');
-  onlyKeys(o, KEYS, '');
-  const visibility = oneOfAt(o, 'visibility', '', ['public', 'private'] as const);
+/** USDT, 0 or more, canonical. */
+export function minCopyAmountAt(o: JsonObject): string {
   const min = o.minCopyAmount;
   if (!isDecimalString(min) || money(min).isNeg()) {
     throw new SettingsError('minCopyAmount', 'expected a decimal string of USDT, 0 or more, like "50"');
   }
+  return money(min).toFixed();
+}
+
+export function parseLeadApplication(body: unknown): LeadApplicationRequest {
+  const o = objectAt(body, '');
+  onlyKeys(o, KEYS, '');
+  const visibility = oneOfAt(o, 'visibility', '', ['public', 'private'] as const);
   const request: LeadApplicationRequest = {
     instruments: instrumentsAt(o, 'instruments', ''),
     profitShareRatio: ratioAt(o, 'profitShareRatio', '', { min: '0', max: MAX_PROFIT_SHARE_RATIO }),
     visibility,
-    minCopyAmount: money(min).toFixed(),
+    minCopyAmount: minCopyAmountAt(o),
     signalSource: oneOfAt(o, 'signalSource', '', ['frames', 'fills'] as const),
     onLiquidation:
       o.onLiquidation === undefined ? 'close' : oneOfAt(o, 'onLiquidation', '', ['close', 'keep'] as const),

@@ -22,7 +22,8 @@ export interface LeadDeps {
   notices?: LeadNotices;
 }
 
-export type ReviewAction = 'approve' | 'reject' | 'suspend' | 'resume' | 'level';
+/** copy_lead_review.action (varchar(12)); `settings`: a lead changed its own terms */
+export type ReviewAction = 'approve' | 'reject' | 'suspend' | 'resume' | 'level' | 'settings';
 
 export const MAX_REASON = 255;
 

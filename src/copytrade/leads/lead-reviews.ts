@@ -27,20 +27,24 @@ export interface LeadView {
   updatedMs: number;
 }
 
-interface Locked {
+export interface Locked {
   settings: LeadSettings;
   standing: LeadStanding;
   /** the lead has a standing row (else LEGACY_STANDING) */
   hasRow: boolean;
 }
 
-/** The lead's rows, locked; 404 when it does not lead. */
-async function lockLead(conn: PoolConnection, traderId: string): Promise<Locked> {
+/** The lead's rows, locked; 404 `notLead` (the operator's NO_SUCH_LEAD, the lead's own NOT_A_LEAD) when it does not lead. */
+export async function lockLead(
+  conn: PoolConnection,
+  traderId: string,
+  notLead = 'NO_SUCH_LEAD',
+): Promise<Locked> {
   const [[t]] = await conn.query<RowDataPacket[]>(
     'SELECT settings FROM copy_trader WHERE trader_id=? FOR UPDATE',
     [traderId],
   );
-  if (!t) throw new HttpError(404, 'NO_SUCH_LEAD', `${traderId} does not lead`);
+  if (!t) throw new HttpError(404, notLead, `${traderId} does not lead`);
   const [[s]] = await conn.query<RowDataPacket[]>(
     'SELECT * FROM copy_lead_status WHERE trader_id=? FOR UPDATE',
     [traderId],
@@ -52,7 +56,7 @@ async function lockLead(conn: PoolConnection, traderId: string): Promise<Locked>
   };
 }
 
-const standingRow = (s: RowDataPacket): LeadStanding => ({
+export const standingRow = (s: RowDataPacket): LeadStanding => ({
   status: s.status,
   level: Number(s.level),
   visibility: s.visibility === 'private' ? 'private' : 'public',
@@ -60,7 +64,7 @@ const standingRow = (s: RowDataPacket): LeadStanding => ({
 });
 
 /** Writes the standing (a legacy lead gets its row now). */
-async function saveStanding(
+export async function saveStanding(
   conn: PoolConnection,
   traderId: string,
   s: LeadStanding,
