@@ -92,7 +92,11 @@ export const copySignal = mysqlTable(
      */
     outcome: varchar('outcome', { length: 16 }),
   },
-  (t) => [index('copy_signal_open').on(t.doneMs, t.seq)],
+  (t) => [
+    index('copy_signal_open').on(t.doneMs, t.seq),
+    // a lead's signals (the leaderboard recomputes a lead from them)
+    index('copy_signal_trader').on(t.traderId, t.seq),
+  ],
 );
 
 /**

@@ -1,0 +1,1 @@
+CREATE INDEX `copy_signal_trader` ON `copy_signal` (`trader_id`,`seq`);
