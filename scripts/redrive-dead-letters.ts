@@ -8,12 +8,12 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
-import { type CdcFormat, decoderFor } from '../src/decode/decoder.js';
 import { readDeadLetters } from '../src/infra/dead-letter.js';
 import { createPool } from '../src/infra/mysql/client.js';
 import { createRedis } from '../src/infra/redis.js';
-import { Intake } from '../src/settlement/intake.js';
-import { intakeDeadLetterKey } from '../src/settlement/kafka-intake.js';
+import { type CdcFormat, decoderFor } from '../src/settlement/intake/decode/decoder.js';
+import { Intake } from '../src/settlement/intake/intake.js';
+import { intakeDeadLetterKey } from '../src/settlement/intake/kafka-intake.js';
 
 const config = loadConfig();
 const { values } = parseArgs({

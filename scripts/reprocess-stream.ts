@@ -15,10 +15,10 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/infra/mysql/client.js';
 import { createRedis } from '../src/infra/redis.js';
-import { isStep } from '../src/settlement/flows.js';
-import { type ReportLine, reprocessStep, type Summary } from '../src/settlement/reprocess.js';
-import { type Range, rangeOfIds, rangeOfTimes } from '../src/settlement/reprocess-plan.js';
-import { streamKey } from '../src/settlement/streams.js';
+import { isStep } from '../src/settlement/domain/flows.js';
+import { type Range, rangeOfIds, rangeOfTimes } from '../src/settlement/domain/reprocess-plan.js';
+import { streamKey } from '../src/settlement/domain/streams.js';
+import { type ReportLine, reprocessStep, type Summary } from '../src/settlement/ops/reprocess.js';
 
 const USAGE =
   'usage: npx tsx scripts/reprocess-stream.ts --step N [--from-id ID] [--to-id ID] [--since T] [--until T]\n' +

@@ -11,7 +11,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/infra/mysql/client.js';
 import { createRedis } from '../src/infra/redis.js';
-import { retryManual } from '../src/settlement/order-store.js';
+import { retryManual } from '../src/settlement/ops/order-store.js';
 
 const { values } = parseArgs({
   options: {

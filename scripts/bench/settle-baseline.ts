@@ -8,11 +8,11 @@ import { createDownstream } from '../../src/clients/downstream.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/infra/log.js';
 import { createPool } from '../../src/infra/mysql/client.js';
+import { carryAfter, planStep, STEPS } from '../../src/settlement/domain/flows.js';
+import type { IntakeOrder } from '../../src/settlement/domain/order.js';
 import { executor } from '../../src/settlement/engine.js';
-import { carryAfter, planStep, STEPS } from '../../src/settlement/flows.js';
-import { type IntakeSink, insertOrders } from '../../src/settlement/intake.js';
-import { IntakePoller, pollerOptions } from '../../src/settlement/intake-poller.js';
-import type { IntakeOrder } from '../../src/settlement/order.js';
+import { type IntakeSink, insertOrders } from '../../src/settlement/intake/intake.js';
+import { IntakePoller, pollerOptions } from '../../src/settlement/intake/intake-poller.js';
 
 const config = loadConfig();
 const log = createLogger(config.logLevel, 'baseline');

@@ -12,7 +12,7 @@ import type { Pool } from '../../src/infra/mysql/client.js';
 import { type CounterOrderRow, makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
 import { runningEngines } from '../../src/settlement/engine.js';
-import { ledgerCheck } from '../../src/settlement/ledger-report.js';
+import { ledgerCheck } from '../../src/settlement/ops/ledger-report.js';
 import { planFaults, runPlan } from './faults.js';
 import { freshResult, type RunResult } from './result.js';
 import { Rng } from './rng.js';

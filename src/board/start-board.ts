@@ -4,8 +4,8 @@ import type { Logger } from '../infra/log.js';
 import { createPool } from '../infra/mysql/client.js';
 import { every } from '../infra/periodic.js';
 import { createRedis } from '../infra/redis.js';
-import { ParkedQueue } from '../settlement/parked-queue.js';
-import { RetryQueue } from '../settlement/retry-queue.js';
+import { ParkedQueue } from '../settlement/ops/parked-queue.js';
+import { RetryQueue } from '../settlement/steps/retry-queue.js';
 import { boardAuthFor } from './auth.js';
 import { startBoardServer } from './server.js';
 

@@ -5,8 +5,8 @@ import { scrape } from '../infra/metrics.js';
 import { createPool } from '../infra/mysql/client.js';
 import { dependenciesNotReady, startOpsServer } from '../infra/ops-server.js';
 import { createRedis } from '../infra/redis.js';
-import { Coordinator } from '../settlement/coordinator.js';
-import { Fence } from '../settlement/fence.js';
+import { Coordinator } from '../roles/coordinator.js';
+import { Fence } from '../roles/fence.js';
 import { untilSignal } from './signals.js';
 
 /**

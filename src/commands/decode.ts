@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Run } from '../cli.js';
-import { type CdcFormat, decoderFor } from '../decode/decoder.js';
+import { type CdcFormat, decoderFor } from '../settlement/intake/decode/decoder.js';
 
 /** `tradeflow decode [--format canal|debezium]`: one message per stdin line, one JSON verdict per line. */
 export const run: Run = async (args, { config }) => {

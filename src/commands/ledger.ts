@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Run } from '../cli.js';
 import { createPool } from '../infra/mysql/client.js';
-import { ledgerCheck } from '../settlement/ledger-report.js';
+import { ledgerCheck } from '../settlement/ops/ledger-report.js';
 
 export const run: Run = async (args, { config }) => {
   const { values } = parseArgs({

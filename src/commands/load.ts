@@ -3,7 +3,7 @@ import type { Run } from '../cli.js';
 import { createPool } from '../infra/mysql/client.js';
 import { type LoadFlow, makeCounterRows } from '../load/counter-orders.js';
 import { writeCounterRows } from '../load/write-rows.js';
-import { SWAP_BIZ_TYPE } from '../settlement/order.js';
+import { SWAP_BIZ_TYPE } from '../settlement/domain/order.js';
 
 export const run: Run = async (args, { config }) => {
   const { values } = parseArgs({

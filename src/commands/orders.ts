@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { Run } from '../cli.js';
 import { createPool } from '../infra/mysql/client.js';
-import type { OrderStatus } from '../settlement/order.js';
-import { countByStatus, listByStatus } from '../settlement/order-store.js';
+import type { OrderStatus } from '../settlement/domain/order.js';
+import { countByStatus, listByStatus } from '../settlement/ops/order-store.js';
 
 export const run: Run = async (args, { config }) => {
   const { values } = parseArgs({

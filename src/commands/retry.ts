@@ -1,7 +1,7 @@
 import type { Run } from '../cli.js';
 import { createPool } from '../infra/mysql/client.js';
 import { createRedis } from '../infra/redis.js';
-import { retryManual } from '../settlement/order-store.js';
+import { retryManual } from '../settlement/ops/order-store.js';
 
 export const run: Run = async (args, { config }) => {
   const orderId = args[0];

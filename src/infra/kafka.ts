@@ -1,5 +1,5 @@
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
-import type { BatchPayload, OffsetCommitter } from '../settlement/kafka-intake.js';
+import type { BatchPayload, OffsetCommitter } from '../settlement/intake/kafka-intake.js';
 import type { Logger } from './log.js';
 
 export interface KafkaConsumerOptions {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { money } from '../domain/money.js';
-import { SWAP_BIZ_TYPE } from '../settlement/order.js';
+import { SWAP_BIZ_TYPE } from '../settlement/domain/order.js';
 
 export type LoadFlow = 'open' | 'close' | 'mixed';
 

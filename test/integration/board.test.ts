@@ -13,8 +13,8 @@ import { createLogger } from '../../src/infra/log.js';
 import { createRedis } from '../../src/infra/redis.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
-import { PARKED_QUEUE, ParkedQueue, parkedJobId } from '../../src/settlement/parked-queue.js';
-import { bullPrefix, RETRY_QUEUE } from '../../src/settlement/retry-queue.js';
+import { PARKED_QUEUE, ParkedQueue, parkedJobId } from '../../src/settlement/ops/parked-queue.js';
+import { bullPrefix, RETRY_QUEUE } from '../../src/settlement/steps/retry-queue.js';
 import { type Child, freePort, REDIS_URL, TestWorld, waitFor } from '../support/harness.js';
 import { assertLedgerClean, assertStepsInOrder, statusCounts } from '../support/settlement.js';
 

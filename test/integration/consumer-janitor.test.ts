@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
-import { GROUP, streamKey } from '../../src/settlement/streams.js';
+import { GROUP, streamKey } from '../../src/settlement/domain/streams.js';
 import { REDIS_URL, TestWorld, waitFor } from '../support/harness.js';
 
 describe('a restarted engine rejoins under a new name and the old name is cleaned up', () => {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/infra/log.js';
 import { createRedis, type RedisClient } from '../../src/infra/redis.js';
-import { Coordinator } from '../../src/settlement/coordinator.js';
-import { Fence, FencedError } from '../../src/settlement/fence.js';
+import { Coordinator } from '../../src/roles/coordinator.js';
+import { Fence, FencedError } from '../../src/roles/fence.js';
 import { TestWorld, waitFor } from '../support/harness.js';
 
 describe('one coordinator, fenced', () => {

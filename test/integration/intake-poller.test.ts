@@ -3,9 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import mysql, { type RowDataPacket } from 'mysql2/promise';
 import { createLogger } from '../../src/infra/log.js';
 import { createRedis, type RedisClient } from '../../src/infra/redis.js';
-import { Intake } from '../../src/settlement/intake.js';
-import { IntakePoller } from '../../src/settlement/intake-poller.js';
-import { SWAP_BIZ_TYPE } from '../../src/settlement/order.js';
+import { SWAP_BIZ_TYPE } from '../../src/settlement/domain/order.js';
+import { Intake } from '../../src/settlement/intake/intake.js';
+import { IntakePoller } from '../../src/settlement/intake/intake-poller.js';
 import { MYSQL_URL, TestWorld, waitFor } from '../support/harness.js';
 
 const INSERT =

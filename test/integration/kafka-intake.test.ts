@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
-import { decodeCanal } from '../../src/decode/canal.js';
 import { createLogger } from '../../src/infra/log.js';
 import { createRedis, fieldMap, type RedisClient } from '../../src/infra/redis.js';
-import { Intake } from '../../src/settlement/intake.js';
-import { intakeDeadLetterKey, KafkaIntake } from '../../src/settlement/kafka-intake.js';
+import { decodeCanal } from '../../src/settlement/intake/decode/canal.js';
+import { Intake } from '../../src/settlement/intake/intake.js';
+import { intakeDeadLetterKey, KafkaIntake } from '../../src/settlement/intake/kafka-intake.js';
 import { canal, malformedCanal, row } from '../support/canal-samples.js';
 import { TestWorld } from '../support/harness.js';
 import { ConsumerDouble } from '../support/kafka-double.js';

@@ -8,7 +8,7 @@ import { deadLetter } from '../../src/infra/dead-letter.js';
 import { createRedis } from '../../src/infra/redis.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
-import { intakeDeadLetterKey } from '../../src/settlement/kafka-intake.js';
+import { intakeDeadLetterKey } from '../../src/settlement/intake/kafka-intake.js';
 import { canal, row } from '../support/canal-samples.js';
 import { TestWorld, waitFor } from '../support/harness.js';
 import { statusCounts, waitAllFinished } from '../support/settlement.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createRedis, type RedisClient } from '../../src/infra/redis.js';
-import { watermarkKey } from '../../src/settlement/watermarks.js';
+import { watermarkKey } from '../../src/settlement/intake/watermarks.js';
 import { freePort, TestWorld, waitFor } from '../support/harness.js';
 import { promtoolProblems } from '../support/promtool.js';
 import { assertLedgerClean, waitAllFinished } from '../support/settlement.js';

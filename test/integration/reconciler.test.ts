@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
-import { decodeCanal } from '../../src/decode/canal.js';
 import { createLogger } from '../../src/infra/log.js';
 import { createRedis, type RedisClient } from '../../src/infra/redis.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
-import { Intake } from '../../src/settlement/intake.js';
-import { KafkaIntake } from '../../src/settlement/kafka-intake.js';
+import { decodeCanal } from '../../src/settlement/intake/decode/canal.js';
+import { Intake } from '../../src/settlement/intake/intake.js';
+import { KafkaIntake } from '../../src/settlement/intake/kafka-intake.js';
 import { canal } from '../support/canal-samples.js';
 import { TestWorld } from '../support/harness.js';
 import { ConsumerDouble } from '../support/kafka-double.js';

@@ -7,8 +7,8 @@ import type { SimAdmin } from '../../src/clients/sim-admin.js';
 import { createRedis, type RedisClient } from '../../src/infra/redis.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
-import { STEPS } from '../../src/settlement/flows.js';
-import { decodeMessage, GROUP, streamKey } from '../../src/settlement/streams.js';
+import { STEPS } from '../../src/settlement/domain/flows.js';
+import { decodeMessage, GROUP, streamKey } from '../../src/settlement/domain/streams.js';
 import { type Child, TestWorld, waitFor } from '../support/harness.js';
 import { assertLedgerClean, assertStepsInOrder, statusCounts } from '../support/settlement.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { SimAdmin } from '../../src/clients/sim-admin.js';
-import { encodeMessage, streamKey } from '../../src/settlement/streams.js';
+import { encodeMessage, streamKey } from '../../src/settlement/domain/streams.js';
 import { REDIS_URL, TestWorld } from '../support/harness.js';
 import { assertLedgerClean, waitAllFinished } from '../support/settlement.js';
 

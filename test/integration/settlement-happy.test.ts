@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
-import { SWAP_BIZ_TYPE } from '../../src/settlement/order.js';
+import { SWAP_BIZ_TYPE } from '../../src/settlement/domain/order.js';
 import { type Child, TestWorld } from '../support/harness.js';
 import { assertLedgerClean, assertStepsInOrder, waitAllFinished } from '../support/settlement.js';
 

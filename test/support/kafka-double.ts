@@ -1,4 +1,4 @@
-import type { BatchPayload, OffsetCommitter } from '../../src/settlement/kafka-intake.js';
+import type { BatchPayload, OffsetCommitter } from '../../src/settlement/intake/kafka-intake.js';
 
 type Offsets = { topic: string; partition: number; offset: string }[];
 

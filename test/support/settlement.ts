@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Pool } from '../../src/infra/mysql/client.js';
-import { ledgerCheck } from '../../src/settlement/ledger-report.js';
+import { ledgerCheck } from '../../src/settlement/ops/ledger-report.js';
 import { waitFor } from './harness.js';
 
 export async function statusCounts(

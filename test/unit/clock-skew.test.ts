@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkClock, watermarkCeiling } from '../../src/settlement/clock-skew.js';
-import type { IntakeOrder } from '../../src/settlement/order.js';
+import { checkClock, watermarkCeiling } from '../../src/settlement/domain/clock-skew.js';
+import type { IntakeOrder } from '../../src/settlement/domain/order.js';
 
 const order = (orderId: string, counterCreatedMs: number): IntakeOrder => ({
   orderId,

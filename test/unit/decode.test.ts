@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeCanal } from '../../src/decode/canal.js';
-import { decodeDebezium } from '../../src/decode/debezium.js';
-import type { Decoded } from '../../src/decode/decoded.js';
+import { decodeCanal } from '../../src/settlement/intake/decode/canal.js';
+import { decodeDebezium } from '../../src/settlement/intake/decode/debezium.js';
+import type { Decoded } from '../../src/settlement/intake/decode/decoded.js';
 import { canal, malformedCanal, row } from '../support/canal-samples.js';
 
 const target = { database: 'tradeflow_counter', table: 'sync_order', shards: 16, maxBytes: 1 << 20 };

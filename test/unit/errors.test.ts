@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classify, retryDelayMs } from '../../src/settlement/errors.js';
+import { classify, retryDelayMs } from '../../src/settlement/domain/errors.js';
 
 describe('error classification', () => {
   it('retries what a later call with the same key can fix', () => {

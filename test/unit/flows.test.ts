@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { carryAfter, planStep, STEPS } from '../../src/settlement/flows.js';
+import { carryAfter, planStep, STEPS } from '../../src/settlement/domain/flows.js';
 
 const open = {
   orderId: 'o1',

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Config } from '../../src/config.js';
-import { decodeCanal } from '../../src/decode/canal.js';
-import { decodeDebezium } from '../../src/decode/debezium.js';
-import type { Decoded, DecodeTarget } from '../../src/decode/decoded.js';
-import { decoderFor } from '../../src/decode/decoder.js';
 import { money } from '../../src/domain/money.js';
-import { type CounterRow, decideCounterRow } from '../../src/settlement/order.js';
+import { type CounterRow, decideCounterRow } from '../../src/settlement/domain/order.js';
+import { decodeCanal } from '../../src/settlement/intake/decode/canal.js';
+import { decodeDebezium } from '../../src/settlement/intake/decode/debezium.js';
+import type { Decoded, DecodeTarget } from '../../src/settlement/intake/decode/decoded.js';
+import { decoderFor } from '../../src/settlement/intake/decode/decoder.js';
 import { anyBytes, anyText, nonString, notPositiveDecimal, positiveDecimal, runs } from '../support/fuzz.js';
 
 const target: DecodeTarget = { database: 'counter', table: 'sync_order', shards: 4, maxBytes: 4096 };

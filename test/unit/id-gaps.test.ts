@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IdGaps } from '../../src/settlement/id-gaps.js';
+import { IdGaps } from '../../src/settlement/domain/id-gaps.js';
 
 describe('id gaps of the intake poller', () => {
   it('notes the ids skipped between reads and forgets them once filled', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkLedger } from '../../src/settlement/ledger-check.js';
+import { checkLedger } from '../../src/settlement/domain/ledger-check.js';
 
 const full = (id: string) => Object.fromEntries([1, 2, 3, 4].map((s) => [`${id}:${s}`, 1]));
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type CounterRow, decideCounterRow, SWAP_BIZ_TYPE } from '../../src/settlement/order.js';
+import { type CounterRow, decideCounterRow, SWAP_BIZ_TYPE } from '../../src/settlement/domain/order.js';
 
 const good: CounterRow = {
   id: 7,

@@ -8,8 +8,8 @@ import {
   parseStreamId,
   rangeOfIds,
   rangeOfTimes,
-} from '../../src/settlement/reprocess-plan.js';
-import type { StepMessage } from '../../src/settlement/streams.js';
+} from '../../src/settlement/domain/reprocess-plan.js';
+import type { StepMessage } from '../../src/settlement/domain/streams.js';
 
 const order: OrderAtHand = {
   orderId: 'o1',

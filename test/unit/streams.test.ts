@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeMessage, encodeMessage, type StepMessage } from '../../src/settlement/streams.js';
+import { decodeMessage, encodeMessage, type StepMessage } from '../../src/settlement/domain/streams.js';
 
 const m: StepMessage = {
   orderId: 'o1',

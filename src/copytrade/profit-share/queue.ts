@@ -1,7 +1,7 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../../infra/log.js';
-import { bullPrefix } from '../../settlement/retry-queue.js';
+import { bullPrefix } from '../../settlement/steps/retry-queue.js';
 import { type Cycle, cutoffsBetween } from '../domain/profit-share-cycle.js';
 import type { PairRef, ProfitShare } from './profit-share.js';
 

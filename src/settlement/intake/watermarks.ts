@@ -1,6 +1,6 @@
-import type { RedisClient } from '../infra/redis.js';
-import { watermarkCeiling } from './clock-skew.js';
-import type { IntakeOrder } from './order.js';
+import type { RedisClient } from '../../infra/redis.js';
+import { watermarkCeiling } from '../domain/clock-skew.js';
+import type { IntakeOrder } from '../domain/order.js';
 
 export const watermarkKey = (prefix: string): string => `${prefix}:intake:watermark`;
 
@@ -15,7 +15,7 @@ export class Watermarks {
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
-    /** no watermark passes now + this (clock-skew.ts); none: no limit */
+    /** no watermark passes now + this (domain/clock-skew.ts); none: no limit */
     private readonly maxSkewMs = Number.POSITIVE_INFINITY,
   ) {}
 

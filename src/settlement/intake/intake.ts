@@ -1,9 +1,9 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import type { Pool } from '../infra/mysql/client.js';
-import type { RedisClient } from '../infra/redis.js';
-import { checkClock } from './clock-skew.js';
-import type { IntakeOrder } from './order.js';
-import { encodeMessage, streamKey } from './streams.js';
+import type { Pool } from '../../infra/mysql/client.js';
+import type { RedisClient } from '../../infra/redis.js';
+import { checkClock } from '../domain/clock-skew.js';
+import type { IntakeOrder } from '../domain/order.js';
+import { encodeMessage, streamKey } from '../domain/streams.js';
 import type { Watermarks } from './watermarks.js';
 
 export interface Rejection {
@@ -87,7 +87,7 @@ export class Intake implements IntakeSink {
   }
 
   /**
-   * Orders dated beyond the clock skew are rejected, not taken in (see clock-skew.ts); the
+   * Orders dated beyond the clock skew are rejected, not taken in (see domain/clock-skew.ts); the
    * others are recorded and enqueued.
    */
   async takeIn(orders: IntakeOrder[], source: string): Promise<number> {

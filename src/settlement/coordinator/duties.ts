@@ -1,8 +1,8 @@
 import type { PoolConnection } from 'mysql2/promise';
-import type { Logger } from '../infra/log.js';
-import type { Pool } from '../infra/mysql/client.js';
-import { every } from '../infra/periodic.js';
-import { type Fence, FencedError } from './fence.js';
+import type { Logger } from '../../infra/log.js';
+import type { Pool } from '../../infra/mysql/client.js';
+import { every } from '../../infra/periodic.js';
+import { type Fence, FencedError } from '../../roles/fence.js';
 
 const RECORD =
   'INSERT INTO coordinator_run (duty, token, holder, outcome, items, started_ms, finished_ms) VALUES (?, ?, ?, ?, ?, ?, ?)';

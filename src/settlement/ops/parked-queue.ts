@@ -1,11 +1,11 @@
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
-import type { Logger } from '../infra/log.js';
-import type { Pool } from '../infra/mysql/client.js';
-import type { RedisClient } from '../infra/redis.js';
+import type { Logger } from '../../infra/log.js';
+import type { Pool } from '../../infra/mysql/client.js';
+import type { RedisClient } from '../../infra/redis.js';
+import { bullPrefix } from '../steps/retry-queue.js';
 import { type RetryResult, retryManual } from './order-store.js';
-import { bullPrefix } from './retry-queue.js';
 
 export const PARKED_QUEUE = 'settle-parked';
 

@@ -1,8 +1,8 @@
-import type { Logger } from '../infra/log.js';
-import { fieldMap, type RedisClient } from '../infra/redis.js';
+import type { Logger } from '../../infra/log.js';
+import { fieldMap, type RedisClient } from '../../infra/redis.js';
+import { STEPS } from '../domain/flows.js';
+import { GROUP, streamKey } from '../domain/streams.js';
 import type { Duty, DutyWrite } from './duties.js';
-import { STEPS } from './flows.js';
-import { GROUP, streamKey } from './streams.js';
 
 /**
  * Removes the consumers that processes which are gone left in the step groups: a restarted

@@ -1,10 +1,16 @@
-import { isAmount } from '../domain/money.js';
-import type { Logger } from '../infra/log.js';
-import type { RedisClient } from '../infra/redis.js';
-import { type Handled, StreamConsumer, type StreamEntry } from '../infra/stream-consumer.js';
-import { classify, retryDelayMs } from './errors.js';
-import { carryAfter, LAST_STEP, planStep, type Step, type StepCall, type StepResult } from './flows.js';
-import type { OutcomeWriter, StepOutcome } from './outcome-writer.js';
+import { isAmount } from '../../domain/money.js';
+import type { Logger } from '../../infra/log.js';
+import type { RedisClient } from '../../infra/redis.js';
+import { type Handled, StreamConsumer, type StreamEntry } from '../../infra/stream-consumer.js';
+import { classify, retryDelayMs } from '../domain/errors.js';
+import {
+  carryAfter,
+  LAST_STEP,
+  planStep,
+  type Step,
+  type StepCall,
+  type StepResult,
+} from '../domain/flows.js';
 import {
   deadLetterKey,
   decodeMessage,
@@ -13,9 +19,10 @@ import {
   handoffMarkerKey,
   type StepMessage,
   streamKey,
-} from './streams.js';
+} from '../domain/streams.js';
+import type { OutcomeWriter, StepOutcome } from './outcome-writer.js';
 
-/** A failure of a downstream call, with its stable code (see errors.ts). */
+/** A failure of a downstream call, with its stable code (see domain/errors.ts). */
 export interface CodedError {
   code: string;
   status?: number;

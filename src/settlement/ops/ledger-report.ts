@@ -1,7 +1,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
-import { createSimAdmin } from '../clients/sim-admin.js';
-import type { Pool } from '../infra/mysql/client.js';
-import { checkLedger, type LedgerCheck } from './ledger-check.js';
+import { createSimAdmin } from '../../clients/sim-admin.js';
+import type { Pool } from '../../infra/mysql/client.js';
+import { checkLedger, type LedgerCheck } from '../domain/ledger-check.js';
 
 /** Asks the simulator for its ledger and checks it against the engine's DONE orders. */
 export async function ledgerCheck(simUrl: string, pool: Pool, orderIdPrefix = ''): Promise<LedgerCheck> {

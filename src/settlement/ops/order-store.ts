@@ -1,8 +1,8 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import type { Pool } from '../infra/mysql/client.js';
-import type { RedisClient } from '../infra/redis.js';
-import type { OrderStatus } from './order.js';
-import { messageFromRow, redrive } from './recovery.js';
+import type { Pool } from '../../infra/mysql/client.js';
+import type { RedisClient } from '../../infra/redis.js';
+import type { OrderStatus } from '../domain/order.js';
+import { messageFromRow, redrive } from '../steps/redrive.js';
 
 /** Operator views and actions on settlement orders (CLI and Bull Board). */
 

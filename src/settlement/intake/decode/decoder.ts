@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../../../config.js';
 import { decodeCanal } from './canal.js';
 import { decodeDebezium } from './debezium.js';
 import type { Decoded, DecodeTarget } from './decoded.js';

@@ -1,7 +1,7 @@
-import type { RedisClient } from '../infra/redis.js';
+import type { RedisClient } from '../../infra/redis.js';
+import { STEPS } from '../domain/flows.js';
+import { GROUP, streamKey } from '../domain/streams.js';
 import type { Duty, DutyWrite } from './duties.js';
-import { STEPS } from './flows.js';
-import { GROUP, streamKey } from './streams.js';
 
 const DAY_MS = 86_400_000;
 

@@ -1,4 +1,4 @@
-import { type CounterRow, decideCounterRow, type IntakeOrder } from '../settlement/order.js';
+import { type CounterRow, decideCounterRow, type IntakeOrder } from '../../domain/order.js';
 
 /** What one change message means for intake. A message either decodes or is dead-lettered. */
 export type Decoded =

@@ -3,7 +3,7 @@ import type { StepMessage } from './streams.js';
 
 /**
  * Deciding what reprocessing a range of a step stream means for each order. Pure: the
- * reads and writes are in reprocess.ts.
+ * reads and writes are in ops/reprocess.ts.
  *
  * Acknowledged entries are deleted, so a range of a stream is mostly gone by the time an
  * operator asks for it; MySQL says which orders were due for the step in that window, and

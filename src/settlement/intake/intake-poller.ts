@@ -1,10 +1,10 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { Config } from '../config.js';
-import type { Logger } from '../infra/log.js';
-import type { Pool } from '../infra/mysql/client.js';
-import { IdGaps } from './id-gaps.js';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../infra/log.js';
+import type { Pool } from '../../infra/mysql/client.js';
+import { IdGaps } from '../domain/id-gaps.js';
+import { type CounterRow, decideCounterRow, type IntakeOrder } from '../domain/order.js';
 import type { IntakeSink, Rejection } from './intake.js';
-import { type CounterRow, decideCounterRow, type IntakeOrder } from './order.js';
 
 const SOURCE = 'poll';
 
@@ -25,7 +25,7 @@ const COLUMNS = 'id, order_id, shard, user_id, biz_type, flow, asset, qty, usdt,
  *
  * Ids are assigned at insert but become visible at commit, so with several concurrent
  * writers a lower id can appear after a higher one was read: the skipped ids are asked for
- * again until they turn up or `gapWaitMs` has passed (see id-gaps.ts), and the saved cursor
+ * again until they turn up or `gapWaitMs` has passed (see domain/id-gaps.ts), and the saved cursor
  * stays before the oldest of them. The reconciler (next issue) covers what is later still.
  */
 export class IntakePoller {

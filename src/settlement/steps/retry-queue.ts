@@ -1,7 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Logger } from '../infra/log.js';
-import { decodeMessage, encodeMessage, type StepMessage } from './streams.js';
+import type { Logger } from '../../infra/log.js';
+import { decodeMessage, encodeMessage, type StepMessage } from '../domain/streams.js';
 
 export const RETRY_QUEUE = 'settle-retry';
 

@@ -1,4 +1,4 @@
-import { isAmount, isDecimalString, money } from '../domain/money.js';
+import { isAmount, isDecimalString, money } from '../../domain/money.js';
 
 export type Flow = 'open' | 'close';
 export type Asset = 'BTC' | 'ETH';

@@ -1,11 +1,11 @@
 import type { RowDataPacket } from 'mysql2/promise';
-import type { CounterListing } from '../clients/counter-listing.js';
-import type { CounterOrderRow } from '../clients/wire.js';
-import type { Logger } from '../infra/log.js';
-import type { Pool } from '../infra/mysql/client.js';
-import type { Duty, DutyWrite } from './duties.js';
+import type { CounterListing } from '../../clients/counter-listing.js';
+import type { CounterOrderRow } from '../../clients/wire.js';
+import type { Logger } from '../../infra/log.js';
+import type { Pool } from '../../infra/mysql/client.js';
+import type { Duty, DutyWrite } from '../coordinator/duties.js';
+import { type CounterRow, decideCounterRow, type IntakeOrder } from '../domain/order.js';
 import type { Intake, Taken } from './intake.js';
-import { type CounterRow, decideCounterRow, type IntakeOrder } from './order.js';
 import type { Watermarks } from './watermarks.js';
 
 const SOURCE = 'reconciler';

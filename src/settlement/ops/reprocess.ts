@@ -1,9 +1,8 @@
 import { Queue } from 'bullmq';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import type { Pool } from '../infra/mysql/client.js';
-import { fieldMap, type RedisClient } from '../infra/redis.js';
-import type { Step } from './flows.js';
-import { messageFromRow, redrive } from './recovery.js';
+import type { Pool } from '../../infra/mysql/client.js';
+import { fieldMap, type RedisClient } from '../../infra/redis.js';
+import type { Step } from '../domain/flows.js';
 import {
   deliveryOf,
   type Entry,
@@ -14,9 +13,10 @@ import {
   parseStreamId,
   type Range,
   type Verdict,
-} from './reprocess-plan.js';
-import { bullPrefix, RETRY_QUEUE } from './retry-queue.js';
-import { decodeMessage, GROUP, streamKey } from './streams.js';
+} from '../domain/reprocess-plan.js';
+import { decodeMessage, GROUP, streamKey } from '../domain/streams.js';
+import { messageFromRow, redrive } from '../steps/redrive.js';
+import { bullPrefix, RETRY_QUEUE } from '../steps/retry-queue.js';
 
 /**
  * Reprocessing a range of a step stream: re-drives into the step the orders that were due
@@ -307,7 +307,7 @@ function tally(inRange: Entry[], step: Step, rows: Map<string, RowDataPacket | n
   return t;
 }
 
-/** BullMQ's view of the retry job of an order's current attempt (the job id of retry-queue.ts). */
+/** BullMQ's view of the retry job of an order's current attempt (the job id of steps/retry-queue.ts). */
 class RetryStates {
   private queue: Queue | null = null;
 

@@ -1,11 +1,11 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { sharedRead } from '../infra/metrics.js';
-import type { Pool } from '../infra/mysql/client.js';
-import { fieldMap, type RedisClient } from '../infra/redis.js';
-import { LAST_STEP, STEPS } from './flows.js';
-import type { StepOutcome } from './outcome-writer.js';
-import { GROUP, streamKey } from './streams.js';
+import { sharedRead } from '../../infra/metrics.js';
+import type { Pool } from '../../infra/mysql/client.js';
+import { fieldMap, type RedisClient } from '../../infra/redis.js';
+import { LAST_STEP, STEPS } from '../domain/flows.js';
+import { GROUP, streamKey } from '../domain/streams.js';
+import type { StepOutcome } from '../steps/outcome-writer.js';
 
 // Prometheus wants durations in seconds, in the name and the values (promtool refuses `_ms`); our clocks give ms
 const SECONDS_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30];

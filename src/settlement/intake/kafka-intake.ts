@@ -1,10 +1,10 @@
-import type { Decoded } from '../decode/decoded.js';
-import { type DeadLetter, deadLetter } from '../infra/dead-letter.js';
-import type { Logger } from '../infra/log.js';
-import type { RedisClient } from '../infra/redis.js';
+import { type DeadLetter, deadLetter } from '../../infra/dead-letter.js';
+import type { Logger } from '../../infra/log.js';
+import type { RedisClient } from '../../infra/redis.js';
+import type { IntakeOrder } from '../domain/order.js';
+import { streamKey } from '../domain/streams.js';
+import type { Decoded } from './decode/decoded.js';
 import type { IntakeSink, Rejection } from './intake.js';
-import type { IntakeOrder } from './order.js';
-import { streamKey } from './streams.js';
 
 const SOURCE = 'kafka';
 const HEARTBEAT_EVERY = 200;

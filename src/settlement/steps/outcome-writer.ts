@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { money } from '../domain/money.js';
-import type { Pool } from '../infra/mysql/client.js';
-import { LAST_STEP, type Step } from './flows.js';
+import { money } from '../../domain/money.js';
+import type { Pool } from '../../infra/mysql/client.js';
+import { LAST_STEP, type Step } from '../domain/flows.js';
 
 export type StepStatus = 'OK' | 'RETRY' | 'FAILED';
 
