@@ -1,45 +1,390 @@
 /**
- * npm run bench:settle [-- --json] [--duration S] [--rates 200,500,1000] [--latencies 0,5] [--no-search]
- *   [--no-baseline] [--engines N]   (N engine processes sharing the streams)
+ * npm run bench:settle [-- --json] [--quick] [--warmup S] [--duration S] [--reps N] [--drain S]
+ *   [--rates 200,500,1000] [--latencies 0,5] [--no-search] [--no-baseline] [--engines N]
+ *   [--gen-connections N] [--seed N]
+ *   --quick: 1 repetition, 3 s warm-up, 10 s per rate, no search for the highest sustained rate
  *
- * Orders arrive in the counter table at fixed rates; for each rate, the end-to-end latency
- * (row written → DONE) and throughput of the engine, then of a baseline (one plain async
- * function per order, see bench/settle-baseline.ts) on the same orders, the same simulator
- * and the same concurrency. Everything runs on this machine: MariaDB, Redis, simulator,
- * engine or baseline, and this load generator.
+ * Open-loop load: each order has a scheduled arrival time (Poisson spacing at the rate); the
+ * generator writes its counter row at that time over several connections, stamped with that
+ * time, and end-to-end latency runs from it to DONE (done_ms − counter_created_ms), so a
+ * stalled system cannot hold arrivals back. Per rate: a warm-up, then the measured window;
+ * orders of the window still unfinished after the drain count as infinitely late. Each
+ * repetition runs engine and baseline (src/load/settle-baseline.ts) alternately, who goes
+ * first alternating too, each on a fresh simulator, fresh databases and a fresh Redis prefix,
+ * both compiled (dist/). Everything runs on this machine: MariaDB, Redis, simulator, engine
+ * or baseline, and this generator. CPU, Redis and MySQL counts are machine-wide for the
+ * servers: other work on the machine is charged to the run.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createSimAdmin } from '../src/clients/sim-admin.js';
 import { createPool, type Pool } from '../src/infra/mysql/client.js';
-import { type Percentiles, percentiles } from '../src/infra/percentiles.js';
 import { deleteKeys } from '../src/infra/redis.js';
 import { makeCounterRows } from '../src/load/counter-orders.js';
-import { writeCounterRows } from '../src/load/write-rows.js';
+import { preciseNow, writeOpenLoop } from '../src/load/open-loop.js';
+import { poissonArrivals, seededRandom } from '../src/load/schedule.js';
 import { freePort } from '../test/support/harness.js';
+import { clockTicks, cpuMsPerOrder, findPid, readTicks } from './bench/proc-stat.js';
 import { child, freshDatabases, MYSQL_URL, REDIS_URL, runEnv, stop, waitForSim } from './bench/processes.js';
+import { commandCalls, deltas, MYSQL_COUNTERS, sum } from './bench/server-stats.js';
+import { type Latency, latency, type Ms, type Spread, show, spread } from './bench/stats.js';
+import { evaluateTargets, type Target } from './bench/targets.js';
 
-const { values } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    duration: { type: 'string', default: '4' },
-    rates: { type: 'string', default: '200,500,1000' },
-    latencies: { type: 'string', default: '0,5' },
-    'no-search': { type: 'boolean', default: false },
-    'no-baseline': { type: 'boolean', default: false },
-    engines: { type: 'string', default: '1' },
-  },
-});
-const DURATION_S = Number(values.duration);
-const RATES = values.rates.split(',').map(Number);
-const LATENCIES = values.latencies.split(',').map(Number);
-const ENGINES = Number(values.engines);
-const SEARCH = [1500, 2000, 2500, 3000, 4000];
-const PREFIX = 'tfbench';
 const say = (s: string) => process.stderr.write(`${s}\n`);
+function usage(message: string): never {
+  process.stderr.write(`bench:settle: ${message}\n`);
+  process.exit(2);
+}
 
-type Figures = Omit<Percentiles, 'count'> & { throughput: number; orders: number; unfinished: number };
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        json: { type: 'boolean', default: false },
+        quick: { type: 'boolean', default: false },
+        warmup: { type: 'string' },
+        duration: { type: 'string' },
+        reps: { type: 'string' },
+        drain: { type: 'string', default: '30' },
+        rates: { type: 'string', default: '200,500,1000' },
+        latencies: { type: 'string', default: '0,5' },
+        'no-search': { type: 'boolean', default: false },
+        'no-baseline': { type: 'boolean', default: false },
+        engines: { type: 'string', default: '1' },
+        'gen-connections': { type: 'string', default: '8' },
+        seed: { type: 'string', default: '13' },
+      },
+    });
+  } catch (err) {
+    usage((err as Error).message);
+  }
+})();
+const num = (name: string, v: string, min: number): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) usage(`--${name} must be a number ≥ ${min} (got "${v}")`);
+  return n;
+};
+const list = (name: string, v: string, min: number) => v.split(',').map((x) => num(name, x.trim(), min));
+const WARMUP_S = num('warmup', values.warmup ?? (values.quick ? '3' : '10'), 0);
+const DURATION_S = num('duration', values.duration ?? (values.quick ? '10' : '30'), 1);
+const REPS = Math.floor(num('reps', values.reps ?? (values.quick ? '1' : '3'), 1));
+const DRAIN_S = num('drain', values.drain, 1);
+const RATES = list('rates', values.rates, 1);
+const LATENCIES = list('latencies', values.latencies, 0);
+const ENGINES = Math.floor(num('engines', values.engines, 1));
+const GEN_CONNECTIONS = Math.floor(num('gen-connections', values['gen-connections'], 1));
+const SEED = Math.floor(num('seed', values.seed, 0));
+const SEARCH = [1500, 2000, 2500, 3000, 4000].filter((r) => r > Math.max(...RATES));
+const MAX_GENERATOR_P99_LAG_MS = 1;
+const POLL_INTERVAL_MS = '5';
+
+type Side = 'engine' | 'baseline';
+const PROCESSES = ['settler', 'mariadbd', 'redis', 'simulator', 'generator'] as const;
+type Proc = (typeof PROCESSES)[number];
+
+/** One side, one rate, one repetition. */
+interface Sample {
+  rep: number;
+  latency: Latency;
+  throughput: number;
+  orders: number;
+  generator: {
+    lag: Latency;
+    inserts: number;
+    connections: number;
+    heldByConnections: number;
+    eventLoopDelayP99Ms: number;
+  };
+  valid: boolean;
+  reason?: string;
+  /** CPU ms per order in the measured window; `total` is every process but the generator */
+  cpuMsPerOrder: Record<Proc | 'total', Ms>;
+  redisCommandsPerOrder: number;
+  redisTopCommandsPerOrder: Record<string, number>;
+  /** MySQL status counter deltas per order (the generator's INSERTs included: generator.inserts) */
+  mysqlPerOrder: Record<string, number>;
+  /** engine only, from settlement_order and settlement_step */
+  stages?: Record<string, Latency>;
+}
+
+interface Snapshot {
+  at: number;
+  ticks: Record<Proc, number | null>;
+  redis: Map<string, number>;
+  mysql: Map<string, number>;
+}
+
+let runSeq = 0;
+const shared = { redis: new Redis(REDIS_URL), mysql: createPool(MYSQL_URL, 'mysql', { connections: 1 }) };
+const serverPids = { mariadbd: findPid('mariadbd', 'mysqld'), redis: findPid('redis-server') };
+
+async function snapshot(pids: Record<Proc, number[]>): Promise<Snapshot> {
+  const ticks = {} as Record<Proc, number | null>;
+  for (const p of PROCESSES) {
+    const t = pids[p].map(readTicks);
+    ticks[p] =
+      t.length === 0 || t.some((x) => x === null) ? null : (t as number[]).reduce((a, b) => a + b, 0);
+  }
+  const [info, [status]] = await Promise.all([
+    shared.redis.info('commandstats'),
+    shared.mysql.query<RowDataPacket[]>('SHOW GLOBAL STATUS WHERE Variable_name IN (?)', [MYSQL_COUNTERS]),
+  ]);
+  return {
+    at: Date.now(),
+    ticks,
+    redis: commandCalls(info),
+    mysql: new Map(status.map((r) => [String(r.Variable_name), Number(r.Value)])),
+  };
+}
+
+/** Resolves with what `fn` gives at wall-clock time `atMs`. */
+const at = <T>(atMs: number, fn: () => Promise<T>): Promise<T> =>
+  new Promise((resolve, reject) =>
+    setTimeout(() => fn().then(resolve, reject), Math.max(0, atMs - Date.now())),
+  );
+
+async function waitFor(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** One side at one rate: fresh world, warm-up, measured window, drain, figures. */
+async function runOnce(side: Side, rate: number, downstreamMs: number, rep: number): Promise<Sample> {
+  const seq = ++runSeq;
+  const prefix = `tfbench${seq}`;
+  const port = await freePort();
+  const env = {
+    ...runEnv(prefix, port),
+    TF_POLL_INTERVAL_MS: POLL_INTERVAL_MS,
+    TF_ENGINE_DB: `tf_bench_${side}`,
+    TF_COUNTER_DB: `tf_bench_${side}_c`,
+  };
+  await freshDatabases(MYSQL_URL, env.TF_ENGINE_DB, env.TF_COUNTER_DB);
+  await deleteKeys(shared.redis, prefix);
+  const engineDb = createPool(MYSQL_URL, env.TF_ENGINE_DB, { connections: 2 });
+  const genPool = createPool(MYSQL_URL, env.TF_COUNTER_DB, { connections: GEN_CONNECTIONS });
+  const sim = child(['dist/cli.js', 'sim'], env);
+  const settlers: ReturnType<typeof child>[] = [];
+  const admin = createSimAdmin(`http://127.0.0.1:${port}`);
+  try {
+    await waitForSim(admin);
+    await admin.setFaults({ '*': { latencyMs: downstreamMs } });
+    if (side === 'engine')
+      for (let i = 0; i < ENGINES; i++) settlers.push(child(['dist/cli.js', 'start'], env));
+    else settlers.push(child(['dist/load/settle-baseline.js'], env));
+    // both take the coordinator role (and with it the poller) once up
+    await waitFor(
+      `${side} coordinator`,
+      30_000,
+      async () => (await shared.redis.exists(`${prefix}:coordinator`)) === 1,
+    );
+    // every generator connection open before the first arrival
+    const conns = await Promise.all(Array.from({ length: GEN_CONNECTIONS }, () => genPool.getConnection()));
+    for (const c of conns) c.release();
+
+    // the same schedule and orders for both sides of a repetition
+    const random = seededRandom(SEED * 1_000_003 + rep * 10_007 + rate * 31 + downstreamMs);
+    const offsets = poissonArrivals(rate, (WARMUP_S + DURATION_S) * 1000, random);
+    const warm = offsets.filter((o) => o < WARMUP_S * 1000).length;
+    const measuredRun = `m${seq}`;
+    const rows = [
+      ...makeCounterRows(warm, { flow: 'mixed', shards: 16, runId: `w${seq}` }, random),
+      ...makeCounterRows(offsets.length - warm, { flow: 'mixed', shards: 16, runId: measuredRun }, random),
+    ];
+    const orders = rows.length - warm;
+    const t0 = preciseNow() + 100;
+    const pids: Record<Proc, number[]> = {
+      settler: settlers.map((c) => c.pid as number),
+      mariadbd: serverPids.mariadbd ? [serverPids.mariadbd] : [],
+      redis: serverPids.redis ? [serverPids.redis] : [],
+      simulator: [sim.pid as number],
+      generator: [process.pid],
+    };
+    const before = at(t0 + WARMUP_S * 1000, () => snapshot(pids));
+    const after = at(t0 + (WARMUP_S + DURATION_S) * 1000, () => snapshot(pids));
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
+    const written = await writeOpenLoop(
+      genPool,
+      rows,
+      offsets.map((o) => t0 + o),
+      GEN_CONNECTIONS,
+    );
+    loop.disable();
+    const [s0, s1] = await Promise.all([before, after]);
+
+    const like = `${measuredRun}-%`;
+    const countDone = async () => {
+      const [r] = await engineDb.query<RowDataPacket[]>(
+        "SELECT COUNT(*) AS n FROM settlement_order WHERE status='DONE' AND order_id LIKE ?",
+        [like],
+      );
+      return Number(r[0]?.n);
+    };
+    await waitFor('drain', DRAIN_S * 1000, async () => (await countDone()) >= orders).catch(() => undefined);
+    const [lat] = await engineDb.query<RowDataPacket[]>(
+      "SELECT done_ms - counter_created_ms AS e2e, counter_created_ms AS t0, done_ms FROM settlement_order WHERE status='DONE' AND order_id LIKE ?",
+      [like],
+    );
+    const unfinished = orders - lat.length;
+    let first = Number.POSITIVE_INFINITY;
+    let last = 0;
+    for (const r of lat) {
+      first = Math.min(first, Number(r.t0));
+      last = Math.max(last, Number(r.done_ms));
+    }
+    const lag = latency(written.lagMs.subarray(warm));
+    const valid = lag.p99 !== null && lag.p99 <= MAX_GENERATOR_P99_LAG_MS;
+    const clk = clockTicks();
+    const cpu = {} as Sample['cpuMsPerOrder'];
+    for (const p of PROCESSES) {
+      const a = s0.ticks[p];
+      const b = s1.ticks[p];
+      cpu[p] = a === null || b === null ? null : cpuMsPerOrder(a, b, clk, orders);
+    }
+    const parts = PROCESSES.filter((p) => p !== 'generator').map((p) => cpu[p]);
+    cpu.total = parts.some((v) => v === null) ? null : (parts as number[]).reduce((a, b) => a + b, 0);
+    const redisDelta = deltas(s0.redis, s1.redis);
+    const per = (n: number) => Number((n / Math.max(1, orders)).toFixed(3));
+    const top = [...redisDelta.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
+    return {
+      rep,
+      latency: latency(
+        lat.map((r) => Number(r.e2e)),
+        unfinished,
+      ),
+      throughput: lat.length > 0 ? Math.round((lat.length / Math.max(1, last - first)) * 1000) : 0,
+      orders,
+      generator: {
+        lag,
+        inserts: written.inserts,
+        connections: GEN_CONNECTIONS,
+        heldByConnections: written.heldByConnections,
+        eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
+      },
+      valid,
+      ...(valid
+        ? {}
+        : { reason: `generator p99 lag ${show(lag.p99, 2)} ms > ${MAX_GENERATOR_P99_LAG_MS} ms` }),
+      cpuMsPerOrder: cpu,
+      redisCommandsPerOrder: per(sum(redisDelta)),
+      redisTopCommandsPerOrder: Object.fromEntries(top.map(([k, v]) => [k, per(v)])),
+      mysqlPerOrder: Object.fromEntries(
+        MYSQL_COUNTERS.map((k) => [k, per((s1.mysql.get(k) ?? 0) - (s0.mysql.get(k) ?? 0))]),
+      ),
+      ...(side === 'engine' ? { stages: await stages(engineDb, like) } : {}),
+    };
+  } finally {
+    await Promise.all(settlers.map(stop));
+    await admin.close();
+    await stop(sim);
+    await Promise.all([engineDb.end(), genPool.end()]);
+    await deleteKeys(shared.redis, prefix);
+  }
+}
+
+/**
+ * Where an engine order's time goes, from the stamps the engine stores. settlement_step has
+ * started_ms/finished_ms per attempt (finished: the call returned, before the outcome write);
+ * settlement_order has intake_ms, done_ms (= step 4's finished_ms) and updated_ms (when the
+ * outcome writer began the DONE transaction). The commit's own end is not stored: "done
+ * write" is the wait for the writer up to the start of its transaction.
+ */
+async function stages(db: Pool, like: string): Promise<Record<string, Latency>> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT o.order_id AS id, o.counter_created_ms AS c, o.intake_ms AS i, o.done_ms AS d, o.updated_ms AS u,
+            s.step, s.started_ms AS s0, s.finished_ms AS s1, s.latency_ms AS l
+       FROM settlement_order o JOIN settlement_step s ON s.order_id = o.order_id
+      WHERE o.status='DONE' AND o.order_id LIKE ? AND s.status='OK'`,
+    [like],
+  );
+  type Order = {
+    c: number;
+    i: number;
+    d: number;
+    u: number;
+    steps: ({ s0: number; s1: number; l: number } | undefined)[];
+  };
+  const byOrder = new Map<string, Order>();
+  for (const r of rows) {
+    const id = String(r.id);
+    let o = byOrder.get(id);
+    if (!o) {
+      o = { c: Number(r.c), i: Number(r.i), d: Number(r.d), u: Number(r.u), steps: [] };
+      byOrder.set(id, o);
+    }
+    o.steps[Number(r.step)] = { s0: Number(r.s0), s1: Number(r.s1), l: Number(r.l) };
+  }
+  const v: Record<string, number[]> = { intake: [], 'wait step 1': [] };
+  for (let k = 1; k <= 4; k++) v[`call ${k}`] = [];
+  for (let k = 1; k < 4; k++) v[`hand-off ${k}→${k + 1}`] = [];
+  v['done write'] = [];
+  for (const o of byOrder.values()) {
+    v.intake?.push(o.i - o.c);
+    if (o.steps[1]) v['wait step 1']?.push(o.steps[1].s0 - o.i);
+    for (let k = 1; k <= 4; k++) {
+      const s = o.steps[k];
+      if (s) v[`call ${k}`]?.push(s.l);
+      const n = o.steps[k + 1];
+      if (s && n) v[`hand-off ${k}→${k + 1}`]?.push(n.s0 - s.s1);
+    }
+    v['done write']?.push(o.u - o.d);
+  }
+  return Object.fromEntries(Object.entries(v).map(([k, xs]) => [k, latency(xs)]));
+}
+
+const FIGURES = ['p50', 'p90', 'p99', 'p99_9', 'max'] as const;
+
+/** A side's repetitions at one rate: medians in the old shape, spreads and the samples beside. */
+function summarize(samples: Sample[]) {
+  const s = (f: (x: Sample) => Ms) => spread(samples.map(f));
+  const lat = Object.fromEntries(FIGURES.map((k) => [k, s((x) => x.latency[k])])) as Record<
+    (typeof FIGURES)[number],
+    Spread
+  >;
+  const thr = s((x) => x.throughput);
+  const cpu = Object.fromEntries(
+    [...PROCESSES, 'total' as const].map((p) => [p, s((x) => x.cpuMsPerOrder[p]).median]),
+  ) as Record<Proc | 'total', Ms>;
+  const stageNames = Object.keys(samples[0]?.stages ?? {});
+  return {
+    throughput: thr.median ?? 0,
+    p50: lat.p50.median,
+    p90: lat.p90.median,
+    p99: lat.p99.median,
+    p99_9: lat.p99_9.median,
+    max: lat.max.median,
+    orders: s((x) => x.orders).median ?? 0,
+    unfinished: s((x) => x.latency.unfinished).median ?? 0,
+    valid: samples.every((x) => x.valid),
+    invalidReasons: samples.filter((x) => !x.valid).map((x) => `rep ${x.rep}: ${x.reason}`),
+    spread: { throughput: thr, ...lat },
+    cpuMsPerOrder: cpu,
+    redisCommandsPerOrder: s((x) => x.redisCommandsPerOrder).median,
+    mysqlPerOrder: Object.fromEntries(
+      MYSQL_COUNTERS.map((k) => [k, s((x) => x.mysqlPerOrder[k] ?? 0).median]),
+    ),
+    generatorLagP99: s((x) => x.generator.lag.p99),
+    ...(stageNames.length > 0
+      ? {
+          stages: Object.fromEntries(
+            stageNames.map((n) => [
+              n,
+              Object.fromEntries(FIGURES.map((k) => [k, s((x) => x.stages?.[n]?.[k] ?? null).median])),
+            ]),
+          ),
+        }
+      : {}),
+    reps: samples,
+  };
+}
+type Figures = ReturnType<typeof summarize>;
+
 interface Run {
   rate: number;
   downstreamMs: number;
@@ -47,175 +392,164 @@ interface Run {
   baseline?: Figures;
 }
 
-interface System {
-  name: 'engine' | 'baseline';
-  env: Record<string, string>;
-  engineDb: Pool;
-  counterDb: Pool;
-}
+const sustained = (f: Figures | undefined, rate: number) =>
+  f !== undefined && f.unfinished === 0 && f.throughput >= rate * 0.95 && f.p99 !== null && f.p99 < 100;
 
-async function system(name: System['name'], common: Record<string, string>): Promise<System> {
-  const env = { ...common, TF_ENGINE_DB: `tf_bench_${name}`, TF_COUNTER_DB: `tf_bench_${name}_c` };
-  await freshDatabases(MYSQL_URL, env.TF_ENGINE_DB, env.TF_COUNTER_DB);
-  return {
-    name,
-    env,
-    engineDb: createPool(MYSQL_URL, env.TF_ENGINE_DB, { connections: 2 }),
-    counterDb: createPool(MYSQL_URL, env.TF_COUNTER_DB, { connections: 2 }),
-  };
-}
-
-let runSeq = 0;
-/** Writes rate × duration orders at `rate`/s, waits for all to finish, reads the latencies from MySQL. */
-async function measure(s: System, rate: number, seconds = DURATION_S): Promise<Figures> {
-  const runId = `r${++runSeq}x${rate}`;
-  const rows = makeCounterRows(Math.round(rate * seconds), { flow: 'mixed', shards: 16, runId });
-  await writeCounterRows(s.counterDb, rows, rate);
-  const deadline = Date.now() + 60_000;
-  let done = 0;
-  while (Date.now() < deadline) {
-    const [r] = await s.engineDb.query<RowDataPacket[]>(
-      "SELECT COUNT(*) AS n FROM settlement_order WHERE status='DONE' AND order_id LIKE ?",
-      [`${runId}-%`],
-    );
-    done = Number(r[0]?.n);
-    if (done === rows.length) break;
-    await new Promise((r) => setTimeout(r, 100));
+/** Every repetition of one rate, sides alternating and who goes first alternating. */
+async function measureRate(rate: number, downstreamMs: number): Promise<Run> {
+  const samples: Record<Side, Sample[]> = { engine: [], baseline: [] };
+  for (let rep = 0; rep < REPS; rep++) {
+    const sides: Side[] = values['no-baseline']
+      ? ['engine']
+      : rep % 2 === 0
+        ? ['engine', 'baseline']
+        : ['baseline', 'engine'];
+    for (const side of sides) {
+      const x = await runOnce(side, rate, downstreamMs, rep);
+      samples[side].push(x);
+      say(`  ${side.padEnd(8)} ${downstreamMs} ms ${rate}/s rep ${rep + 1}/${REPS}: ${fmt(x)}`);
+    }
   }
-  const [lat] = await s.engineDb.query<RowDataPacket[]>(
-    "SELECT done_ms - counter_created_ms AS e2e, counter_created_ms AS t0, done_ms FROM settlement_order WHERE status='DONE' AND order_id LIKE ?",
-    [`${runId}-%`],
-  );
-  const first = Math.min(...lat.map((r) => Number(r.t0)));
-  const last = Math.max(...lat.map((r) => Number(r.done_ms)));
-  const { count: _, ...p } = percentiles(lat.map((r) => Number(r.e2e)));
   return {
-    throughput: Math.round((lat.length / Math.max(1, last - first)) * 1000),
-    ...p,
-    orders: rows.length,
-    unfinished: rows.length - done,
+    rate,
+    downstreamMs,
+    engine: summarize(samples.engine),
+    ...(samples.baseline.length > 0 ? { baseline: summarize(samples.baseline) } : {}),
   };
 }
 
-const sustained = (f: Figures, rate: number) =>
-  f.unfinished === 0 && f.throughput >= rate * 0.95 && f.p99 < 100;
+const fmt = (x: Sample) =>
+  `thr ${x.throughput}/s p50 ${show(x.latency.p50)} p99 ${show(x.latency.p99)} p99.9 ${show(x.latency.p99_9)} max ${show(x.latency.max)} ms` +
+  `${x.latency.unfinished ? ` (${x.latency.unfinished} unfinished)` : ''}; gen lag p99 ${show(x.generator.lag.p99, 2)} ms (${x.generator.heldByConnections} held by busy connections, event-loop delay p99 ${show(x.generator.eventLoopDelayP99Ms, 1)} ms)` +
+  `${x.valid ? '' : ' INVALID'}; cpu/order ${show(x.cpuMsPerOrder.settler, 3)} ms settler, ${show(x.cpuMsPerOrder.total, 3)} ms all`;
 
 async function main(): Promise<void> {
-  const port = await freePort();
-  const sim = `http://127.0.0.1:${port}`;
-  const common = {
-    ...runEnv(PREFIX, port),
-    TF_POLL_INTERVAL_MS: '5',
-  };
-  const redis = new Redis(REDIS_URL);
-  await deleteKeys(redis, PREFIX);
-  const engineSys = await system('engine', common);
-  const baseSys = await system('baseline', common);
-  const simProc = child(['dist/cli.js', 'sim'], engineSys.env);
-  const admin = createSimAdmin(sim);
-  await waitForSim(admin);
   say(
-    `bench:settle — ${DURATION_S} s of arrivals per rate; poll interval 5 ms; engine concurrency 64 per step, baseline 256 orders`,
+    `bench:settle — ${WARMUP_S} s warm-up + ${DURATION_S} s measured per rate, ${REPS} repetition(s), Poisson arrivals, ` +
+      `${GEN_CONNECTIONS} generator connections, poll interval ${POLL_INTERVAL_MS} ms; mariadbd pid ${serverPids.mariadbd ?? '?'}, redis-server pid ${serverPids.redis ?? '?'}`,
   );
-
   const runs: Run[] = [];
-  let maxSustainedRate = 0;
   for (const downstreamMs of LATENCIES) {
-    await admin.setFaults({ '*': { latencyMs: downstreamMs } });
-    const rates = [...RATES];
-    const results = new Map<number, Run>();
-
-    const engines = Array.from({ length: ENGINES }, () => child(['dist/cli.js', 'start'], engineSys.env));
-    await measure(engineSys, 300, 2); // warm-up, not reported
-    for (const rate of rates) {
-      results.set(rate, { rate, downstreamMs, engine: await measure(engineSys, rate) });
-      say(`  engine   ${downstreamMs} ms ${rate}/s: ${fmt(results.get(rate)?.engine)}`);
-    }
-    if (downstreamMs === 0 && !values['no-search']) {
+    for (const rate of RATES) runs.push(await measureRate(rate, downstreamMs));
+    if (downstreamMs === 0 && !values['no-search'] && !values.quick) {
       for (const rate of SEARCH) {
-        const f = await measure(engineSys, rate);
-        results.set(rate, { rate, downstreamMs, engine: f });
-        rates.push(rate);
-        say(`  engine   ${downstreamMs} ms ${rate}/s: ${fmt(f)}`);
-        if (!sustained(f, rate)) break;
+        const prev = runs.filter((r) => r.downstreamMs === 0);
+        const last = prev[prev.length - 1];
+        if (last && !sustained(last.engine, last.rate) && !sustained(last.baseline, last.rate)) break;
+        runs.push(await measureRate(rate, downstreamMs));
       }
     }
-    await Promise.all(engines.map(stop));
-    for (const r of results.values())
-      if (sustained(r.engine, r.rate) && downstreamMs === 0)
-        maxSustainedRate = Math.max(maxSustainedRate, r.rate);
-
-    if (values['no-baseline']) {
-      runs.push(...results.values());
-      continue;
-    }
-    const baseline = child(['scripts/bench/settle-baseline.ts'], baseSys.env);
-    await measure(baseSys, 300, 2);
-    for (const rate of rates) {
-      const run = results.get(rate) as Run;
-      run.baseline = await measure(baseSys, rate);
-      say(`  baseline ${downstreamMs} ms ${rate}/s: ${fmt(run.baseline)}`);
-    }
-    await stop(baseline);
-    runs.push(...results.values());
   }
-
-  printTable(runs, maxSustainedRate);
-  await admin.close();
-  await stop(simProc);
-  redis.disconnect();
-  for (const s of [engineSys, baseSys]) {
-    await s.engineDb.end();
-    await s.counterDb.end();
-  }
+  const maxOf = (side: Side) =>
+    Math.max(0, ...runs.filter((r) => r.downstreamMs === 0 && sustained(r[side], r.rate)).map((r) => r.rate));
+  const maxSustainedRate = maxOf('engine');
+  const baselineMaxSustainedRate = values['no-baseline'] ? null : maxOf('baseline');
+  const targets = evaluateTargets(
+    runs.map((r) => ({
+      rate: r.rate,
+      downstreamMs: r.downstreamMs,
+      engine: {
+        p99: r.engine.p99,
+        cpuMsPerOrder: { engine: r.engine.cpuMsPerOrder.settler, total: r.engine.cpuMsPerOrder.total },
+      },
+      ...(r.baseline ? { baseline: { p99: r.baseline.p99 } } : {}),
+    })),
+    { engine: maxSustainedRate, baseline: baselineMaxSustainedRate },
+  );
+  printTable(runs, maxSustainedRate, baselineMaxSustainedRate, targets);
   if (values.json) {
-    const strip = ({ orders: _o, unfinished: _u, ...f }: Figures) => f;
     process.stdout.write(
       `${JSON.stringify({
-        runs: runs.map((r) => ({
-          rate: r.rate,
-          downstreamMs: r.downstreamMs,
-          engine: strip(r.engine),
-          baseline: r.baseline && strip(r.baseline),
-        })),
+        runs,
         maxSustainedRate,
+        baselineMaxSustainedRate,
+        valid: runs.every((r) => r.engine.valid && (r.baseline?.valid ?? true)),
+        targets,
+        settings: {
+          warmupS: WARMUP_S,
+          durationS: DURATION_S,
+          reps: REPS,
+          drainS: DRAIN_S,
+          engines: ENGINES,
+          generatorConnections: GEN_CONNECTIONS,
+          seed: SEED,
+          pollIntervalMs: Number(POLL_INTERVAL_MS),
+          clockTicks: clockTicks(),
+          baselineDuties: 'coordinator role + fence, fenced cursor, watermarks, reconciler',
+          cpuTotal: 'settler + mariadbd + redis-server + simulator (generator reported apart)',
+        },
       })}\n`,
     );
   }
 }
 
-const fmt = (f?: Figures) =>
-  f
-    ? `thr ${f.throughput}/s p50 ${f.p50} p90 ${f.p90} p99 ${f.p99} max ${f.max} ms${f.unfinished ? ` (${f.unfinished} unfinished)` : ''}`
-    : '-';
-
-function printTable(runs: Run[], maxSustainedRate: number): void {
+function printTable(runs: Run[], engineMax: number, baselineMax: number | null, targets: Target[]): void {
   const out = (s: string) => process.stdout.write(`${s}\n`);
-  const cols = (f?: Figures) =>
+  const c = (v: Ms, w = 7) => show(v).padStart(w);
+  const range = (s: Spread) => `${show(s.min)}–${show(s.max)}`.padStart(13);
+  const side = (f?: Figures) =>
     f
-      ? [f.throughput, f.p50, f.p90, f.p99, f.max].map((v) => String(v).padStart(7)).join(' ')
-      : ' '.repeat(39);
-  const ratio = (e: Figures, b?: Figures) =>
-    b
-      ? (['throughput', 'p50', 'p90', 'p99', 'max'] as const)
-          .map((k) => (e[k] / Math.max(b[k], 0.001)).toFixed(2).padStart(6))
-          .join(' ')
-      : '';
-  out('\nend-to-end latency in ms (counter row written → DONE), throughput in orders/s');
+      ? `${c(f.throughput)} ${c(f.p50)} ${c(f.p99)} ${range(f.spread.p99)} ${c(f.p99_9)} ${c(f.max)}${f.unfinished ? ` ${f.unfinished}u` : ''}${f.valid ? '' : ' INVALID'}`
+      : ' '.repeat(52);
   out(
-    `${'down'.padStart(4)} ${'rate'.padStart(5)} | engine:     thr     p50     p90     p99     max | baseline:   thr     p50     p90     p99     max | engine/baseline: thr    p50    p90    p99    max`,
+    `\nend-to-end latency in ms (scheduled arrival → DONE), medians of ${REPS} repetition(s), p99 min–max; throughput orders/s`,
+  );
+  out(
+    `down  rate | engine:  thr     p50     p99   p99 min–max   p99.9     max | baseline: thr     p50     p99   p99 min–max   p99.9     max | e/b p99`,
   );
   for (const r of runs) {
+    const ratio =
+      r.baseline && r.engine.p99 !== null && r.baseline.p99 !== null
+        ? (r.engine.p99 / Math.max(r.baseline.p99, 0.001)).toFixed(2)
+        : '-';
     out(
-      `${`${r.downstreamMs}ms`.padStart(4)} ${String(r.rate).padStart(5)} | ${cols(r.engine)}     | ${cols(r.baseline)}     |             ${ratio(r.engine, r.baseline)}`,
+      `${`${r.downstreamMs}ms`.padStart(4)} ${String(r.rate).padStart(5)} | ${side(r.engine)} | ${side(r.baseline)} | ${ratio}`,
+    );
+  }
+  out('\nengine per-stage latency, ms (p50 / p99, medians over repetitions)');
+  for (const r of runs) {
+    const st = r.engine.stages ?? {};
+    out(
+      `${`${r.downstreamMs}ms`.padStart(4)} ${String(r.rate).padStart(5)} | ${Object.entries(st)
+        .map(([k, f]) => `${k} ${show(f.p50 ?? null)}/${show(f.p99 ?? null)}`)
+        .join(' · ')}`,
     );
   }
   out(
-    `highest sustained engine rate (downstream 0 ms; throughput ≥ 95% of rate and p99 < 100 ms): ${maxSustainedRate}/s`,
+    '\nper order: CPU ms by process (settler = engine or baseline; all = without generator), Redis commands, MySQL counters',
   );
+  for (const r of runs) {
+    for (const [name, f] of [
+      ['engine', r.engine],
+      ['baseline', r.baseline],
+    ] as const) {
+      if (!f) continue;
+      const cpu = [...PROCESSES, 'total' as const]
+        .map((p) => `${p === 'total' ? 'all' : p} ${show(f.cpuMsPerOrder[p], 3)}`)
+        .join(' ');
+      const my = Object.entries(f.mysqlPerOrder)
+        .map(([k, v]) => `${k} ${show(v as Ms, 2)}`)
+        .join(' ');
+      out(
+        `${`${r.downstreamMs}ms`.padStart(4)} ${String(r.rate).padStart(5)} ${name.padEnd(8)} | ${cpu} | redis ${show(f.redisCommandsPerOrder, 1)} | ${my}`,
+      );
+    }
+  }
+  out(
+    `\nhighest sustained rate (downstream 0 ms; throughput ≥ 95% of rate, p99 < 100 ms, none unfinished): engine ${engineMax}/s, baseline ${baselineMax ?? '-'}/s`,
+  );
+  out('targets (issue 13 §3):');
+  for (const t of targets) out(`  [${t.status}] ${t.target}${t.detail ? ` — ${t.detail}` : ''}`);
+  const invalid = runs.flatMap((r) => [...r.engine.invalidReasons, ...(r.baseline?.invalidReasons ?? [])]);
+  if (invalid.length > 0) out(`INVALID runs (generator lag): ${invalid.length}`);
 }
 
-main().catch((err) => {
-  process.stderr.write(`${err.stack}\n`);
-  process.exit(1);
-});
+main()
+  .then(async () => {
+    shared.redis.disconnect();
+    await shared.mysql.end();
+  })
+  .catch((err) => {
+    process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  });

@@ -1,0 +1,99 @@
+import type { Pool } from '../infra/mysql/client.js';
+import type { CounterOrderRow } from './counter-orders.js';
+
+const CHUNK = 500;
+const INSERT =
+  'INSERT INTO sync_order (order_id, shard, user_id, biz_type, flow, asset, qty, usdt, created_ms) VALUES ?';
+
+/** Wall-clock ms with sub-ms precision. */
+export const preciseNow = (): number => performance.timeOrigin + performance.now();
+
+export interface OpenLoopResult {
+  /** per row: issue time − scheduled time, ms */
+  lagMs: Float64Array;
+  inserts: number;
+  /** rows issued more than 1 ms late because every connection was busy (the rest of the lag: this process not running in time) */
+  heldByConnections: number;
+}
+
+/**
+ * Writes each row into the counter's sync-order table at its scheduled time (`dueMs[i]`,
+ * epoch ms, ascending), whatever the system under test does: up to `connections` INSERTs
+ * in flight at once, so one slow INSERT does not hold the next; rows due together go in one
+ * INSERT. created_ms is the scheduled time (floored to the ms), so latency measured from it
+ * includes any delay of the generator itself; that delay (the lag) is returned per row.
+ * `pool` must have at least `connections` connections, or the pool's own queue hides lag.
+ */
+export function writeOpenLoop(
+  pool: Pool,
+  rows: CounterOrderRow[],
+  dueMs: number[],
+  connections: number,
+): Promise<OpenLoopResult> {
+  const lagMs = new Float64Array(rows.length);
+  let next = 0;
+  let inFlight = 0;
+  let inserts = 0;
+  let held = 0;
+  let saturated = false;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  return new Promise((resolve, reject) => {
+    let failed = false;
+    const pump = (): void => {
+      timer = null;
+      if (failed) return;
+      const now = preciseNow();
+      const wasSaturated = saturated;
+      saturated = false;
+      while (inFlight < connections && next < rows.length && (dueMs[next] as number) <= now) {
+        let end = next;
+        while (end < rows.length && end - next < CHUNK && (dueMs[end] as number) <= now) end++;
+        const values = [];
+        for (let i = next; i < end; i++) {
+          const r = rows[i] as CounterOrderRow;
+          const due = dueMs[i] as number;
+          lagMs[i] = now - due;
+          if (wasSaturated && now - due > 1) held++;
+          values.push([
+            r.orderId,
+            r.shard,
+            r.userId,
+            r.bizType,
+            r.flow,
+            r.asset,
+            r.qty,
+            r.usdt,
+            Math.floor(due),
+          ]);
+        }
+        next = end;
+        inFlight++;
+        inserts++;
+        pool.query(INSERT, [values]).then(
+          () => {
+            inFlight--;
+            if (next >= rows.length && inFlight === 0) resolve({ lagMs, inserts, heldByConnections: held });
+            else if (timer === null) pump();
+          },
+          (err) => {
+            failed = true;
+            reject(err);
+          },
+        );
+      }
+      if (next >= rows.length) {
+        if (inFlight === 0) resolve({ lagMs, inserts, heldByConnections: held });
+        return;
+      }
+      // all connections busy: the next completion pumps
+      if (inFlight >= connections) {
+        saturated = true;
+        return;
+      }
+      const wait = (dueMs[next] as number) - preciseNow();
+      // timers have ms granularity and fire late, not early: the last ms is waited out in event-loop turns
+      timer = wait >= 1.5 ? setTimeout(pump, Math.floor(wait - 0.5)) : setImmediate(pump);
+    };
+    pump();
+  });
+}
