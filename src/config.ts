@@ -198,7 +198,13 @@ export const settings = {
     'TF_RECONCILE_WINDOW_MS',
     '30000',
     int(0, 86_400_000),
-    "reconciler: how far before a shard's watermark it looks again",
+    "reconciler: how far before a shard's watermark it looks again (a row leaving this window gets one last look)",
+  ),
+  reconcileLagMs: s(
+    'TF_RECONCILE_LAG_MS',
+    '3000',
+    int(0, 3_600_000),
+    'reconciler: each pass lists again this far before where the last one ended, for rows committed (or dated by the counter) late; a row visible within grace + this after its created_ms is found at once',
   ),
   reconcileGraceMs: s(
     'TF_RECONCILE_GRACE_MS',

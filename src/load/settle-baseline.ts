@@ -102,6 +102,7 @@ const reconciler = new Reconciler(
     intervalMs: config.reconcileIntervalMs,
     windowMs: config.reconcileWindowMs,
     graceMs: config.reconcileGraceMs,
+    lagMs: config.reconcileLagMs,
   },
   log,
 );

@@ -186,9 +186,11 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
       intervalMs: config.reconcileIntervalMs,
       windowMs: config.reconcileWindowMs,
       graceMs: config.reconcileGraceMs,
+      lagMs: config.reconcileLagMs,
     },
     log,
     (lateMs) => metrics.foundLate(lateMs),
+    (look, rows) => metrics.reconcilerListed(look, rows),
   );
   // unfinished orders idle too long are re-driven from MySQL
   const recovery = new RecoveryScan(

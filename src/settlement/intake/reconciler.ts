@@ -5,6 +5,7 @@ import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
 import type { Duty, DutyWrite } from '../coordinator/duties.js';
 import { type CounterRow, decideCounterRow, type IntakeOrder } from '../domain/order.js';
+import { planPass, type ShardCursor, type TimeRange } from '../domain/reconcile-ranges.js';
 import type { Intake, Taken } from './intake.js';
 import type { Watermarks } from './watermarks.js';
 
@@ -18,7 +19,12 @@ export interface ReconcilerOptions {
   windowMs: number;
   /** orders younger than this are left to the primary source */
   graceMs: number;
+  /** how far before where the last pass ended each pass lists again (domain/reconcile-ranges.ts) */
+  lagMs: number;
 }
+
+/** The two looks of a pass (domain/reconcile-ranges.ts). */
+export type Look = 'recent' | 'last';
 
 /** A listed row as intake's decision expects it (the columns of the counter's table). */
 const asCounterRow = (r: CounterOrderRow): CounterRow => ({
@@ -36,14 +42,18 @@ const asCounterRow = (r: CounterOrderRow): CounterRow => ({
 
 /**
  * Pulls what the primary source (Kafka, the poller) has not delivered: per shard, the
- * counter's orders from the watermark less a safety window up to `graceMs` ago, takes in
- * those the engine does not have, and records each as late with by how much. Safe to run
- * in two processes at once (intake's unique order id absorbs the second), it is still one
- * of the coordinator's duties: one process pulls, and its inserts carry the fencing token.
+ * counter's orders from where its last pass ended (less a lag margin) up to `graceMs` ago,
+ * plus one last look at those leaving the window before the watermark (what is listed, and
+ * what that guarantees: domain/reconcile-ranges.ts); takes in those the engine does not
+ * have, and records each as late with by how much. Safe to run in two processes at once
+ * (intake's unique order id absorbs the second), it is still one of the coordinator's
+ * duties: one process pulls, and its inserts carry the fencing token.
  */
 export class Reconciler implements Duty {
   readonly name = 'reconciler';
   readonly intervalMs: number;
+  /** per shard; moved on only once what its looks found is taken in */
+  private readonly cursors = new Map<number, ShardCursor>();
 
   constructor(
     private readonly listing: CounterListing,
@@ -54,6 +64,8 @@ export class Reconciler implements Duty {
     private readonly log: Logger,
     /** sees each order found late, with by how much (metrics) */
     private readonly observeLate?: (lateMs: number) => void,
+    /** sees how many rows each listing returned (metrics: what a pass costs the counter) */
+    private readonly observeListed?: (look: Look, rows: number) => void,
   ) {
     this.intervalMs = opts.intervalMs;
   }
@@ -62,18 +74,24 @@ export class Reconciler implements Duty {
   async run(write: DutyWrite): Promise<void> {
     const now = Date.now();
     const marks = await this.watermarks.read(this.opts.shards);
-    const until = now - this.opts.graceMs;
     const late: IntakeOrder[] = [];
+    const listed = new Map<number, ShardCursor>();
     const failed: { shard: number; err: Error }[] = [];
     for (let shard = 0; shard < this.opts.shards; shard++) {
+      const plan = planPass(this.cursors.get(shard), marks[shard] ?? 0, now, this.opts);
       try {
-        late.push(...(await this.lateOf(shard, marks[shard] ?? 0, now, until)));
+        const found = await this.lateIn(shard, plan.recent, 'recent');
+        if (plan.last) found.push(...(await this.lateIn(shard, plan.last, 'last')));
+        late.push(...found);
+        listed.set(shard, plan.next);
       } catch (err) {
         // one shard's trouble is not every shard's: the others are still looked at
         failed.push({ shard, err: err as Error });
       }
     }
-    await this.takeIn(write, late, now);
+    // the looks and a full page's last ms overlap: an order is taken in (and logged late) once
+    await this.takeIn(write, [...new Map(late.map((o) => [o.orderId, o])).values()], now);
+    for (const [shard, cursor] of listed) this.cursors.set(shard, cursor);
     if (failed.length > 0) {
       const shards = failed.map((f) => f.shard).join(',');
       throw new Error(`reconciler: shards ${shards} not listed: ${failed[0]?.err.message}`, {
@@ -82,20 +100,25 @@ export class Reconciler implements Duty {
     }
   }
 
-  /** The orders of `shard` the counter lists and the engine does not have. */
-  private async lateOf(shard: number, watermark: number, now: number, until: number): Promise<IntakeOrder[]> {
+  /** The orders of `shard` dated in `range` that the counter lists and the engine does not have. */
+  private async lateIn(shard: number, range: TimeRange, look: Look): Promise<IntakeOrder[]> {
     const late: IntakeOrder[] = [];
-    // a watermark ahead of `until` (the counter's clock runs ahead, within the skew) must not
-    // turn the window inside out: the counter refuses that, and the shard would never be looked at
-    const mark = Math.min(watermark || now - this.opts.windowMs, until);
-    let from = Math.max(0, mark - this.opts.windowMs);
-    for (;;) {
-      const rows = await this.listing.list(shard, from, until, PAGE);
+    let from = range.from;
+    while (from < range.to) {
+      const rows = await this.listing.list(shard, from, range.to, PAGE);
+      this.observeListed?.(look, rows.length);
       late.push(...(await this.missing(rows)));
+      if (rows.length < PAGE) break;
       const next = Number(rows[rows.length - 1]?.createdMs);
-      // a full page is followed from its last time; a page of one single ms cannot be, so stop there
-      if (rows.length < PAGE || next <= from) break;
-      from = next;
+      // a full page is followed from its last time; a page of one single ms cannot be: past it
+      if (next > from) from = next;
+      else {
+        this.log.warn(
+          { shard, createdMs: from, listed: PAGE },
+          'reconciler: more rows in one ms than a page',
+        );
+        from += 1;
+      }
     }
     return late;
   }

@@ -61,6 +61,12 @@ export class SettlementMetrics {
     buckets: [1, 2, 5, 10, 30, 60, 300, 3600],
     registers: [this.registry],
   });
+  private readonly listed = new Counter({
+    name: 'tradeflow_reconciler_rows_listed_total',
+    help: "counter rows the reconciler's listing returned, by look (recent: since the last pass; last: leaving the window)",
+    labelNames: ['look'],
+    registers: [this.registry],
+  });
   private readonly coordinatorToken = new Gauge({
     name: 'tradeflow_coordinator_token',
     help: 'fencing token of the coordinator role while this process holds it, else 0',
@@ -112,6 +118,10 @@ export class SettlementMetrics {
 
   foundLate(lateMs: number): void {
     this.late.observe(seconds(lateMs));
+  }
+
+  reconcilerListed(look: string, rows: number): void {
+    this.listed.inc({ look }, rows);
   }
 
   /** Kafka intake is configured: its state becomes a gauge (absent when the engine does not use Kafka). */
