@@ -198,7 +198,7 @@ export const settings = {
     'TF_RECONCILE_WINDOW_MS',
     '30000',
     int(0, 86_400_000),
-    "reconciler: how far before a shard's watermark it looks again (a row leaving this window gets one last look)",
+    'reconciler: a row gets its last look once this much older than now less the grace (a first pass lists from the watermark less this)',
   ),
   reconcileLagMs: s(
     'TF_RECONCILE_LAG_MS',
