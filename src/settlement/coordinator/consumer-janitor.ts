@@ -1,6 +1,6 @@
 import type { Logger } from '../../infra/log.js';
 import { fieldMap, type RedisClient } from '../../infra/redis.js';
-import { STEPS } from '../domain/flows.js';
+import { STEPS, type Step } from '../domain/flows.js';
 import { GROUP, streamKey } from '../domain/streams.js';
 import type { Duty, DutyWrite } from './duties.js';
 
@@ -42,8 +42,8 @@ export class ConsumerJanitor implements Duty {
   }
 
   /** Consumers with nothing pending, idle past `idleMs`, whose process is gone (it reads no more). */
-  private async gone(): Promise<{ step: number; name: string }[]> {
-    const gone: { step: number; name: string }[] = [];
+  private async gone(): Promise<{ step: Step; name: string }[]> {
+    const gone: { step: Step; name: string }[] = [];
     for (const step of STEPS) {
       const key = streamKey(this.opts.prefix, step);
       const consumers = (await this.redis.xinfo('CONSUMERS', key, GROUP).catch(() => [])) as (
@@ -61,7 +61,7 @@ export class ConsumerJanitor implements Duty {
     return gone;
   }
 
-  private async remove(gone: { step: number; name: string }[]): Promise<void> {
+  private async remove(gone: { step: Step; name: string }[]): Promise<void> {
     for (const { step, name } of gone)
       await this.redis.xgroup('DELCONSUMER', streamKey(this.opts.prefix, step), GROUP, name);
     if (gone.length > 0)
