@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import mysql, { type RowDataPacket } from 'mysql2/promise';
+import mysql, { type PoolConnection, type RowDataPacket } from 'mysql2/promise';
 import { createLogger } from '../../src/infra/log.js';
 import { createRedis, type RedisClient } from '../../src/infra/redis.js';
+import { makeCounterRows } from '../../src/load/counter-orders.js';
+import { writeCounterRows } from '../../src/load/write-rows.js';
 import { SWAP_BIZ_TYPE } from '../../src/settlement/domain/order.js';
 import { Intake } from '../../src/settlement/intake/intake.js';
 import { IntakePoller } from '../../src/settlement/intake/intake-poller.js';
@@ -89,5 +91,113 @@ describe('intake poller on the real counter table', () => {
       r.map((x) => x.order_id),
       ['Case-7', 'case-7'],
     );
+  });
+});
+
+describe('intake poller under a burst', () => {
+  const world = new TestWorld();
+  let redis: RedisClient;
+  const N = 1050;
+  const BATCH = 100;
+  // long enough that a single pause inside the burst shows in its duration
+  const INTERVAL_MS = 10_000;
+
+  before(async () => {
+    await world.setUp();
+    redis = createRedis(world.config.redisUrl);
+  });
+  after(async () => {
+    redis.disconnect();
+    await world.tearDown();
+  });
+
+  it('takes a burst in back-to-back full polls while the cursor save is held; the cursor saved never passes what intake holds', async () => {
+    const rows = makeCounterRows(N, { flow: 'open', shards: 16, runId: 'bur' });
+    await writeCounterRows(world.counterDb, rows);
+    const ids = new Map<number, string>();
+    const [counter] = await world.counterDb.query<RowDataPacket[]>('SELECT id, order_id FROM sync_order');
+    for (const r of counter) ids.set(Number(r.id), r.order_id);
+    const lastId = Math.max(...ids.keys());
+
+    // the cursor save, as the fence runs it: in a transaction; the first is held until released
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let saves = 0;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const saved: number[] = [];
+    const behind: string[] = [];
+    const guard = async (write: (conn: PoolConnection) => Promise<unknown>) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      const conn = await world.engineDb.getConnection();
+      try {
+        if (saves++ === 0) await held;
+        await conn.beginTransaction();
+        await write(conn);
+        const [[c]] = (await conn.query('SELECT position FROM intake_cursor WHERE source=?', ['poll'])) as [
+          RowDataPacket[],
+          unknown,
+        ];
+        const position = Number(c?.position);
+        // every counter row up to the position is a settlement order and a step-1 entry
+        const upTo = [...ids].filter(([id]) => id <= position).map(([, orderId]) => orderId);
+        const [recorded] = await world.engineDb.query<RowDataPacket[]>(
+          "SELECT COUNT(*) AS n FROM settlement_order WHERE order_id LIKE 'bur-%' AND order_id IN (?)",
+          [upTo.length > 0 ? upTo : ['']],
+        );
+        const entries = await redis.xlen(`${world.config.redisPrefix}:settle:1`);
+        if (Number(recorded[0]?.n) !== upTo.length || entries < upTo.length)
+          behind.push(
+            `cursor ${position}: ${upTo.length} rows, ${recorded[0]?.n} recorded, ${entries} enqueued`,
+          );
+        saved.push(position);
+        await conn.commit();
+      } finally {
+        conn.release();
+        inFlight--;
+      }
+    };
+    const poller = new IntakePoller(
+      world.counterDb,
+      world.engineDb,
+      new Intake(world.engineDb, redis, world.config.redisPrefix),
+      { intervalMs: INTERVAL_MS, batch: BATCH, shards: 16, gapWaitMs: 10_000 },
+      createLogger('silent'),
+      guard,
+    );
+    const startedAt = Date.now();
+    poller.start();
+    try {
+      await waitFor('the burst taken in', async () => poller.counts.rows === N, 9000, 5);
+      const burstMs = Date.now() - startedAt;
+      assert.equal(poller.counts.polls, Math.ceil(N / BATCH), 'one poll per batch, none empty in between');
+      assert.ok(burstMs < INTERVAL_MS, `the burst took ${burstMs} ms: a pause came between polls`);
+      assert.equal(saves, 1, 'the first cursor save is still held');
+      assert.deepEqual(saved, [], 'nothing saved while the save is held');
+
+      release();
+      await waitFor(
+        'the last position saved',
+        async () => saved.at(-1) === lastId && inFlight === 0,
+        5000,
+        10,
+      );
+      // the polls ran on while the first save waited, so the next save wrote the latest position
+      assert.ok(saves <= 3, `${saves} saves for one burst: the positions in between were not merged`);
+    } finally {
+      release();
+      await poller.stop();
+    }
+    assert.equal(maxInFlight, 1, 'two cursor saves at once');
+    assert.deepEqual(behind, []);
+    assert.deepEqual(
+      saved,
+      [...saved].sort((a, b) => a - b),
+      'the saved cursor went back',
+    );
+    assert.ok(saved[0] !== undefined && saved[0] <= lastId);
   });
 });
