@@ -97,10 +97,7 @@ describe('intake poller on the real counter table', () => {
 describe('intake poller under a burst', () => {
   const world = new TestWorld();
   let redis: RedisClient;
-  const N = 1050;
   const BATCH = 100;
-  // long enough that a single pause inside the burst shows in its duration
-  const INTERVAL_MS = 10_000;
 
   before(async () => {
     await world.setUp();
@@ -111,55 +108,68 @@ describe('intake poller under a burst', () => {
     await world.tearDown();
   });
 
-  it('takes a burst in back-to-back full polls while the cursor save is held; the cursor saved never passes what intake holds', async () => {
-    const rows = makeCounterRows(N, { flow: 'open', shards: 16, runId: 'bur' });
-    await writeCounterRows(world.counterDb, rows);
-    const ids = new Map<number, string>();
-    const [counter] = await world.counterDb.query<RowDataPacket[]>('SELECT id, order_id FROM sync_order');
-    for (const r of counter) ids.set(Number(r.id), r.order_id);
-    const lastId = Math.max(...ids.keys());
-
-    // the cursor save, as the fence runs it: in a transaction; the first is held until released
-    let release = () => {};
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    let saves = 0;
-    let inFlight = 0;
-    let maxInFlight = 0;
-    const saved: number[] = [];
-    const behind: string[] = [];
+  /**
+   * A cursor save run as the fence runs it (a transaction on its own connection), that checks,
+   * before its commit, that every counter row up to the position written is a settlement order
+   * and has had its step-1 entry; `hold` delays the first save.
+   */
+  const checkedSaves = (hold: Promise<void>) => {
+    const s = { calls: 0, inFlight: 0, maxInFlight: 0, saved: [] as number[], behind: [] as string[] };
     const guard = async (write: (conn: PoolConnection) => Promise<unknown>) => {
-      inFlight++;
-      maxInFlight = Math.max(maxInFlight, inFlight);
+      s.inFlight++;
+      s.maxInFlight = Math.max(s.maxInFlight, s.inFlight);
       const conn = await world.engineDb.getConnection();
       try {
-        if (saves++ === 0) await held;
+        if (s.calls++ === 0) await hold;
         await conn.beginTransaction();
         await write(conn);
-        const [[c]] = (await conn.query('SELECT position FROM intake_cursor WHERE source=?', ['poll'])) as [
+        const [[c]] = (await conn.query("SELECT position FROM intake_cursor WHERE source='poll'")) as [
           RowDataPacket[],
           unknown,
         ];
         const position = Number(c?.position);
-        // every counter row up to the position is a settlement order and a step-1 entry
-        const upTo = [...ids].filter(([id]) => id <= position).map(([, orderId]) => orderId);
+        const [upTo] = await world.counterDb.query<RowDataPacket[]>(
+          'SELECT order_id FROM sync_order WHERE id <= ?',
+          [position],
+        );
         const [recorded] = await world.engineDb.query<RowDataPacket[]>(
-          "SELECT COUNT(*) AS n FROM settlement_order WHERE order_id LIKE 'bur-%' AND order_id IN (?)",
-          [upTo.length > 0 ? upTo : ['']],
+          'SELECT COUNT(*) AS n FROM settlement_order WHERE order_id IN (?)',
+          [upTo.length > 0 ? upTo.map((r) => r.order_id) : ['']],
         );
         const entries = await redis.xlen(`${world.config.redisPrefix}:settle:1`);
         if (Number(recorded[0]?.n) !== upTo.length || entries < upTo.length)
-          behind.push(
+          s.behind.push(
             `cursor ${position}: ${upTo.length} rows, ${recorded[0]?.n} recorded, ${entries} enqueued`,
           );
-        saved.push(position);
+        s.saved.push(position);
         await conn.commit();
       } finally {
         conn.release();
-        inFlight--;
+        s.inFlight--;
       }
     };
+    return { s, guard };
+  };
+
+  const lastId = async () => {
+    const [[r]] = (await world.counterDb.query('SELECT MAX(id) AS id FROM sync_order')) as [
+      RowDataPacket[],
+      unknown,
+    ];
+    return Number(r?.id);
+  };
+
+  it('takes a burst in back-to-back full polls while the cursor save is held, then saves the latest position', async () => {
+    const N = 1050;
+    // long enough that a single pause inside the burst shows in its duration
+    const INTERVAL_MS = 10_000;
+    await writeCounterRows(world.counterDb, makeCounterRows(N, { flow: 'open', shards: 16, runId: 'bur' }));
+    const last = await lastId();
+    let release = () => {};
+    const hold = new Promise<void>((r) => {
+      release = r;
+    });
+    const { s, guard } = checkedSaves(hold);
     const poller = new IntakePoller(
       world.counterDb,
       world.engineDb,
@@ -175,29 +185,69 @@ describe('intake poller under a burst', () => {
       const burstMs = Date.now() - startedAt;
       assert.equal(poller.counts.polls, Math.ceil(N / BATCH), 'one poll per batch, none empty in between');
       assert.ok(burstMs < INTERVAL_MS, `the burst took ${burstMs} ms: a pause came between polls`);
-      assert.equal(saves, 1, 'the first cursor save is still held');
-      assert.deepEqual(saved, [], 'nothing saved while the save is held');
+      assert.equal(s.calls, 1, 'the first cursor save is still held');
+      assert.deepEqual(s.saved, [], 'nothing saved while the save is held');
 
       release();
       await waitFor(
         'the last position saved',
-        async () => saved.at(-1) === lastId && inFlight === 0,
+        async () => s.saved.at(-1) === last && s.inFlight === 0,
         5000,
         10,
       );
-      // the polls ran on while the first save waited, so the next save wrote the latest position
-      assert.ok(saves <= 3, `${saves} saves for one burst: the positions in between were not merged`);
+      // the polls ran on while the first save waited: the next save wrote the latest position
+      assert.ok(s.calls <= 3, `${s.calls} saves for one burst: the positions in between were not merged`);
     } finally {
       release();
       await poller.stop();
     }
-    assert.equal(maxInFlight, 1, 'two cursor saves at once');
-    assert.deepEqual(behind, []);
+    assert.equal(s.maxInFlight, 1, 'two cursor saves at once');
+    assert.deepEqual(s.behind, []);
+  });
+
+  it('saves during a slow intake never pass the rows intake has recorded and enqueued', async () => {
+    const { s, guard } = checkedSaves(Promise.resolve());
+    const intake = new Intake(world.engineDb, redis, world.config.redisPrefix);
+    // a slow take-in: a save started before it ended would find its rows missing
+    const slow = {
+      takeIn: async (orders: Parameters<Intake['takeIn']>[0], source: string) => {
+        await new Promise((r) => setTimeout(r, 40));
+        return intake.takeIn(orders, source);
+      },
+      reject: intake.reject.bind(intake),
+    };
+    const poller = new IntakePoller(
+      world.counterDb,
+      world.engineDb,
+      slow,
+      { intervalMs: 5, batch: BATCH, shards: 16, gapWaitMs: 10_000 },
+      createLogger('silent'),
+      guard,
+    );
+    poller.start();
+    try {
+      await writeCounterRows(
+        world.counterDb,
+        makeCounterRows(1500, { flow: 'open', shards: 16, runId: 'slw' }),
+        1500,
+      );
+      const last = await lastId();
+      await waitFor(
+        'the last position saved',
+        async () => s.saved.at(-1) === last && s.inFlight === 0,
+        20_000,
+        10,
+      );
+    } finally {
+      await poller.stop();
+    }
+    assert.ok(s.saved.length >= 3, `only ${s.saved.length} saves: none came during the burst`);
+    assert.equal(s.maxInFlight, 1, 'two cursor saves at once');
+    assert.deepEqual(s.behind, []);
     assert.deepEqual(
-      saved,
-      [...saved].sort((a, b) => a - b),
+      s.saved,
+      [...s.saved].sort((a, b) => a - b),
       'the saved cursor went back',
     );
-    assert.ok(saved[0] !== undefined && saved[0] <= lastId);
   });
 });
