@@ -73,13 +73,15 @@ function pump(): void {
   }
 }
 
-const watermarks = new Watermarks(redis, config.redisPrefix, config.maxClockSkewMs);
+const watermarks = new Watermarks(redis, config.redisPrefix, config.maxClockSkewMs, (err) =>
+  log.warn({ err }, 'intake watermark not raised in Redis'),
+);
 // the engine's intake for its MySQL half and rejections; "enqueue" here is the in-process queue
 const intake = new Intake(pool, redis, config.redisPrefix, { watermarks, maxSkewMs: config.maxClockSkewMs });
 const enqueue = async ({ orders, fresh }: Taken): Promise<void> => {
   waiting.push(...fresh);
   pump();
-  await watermarks.observe(orders);
+  watermarks.observe(orders);
 };
 const sink: IntakeSink = {
   async takeIn(orders, source) {

@@ -15,6 +15,7 @@ import { Coordinator } from '../roles/coordinator.js';
 import { Fence, FencedError, type FencedWrite } from '../roles/fence.js';
 import { ConsumerJanitor } from './coordinator/consumer-janitor.js';
 import { DutyRunner } from './coordinator/duties.js';
+import { parkedSync } from './coordinator/parked-sync.js';
 import { RecoveryScan } from './coordinator/recovery.js';
 import { StreamTrim } from './coordinator/stream-trim.js';
 import { retryDelayMs } from './domain/errors.js';
@@ -136,7 +137,9 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
 
   // 1. Intake: Kafka brings the counter's change messages to every process (partitions are
   // shared); the poller, if configured, runs in the coordinator (4).
-  const watermarks = new Watermarks(redis, prefix, config.maxClockSkewMs);
+  const watermarks = new Watermarks(redis, prefix, config.maxClockSkewMs, (err) =>
+    log.warn({ err }, 'intake watermark not raised in Redis; the next raise carries it'),
+  );
   const intake = new Intake(enginePool, redis, prefix, {
     watermarks,
     observe: (source, n) => metrics.tookIn(source, n),
@@ -210,8 +213,8 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     },
     log,
   );
-  // a paused holder's session goes after this long; duties doing Redis work inside their
-  // fenced transaction (parked jobs, trimming) must fit in it
+  // a paused holder's session goes after this long; the duties do their Redis work outside
+  // the fenced transaction, which holds the fence row for MySQL round trips only
   const fence = new Fence(enginePool, 'settlement', Math.max(config.coordinatorTtlMs, FENCE_HOLD_MIN_MS));
   const duties = new DutyRunner(
     enginePool,
@@ -222,17 +225,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
       recovery,
       janitor,
       new StreamTrim(redis, prefix, config.trimIntervalMs),
-      // parked orders become board jobs (and retried ones leave the board)
-      {
-        name: 'parked',
-        intervalMs: PARKED_SYNC_MS,
-        run: async (write) => {
-          await write(async () => {
-            const { added, removed } = await parked.sync();
-            return added + removed;
-          });
-        },
-      },
+      parkedSync(parked, PARKED_SYNC_MS),
     ],
     (token) => coordinator.fenced(token),
     log,
@@ -308,6 +301,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
       const left = await Promise.all(workers.map((w) => w.stop(deadlineMs)));
       await retries.close();
       await parked.close();
+      await watermarks.flush();
       const unfinished = left.reduce((a, b) => a + b, 0);
       if (unfinished > 0)
         log.warn({ unfinished }, 'drain deadline passed; unfinished steps stay pending for a claim');

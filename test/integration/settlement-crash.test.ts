@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { RowDataPacket } from 'mysql2/promise';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
 import { TestWorld, waitFor } from '../support/harness.js';
@@ -67,5 +68,70 @@ describe('settlement survives a kill and a rolling stop', () => {
     assert.deepEqual(counts, { RUNNING: 0, DONE: 300, MANUAL: 0 });
     await assertStepsInOrder(world.engineDb);
     await assertLedgerClean(world.config.counterUrl, world.engineDb, { sequential: true });
+  });
+});
+
+describe('settlement survives a kill in the middle of an intake burst', () => {
+  const world = new TestWorld();
+  const N = 2000;
+
+  before(async () => {
+    // small batches: the burst takes many back-to-back polls, and the kill lands among them
+    await world.setUp({ TF_POLL_BATCH: '50', TF_RECOVERY_IDLE_MS: '86400000' });
+    await world.startSim();
+  });
+  after(() => world.tearDown());
+
+  it('SIGKILL mid-burst: the saved cursor is behind what is recorded; after a restart all DONE once', async () => {
+    const engine = world.spawn(['start']);
+    await writeCounterRows(world.counterDb, makeCounterRows(N, { flow: 'mixed', shards: 16, runId: 'bst' }));
+    const one = async (pool: typeof world.engineDb, sql: string, params: unknown[] = []) => {
+      const [r] = await pool.query<RowDataPacket[]>(sql, params);
+      return Number(r[0]?.n ?? 0);
+    };
+    const savedPosition = () =>
+      one(world.engineDb, "SELECT position AS n FROM intake_cursor WHERE source='poll'");
+    const firstId = await one(world.counterDb, 'SELECT MIN(id) AS n FROM sync_order');
+    await waitFor(
+      'a cursor saved inside the burst',
+      async () => {
+        const c = await statusCounts(world.engineDb, 'bst-');
+        return c.RUNNING + c.DONE > N / 5 && (await savedPosition()) >= firstId;
+      },
+      30_000,
+      5,
+    );
+    engine.kill('SIGKILL');
+    await engine.exited;
+
+    const position = await savedPosition();
+    const upTo = await one(world.counterDb, 'SELECT COUNT(*) AS n FROM sync_order WHERE id <= ?', [position]);
+    const taken = await one(
+      world.engineDb,
+      "SELECT COUNT(*) AS n FROM settlement_order WHERE order_id LIKE 'bst-%'",
+    );
+    assert.ok(upTo < N, `the kill came after the burst (cursor at ${position}, ${upTo} rows up to it)`);
+    // no skipped counter row: every row up to the saved cursor is a settlement order
+    const [missing] = await world.engineDb.query<RowDataPacket[]>(
+      `SELECT c.order_id FROM ${world.config.counterDb}.sync_order c
+        LEFT JOIN settlement_order s ON s.order_id = c.order_id
+        WHERE c.id <= ? AND s.order_id IS NULL`,
+      [position],
+    );
+    assert.deepEqual(
+      missing.map((r) => r.order_id),
+      [],
+      `cursor at row ${upTo}, ${taken} orders recorded: the cursor passed rows never recorded`,
+    );
+
+    // no recovery scan: an order recorded but never enqueued finishes only if the cursor
+    // left its row to be read again
+    const restarted = world.spawn(['start']);
+    const counts = await waitAllFinished(world.engineDb, N, 120_000, 'bst-');
+    assert.deepEqual(counts, { RUNNING: 0, DONE: N, MANUAL: 0 });
+    await assertStepsInOrder(world.engineDb);
+    await assertLedgerClean(world.config.counterUrl, world.engineDb, { sequential: true });
+    restarted.kill('SIGTERM');
+    assert.equal(await restarted.exited, 0);
   });
 });

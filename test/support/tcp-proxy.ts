@@ -9,6 +9,8 @@ export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   /** while held, what clients send waits here instead of reaching the server */
   private held: { to: Socket; data: Buffer }[] | null = null;
+  /** what clients send reaches the server this much later (each round trip lengthened by it) */
+  private delayMs = 0;
   port = 0;
 
   constructor(
@@ -26,6 +28,8 @@ export class TcpProxy {
       }
       client.on('data', (data: Buffer) => {
         if (this.held) this.held.push({ to: upstream, data });
+        // timers of one duration fire in the order set: the stream keeps its order
+        else if (this.delayMs > 0) setTimeout(() => upstream.destroyed || upstream.write(data), this.delayMs);
         else upstream.write(data);
       });
       upstream.pipe(client);
@@ -36,6 +40,11 @@ export class TcpProxy {
     const addr = server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : this.port;
     this.server = server;
+  }
+
+  /** Slows the server: from now on what clients send is forwarded `ms` later (0: at once). */
+  delay(ms: number): void {
+    this.delayMs = ms;
   }
 
   /** Stalls the server: connections stay open, but nothing the clients send reaches it. */

@@ -1,6 +1,6 @@
 import type { Logger } from '../../infra/log.js';
 import { fieldMap, type RedisClient } from '../../infra/redis.js';
-import { STEPS } from '../domain/flows.js';
+import { STEPS, type Step } from '../domain/flows.js';
 import { GROUP, streamKey } from '../domain/streams.js';
 import type { Duty, DutyWrite } from './duties.js';
 
@@ -27,13 +27,23 @@ export class ConsumerJanitor implements Duty {
     this.intervalMs = opts.intervalMs;
   }
 
+  /** The Redis reads before the fenced write, the removals after its commit: the fence row is not held for Redis. */
   async run(write: DutyWrite): Promise<void> {
-    await write(async () => (await this.sweep()).length);
+    const gone = await this.gone();
+    await write(async () => gone.length);
+    await this.remove(gone);
   }
 
   /** One pass over the step groups; returns the consumers removed. */
   async sweep(): Promise<string[]> {
-    const removed: string[] = [];
+    const gone = await this.gone();
+    await this.remove(gone);
+    return gone.map((g) => `${g.step}:${g.name}`);
+  }
+
+  /** Consumers with nothing pending, idle past `idleMs`, whose process is gone (it reads no more). */
+  private async gone(): Promise<{ step: Step; name: string }[]> {
+    const gone: { step: Step; name: string }[] = [];
     for (const step of STEPS) {
       const key = streamKey(this.opts.prefix, step);
       const consumers = (await this.redis.xinfo('CONSUMERS', key, GROUP).catch(() => [])) as (
@@ -45,11 +55,19 @@ export class ConsumerJanitor implements Duty {
         const name = String(f.name);
         if (Number(f.pending) > 0 || Number(f.idle) < this.opts.idleMs) continue;
         if (await this.opts.isPresent(name)) continue;
-        await this.redis.xgroup('DELCONSUMER', key, GROUP, name);
-        removed.push(`${step}:${name}`);
+        gone.push({ step, name });
       }
     }
-    if (removed.length > 0) this.log.info({ removed }, 'consumers of gone processes removed');
-    return removed;
+    return gone;
+  }
+
+  private async remove(gone: { step: Step; name: string }[]): Promise<void> {
+    for (const { step, name } of gone)
+      await this.redis.xgroup('DELCONSUMER', streamKey(this.opts.prefix, step), GROUP, name);
+    if (gone.length > 0)
+      this.log.info(
+        { removed: gone.map((g) => `${g.step}:${g.name}`) },
+        'consumers of gone processes removed',
+      );
   }
 }

@@ -1,5 +1,6 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { Config } from '../../config.js';
+import { LatestWrite } from '../../infra/latest-write.js';
 import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
 import { IdGaps } from '../domain/id-gaps.js';
@@ -27,13 +28,18 @@ const COLUMNS = 'id, order_id, shard, user_id, biz_type, flow, asset, qty, usdt,
  * writers a lower id can appear after a higher one was read: the skipped ids are asked for
  * again until they turn up or `gapWaitMs` has passed (see domain/id-gaps.ts), and the saved cursor
  * stays before the oldest of them. The reconciler (next issue) covers what is later still.
+ *
+ * A poll that filled its batch is followed by the next at once; the cursor is saved in the
+ * background (one save at a time, the latest position wins), so a save waiting on the fence
+ * row never holds the polls. A position is handed to it only after its rows are recorded and
+ * enqueued, so the cursor saved is never ahead of what intake holds.
  */
 export class IntakePoller {
   private running = false;
   private loop: Promise<void> | null = null;
   private timer: { resolve: () => void; handle: NodeJS.Timeout } | null = null;
-  /** since start: rows read, orders taken in, rows ignored, rows rejected, rows taken in late (out of id order) */
-  readonly counts = { rows: 0, orders: 0, ignored: 0, rejected: 0, late: 0 };
+  /** since start: polls, rows read, orders taken in, rows ignored, rows rejected, rows taken in late (out of id order) */
+  readonly counts = { polls: 0, rows: 0, orders: 0, ignored: 0, rejected: 0, late: 0 };
 
   constructor(
     private readonly counterPool: Pool,
@@ -78,12 +84,19 @@ export class IntakePoller {
       if (cursor < 0) await this.pause();
     }
     const gaps = new IdGaps(this.opts.gapWaitMs);
+    // after a crash the rows since the saved cursor are read again, which intake absorbs:
+    // one write per poll is not worth it
+    const saves = new LatestWrite<number>(
+      (position) => this.saveCursor(position),
+      (err) => this.log.error({ err }, 'intake cursor not saved; retrying'),
+      { minGapMs: CURSOR_SAVE_MS },
+    );
     let next = cursor;
-    let saved = cursor;
-    let savedAt = 0;
+    let offered = cursor;
     while (this.running) {
       let full = false;
       try {
+        this.counts.polls++;
         const [rows] = await this.counterPool.query<RowDataPacket[]>(
           `SELECT ${COLUMNS} FROM sync_order WHERE id > ? ORDER BY id LIMIT ?`,
           [next, this.opts.batch],
@@ -99,21 +112,18 @@ export class IntakePoller {
         }
         full = rows.length === this.opts.batch;
         await this.takeInLate(gaps);
-        // the cursor is saved at most every CURSOR_SAVE_MS: after a crash the
-        // rows since are read again, which intake absorbs; one write per poll is not worth it
-        cursor = gaps.safeCursor(next);
-        if (cursor !== saved && Date.now() - savedAt >= CURSOR_SAVE_MS) {
-          await this.saveCursor(cursor);
-          saved = cursor;
-          savedAt = Date.now();
+        // every row up to here is recorded and enqueued (takeIn resolved)
+        const position = gaps.safeCursor(next);
+        if (position !== offered) {
+          saves.offer(position);
+          offered = position;
         }
       } catch (err) {
         this.log.error({ err }, 'intake poll failed; retrying');
       }
       if (!full) await this.pause();
     }
-    if (cursor !== saved)
-      await this.saveCursor(cursor).catch((err) => this.log.error({ err }, 'cursor not saved'));
+    await saves.flush();
   }
 
   /** Rows that committed after a higher id had been read. */

@@ -147,7 +147,7 @@ export class Intake implements IntakeSink {
       const failed = results?.find(([err]) => err);
       if (failed?.[0]) throw failed[0];
     }
-    await this.watermarks?.observe(orders);
+    this.watermarks?.observe(orders);
     this.observe?.(source, added);
   }
 

@@ -1,3 +1,4 @@
+import { LatestWrite } from '../../infra/latest-write.js';
 import type { RedisClient } from '../../infra/redis.js';
 import { watermarkCeiling } from '../domain/clock-skew.js';
 import type { IntakeOrder } from '../domain/order.js';
@@ -8,18 +9,32 @@ export const watermarkKey = (prefix: string): string => `${prefix}:intake:waterm
  * The latest counter order time seen per shard, by any intake source: in memory for this
  * process, and in Redis (raised only, see redis/watermark-1.lua) for all of them. The
  * reconciler asks the counter for what lies after it, less a safety window.
+ *
+ * Redis is raised in the background, one script call at a time with the raises since the
+ * last one merged, so no intake waits for it: a watermark late or lost in a crash is lower
+ * than it could be, which only makes the reconciler look further back.
  */
 export class Watermarks {
   private readonly seen = new Map<number, number>();
+  private readonly raises: LatestWrite<Map<number, number>>;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
-    /** no watermark passes now + this (domain/clock-skew.ts); none: no limit */
-    private readonly maxSkewMs = Number.POSITIVE_INFINITY,
-  ) {}
+    /** no watermark passes now + this (domain/clock-skew.ts); Infinity: no limit */
+    private readonly maxSkewMs: number,
+    /** a raise Redis refused (the next raise carries it again) */
+    onError: (err: unknown) => void,
+  ) {
+    this.raises = new LatestWrite(
+      (raised) => this.redis.watermark(watermarkKey(this.prefix), ...[...raised].flat()),
+      onError,
+      { merge: higher },
+    );
+  }
 
-  async observe(orders: IntakeOrder[]): Promise<void> {
+  /** Raises the watermarks of the orders' shards: in memory now, in Redis soon after. */
+  observe(orders: IntakeOrder[]): void {
     const ceiling = watermarkCeiling(Date.now(), this.maxSkewMs);
     const raised = new Map<number, number>();
     for (const o of orders) {
@@ -29,8 +44,12 @@ export class Watermarks {
         raised.set(o.shard, ms);
       }
     }
-    if (raised.size === 0) return;
-    await this.redis.watermark(watermarkKey(this.prefix), ...[...raised].flat());
+    if (raised.size > 0) this.raises.offer(raised);
+  }
+
+  /** Waits until the raises observed so far have reached Redis (or failed). */
+  flush(): Promise<void> {
+    return this.raises.flush();
   }
 
   /**
@@ -48,3 +67,9 @@ export class Watermarks {
     });
   }
 }
+
+const higher = (older: Map<number, number>, newer: Map<number, number>): Map<number, number> => {
+  const merged = new Map(older);
+  for (const [shard, ms] of newer) merged.set(shard, Math.max(ms, merged.get(shard) ?? 0));
+  return merged;
+};

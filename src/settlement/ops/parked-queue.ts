@@ -31,6 +31,12 @@ const isParkedJob = (d: unknown): d is ParkedJob => {
 
 const SYNC_BATCH = 1000;
 
+/** A sync's work: parkings that have no job yet, and ids of failed jobs whose parking is over. */
+export interface SyncPlan {
+  add: ParkedJob[];
+  remove: string[];
+}
+
 /**
  * Parked (MANUAL) orders as BullMQ jobs, so that Bull Board can list them with their reason
  * and an operator can retry them there. MySQL stays the truth: `sync` makes the queue follow
@@ -99,10 +105,39 @@ export class ParkedQueue {
    * several processes may run it; each call looks at most `batch` orders and `batch` jobs.
    */
   async sync(): Promise<{ added: number; removed: number }> {
-    return { added: await this.addMissing(), removed: await this.removeStale() };
+    return this.apply(await this.plan());
   }
 
-  private async addMissing(): Promise<number> {
+  /** What a sync would do, from reads only (MySQL and Redis); `apply` does it. */
+  async plan(): Promise<SyncPlan> {
+    return { add: await this.missing(), remove: await this.stale() };
+  }
+
+  /** Adds and removes the jobs of `plan`; a job changed since is left as it is. */
+  async apply(plan: SyncPlan): Promise<{ added: number; removed: number }> {
+    if (plan.add.length > 0) {
+      await this.queue.addBulk(
+        plan.add.map((j) => ({
+          name: j.orderId,
+          data: j,
+          opts: {
+            jobId: parkedJobId(j),
+            // a failed job is a parking still open; only sync removes it
+            removeOnFail: false,
+            removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+          },
+        })),
+      );
+    }
+    let removed = 0;
+    // 0 when it is running (an operator's retry): that run settles it
+    for (const id of plan.remove) removed += await this.queue.remove(id);
+    // removals shift the later pages forward: the next pass starts over rather than skip jobs
+    if (removed > 0) this.failedOffset = 0;
+    return { added: plan.add.length, removed };
+  }
+
+  private async missing(): Promise<ParkedJob[]> {
     const c = this.orderCursor;
     const [rows] = await this.pool.query<RowDataPacket[]>(
       `SELECT order_id, step, attempt, error_code, error_message, updated_ms FROM settlement_order
@@ -115,7 +150,7 @@ export class ParkedQueue {
       rows.length < this.batch || !last
         ? { updatedMs: -1, orderId: '' }
         : { updatedMs: Number(last.updated_ms), orderId: last.order_id };
-    if (rows.length === 0) return 0;
+    if (rows.length === 0) return [];
     const jobs: ParkedJob[] = rows.map((r) => ({
       orderId: r.order_id,
       step: Number(r.step),
@@ -127,29 +162,15 @@ export class ParkedQueue {
     const pipe = this.connection.pipeline();
     for (const j of jobs) pipe.exists(this.queue.toKey(parkedJobId(j)));
     const exists = (await pipe.exec()) ?? [];
-    const missing = jobs.filter((_, i) => exists[i]?.[1] !== 1);
-    if (missing.length === 0) return 0;
-    await this.queue.addBulk(
-      missing.map((j) => ({
-        name: j.orderId,
-        data: j,
-        opts: {
-          jobId: parkedJobId(j),
-          // a failed job is a parking still open; only sync removes it
-          removeOnFail: false,
-          removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
-        },
-      })),
-    );
-    return missing.length;
+    return jobs.filter((_, i) => exists[i]?.[1] !== 1);
   }
 
-  private async removeStale(): Promise<number> {
+  private async stale(): Promise<string[]> {
     const jobs = (await this.queue.getFailed(this.failedOffset, this.failedOffset + this.batch - 1)).filter(
       Boolean,
     );
     this.failedOffset = jobs.length < this.batch ? 0 : this.failedOffset + this.batch;
-    if (jobs.length === 0) return 0;
+    if (jobs.length === 0) return [];
     const ids = [...new Set(jobs.filter((j) => isParkedJob(j.data)).map((j) => j.data.orderId))];
     const open = new Set<string>();
     if (ids.length > 0) {
@@ -159,15 +180,11 @@ export class ParkedQueue {
       );
       for (const r of rows) open.add(parkedJobId({ orderId: r.order_id, step: r.step, attempt: r.attempt }));
     }
-    let removed = 0;
+    const stale: string[] = [];
     for (const j of jobs) {
-      if (j.id === undefined || (isParkedJob(j.data) && open.has(parkedJobId(j.data)))) continue;
-      // 0 when it is running (an operator's retry): that run settles it
-      removed += await this.queue.remove(j.id);
+      if (j.id !== undefined && !(isParkedJob(j.data) && open.has(parkedJobId(j.data)))) stale.push(j.id);
     }
-    // removals shift the later pages forward: the next pass starts over rather than skip jobs
-    if (removed > 0) this.failedOffset = 0;
-    return removed;
+    return stale;
   }
 
   async close(): Promise<void> {
