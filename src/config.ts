@@ -275,7 +275,7 @@ export const settings = {
     'TF_RECOVERY_IDLE_MS',
     '30000',
     int(100, 86_400_000),
-    'an unfinished order untouched this long is re-driven from MySQL',
+    'an unfinished order untouched this long is redriven from MySQL',
   ),
   recoveryIntervalMs: s(
     'TF_RECOVERY_INTERVAL_MS',

@@ -22,7 +22,7 @@ import { HTTP_TIMEOUT_MS, openWorld, PREFIX, poll, TTL_MS } from './world.js';
 const ENGINES = 3;
 const ORDERS = 300;
 const RATE = 30;
-/** after the load and the last fault: long enough for a re-drive (TF_RECOVERY_IDLE_MS 6 s) and retries */
+/** after the load and the last fault: long enough for a redrive (TF_RECOVERY_IDLE_MS 6 s) and retries */
 const SETTLE_MS = 60_000;
 const ENDPOINTS: FaultEndpoint[] = ['counter/swap', 'funding/transfer', 'trade/market', 'counter/orders'];
 

@@ -43,9 +43,9 @@ export const run: Run = async (_args, { config, log }) => {
     new Fence(pool, 'copy-fanout'),
     { prefix: config.redisPrefix, role: 'copy:fanout', ttlMs: config.coordinatorTtlMs, holder: consumer },
     {
-      lead: (token) => {
+      acquired: (token) => {
         if (stopped) return;
-        metrics.leading(token);
+        metrics.holding(token);
         // a write turned down for want of time on the lock ends this process's term
         const holds = () => {
           if (role.holds()) return true;
@@ -68,7 +68,7 @@ export const run: Run = async (_args, { config, log }) => {
         // said first: the run below then stops the role's ticking, so it cannot take the lock back meanwhile
         if (!stopping) lost('the fan-out role was lost');
         running = false;
-        metrics.leading(null);
+        metrics.holding(null);
         await stopEngine();
       },
     },

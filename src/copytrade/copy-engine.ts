@@ -256,7 +256,7 @@ export async function startCopyEngine(
       copierOf: (token) => credentials.copierOf(token),
       attempts,
       changed: (copierId) => loader.apply(copierChanged(copierId)),
-      mount: (app, exchanges) => mountLeaderboard(app, exchanges, { board: leaderboard.board, log }),
+      mount: (app, httpExchanges) => mountLeaderboard(app, httpExchanges, { board: leaderboard.board, log }),
       closeOut: async (copierId, traderId) => {
         const requestId = randomBytes(6).toString('hex');
         const request = { requestId, copierId, traderId, requestedMs: Date.now() };

@@ -72,7 +72,7 @@ export function executor(d: Downstream): (call: StepCall) => Promise<StepResult>
  * The settlement engine, wired in the order an order travels:
  *   counter table ─(1 intake)─▶ settlement_order + stream settle:1 ─(2 step workers)─▶ … settle:4 ─▶ DONE
  * with (3) retries waiting in BullMQ and (4) the coordinator, one process at a time, polling,
- * reconciling, re-driving from MySQL what went quiet, trimming, and listing parked orders.
+ * reconciling, redriving from MySQL what went quiet, trimming, and listing parked orders.
  */
 export async function startSettlementEngine(config: Config, log: Logger): Promise<SettlementEngine> {
   const prefix = config.redisPrefix;
@@ -190,7 +190,7 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     log,
     (lateMs) => metrics.foundLate(lateMs),
   );
-  // unfinished orders idle too long are re-driven from MySQL
+  // unfinished orders idle too long are redriven from MySQL
   const recovery = new RecoveryScan(
     enginePool,
     redis,
@@ -251,8 +251,8 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
     fence,
     { prefix, role: 'coordinator', ttlMs: config.coordinatorTtlMs, holder: consumer },
     {
-      lead: (token) => {
-        metrics.leading(token);
+      acquired: (token) => {
+        metrics.holding(token);
         if (config.source === 'poll' || config.source === 'both') {
           poller = new IntakePoller(
             counterPool,
@@ -264,10 +264,10 @@ export async function startSettlementEngine(config: Config, log: Logger): Promis
           );
           poller.start();
         }
-        duties.lead(token);
+        duties.start(token);
       },
       yield: () => {
-        metrics.leading(null);
+        metrics.holding(null);
         const stopping = Promise.all([poller?.stop(), duties.yield()]);
         poller = null;
         return stopping;
