@@ -1,4 +1,5 @@
 import type { Run } from '../cli.js';
+import { copySettings } from '../config.js';
 import { type CopyEngine, copyConsumerName, startCopyEngine } from '../copytrade/copy-engine.js';
 import { CopyMetrics } from '../copytrade/metrics.js';
 import { scrape } from '../infra/metrics.js';
@@ -52,7 +53,7 @@ export const run: Run = async (_args, { config, log }) => {
           lost('the lock ran short before a write');
           return false;
         };
-        engine = startCopyEngine(config, log, consumer, holds, metrics).then(
+        engine = startCopyEngine(copySettings(config), log, consumer, holds, metrics).then(
           (e) => {
             running = true;
             return e;

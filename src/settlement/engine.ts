@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createCounterListing } from '../clients/counter-listing.js';
 import { createDownstream } from '../clients/downstream.js';
-import type { Config } from '../config.js';
+import type { SettlementSettings } from '../config.js';
 import type { Logger } from '../infra/log.js';
 import { createPool } from '../infra/mysql/client.js';
 import { createRedis } from '../infra/redis.js';
@@ -33,7 +33,10 @@ export interface SettlementEngine {
  * (1), ops. So a stop takes nothing more in, then hands the role over (its work stopped, then
  * the lock) so another process takes it up while this one drains its steps.
  */
-export async function startSettlementEngine(config: Config, log: Logger): Promise<SettlementEngine> {
+export async function startSettlementEngine(
+  config: SettlementSettings,
+  log: Logger,
+): Promise<SettlementEngine> {
   const prefix = config.redisPrefix;
   const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const redis = createRedis(config.redisUrl, { name: `tf-${consumer}` });

@@ -1,5 +1,5 @@
 import type { CounterListing } from '../../clients/counter-listing.js';
-import type { Config } from '../../config.js';
+import type { SettlementSettings } from '../../config.js';
 import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
 import type { RedisClient } from '../../infra/redis.js';
@@ -37,7 +37,7 @@ export interface CoordinatorRoleDeps {
  * Returns the stop: the role's work stopped (waited for at most `deadlineMs`), then the lock.
  */
 export function startCoordinatorRole(
-  config: Config,
+  config: SettlementSettings,
   deps: CoordinatorRoleDeps,
 ): (deadlineMs: number) => Promise<void> {
   const { redis, enginePool, taking, parked, metrics, consumer, log } = deps;

@@ -1,4 +1,4 @@
-import type { Config } from '../../config.js';
+import type { SettlementSettings } from '../../config.js';
 import { type KafkaSourceState, startKafkaConsumer } from '../../infra/kafka.js';
 import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
@@ -22,7 +22,7 @@ export interface TakingIn {
 }
 
 export function takingIn(
-  config: Config,
+  config: SettlementSettings,
   deps: { enginePool: Pool; redis: RedisClient; metrics: SettlementMetrics; log: Logger },
 ): TakingIn {
   const { redis, metrics, log } = deps;
@@ -52,7 +52,7 @@ export interface IntakeStage {
  * shared); the poller, if configured, runs in the coordinator role.
  */
 export function startIntake(
-  config: Config,
+  config: SettlementSettings,
   deps: { taking: TakingIn; redis: RedisClient; metrics: SettlementMetrics; consumer: string; log: Logger },
 ): IntakeStage {
   const { redis, metrics, log } = deps;

@@ -1,4 +1,4 @@
-import type { Config } from '../../config.js';
+import type { SettlementSettings } from '../../config.js';
 import { scrape } from '../../infra/metrics.js';
 import type { Pool } from '../../infra/mysql/client.js';
 import { dependenciesNotReady, startOpsServer } from '../../infra/ops-server.js';
@@ -10,7 +10,7 @@ import type { SettlementMetrics } from './metrics.js';
  * port is 0). Resolves once listening, with the stop.
  */
 export async function startOps(
-  config: Config,
+  config: SettlementSettings,
   deps: { metrics: SettlementMetrics; redis: RedisClient; enginePool: Pool; notes: () => string[] },
 ): Promise<() => Promise<void>> {
   const ops =

@@ -1,5 +1,5 @@
 import type { Downstream } from '../../clients/downstream.js';
-import type { Config } from '../../config.js';
+import type { SettlementSettings } from '../../config.js';
 import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
 import { createRedis, type RedisClient } from '../../infra/redis.js';
@@ -43,7 +43,7 @@ export interface StepsDeps {
  * most `deadlineMs`, then closes the queues.
  */
 export async function startSteps(
-  config: Config,
+  config: SettlementSettings,
   deps: StepsDeps,
 ): Promise<(deadlineMs: number) => Promise<void>> {
   const { redis, parked, consumer, metrics, log } = deps;
