@@ -67,8 +67,8 @@ try {
   }
   process.stdout.write(
     values.apply
-      ? `${fixed} of ${entries.length} dead letters re-driven\n`
-      : `${fixed} of ${entries.length} would be re-driven (dry run; --apply to act)\n`,
+      ? `${fixed} of ${entries.length} dead letters redriven\n`
+      : `${fixed} of ${entries.length} would be redriven (dry run; --apply to act)\n`,
   );
 } finally {
   await pool.end();

@@ -5,7 +5,7 @@
  * Reprocesses a range of a step's stream into that step. Acknowledged entries are deleted,
  * so the range is read from MySQL: the orders waiting for step N whose current attempt
  * became due in the range (a stream id's ms part is a time), plus those of the entries still
- * in the stream there. Each one with no live entry left is re-driven as the recovery scan
+ * in the stream there. Each one with no live entry left is redriven as the recovery scan
  * does; one already queued, pending with a consumer (claimed once idle) or waiting for a
  * BullMQ retry is left as it is, and orders past the step, DONE or MANUAL are skipped with
  * the reason. A dry run (the default) changes nothing; running --apply twice adds nothing
@@ -24,7 +24,7 @@ const USAGE =
   'usage: npx tsx scripts/reprocess-stream.ts --step N [--from-id ID] [--to-id ID] [--since T] [--until T]\n' +
   '         [--limit N] [--json] [--apply]\n' +
   '  ID: a stream id, ms or ms-seq; T: an ISO time or ms since the epoch; ids and times do not mix\n' +
-  '  --limit: re-drive at most N orders (default 1000); without --apply nothing is changed\n';
+  '  --limit: redrive at most N orders (default 1000); without --apply nothing is changed\n';
 
 const { values } = parseArgs({
   options: {
@@ -89,7 +89,7 @@ function describe(l: ReportLine): string {
   switch (l.action) {
     case 'would-redrive':
     case 'redriven': {
-      const verb = l.action === 'redriven' ? 're-drove' : 'would re-drive';
+      const verb = l.action === 'redriven' ? 'redrove' : 'would redrive';
       const orphans = l.replacedOrphans.length ? `, replacing orphaned ${l.replacedOrphans.join(' ')}` : '';
       return `${verb} ${l.orderId} into step ${step}, attempt ${l.attempt} (due since ${l.dueSince}${orphans})`;
     }
@@ -111,6 +111,6 @@ function conclude(s: Summary, key: string): string {
   const entries = `${key}: ${e.inRange} entries in the range (${e.queued} queued, ${e.pending} pending, ${e.orphaned} orphaned, ${e.stale} stale, ${e.malformed} malformed)`;
   const rest = `${s.queued} already queued, ${s.pending} pending, ${s.scheduled} scheduled, ${s.skipped} skipped`;
   return s.dryRun
-    ? `${entries}\n${s.redriven} would be re-driven, ${rest} (dry run; --apply to act)`
-    : `${entries}\n${s.redriven} re-driven, ${rest}`;
+    ? `${entries}\n${s.redriven} would be redriven, ${rest} (dry run; --apply to act)`
+    : `${entries}\n${s.redriven} redriven, ${rest}`;
 }

@@ -2,7 +2,7 @@
  * npx tsx scripts/retry-manual.ts [--code CODE] [--since ISO|ms] [--until ISO|ms] [--limit N] [--apply]
  *
  * Retries MANUAL orders in bulk, chosen by error code and by when they were parked. A dry
- * run (the default) lists what it would retry and changes nothing; --apply re-drives each
+ * run (the default) lists what it would retry and changes nothing; --apply redrives each
  * from its failed step, exactly as `tradeflow retry` does. Running it twice is harmless: an
  * order retried once is no longer MANUAL.
  */

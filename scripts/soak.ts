@@ -18,8 +18,8 @@ import { percentiles } from '../src/infra/percentiles.js';
 import { deleteKeys } from '../src/infra/redis.js';
 import { makeCounterRows } from '../src/load/counter-orders.js';
 import { writeCounterRows } from '../src/load/write-rows.js';
-import { runningEngines } from '../src/settlement/engine.js';
 import { ledgerCheck } from '../src/settlement/ops/ledger-report.js';
+import { runningEngines } from '../src/settlement/steps/presence.js';
 import { freePort } from '../test/support/harness.js';
 import {
   child,

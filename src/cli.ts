@@ -50,7 +50,7 @@ const commands: Record<string, { about: string; serves?: true; load: () => Promi
     load: () => import('./commands/orders.js'),
   },
   retry: {
-    about: 're-drive a MANUAL order from its failed step: retry <orderId>',
+    about: 'redrive a MANUAL order from its failed step: retry <orderId>',
     load: () => import('./commands/retry.js'),
   },
   board: {

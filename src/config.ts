@@ -281,7 +281,7 @@ export const settings = {
     'TF_RECOVERY_IDLE_MS',
     '30000',
     int(100, 86_400_000),
-    'an unfinished order untouched this long is re-driven from MySQL',
+    'an unfinished order untouched this long is redriven from MySQL',
   ),
   recoveryIntervalMs: s(
     'TF_RECOVERY_INTERVAL_MS',
@@ -545,6 +545,108 @@ export const settings = {
 
 type Settings = typeof settings;
 export type Config = Readonly<{ [K in keyof Settings]: ReturnType<Settings[K]['parse']> }>;
+
+/** Where both engines keep their state. */
+const STORES = ['mysqlUrl', 'engineDb', 'redisUrl', 'redisPrefix'] as const;
+
+/**
+ * The settings of the settlement engine (`tradeflow start`). The process around it (log
+ * level, drain timeout, the board) reads its own from the whole Config.
+ */
+const SETTLEMENT = [
+  ...STORES,
+  'counterDb',
+  'shards',
+  'source',
+  'pollIntervalMs',
+  'pollGapWaitMs',
+  'pollBatch',
+  'reconcileIntervalMs',
+  'reconcileWindowMs',
+  'reconcileGraceMs',
+  'reconcileLagMs',
+  'maxClockSkewMs',
+  'kafkaBrokers',
+  'kafkaTopic',
+  'kafkaGroup',
+  'kafkaReconnectMaxMs',
+  'kafkaMaxLag',
+  'cdcFormat',
+  'cdcMaxBytes',
+  'stepConcurrency',
+  'outcomeWriters',
+  'retryMaxAttempts',
+  'retryBaseMs',
+  'retryMaxMs',
+  'claimIdleMs',
+  'claimIntervalMs',
+  'recoveryIdleMs',
+  'recoveryIntervalMs',
+  'httpTimeoutMs',
+  'httpConnections',
+  'counterUrl',
+  'fundingUrl',
+  'tradeUrl',
+  'coordinatorTtlMs',
+  'trimIntervalMs',
+  'opsHost',
+  'opsPort',
+] as const satisfies readonly (keyof Config)[];
+
+/**
+ * The settings of the copy engine (the fan-out role's work in `tradeflow copy`). The role
+ * lock and the ops server around it are the command's (TF_COORDINATOR_TTL_MS, TF_OPS_HOST,
+ * TF_COPY_OPS_PORT).
+ */
+const COPY = [
+  ...STORES,
+  'httpTimeoutMs',
+  'httpConnections',
+  'exchangeUrl',
+  'copyIngressHost',
+  'copyIngressPort',
+  'copyApiHost',
+  'copyApiPort',
+  'copyFrameMaxBytes',
+  'copyMaxSkewMs',
+  'copySeenTtlMs',
+  'copyFillEventsUrl',
+  'copyLeadersRefreshMs',
+  'copyBookReloadMs',
+  'copyBatchSize',
+  'copyFeeRate',
+  'copyAuthMaxFailures',
+  'copyAuthWindowMs',
+  'copyCredentialsRefreshMs',
+  'copyCredentialsMissReloadMs',
+  'secretKey',
+  'copyApiMysqlConnections',
+  'copyApiMysqlQueue',
+  'profitShareCycle',
+  'profitShareSweepMs',
+  'equitySnapshotMs',
+  'leadMinDays',
+  'leadMinClosedPositions',
+  'leadMinRoi30d',
+  'leadMaxDrawdown30d',
+  'leadMinBalance',
+  'leadLevels',
+] as const satisfies readonly (keyof Config)[];
+
+export type SettlementSettings = Readonly<Pick<Config, (typeof SETTLEMENT)[number]>>;
+export type CopySettings = Readonly<Pick<Config, (typeof COPY)[number]>>;
+
+function view<K extends keyof Config>(config: Config, keys: readonly K[]): Readonly<Pick<Config, K>> {
+  const out = {} as Pick<Config, K>;
+  for (const k of keys) out[k] = config[k];
+  return Object.freeze(out);
+}
+
+/** Only the settlement engine's settings: what it is given, so it cannot read another's. */
+export const settlementSettings = (config: Config): SettlementSettings => view(config, SETTLEMENT);
+
+/** Only the copy engine's settings. */
+export const copySettings = (config: Config): CopySettings => view(config, COPY);
 
 export function loadConfig(env: Env = process.env): Config {
   const out: Record<string, unknown> = {};

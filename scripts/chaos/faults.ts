@@ -76,16 +76,16 @@ export async function inject(kind: FaultKind, rng: Rng, t: Targets): Promise<str
       const v = await t.fleet.victim(rng, t.engineDb, t.role);
       if (!v) return 'kill9: no engine running';
       t.fleet.kill9(v.proc);
-      return `kill9 ${v.proc.name}${v.leader ? ' (holder)' : ''}`;
+      return `kill9 ${v.proc.name}${v.holds ? ' (holder)' : ''}`;
     }
     case 'sigstop': {
       const v = await t.fleet.victim(rng, t.engineDb, t.role);
       if (!v) return 'sigstop: no engine running';
-      // half just past the lock's TTL; half also past the claim and re-drive idle times, so
+      // half just past the lock's TTL; half also past the claim and redrive idle times, so
       // the others take over its work too while it is still in the middle of it
       const ms = rng.next() < 0.5 ? t.ttlMs + rng.int(300, 1500) : rng.int(4000, 9000);
       await t.fleet.pause(v.proc, ms);
-      return `sigstop ${v.proc.name}${v.leader ? ' (holder)' : ''} ${ms} ms`;
+      return `sigstop ${v.proc.name}${v.holds ? ' (holder)' : ''} ${ms} ms`;
     }
     case 'redisRestart': {
       if (rng.next() < 0.5) {

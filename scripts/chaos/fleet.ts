@@ -96,18 +96,18 @@ export class Fleet {
    * A victim: the role holder (from the fencing table) or another process, half each; any
    * running one when the holder is not known (MySQL down, no holder yet).
    */
-  async victim(rng: Rng, db: Pool, role: string): Promise<{ proc: Proc; leader: boolean } | null> {
+  async victim(rng: Rng, db: Pool, role: string): Promise<{ proc: Proc; holds: boolean } | null> {
     const alive = this.running();
     if (alive.length === 0) return null;
-    const wantLeader = rng.next() < 0.5;
+    const wantHolder = rng.next() < 0.5;
     const holder = await db
       .query<RowDataPacket[]>('SELECT holder FROM coordinator_fence WHERE name=?', [role])
       .then(([rows]) => String(rows[0]?.holder ?? ''))
       .catch(() => '');
-    const isLeader = (p: Proc) => holder !== '' && holder.includes(`-${p.child.pid}-`);
-    const pool = alive.filter((p) => isLeader(p) === wantLeader);
+    const isHolder = (p: Proc) => holder !== '' && holder.includes(`-${p.child.pid}-`);
+    const pool = alive.filter((p) => isHolder(p) === wantHolder);
     const proc = rng.pick(pool.length ? pool : alive);
-    return { proc, leader: isLeader(proc) };
+    return { proc, holds: isHolder(proc) };
   }
 
   kill9(p: Proc): void {

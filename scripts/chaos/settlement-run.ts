@@ -11,8 +11,8 @@ import type { FaultEndpoint } from '../../src/clients/wire.js';
 import type { Pool } from '../../src/infra/mysql/client.js';
 import { type CounterOrderRow, makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
-import { runningEngines } from '../../src/settlement/engine.js';
 import { ledgerCheck } from '../../src/settlement/ops/ledger-report.js';
+import { runningEngines } from '../../src/settlement/steps/presence.js';
 import { planFaults, runPlan } from './faults.js';
 import { freshResult, type RunResult } from './result.js';
 import { Rng } from './rng.js';
@@ -22,7 +22,7 @@ import { HTTP_TIMEOUT_MS, openWorld, PREFIX, poll, TTL_MS } from './world.js';
 const ENGINES = 3;
 const ORDERS = 300;
 const RATE = 30;
-/** after the load and the last fault: long enough for a re-drive (TF_RECOVERY_IDLE_MS 6 s) and retries */
+/** after the load and the last fault: long enough for a redrive (TF_RECOVERY_IDLE_MS 6 s) and retries */
 const SETTLE_MS = 60_000;
 const ENDPOINTS: FaultEndpoint[] = ['counter/swap', 'funding/transfer', 'trade/market', 'counter/orders'];
 

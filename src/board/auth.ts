@@ -45,7 +45,7 @@ export function isLoopback(host: string): boolean {
 
 /**
  * The board's auth for this host, or a ConfigError: anything but loopback must have auth,
- * since the board can re-drive parked orders.
+ * since the board can redrive parked orders.
  */
 export function boardAuthFor(host: string, rawAuth: string): BoardAuth {
   const auth = parseBoardAuth(rawAuth);

@@ -49,7 +49,7 @@ function authMiddleware(auth: BoardAuth): RequestHandler {
 
 /**
  * Bull Board over express: the retry queue read-only (its jobs are the engine's own
- * business), the parked queue with retries of failed jobs, which re-drive parked orders, and
+ * business), the parked queue with retries of failed jobs, which redrive parked orders, and
  * the profit-share queue (its jobs are safe to run again).
  */
 export async function startBoardServer(opts: {
@@ -72,7 +72,7 @@ export async function startBoardServer(opts: {
       new BullMQAdapter(opts.parkedQueue, {
         allowRetries: true,
         description:
-          'parked (MANUAL) orders, under failed with their reason; Retry re-drives one from its failed step, as `tradeflow retry` does',
+          'parked (MANUAL) orders, under failed with their reason; Retry redrives one from its failed step, as `tradeflow retry` does',
       }),
       ...(opts.profitShareQueue
         ? [

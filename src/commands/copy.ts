@@ -1,4 +1,5 @@
 import type { Run } from '../cli.js';
+import { copySettings } from '../config.js';
 import { type CopyEngine, copyConsumerName, startCopyEngine } from '../copytrade/copy-engine.js';
 import { CopyMetrics } from '../copytrade/metrics.js';
 import { scrape } from '../infra/metrics.js';
@@ -43,16 +44,16 @@ export const run: Run = async (_args, { config, log }) => {
     new Fence(pool, 'copy-fanout'),
     { prefix: config.redisPrefix, role: 'copy:fanout', ttlMs: config.coordinatorTtlMs, holder: consumer },
     {
-      lead: (token) => {
+      acquired: (token) => {
         if (stopped) return;
-        metrics.leading(token);
+        metrics.holding(token);
         // a write turned down for want of time on the lock ends this process's term
         const holds = () => {
           if (role.holds()) return true;
           lost('the lock ran short before a write');
           return false;
         };
-        engine = startCopyEngine(config, log, consumer, holds, metrics).then(
+        engine = startCopyEngine(copySettings(config), log, consumer, holds, metrics).then(
           (e) => {
             running = true;
             return e;
@@ -68,7 +69,7 @@ export const run: Run = async (_args, { config, log }) => {
         // said first: the run below then stops the role's ticking, so it cannot take the lock back meanwhile
         if (!stopping) lost('the fan-out role was lost');
         running = false;
-        metrics.leading(null);
+        metrics.holding(null);
         await stopEngine();
       },
     },

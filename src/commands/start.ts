@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { boardAuthFor } from '../board/auth.js';
 import { startBoard } from '../board/start-board.js';
 import type { Run } from '../cli.js';
-import { ConfigError } from '../config.js';
+import { ConfigError, settlementSettings } from '../config.js';
 import { startSettlementEngine } from '../settlement/engine.js';
 import { untilSignal } from './signals.js';
 
@@ -18,7 +18,7 @@ export const run: Run = async (args, { config, log }) => {
       return 2;
     }
   }
-  const engine = await startSettlementEngine(config, log);
+  const engine = await startSettlementEngine(settlementSettings(config), log);
   // the engine runs the parked queue's worker already
   const board = values.board
     ? await startBoard(config, log, { worker: false }).catch(async (err) => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createExchangeClient, type InstrumentId } from '../clients/exchange.js';
-import { type Config, DEV_SECRET_KEY_HEX } from '../config.js';
+import { type CopySettings, DEV_SECRET_KEY_HEX } from '../config.js';
 import type { Logger } from '../infra/log.js';
 import { createPool } from '../infra/mysql/client.js';
 import { createRedis } from '../infra/redis.js';
@@ -64,7 +64,7 @@ export const copyConsumerName = (): string =>
   `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 
 export async function startCopyEngine(
-  config: Config,
+  config: CopySettings,
   log: Logger,
   consumer = copyConsumerName(),
   /** whether this process still holds the fan-out role, asked before each write */
@@ -256,7 +256,7 @@ export async function startCopyEngine(
       copierOf: (token) => credentials.copierOf(token),
       attempts,
       changed: (copierId) => loader.apply(copierChanged(copierId)),
-      mount: (app, exchanges) => mountLeaderboard(app, exchanges, { board: leaderboard.board, log }),
+      mount: (app, httpExchanges) => mountLeaderboard(app, httpExchanges, { board: leaderboard.board, log }),
       closeOut: async (copierId, traderId) => {
         const requestId = randomBytes(6).toString('hex');
         const request = { requestId, copierId, traderId, requestedMs: Date.now() };

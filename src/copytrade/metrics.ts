@@ -112,7 +112,7 @@ export class CopyMetrics implements FanoutObserver {
   }
 
   /** The role's token while this process holds it, null when it does not. */
-  leading(token: number | null): void {
+  holding(token: number | null): void {
     this.token.set(token ?? 0);
   }
 

@@ -48,7 +48,7 @@ export function statusLine(status: number): string {
 }
 
 /** One request in flight. `open` turns false once answered or aborted; uWS forbids touching `res` after. */
-export interface Exchange {
+export interface HttpExchange {
   readonly res: HttpResponse;
   open: boolean;
   timer: NodeJS.Timeout | undefined;
@@ -56,16 +56,16 @@ export interface Exchange {
   readonly head: boolean;
 }
 
-/** The exchanges in flight of one server, so that closing it can answer (or drop) them all at once. */
-export class Exchanges {
-  readonly #open = new Set<Exchange>();
+/** The HTTP exchanges (request and response) in flight of one server, so that closing it can answer (or drop) them all at once. */
+export class HttpExchanges {
+  readonly #open = new Set<HttpExchange>();
 
   /**
    * Must be called synchronously in the route handler, before anything asynchronous. `req`
    * tells a HEAD (uWS routes it to `head` and `any` handlers); without it, none is assumed.
    */
-  accept(res: HttpResponse, req?: HttpRequest): Exchange {
-    const ex: Exchange = { res, open: true, timer: undefined, head: req?.getMethod() === 'head' };
+  accept(res: HttpResponse, req?: HttpRequest): HttpExchange {
+    const ex: HttpExchange = { res, open: true, timer: undefined, head: req?.getMethod() === 'head' };
     res.onAborted(() => this.#settle(ex));
     this.#open.add(ex);
     return ex;
@@ -73,7 +73,7 @@ export class Exchanges {
 
   /** Sends an already serialized JSON body, unless the client went away meanwhile. */
   send(
-    ex: Exchange,
+    ex: HttpExchange,
     status: number,
     json: string,
     closeConnection = false,
@@ -91,16 +91,16 @@ export class Exchanges {
   }
 
   /** A server-rendered page (the leaderboard's). */
-  html(ex: Exchange, status: number, page: string): void {
+  html(ex: HttpExchange, status: number, page: string): void {
     this.send(ex, status, page, false, {}, 'text/html; charset=utf-8');
   }
 
-  json(ex: Exchange, status: number, body: unknown): void {
+  json(ex: HttpExchange, status: number, body: unknown): void {
     this.send(ex, status, JSON.stringify(body));
   }
 
   /** Sends after `delayMs`; the timer dies with the exchange (abort or server close). */
-  sendLater(ex: Exchange, delayMs: number, status: number, json: string): void {
+  sendLater(ex: HttpExchange, delayMs: number, status: number, json: string): void {
     if (delayMs <= 0) {
       this.send(ex, status, json);
       return;
@@ -113,7 +113,7 @@ export class Exchanges {
   }
 
   error(
-    ex: Exchange,
+    ex: HttpExchange,
     status: number,
     code: string,
     message: string,
@@ -128,7 +128,7 @@ export class Exchanges {
     for (const ex of [...this.#open]) this.send(ex, 503, body, true);
   }
 
-  #settle(ex: Exchange): void {
+  #settle(ex: HttpExchange): void {
     ex.open = false;
     if (ex.timer !== undefined) clearTimeout(ex.timer);
     ex.timer = undefined;
@@ -145,13 +145,13 @@ export class Exchanges {
  * without ever awaiting their body, and a body read that nobody awaits must not fail the
  * process. A caller that awaits it still gets the rejection.
  */
-export function readJson(ex: Exchange, limit: number): Promise<unknown> {
+export function readJson(ex: HttpExchange, limit: number): Promise<unknown> {
   const body = readJsonBody(ex, limit);
   body.catch(() => undefined);
   return body;
 }
 
-function readJsonBody(ex: Exchange, limit: number): Promise<unknown> {
+function readJsonBody(ex: HttpExchange, limit: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -184,7 +184,7 @@ function readJsonBody(ex: Exchange, limit: number): Promise<unknown> {
 }
 
 /**
- * Writes a whole JSON error response on `res` outside any Exchange: a WebSocket upgrade
+ * Writes a whole JSON error response on `res` outside any HttpExchange: a WebSocket upgrade
  * refused. The caller corks it when it answers after the handler returned.
  */
 export function writeError(

@@ -21,11 +21,11 @@ import { Fence, FencedError, type FencedWrite } from '../roles/fence.js';
 import { DutyRunner } from '../settlement/coordinator/duties.js';
 import { carryAfter, planStep, STEPS } from '../settlement/domain/flows.js';
 import type { IntakeOrder } from '../settlement/domain/order.js';
-import { executor } from '../settlement/engine.js';
 import { Intake, type IntakeSink, type Taken } from '../settlement/intake/intake.js';
 import { IntakePoller, pollerOptions } from '../settlement/intake/intake-poller.js';
 import { Reconciler } from '../settlement/intake/reconciler.js';
 import { Watermarks } from '../settlement/intake/watermarks.js';
+import { executor } from '../settlement/steps/start-steps.js';
 
 const config = loadConfig();
 const log = createLogger(config.logLevel, 'baseline');
@@ -126,10 +126,10 @@ const coordinator = new Coordinator(
   fence,
   { prefix: config.redisPrefix, role: 'coordinator', ttlMs: config.coordinatorTtlMs, holder },
   {
-    lead: (token) => {
+    acquired: (token) => {
       poller = new IntakePoller(counterPool, pool, sink, pollerOptions(config), log, fenced(token));
       poller.start();
-      duties.lead(token);
+      duties.start(token);
     },
     yield: () => {
       const stopping = Promise.all([poller?.stop(), duties.yield()]);

@@ -15,7 +15,7 @@ export interface CoordinatorOptions {
 
 export interface CoordinatorWork {
   /** this process now holds the role; `token` goes with every coordinator write */
-  lead(token: number): void;
+  acquired(token: number): void;
   /** it no longer does (lost the lock, or stopping): stop coordinator work at once; resolves once stopped */
   yield(): Promise<unknown> | undefined;
 }
@@ -49,7 +49,7 @@ export class Coordinator {
     this.redlock.on('error', () => undefined);
   }
 
-  get leading(): number | null {
+  get holding(): number | null {
     return this.token;
   }
 
@@ -127,14 +127,14 @@ export class Coordinator {
       this.lock = lock;
       this.token = token;
       this.log.info({ role: this.opts.role, token }, 'role taken');
-      this.work.lead(token);
+      this.work.acquired(token);
     } catch (err) {
       this.log.warn({ role: this.opts.role, err }, 'role not taken');
       await lock.release().catch(() => undefined);
     }
   }
 
-  /** A write under `token` was refused: another process leads, so this term ends (if still current). */
+  /** A write under `token` was refused: another process holds the role, so this term ends (if still current). */
   fenced(token: number): void {
     if (this.token !== token) return;
     const lock = this.lock;

@@ -3,9 +3,9 @@ import { ASSETS, type Asset } from '../clients/wire.js';
 import { type Config, ConfigError } from '../config.js';
 import { fmt, isDecimalString, Money } from '../domain/money.js';
 import {
-  type Exchange,
-  Exchanges,
   HttpError,
+  type HttpExchange,
+  HttpExchanges,
   type HttpResponse,
   listen,
   queryOf,
@@ -75,23 +75,23 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
   const feed = startPriceFeed();
   const pool = createPool(opts.mysqlUrl, opts.counterDb, { connections: 4 });
   const db = createDb(pool);
-  const exchanges = new Exchanges();
+  const httpExchanges = new HttpExchanges();
   const app = uWS.App();
 
-  const fail = (ex: Exchange, err: unknown): void => {
-    if (err instanceof HttpError) exchanges.error(ex, err.status, err.code, err.message);
-    else if (err instanceof InvalidRequest) exchanges.error(ex, 400, err.code, err.message);
-    else if (err instanceof Rejected) exchanges.error(ex, 422, err.code, err.message);
+  const fail = (ex: HttpExchange, err: unknown): void => {
+    if (err instanceof HttpError) httpExchanges.error(ex, err.status, err.code, err.message);
+    else if (err instanceof InvalidRequest) httpExchanges.error(ex, 400, err.code, err.message);
+    else if (err instanceof Rejected) httpExchanges.error(ex, 422, err.code, err.message);
     else {
       log.error({ err }, 'simulator request failed');
-      exchanges.error(ex, 500, 'INTERNAL', 'internal error');
+      httpExchanges.error(ex, 500, 'INTERNAL', 'internal error');
     }
   };
 
   /** A POST whose JSON body is handled by `handle`; any throw becomes an error response. */
-  const post = (path: string, handle: (ex: Exchange, body: unknown) => void | Promise<void>): void => {
+  const post = (path: string, handle: (ex: HttpExchange, body: unknown) => void | Promise<void>): void => {
     app.post(path, (res: HttpResponse) => {
-      const ex = exchanges.accept(res);
+      const ex = httpExchanges.accept(res);
       readJson(ex, BODY_LIMIT)
         .then((body) => handle(ex, body))
         .catch((err: unknown) => fail(ex, err));
@@ -100,10 +100,10 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
 
   const get = (
     path: string,
-    handle: (ex: Exchange, query: URLSearchParams) => void | Promise<void>,
+    handle: (ex: HttpExchange, query: URLSearchParams) => void | Promise<void>,
   ): void => {
     app.get(path, (res, req) => {
-      const ex = exchanges.accept(res);
+      const ex = httpExchanges.accept(res);
       const query = queryOf(req);
       try {
         Promise.resolve(handle(ex, query)).catch((err: unknown) => fail(ex, err));
@@ -124,7 +124,7 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
       const answer = answerCall(ctx, endpoint, req, apply);
       overlaps.arrive(req.key, Date.now(), answer.delayMs);
       if (answer.replay) replays++;
-      exchanges.sendLater(ex, answer.delayMs, answer.status, answer.body);
+      httpExchanges.sendLater(ex, answer.delayMs, answer.status, answer.body);
     });
 
   mutation('counter/swap', parseSwap, (req) => counterSwap(ledger, req));
@@ -136,31 +136,31 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
     if (!(ASSETS as readonly (string | null)[]).includes(asset)) {
       throw new InvalidRequest(`asset: expected one of ${ASSETS.join(', ')}`);
     }
-    exchanges.json(ex, 200, { asset, price: fmt(feed.price(asset as Asset)) });
+    httpExchanges.json(ex, 200, { asset, price: fmt(feed.price(asset as Asset)) });
   });
 
   get('/counter/orders', async (ex, query) => {
     const orders = await listCounterOrders(db, parseOrdersQuery(query));
     const { latencyMs, jitterMs } = rules['counter/orders'];
     const delayMs = latencyMs + Math.floor(Math.random() * jitterMs);
-    exchanges.sendLater(ex, delayMs, 200, JSON.stringify({ orders }));
+    httpExchanges.sendLater(ex, delayMs, 200, JSON.stringify({ orders }));
   });
 
   get('/ledger', (ex, query) =>
-    exchanges.json(
+    httpExchanges.json(
       ex,
       200,
       ledgerView(ledger, query.get('prefix') ?? '', { overlaps: overlaps.overlaps, replays }),
     ),
   );
 
-  get('/admin/faults', (ex) => exchanges.json(ex, 200, faults));
+  get('/admin/faults', (ex) => httpExchanges.json(ex, 200, faults));
 
   post('/admin/faults', (ex, body) => {
     faults = parseFaultSettings(body);
     rules = resolveRules(faults);
     log.info({ faults }, 'simulator fault settings changed');
-    exchanges.json(ex, 200, faults);
+    httpExchanges.json(ex, 200, faults);
   });
 
   // a market move on demand, for tests: {"asset":"BTC","price":"63000"}; "hold":true stops the walk there
@@ -176,14 +176,14 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
     }
     feed.set(asset as Asset, new Money(price), hold === true);
     log.info({ asset, price, hold }, 'simulator price set');
-    exchanges.json(ex, 200, { asset, price, hold: hold === true });
+    httpExchanges.json(ex, 200, { asset, price, hold: hold === true });
   });
 
-  get('/healthz', (ex) => exchanges.json(ex, 200, { ok: true }));
+  get('/healthz', (ex) => httpExchanges.json(ex, 200, { ok: true }));
 
   // the derivatives exchange and its fill events (src/sim/exchange/)
   const exchange = mountExchange(app, {
-    exchanges,
+    httpExchanges,
     fail,
     rule: (endpoint) => rules[endpoint],
     price: (asset) => feed.price(asset),
@@ -191,7 +191,7 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
   });
 
   app.any('/*', (res) => {
-    exchanges.error(exchanges.accept(res), 404, 'NOT_FOUND', 'no such endpoint');
+    httpExchanges.error(httpExchanges.accept(res), 404, 'NOT_FOUND', 'no such endpoint');
   });
 
   let listening: Awaited<ReturnType<typeof listen>>;
@@ -210,7 +210,7 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
       closing ??= (async () => {
         feed.stop();
         exchange.close();
-        exchanges.closeAll();
+        httpExchanges.closeAll();
         listening.close();
         await pool.end();
       })();

@@ -8,7 +8,7 @@ import { assertLedgerClean, waitAllFinished } from '../support/settlement.js';
 
 /**
  * Three engine processes, one coordinator. Only the reconciler takes orders in here, and
- * the counter's listing answers slowly, so the leader is nearly always in the middle of a
+ * the counter's listing answers slowly, so the holder is nearly always in the middle of a
  * reconciler run: what a pause does to such a run is what the fence is for.
  */
 describe('three engines: one coordinator, handed over on kill -9, fenced after SIGSTOP', () => {
@@ -25,7 +25,7 @@ describe('three engines: one coordinator, handed over on kill -9, fenced after S
     return rows[0] ? { token: Number(rows[0].token), holder: String(rows[0].holder) } : undefined;
   };
   /** The engine child whose consumer name (host-pid-random) holds the role. */
-  const leader = (holder: string) => {
+  const engineHolding = (holder: string) => {
     const e = engines.find((c) => c.proc.exitCode === null && holder.includes(`-${c.proc.pid}-`));
     assert.ok(e, `no running engine is ${holder}`);
     return e;
@@ -44,7 +44,7 @@ describe('three engines: one coordinator, handed over on kill -9, fenced after S
       TF_COORDINATOR_TTL_MS: String(TTL),
       TF_RECONCILE_INTERVAL_MS: '100',
       TF_RECONCILE_GRACE_MS: '200',
-      // a pause must not turn the paused leader's listing call into a timeout: it has to
+      // a pause must not turn the paused holder's listing call into a timeout: it has to
       // come back from the pause with its run intact and try to write
       TF_HTTP_TIMEOUT_MS: '30000',
       TF_CLAIM_IDLE_MS: '31000',
@@ -58,15 +58,15 @@ describe('three engines: one coordinator, handed over on kill -9, fenced after S
   });
   after(() => world.tearDown());
 
-  it('kill -9 of the leader: another takes the role within the TTL plus one extension interval', async () => {
+  it('kill -9 of the holder: another takes the role within the TTL plus one extension interval', async () => {
     const first = await waitFor('a coordinator', fence, 30_000, 20);
     await waitFor(
-      'a reconciler run of the first leader',
+      'a reconciler run of the first holder',
       async () => (await runs(`token=${first.token} AND duty='reconciler'`)).length > 0,
       15_000,
       20,
     );
-    const old = leader(first.holder);
+    const old = engineHolding(first.holder);
     old.kill('SIGKILL');
     const killedAt = Date.now();
     const next = await waitFor(
@@ -82,23 +82,23 @@ describe('three engines: one coordinator, handed over on kill -9, fenced after S
     // TTL + TTL/3, and a little for three processes on two cores to be scheduled
     assert.ok(handover <= TTL + TTL / 3 + 500, `handover took ${handover} ms`);
     assert.notEqual(next.holder, first.holder);
-    leader(next.holder);
+    engineHolding(next.holder);
     await old.exited;
     engines.push(world.spawn(['start']));
   });
 
-  it('SIGSTOP of the leader past its TTL, then SIGCONT: its writes are refused by the fencing token', async () => {
+  it('SIGSTOP of the holder past its TTL, then SIGCONT: its writes are refused by the fencing token', async () => {
     const before = await waitFor('a coordinator', fence, 30_000, 20);
     // a run has just finished; the next starts within the 100 ms interval and lasts over a
-    // second (four slow listings), so 400 ms later the leader is in the middle of it
+    // second (four slow listings), so 400 ms later the holder is in the middle of it
     await waitFor(
-      'a reconciler run of this leader',
+      'a reconciler run of this holder',
       async () => (await runs(`token=${before.token} AND duty='reconciler'`)).length > 0,
       15_000,
       20,
     );
     await new Promise((r) => setTimeout(r, 400));
-    const paused = leader(before.holder);
+    const paused = engineHolding(before.holder);
     paused.kill('SIGSTOP');
     try {
       const after = await waitFor(
@@ -120,7 +120,7 @@ describe('three engines: one coordinator, handed over on kill -9, fenced after S
       paused.kill('SIGCONT');
     }
     const refused = await waitFor(
-      'the paused leader to be refused',
+      'the paused holder to be refused',
       async () => {
         const r = await runs(`token=${before.token} AND outcome='REFUSED'`);
         return r.length > 0 ? r : undefined;
@@ -135,7 +135,7 @@ describe('three engines: one coordinator, handed over on kill -9, fenced after S
     assert.ok(now && now.token > before.token && now.holder !== before.holder);
     await new Promise((r) => setTimeout(r, TTL));
     const late = await runs(`token=${before.token} AND outcome='OK' AND finished_ms > ${Date.now() - TTL}`);
-    assert.deepEqual(late, [], 'the old leader still wrote after its pause');
+    assert.deepEqual(late, [], 'the old holder still wrote after its pause');
   });
 
   it('the run log: reconciler runs never overlapped, tokens only grew; every order settled once', async () => {

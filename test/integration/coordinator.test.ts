@@ -12,7 +12,7 @@ describe('one coordinator, fenced', () => {
   const clients: RedisClient[] = [];
   const log = createLogger('silent');
 
-  /** A contender with its own Redis connection, recording when it leads and yields. */
+  /** A contender with its own Redis connection, recording when it takes the role and yields. */
   const contender = (name: string) => {
     const redis = createRedis(world.config.redisUrl);
     clients.push(redis);
@@ -23,7 +23,7 @@ describe('one coordinator, fenced', () => {
       fence,
       { prefix: world.config.redisPrefix, role: 'coordinator', ttlMs: TTL, holder: name },
       {
-        lead: (token) => events.push(`${name} leads ${token}`),
+        acquired: (token) => events.push(`${name} holds ${token}`),
         yield: () => {
           events.push(`${name} yields`);
           return undefined;
@@ -40,41 +40,41 @@ describe('one coordinator, fenced', () => {
     await world.tearDown();
   });
 
-  it('one leads; a stop hands the role over at once with a higher token; old tokens are refused', async () => {
+  it('one holds the role; a stop hands the role over at once with a higher token; old tokens are refused', async () => {
     const a = contender('a');
     const b = contender('b');
     a.c.start();
-    await waitFor('a leading', async () => a.c.leading !== null, 5000, 20);
+    await waitFor('a holding', async () => a.c.holding !== null, 5000, 20);
     b.c.start();
     await new Promise((r) => setTimeout(r, 3 * TTL));
-    assert.equal(b.c.leading, null, 'two coordinators at once');
+    assert.equal(b.c.holding, null, 'two coordinators at once');
     assert.deepEqual([a.c.holds(), b.c.holds()], [true, false]);
-    const t1 = Number(a.c.leading);
+    const t1 = Number(a.c.holding);
     assert.equal(await a.fence.run(t1, async () => 'written'), 'written');
 
     await a.c.stop();
     assert.equal(a.c.holds(), false);
-    await waitFor('b leading', async () => b.c.leading !== null, 5000, 20);
-    const t2 = Number(b.c.leading);
+    await waitFor('b holding', async () => b.c.holding !== null, 5000, 20);
+    const t2 = Number(b.c.holding);
     assert.ok(t2 > t1);
     await assert.rejects(() => a.fence.run(t1, async () => 'late write'), FencedError);
     assert.equal(await b.fence.run(t2, async () => 'written'), 'written');
-    assert.deepEqual(a.events, [`a leads ${t1}`, 'a yields']);
+    assert.deepEqual(a.events, [`a holds ${t1}`, 'a yields']);
     await b.c.stop();
   });
 
   it('tokens keep growing after Redis lost its counter (FLUSHALL): MySQL issues the next one', async () => {
     const a = contender('a');
     a.c.start();
-    await waitFor('a leading', async () => a.c.leading !== null, 5000, 20);
-    const before = Number(a.c.leading);
+    await waitFor('a holding', async () => a.c.holding !== null, 5000, 20);
+    const before = Number(a.c.holding);
     await a.c.stop();
     await a.redis.del(`${world.config.redisPrefix}:coordinator:token`);
     const b = contender('b');
     b.c.start();
-    await waitFor('b leading', async () => b.c.leading !== null, 5000, 20);
-    assert.ok(Number(b.c.leading) > before, `token ${b.c.leading} after ${before}`);
-    assert.equal(await b.fence.run(Number(b.c.leading), async () => 'written'), 'written');
+    await waitFor('b holding', async () => b.c.holding !== null, 5000, 20);
+    assert.ok(Number(b.c.holding) > before, `token ${b.c.holding} after ${before}`);
+    assert.equal(await b.fence.run(Number(b.c.holding), async () => 'written'), 'written');
     await b.c.stop();
   });
 
@@ -104,12 +104,12 @@ describe('one coordinator, fenced', () => {
     const a = contender('a');
     const b = contender('b');
     a.c.start();
-    await waitFor('a leading', async () => a.c.leading !== null, 5000, 20);
+    await waitFor('a holding', async () => a.c.holding !== null, 5000, 20);
     b.c.start();
     a.redis.disconnect(); // as if its host were cut off
     const lostAt = Date.now();
-    await waitFor('a yields', async () => a.c.leading === null, 5000, 20);
-    await waitFor('b leading', async () => b.c.leading !== null, 5000, 20);
+    await waitFor('a yields', async () => a.c.holding === null, 5000, 20);
+    await waitFor('b holding', async () => b.c.holding !== null, 5000, 20);
     const handover = Date.now() - lostAt;
     // the TTL plus one extension interval, and a little for the two ticks to be scheduled
     assert.ok(handover <= TTL + TTL / 3 + 400, `handover took ${handover} ms`);

@@ -105,10 +105,10 @@ describe('operator scripts', () => {
         0,
       );
 
-      assert.match(script('redrive-dead-letters', '--apply'), /1 of 2 dead letters re-driven/);
+      assert.match(script('redrive-dead-letters', '--apply'), /1 of 2 dead letters redriven/);
       assert.equal(await redis.xlen(key), 1);
       await waitAllFinished(world.engineDb, 1, 20_000, 'ops-dl');
-      assert.match(script('redrive-dead-letters', '--apply'), /0 of 1 dead letters re-driven/);
+      assert.match(script('redrive-dead-letters', '--apply'), /0 of 1 dead letters redriven/);
     } finally {
       redis.disconnect();
     }

@@ -115,15 +115,12 @@ describe('reprocess-stream', () => {
     assert.match(script('--help'), /--apply/);
     const before = await state();
     const dry = script(...inRange());
-    assert.equal(count(dry, /^would re-drive rpa-\d into step 2, attempt 1 \(due since \S+\)$/gm), 4, dry);
+    assert.equal(count(dry, /^would redrive rpa-\d into step 2, attempt 1 \(due since \S+\)$/gm), 4, dry);
     assert.equal(count(dry, /^skipped rpd-\d: DONE$/gm), 3, dry);
     assert.match(dry, /^skipped rpm-0: MANUAL at step 2 \(INSUFFICIENT_BALANCE\): retry it with/m);
     assert.doesNotMatch(dry, /rpb-/);
     assert.match(dry, /: 0 entries in the range/);
-    assert.match(
-      dry,
-      /^4 would be re-driven, 0 already queued, 0 pending, 0 scheduled, 4 skipped \(dry run/m,
-    );
+    assert.match(dry, /^4 would be redriven, 0 already queued, 0 pending, 0 scheduled, 4 skipped \(dry run/m);
     const json = script(...inRange(), '--json')
       .trim()
       .split('\n')
@@ -133,11 +130,11 @@ describe('reprocess-stream', () => {
     assert.deepEqual(await state(), before, 'the dry run changed something');
   });
 
-  it('--apply re-drives exactly the orders in the range; a second --apply adds nothing', async () => {
+  it('--apply redrives exactly the orders in the range; a second --apply adds nothing', async () => {
     const before = await rows('rpa-');
     const applied = script(...inRange(), '--apply');
-    assert.equal(count(applied, /^re-drove rpa-\d into step 2, attempt 1/gm), 4, applied);
-    assert.match(applied, /^4 re-driven, 0 already queued, 0 pending, 0 scheduled, 4 skipped$/m);
+    assert.equal(count(applied, /^redrove rpa-\d into step 2, attempt 1/gm), 4, applied);
+    assert.match(applied, /^4 redriven, 0 already queued, 0 pending, 0 scheduled, 4 skipped$/m);
     const entries = await redis.xrange(key, '-', '+');
     assert.deepEqual(
       entries
@@ -146,7 +143,7 @@ describe('reprocess-stream', () => {
         .sort(),
       before.map((r) => [r.order_id, 2, 1]),
     );
-    // the claim touched the re-driven orders, and only them
+    // the claim touched the redriven orders, and only them
     const after = await rows('rpa-');
     for (const [i, r] of after.entries()) assert.ok(r.updated_ms > (before[i]?.updated_ms ?? 0));
     assert.deepEqual(await rows('rpb-'), stuck);
@@ -155,7 +152,7 @@ describe('reprocess-stream', () => {
     await redis.xgroup('CREATE', key, GROUP, '0');
     await redis.xreadgroup('GROUP', GROUP, 'ghost', 'COUNT', 1, 'STREAMS', key, '>');
     const again = script(...inRange(), '--apply');
-    assert.match(again, /^0 re-driven, 3 already queued, 1 pending, 0 scheduled, 4 skipped$/m);
+    assert.match(again, /^0 redriven, 3 already queued, 1 pending, 0 scheduled, 4 skipped$/m);
     assert.equal(count(again, /^already queued rpa-\d: entry \d+-\d+, attempt 1$/gm), 3, again);
     assert.match(again, /^pending rpa-\d: entry \d+-\d+ with consumer ghost, idle \d+ ms/m);
     // the new entries are stamped now, after the range: found by their orders, not by id
@@ -172,25 +169,25 @@ describe('reprocess-stream', () => {
     const byId = ['--step', '2', '--from-id', first];
     const dry = script(...byId);
     assert.match(dry, /: 4 entries in the range \(0 queued, 1 pending, 3 orphaned, 0 stale, 0 malformed\)/);
-    assert.equal(count(dry, /^would re-drive rpa-\d .*replacing orphaned \d+-\d+\)$/gm), 3, dry);
+    assert.equal(count(dry, /^would redrive rpa-\d .*replacing orphaned \d+-\d+\)$/gm), 3, dry);
     assert.doesNotMatch(dry, /rpb-/);
-    assert.match(script(...byId, '--apply'), /^3 re-driven, 0 already queued, 1 pending/m);
+    assert.match(script(...byId, '--apply'), /^3 redriven, 0 already queued, 1 pending/m);
     assert.equal(await redis.xlen(key), 4);
     const again = script(...byId, '--apply');
-    assert.match(again, /^0 re-driven, 3 already queued, 1 pending/m);
+    assert.match(again, /^0 redriven, 3 already queued, 1 pending/m);
     assert.match(again, /: 4 entries in the range \(3 queued, 1 pending, 0 orphaned, 0 stale, 0 malformed\)/);
     assert.equal(await redis.xlen(key), 4);
   });
 
-  it('with an engine running the re-driven orders settle once; the rest wait until asked for by id', async () => {
+  it('with an engine running the redriven orders settle once; the rest wait until asked for by id', async () => {
     // claims soon: the ghost's entry is taken over
     await world.startEngine({ TF_HTTP_TIMEOUT_MS: '1000', TF_CLAIM_IDLE_MS: '2000' });
     await waitFor('rpa DONE', async () => (await statusCounts(world.engineDb, 'rpa-')).DONE === 4);
     assert.deepEqual(await rows('rpb-'), stuck, 'an order outside the range moved');
 
     const byId = script('--step', '2', '--from-id', String(mid + 1), '--apply');
-    assert.equal(count(byId, /^re-drove rpb-\d into step 2, attempt 1/gm), 3, byId);
-    // rpa ran step 2 after `mid`, when re-driven
+    assert.equal(count(byId, /^redrove rpb-\d into step 2, attempt 1/gm), 3, byId);
+    // rpa ran step 2 after `mid`, when redriven
     assert.equal(count(byId, /^skipped rpa-\d: DONE$/gm), 4, byId);
     await waitFor('rpb DONE', async () => (await statusCounts(world.engineDb, 'rpb-')).DONE === 3);
     assert.deepEqual(await statusCounts(world.engineDb), { RUNNING: 0, DONE: 10, MANUAL: 1 });

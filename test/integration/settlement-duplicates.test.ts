@@ -18,7 +18,7 @@ describe('a step whose outcome is already recorded hands the order on once', () 
 
   it('two runs of step 1 after a crash between commit and hand-off: steps 2-4 run once', async () => {
     // the state a process leaves when it dies after recording step 1 and before handing off,
-    // with the step-1 entry delivered twice (a claim of it, and a re-drive)
+    // with the step-1 entry delivered twice (a claim of it, and a redrive)
     const n = 20;
     const now = Date.now();
     const orders = Array.from({ length: n }, (_, i) => ({ orderId: `dup-${i}`, usdt: `${100 + i}` }));

@@ -29,7 +29,7 @@ describe('settlement survives a Redis that forgets everything', () => {
   });
   after(() => world.tearDown());
 
-  it('Redis FLUSHALL during a run: every order still reaches DONE, re-driven from MySQL', async () => {
+  it('Redis FLUSHALL during a run: every order still reaches DONE, redriven from MySQL', async () => {
     const rows = makeCounterRows(400, { flow: 'mixed', shards: 16, runId: 'fls' });
     await writeCounterRows(world.counterDb, rows);
     const atFlush = await waitFor('a run under way', async () => {
@@ -44,7 +44,7 @@ describe('settlement survives a Redis that forgets everything', () => {
 
     const counts = await waitAllFinished(world.engineDb, 400, 90_000, 'fls-');
     assert.deepEqual(counts, { RUNNING: 0, DONE: 400, MANUAL: 0 });
-    assert.match(engine.stderr, /recovery scan re-drove idle orders/);
+    assert.match(engine.stderr, /recovery scan redrove idle orders/);
     await assertStepsInOrder(world.engineDb);
     await assertLedgerClean(world.config.counterUrl, world.engineDb);
   });

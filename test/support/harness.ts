@@ -11,7 +11,7 @@ import { createPool, type Pool } from '../../src/infra/mysql/client.js';
 import { migrateDatabase } from '../../src/infra/mysql/migrate.js';
 import { deleteKeys } from '../../src/infra/redis.js';
 import type { CopyRows } from '../../src/load/copy-world.js';
-import { runningEngines } from '../../src/settlement/engine.js';
+import { runningEngines } from '../../src/settlement/steps/presence.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 export const MYSQL_URL = process.env.TF_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';

@@ -1,8 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, copySettings, loadConfig, settlementSettings } from '../../src/config.js';
 
 describe('config', () => {
+  it('gives each engine only its own settings, with the values loaded', () => {
+    const c = loadConfig({ TF_SHARDS: '32', TF_COPY_BATCH_SIZE: '100' });
+    const settle = settlementSettings(c);
+    const copy = copySettings(c);
+    assert.equal(settle.shards, 32);
+    assert.equal(copy.copyBatchSize, 100);
+    assert.equal(settle.redisPrefix, c.redisPrefix);
+    assert.equal(copy.redisPrefix, c.redisPrefix);
+    for (const k of ['copyBatchSize', 'secretKey', 'leadLevels', 'boardAuth', 'drainTimeoutMs', 'simPort']) {
+      assert.ok(!(k in settle), `settlement is given ${k}`);
+    }
+    for (const k of ['shards', 'kafkaBrokers', 'opsPort', 'coordinatorTtlMs', 'operatorToken', 'simPort']) {
+      assert.ok(!(k in copy), `the copy engine is given ${k}`);
+    }
+    assert.ok(Object.isFrozen(settle) && Object.isFrozen(copy));
+  });
   it('runs on one machine with no settings at all', () => {
     const c = loadConfig({});
     assert.equal(c.redisUrl, 'redis://127.0.0.1:6379');

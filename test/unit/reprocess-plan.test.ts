@@ -78,7 +78,7 @@ describe('reprocess plan', () => {
     assert.equal(judge(2, order, [entry('1200-0', { kind: 'queued' }, 2)], range).action, 'redrive');
   });
 
-  it('re-drives the rest, replacing orphans, unless a retry is on its way', () => {
+  it('redrives the rest, replacing orphans, unless a retry is on its way', () => {
     const orphan = entry('1600-0', { kind: 'orphaned' });
     assert.deepEqual(judge(2, order, [orphan], range), { action: 'redrive', orphans: ['1600-0'] });
     // due before the range, but its orphaned entry lies in it

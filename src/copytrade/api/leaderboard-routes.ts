@@ -1,7 +1,7 @@
 import {
-  type Exchange,
-  type Exchanges,
   HttpError,
+  type HttpExchange,
+  type HttpExchanges,
   type HttpRequest,
   type HttpResponse,
   queryOf,
@@ -81,24 +81,24 @@ const pageJson = (q: BoardQuery, page: BoardPage) => ({
  */
 export function mountLeaderboard(
   app: TemplatedApp,
-  exchanges: Exchanges,
+  httpExchanges: HttpExchanges,
   opts: { board: BoardStore; log: Logger },
 ): void {
   const { board, log } = opts;
   const get = (
     path: string,
     html: boolean,
-    handle: (ex: Exchange, id: string, query: URLSearchParams) => Promise<void>,
+    handle: (ex: HttpExchange, id: string, query: URLSearchParams) => Promise<void>,
   ) => {
     const handler = (res: HttpResponse, req: HttpRequest) => {
-      const ex = exchanges.accept(res, req);
+      const ex = httpExchanges.accept(res, req);
       const id = path.includes(':id') ? (req.getParameter(0) ?? '') : '';
       const query = queryOf(req);
       handle(ex, decodeURIComponent(id), query).catch((err: unknown) => {
         const e = err instanceof HttpError ? err : new HttpError(500, 'INTERNAL', 'internal error');
         if (!(err instanceof HttpError)) log.error({ err }, 'leaderboard request failed');
-        if (html) exchanges.html(ex, e.status, errorPage(e.status, e.message));
-        else exchanges.error(ex, e.status, e.code, e.message);
+        if (html) httpExchanges.html(ex, e.status, errorPage(e.status, e.message));
+        else httpExchanges.error(ex, e.status, e.code, e.message);
       });
     };
     app.get(path, handler);
@@ -113,12 +113,16 @@ export function mountLeaderboard(
 
   get('/leaderboard', false, async (ex, _id, query) => {
     const q = boardQuery(query);
-    exchanges.json(ex, 200, pageJson(q, await board.page(q.metric, q.window, q.limit, q.cursor, q.filter)));
+    httpExchanges.json(
+      ex,
+      200,
+      pageJson(q, await board.page(q.metric, q.window, q.limit, q.cursor, q.filter)),
+    );
   });
   get('/leads/:id', false, async (ex, id, query) => {
     checkQuery(query, []);
     const lead = await listed(id);
-    exchanges.json(ex, 200, {
+    httpExchanges.json(ex, 200, {
       profile: lead.profile,
       asOf: lead.asOf,
       metrics: lead.metrics,
@@ -128,10 +132,10 @@ export function mountLeaderboard(
   get('/board', true, async (ex, _id, query) => {
     const q = boardQuery(query);
     const page = await board.page(q.metric, q.window, q.limit, q.cursor, q.filter);
-    exchanges.html(ex, 200, boardPage(q, page.items, page.next ? encodeCursor(page.next) : null));
+    httpExchanges.html(ex, 200, boardPage(q, page.items, page.next ? encodeCursor(page.next) : null));
   });
   get('/board/leads/:id', true, async (ex, id, query) => {
     checkQuery(query, []);
-    exchanges.html(ex, 200, leadPage(await listed(id)));
+    httpExchanges.html(ex, 200, leadPage(await listed(id)));
   });
 }

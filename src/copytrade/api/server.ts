@@ -1,8 +1,8 @@
 import uWS from 'uWebSockets.js';
 import {
-  type Exchange,
-  Exchanges,
   HttpError,
+  type HttpExchange,
+  HttpExchanges,
   type HttpRequest,
   type HttpResponse,
   listen,
@@ -74,23 +74,23 @@ export async function startCopierApi(opts: {
   /** a follow was stopped (profit share settles the pair: a queued job, no funding call here) */
   stopped?: (copierId: string, traderId: string) => Promise<unknown>;
   /** more routes, without the token (the leaderboard: leaderboard-routes.ts) */
-  mount?: (app: uWS.TemplatedApp, exchanges: Exchanges) => void;
+  mount?: (app: uWS.TemplatedApp, httpExchanges: HttpExchanges) => void;
   /** more routes (a POST or PUT gets its JSON body) */
   routes?: readonly CopierRoute[];
   log: Logger;
 }): Promise<CopierApi> {
   const { store, log } = opts;
-  const exchanges = new Exchanges();
+  const httpExchanges = new HttpExchanges();
   const app = uWS.App();
 
-  const fail = (ex: Exchange, err: unknown) => {
-    if (err instanceof HttpError) exchanges.error(ex, err.status, err.code, err.message, err.headers);
+  const fail = (ex: HttpExchange, err: unknown) => {
+    if (err instanceof HttpError) httpExchanges.error(ex, err.status, err.code, err.message, err.headers);
     else if (err instanceof Error && err.message === POOL_FULL) {
       // the API's own MySQL pool has its bounded queue full: busy, not broken
-      exchanges.error(ex, 503, 'BUSY', 'too many requests in flight; try again', { 'retry-after': '1' });
+      httpExchanges.error(ex, 503, 'BUSY', 'too many requests in flight; try again', { 'retry-after': '1' });
     } else {
       log.error({ err }, 'copier API request failed');
-      exchanges.error(ex, 500, 'INTERNAL', 'internal error');
+      httpExchanges.error(ex, 500, 'INTERNAL', 'internal error');
     }
   };
 
@@ -119,14 +119,14 @@ export async function startCopierApi(opts: {
     allowed: readonly string[],
     handle: (
       copierId: string,
-      ex: Exchange,
+      ex: HttpExchange,
       params: { trader: string; query: URLSearchParams },
       body: unknown,
     ) => Promise<unknown>,
     withBody = method === 'put',
   ) => {
     const handler = (res: HttpResponse, req: HttpRequest) => {
-      const ex = exchanges.accept(res, req);
+      const ex = httpExchanges.accept(res, req);
       const from = remoteAddress(res);
       const token = /^Bearer (.+)$/.exec(req.getHeader('authorization'))?.[1];
       const params = {
@@ -137,7 +137,7 @@ export async function startCopierApi(opts: {
       (async () => {
         const copierId = await authenticate(from, token);
         checkQuery(params.query, allowed);
-        exchanges.json(ex, 200, await handle(copierId, ex, params, await body));
+        httpExchanges.json(ex, 200, await handle(copierId, ex, params, await body));
       })().catch((err: unknown) => fail(ex, err));
     };
     app[method](path, handler);
@@ -229,9 +229,9 @@ export async function startCopierApi(opts: {
       ws.send(JSON.stringify({ type: 'subscribed', copierId }));
     },
   });
-  opts.mount?.(app, exchanges);
+  opts.mount?.(app, httpExchanges);
   app.any('/*', (res, req) =>
-    exchanges.error(exchanges.accept(res, req), 404, 'NOT_FOUND', 'no such endpoint'),
+    httpExchanges.error(httpExchanges.accept(res, req), 404, 'NOT_FOUND', 'no such endpoint'),
   );
 
   const listening = await listen(app, opts.host, opts.port);
@@ -242,7 +242,7 @@ export async function startCopierApi(opts: {
       if (app.numSubscribers(topic) > 0) app.publish(topic, JSON.stringify(message()));
     },
     close() {
-      exchanges.closeAll();
+      httpExchanges.closeAll();
       listening.close();
     },
   };

@@ -1,5 +1,5 @@
 import type { ExchangeClient } from '../../clients/exchange.js';
-import type { Config } from '../../config.js';
+import type { CopySettings } from '../../config.js';
 import type { Logger } from '../../infra/log.js';
 import { createPool } from '../../infra/mysql/client.js';
 import { every } from '../../infra/periodic.js';
@@ -13,7 +13,12 @@ import { EquitySnapshotter } from './snapshots.js';
  * The leaderboard's part of the copy engine: a MySQL pool of its own (its queries never
  * queue on the fan-out's), the snapshot rounds, and the updater the fan-out's observer feeds.
  */
-export function startLeaderboard(config: Config, redis: RedisClient, exchange: ExchangeClient, log: Logger) {
+export function startLeaderboard(
+  config: CopySettings,
+  redis: RedisClient,
+  exchange: ExchangeClient,
+  log: Logger,
+) {
   const pool = createPool(config.mysqlUrl, config.engineDb, { connections: 2 });
   const board = new BoardStore(redis, config.redisPrefix);
   const updater = new BoardUpdater(pool, board, log);

@@ -1,6 +1,6 @@
 import type { ExchangeClient } from '../../clients/exchange.js';
 import { DownstreamError } from '../../clients/http-json.js';
-import type { Config } from '../../config.js';
+import type { CopySettings } from '../../config.js';
 import { type Eligibility, type EligibilityThresholds, eligibility } from '../domain/eligibility.js';
 import { summarizeHistory } from '../domain/history-summary.js';
 
@@ -13,7 +13,7 @@ import { summarizeHistory } from '../domain/history-summary.js';
 
 export type HistoryExchange = Pick<ExchangeClient, 'history' | 'positions'>;
 
-export const eligibilityThresholds = (config: Config): EligibilityThresholds => ({
+export const eligibilityThresholds = (config: CopySettings): EligibilityThresholds => ({
   minDaysSinceFirstTrade: config.leadMinDays,
   minClosedPositions: config.leadMinClosedPositions,
   minRoi30d: config.leadMinRoi30d,

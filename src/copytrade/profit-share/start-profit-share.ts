@@ -1,5 +1,5 @@
 import type { ExchangeClient } from '../../clients/exchange.js';
-import type { Config } from '../../config.js';
+import type { CopySettings } from '../../config.js';
 import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
 import { type PairRef, ProfitShare, type ProfitShareEvents } from './profit-share.js';
@@ -18,7 +18,7 @@ export interface RunningProfitShare {
  * started. `events` is where notices are hung (profit-share.ts ProfitShareEvents).
  */
 export async function startProfitShare(
-  config: Config,
+  config: CopySettings,
   pool: Pool,
   exchange: Pick<ExchangeClient, 'transfer'>,
   log: Logger,

@@ -89,7 +89,7 @@ export const intakeCursor = mysqlTable('intake_cursor', {
 
 /**
  * The latest fencing token of each coordinator role. A coordinator write carrying an older
- * token than this is refused, so a leader that was paused past its lock's TTL cannot act.
+ * token than this is refused, so a holder that was paused past its lock's TTL cannot act.
  */
 export const coordinatorFence = mysqlTable('coordinator_fence', {
   name: varchar('name', { length: 64 }).primaryKey(),
@@ -112,7 +112,7 @@ export const coordinatorRun = mysqlTable(
     token: bigint('token', { mode: 'number' }).notNull(),
     holder: varchar('holder', { length: 128 }).notNull(),
     outcome: varchar('outcome', { length: 8 }).notNull(),
-    /** what the run did: orders taken in, re-driven, entries trimmed, ... */
+    /** what the run did: orders taken in, redriven, entries trimmed, ... */
     items: int('items').notNull(),
     startedMs: bigint('started_ms', { mode: 'number' }).notNull(),
     finishedMs: bigint('finished_ms', { mode: 'number' }).notNull(),

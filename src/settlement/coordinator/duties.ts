@@ -22,7 +22,7 @@ export interface Duty {
 }
 
 /**
- * Runs the coordinator's duties while this process leads: each on its own timer, one run
+ * Runs the coordinator's duties while this process holds the coordinator role: each on its own timer, one run
  * at a time, every run that wrote recorded in `coordinator_run` inside the transaction that
  * checked its fencing token (OK), or after it was refused (REFUSED; a run that failed
  * otherwise is only logged). A refusal means a newer coordinator exists: `onFenced` ends
@@ -42,7 +42,7 @@ export class DutyRunner {
   ) {}
 
   /** Starts the duties under `token` (after any run of an earlier term has ended). */
-  lead(token: number): void {
+  start(token: number): void {
     const previous = this.stopping;
     this.tasks = this.duties.map((duty) =>
       every(

@@ -6,9 +6,9 @@ import { messageFromRow, redrive } from '../steps/redrive.js';
 import type { Duty, DutyWrite } from './duties.js';
 
 /**
- * The recovery scan: every unfinished order nobody has touched for `idleMs` is re-driven
+ * The recovery scan: every unfinished order nobody has touched for `idleMs` is redriven
  * from MySQL into the stream of its current step. This is what makes MySQL, not Redis, the
- * truth: a Redis that lost its streams (or a retry job) loses no order. A re-drive of an
+ * truth: a Redis that lost its streams (or a retry job) loses no order. A redrive of an
  * order that was merely slow is harmless: the outcome gate lets one run through.
  */
 export class RecoveryScan implements Duty {
@@ -24,7 +24,7 @@ export class RecoveryScan implements Duty {
     this.intervalMs = opts.intervalMs;
   }
 
-  /** One pass: claims idle orders under the fence, then re-drives those it claimed. */
+  /** One pass: claims idle orders under the fence, then redrives those it claimed. */
   async run(write: DutyWrite): Promise<void> {
     const now = Date.now();
     const [rows] = await this.pool.query<RowDataPacket[]>(
@@ -34,7 +34,7 @@ export class RecoveryScan implements Duty {
     if (rows.length === 0) return;
     const claimed: RowDataPacket[] = [];
     await write(async (conn) => {
-      // touching updated_ms claims the re-drive (one statement, so the row locks are brief);
+      // touching updated_ms claims the redrive (one statement, so the row locks are brief);
       // a second scan, or an order that moved meanwhile, no longer matches
       await conn.query<ResultSetHeader>(
         "UPDATE settlement_order SET updated_ms=? WHERE status='RUNNING' AND (order_id, updated_ms) IN (?)",
@@ -50,6 +50,6 @@ export class RecoveryScan implements Duty {
     });
     // after the commit: a crash before these leaves the orders for the next scan (idleMs later)
     for (const r of claimed) await redrive(this.redis, this.opts.prefix, messageFromRow(r));
-    if (claimed.length > 0) this.log.warn({ redriven: claimed.length }, 'recovery scan re-drove idle orders');
+    if (claimed.length > 0) this.log.warn({ redriven: claimed.length }, 'recovery scan redrove idle orders');
   }
 }

@@ -1,5 +1,5 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { Config } from '../../config.js';
+import type { SettlementSettings } from '../../config.js';
 import { LatestWrite } from '../../infra/latest-write.js';
 import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
@@ -10,7 +10,7 @@ import type { IntakeSink, Rejection } from './intake.js';
 const SOURCE = 'poll';
 
 /** The poller's options as the settings give them. */
-export const pollerOptions = (config: Config) => ({
+export const pollerOptions = (config: SettlementSettings) => ({
   intervalMs: config.pollIntervalMs,
   batch: config.pollBatch,
   shards: config.shards,

@@ -130,7 +130,7 @@ export class Reconciler implements Duty {
       taken = await this.intake.record(late, SOURCE, conn);
       return taken.added;
     });
-    // after the commit: a crash before this leaves rows the recovery scan re-drives
+    // after the commit: a crash before this leaves rows the recovery scan redrives
     if (taken) await this.intake.enqueue(taken);
     for (const o of late) {
       this.observeLate?.(now - o.counterCreatedMs);

@@ -137,7 +137,7 @@ export class SettlementMetrics {
   }
 
   /** The token while this process holds the coordinator role, null when it does not. */
-  leading(token: number | null): void {
+  holding(token: number | null): void {
     this.coordinatorToken.set(token ?? 0);
   }
 

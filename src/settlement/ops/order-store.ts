@@ -49,7 +49,7 @@ export type RetryResult =
   | { retried: false; reason: string };
 
 /**
- * Re-drives a MANUAL order from the step that failed, as a new attempt of that step (the
+ * Redrives a MANUAL order from the step that failed, as a new attempt of that step (the
  * failed attempt stays in the step log). The conditional update makes a double retry a no-op.
  * With `at`, only the parking at that step and attempt is retried: a retry decided on an old
  * view (a board job of a parking already retried and parked again) must not retry the new one.

@@ -19,7 +19,7 @@ import { messageFromRow, redrive } from '../steps/redrive.js';
 import { bullPrefix, RETRY_QUEUE } from '../steps/retry-queue.js';
 
 /**
- * Reprocessing a range of a step stream: re-drives into the step the orders that were due
+ * Reprocessing a range of a step stream: redrives into the step the orders that were due
  * for it in that range and have no live entry left, the way the recovery scan does (claim
  * by touching updated_ms, then an entry rebuilt from MySQL). Everything else is reported.
  */
@@ -28,7 +28,7 @@ export interface ReprocessOptions {
   step: Step;
   range: Range;
   apply: boolean;
-  /** re-drives at most this many; a second run takes the rest */
+  /** redrives at most this many; a second run takes the rest */
   limit: number;
 }
 
@@ -110,7 +110,7 @@ export async function reprocessStep(
       if (order && v.action === 'redrive' && order.attempt > 1) {
         v = judge(opts.step, order, own, opts.range, await retries.of(order, opts.step));
       }
-      // judge re-drives only orders MySQL has
+      // judge redrives only orders MySQL has
       const line =
         v.action === 'redrive'
           ? await act(pool, redis, key, prefix, opts, summary.redriven, r as RowDataPacket, v.orphans, readAt)
@@ -138,7 +138,7 @@ function lineOf(orderId: string, attempt: number, v: Exclude<Verdict, { action: 
   }
 }
 
-/** Re-drives one order (or says it would), within the limit and only if its claim wins. */
+/** Redrives one order (or says it would), within the limit and only if its claim wins. */
 async function act(
   pool: Pool,
   redis: RedisClient,

@@ -66,7 +66,7 @@ const LOG_INSERT_END = `) v JOIN settlement_order o ON o.order_id = v.order_id A
  *
  * Each outcome is gated on the order's row: it is recorded only when the order is still
  * RUNNING at that step and attempt. A duplicate execution (a claimed entry whose first
- * consumer was only slow, a re-drive of an order that was merely queued) then finds the
+ * consumer was only slow, a redrive of an order that was merely queued) then finds the
  * order moved on and is reported stale, so only one execution ever hands an order on.
  */
 export class OutcomeWriter {

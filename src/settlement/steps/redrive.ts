@@ -17,7 +17,7 @@ export function messageFromRow(r: RowDataPacket): StepMessage {
     usdt: money(r.usdt).toFixed(),
     step: Number(r.step) as Step,
     attempt: Number(r.attempt),
-    // the row does not keep where the budget began: a re-driven step gets a fresh one
+    // the row does not keep where the budget began: a redriven step gets a fresh one
     firstAttempt: Number(r.attempt),
     carry: r.carry === null ? null : money(r.carry).toFixed(),
     t0: Number(r.counter_created_ms),

@@ -39,7 +39,7 @@ export interface StepWorkerOptions {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
-  /** how long a hand-off marker lives: longer than a duplicate of a step can wait (claim, re-drive) */
+  /** how long a hand-off marker lives: longer than a duplicate of a step can wait (claim, redrive) */
   handoffMarkerMs: number;
 }
 

@@ -2,9 +2,9 @@ import { INSTRUMENT_IDS, type InstrumentId, type OrderResult } from '../../clien
 import type { Asset } from '../../clients/wire.js';
 import type { Money } from '../../domain/money.js';
 import {
-  type Exchange,
-  type Exchanges,
   HttpError,
+  type HttpExchange,
+  type HttpExchanges,
   type HttpResponse,
   queryOf,
   readJson,
@@ -86,9 +86,9 @@ export function exchangeOptions(over: Partial<ExchangeSimOptions> = {}): Exchang
 }
 
 export interface ExchangeDeps {
-  exchanges: Exchanges;
+  httpExchanges: HttpExchanges;
   /** turns a thrown error into the error response (the simulator's one mapping) */
-  fail: (ex: Exchange, err: unknown) => void;
+  fail: (ex: HttpExchange, err: unknown) => void;
   /** the current fault rule of an endpoint (settings may change at run time) */
   rule: (endpoint: 'exchange/order' | 'exchange/orders' | 'exchange/funding') => ResolvedRule;
   price: (asset: Asset) => Money;
@@ -105,7 +105,7 @@ export interface ExchangeSim {
 }
 
 export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSim {
-  const { exchanges, fail, options } = deps;
+  const { httpExchanges, fail, options } = deps;
   const random = deps.random ?? Math.random;
   const engine = new ExchangeEngine({
     feeRate: options.feeRate,
@@ -121,17 +121,17 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
     return result;
   };
 
-  const post = (path: string, limit: number, handle: (ex: Exchange, body: unknown) => void): void => {
+  const post = (path: string, limit: number, handle: (ex: HttpExchange, body: unknown) => void): void => {
     app.post(path, (res: HttpResponse) => {
-      const ex = exchanges.accept(res);
+      const ex = httpExchanges.accept(res);
       readJson(ex, limit)
         .then((body) => handle(ex, body))
         .catch((err: unknown) => fail(ex, err));
     });
   };
-  const get = (path: string, handle: (ex: Exchange, query: URLSearchParams) => void): void => {
+  const get = (path: string, handle: (ex: HttpExchange, query: URLSearchParams) => void): void => {
     app.get(path, (res, req) => {
-      const ex = exchanges.accept(res);
+      const ex = httpExchanges.accept(res);
       try {
         handle(ex, queryOf(req));
       } catch (err) {
@@ -156,7 +156,12 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
       return sendError(ex, delayMs, status, result.code, result.message);
     }
     events.publish([result]);
-    exchanges.sendLater(ex, fault.kind === 'timeout' ? fault.holdMs : delayMs, 200, JSON.stringify(result));
+    httpExchanges.sendLater(
+      ex,
+      fault.kind === 'timeout' ? fault.holdMs : delayMs,
+      200,
+      JSON.stringify(result),
+    );
   });
 
   post('/exchange/orders', batchLimit, (ex, body) => {
@@ -187,14 +192,14 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
     }
     events.publish(results);
     const json = JSON.stringify({ results });
-    exchanges.sendLater(ex, fault.kind === 'timeout' ? fault.holdMs : delayMs, 200, json);
+    httpExchanges.sendLater(ex, fault.kind === 'timeout' ? fault.holdMs : delayMs, 200, json);
   });
 
   // what became of orders placed before (after a crash or a timeout): read-only, no faults
   post('/exchange/orders/lookup', batchLimit, (ex, body) => {
     const refs = parseLookup(body, options.maxBatch);
     const results = refs.map((r) => engine.lookup(r.account, r.clientOrderId) ?? null);
-    exchanges.json(ex, 200, { results });
+    httpExchanges.json(ex, 200, { results });
   });
 
   // --- funding: USDT between accounts and escrows, once per key; faults per call, as the services
@@ -212,11 +217,16 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
       }
       throw err;
     }
-    exchanges.sendLater(ex, fault.kind === 'timeout' ? fault.holdMs : delayMs, 200, JSON.stringify(result));
+    httpExchanges.sendLater(
+      ex,
+      fault.kind === 'timeout' ? fault.holdMs : delayMs,
+      200,
+      JSON.stringify(result),
+    );
   });
 
   get('/exchange/funding/transfers', (ex, query) =>
-    exchanges.json(ex, 200, engine.transfers(query.get('prefix') ?? '')),
+    httpExchanges.json(ex, 200, engine.transfers(query.get('prefix') ?? '')),
   );
 
   // --- accounts, leverage, views
@@ -224,7 +234,7 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
     const req = parseAccount(body);
     const view = engine.createAccount(req);
     history.deposited(req.account, req.deposits.get('USDT') ?? 0n, engine.walletUnits(req.account));
-    exchanges.json(ex, 200, view);
+    httpExchanges.json(ex, 200, view);
   });
 
   // --- trade history (history.ts): fills and balance points; a past one imported
@@ -235,7 +245,7 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
     if (since !== null && !/^\d{1,15}$/.test(since)) {
       throw new InvalidRequest('sinceMs: expected a time in ms since the epoch');
     }
-    exchanges.json(ex, 200, history.view(account, since === null ? null : Number(since)));
+    httpExchanges.json(ex, 200, history.view(account, since === null ? null : Number(since)));
   });
 
   post('/exchange/history', HISTORY_LIMIT, (ex, body) => {
@@ -244,35 +254,37 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
       throw new HttpError(404, 'UNKNOWN_ACCOUNT', `no account ${req.account}`);
     }
     history.replace(req, engine.walletUnits(req.account));
-    exchanges.json(ex, 200, history.view(req.account, null));
+    httpExchanges.json(ex, 200, history.view(req.account, null));
   });
 
   post('/exchange/leverage', ORDER_LIMIT, (ex, body) => {
-    exchanges.json(ex, 200, engine.setLeverage(parseLeverage(body, (i) => INSTRUMENTS[i].maxLeverage)));
+    httpExchanges.json(ex, 200, engine.setLeverage(parseLeverage(body, (i) => INSTRUMENTS[i].maxLeverage)));
   });
 
   get('/exchange/positions', (ex, query) => {
     const account = accountId(query.get('account'));
     if (!engine.hasAccount(account)) throw new HttpError(404, 'UNKNOWN_ACCOUNT', `no account ${account}`);
-    exchanges.json(ex, 200, engine.positions(account));
+    httpExchanges.json(ex, 200, engine.positions(account));
   });
 
   get('/exchange/equity', (ex, query) => {
     const account = accountId(query.get('account'));
     if (!engine.hasAccount(account)) throw new HttpError(404, 'UNKNOWN_ACCOUNT', `no account ${account}`);
-    exchanges.json(ex, 200, equityView(engine, account, Date.now()));
+    httpExchanges.json(ex, 200, equityView(engine, account, Date.now()));
   });
 
-  get('/exchange/ledger', (ex) => exchanges.json(ex, 200, engine.ledgerView()));
+  get('/exchange/ledger', (ex) => httpExchanges.json(ex, 200, engine.ledgerView()));
 
   get('/exchange/price', (ex, query) => {
-    exchanges.json(ex, 200, engine.priceView(instrumentOf(query.get('instrument'))));
+    httpExchanges.json(ex, 200, engine.priceView(instrumentOf(query.get('instrument'))));
   });
 
-  get('/exchange/instruments', (ex) => exchanges.json(ex, 200, { instruments: Object.values(INSTRUMENTS) }));
+  get('/exchange/instruments', (ex) =>
+    httpExchanges.json(ex, 200, { instruments: Object.values(INSTRUMENTS) }),
+  );
 
-  function sendError(ex: Exchange, delayMs: number, status: number, code: string, message: string): void {
-    exchanges.sendLater(ex, delayMs, status, JSON.stringify({ code, message }));
+  function sendError(ex: HttpExchange, delayMs: number, status: number, code: string, message: string): void {
+    httpExchanges.sendLater(ex, delayMs, status, JSON.stringify({ code, message }));
   }
 
   return {

@@ -1,4 +1,4 @@
-import type { Config } from '../../../config.js';
+import type { SettlementSettings } from '../../../config.js';
 import { decodeCanal } from './canal.js';
 import { decodeDebezium } from './debezium.js';
 import type { Decoded, DecodeTarget } from './decoded.js';
@@ -6,7 +6,10 @@ import type { Decoded, DecodeTarget } from './decoded.js';
 export type CdcFormat = 'canal' | 'debezium';
 
 /** The decoder of the configured change-data format, bound to the counter's table. */
-export function decoderFor(format: CdcFormat, config: Config): (raw: string | Buffer | null) => Decoded {
+export function decoderFor(
+  format: CdcFormat,
+  config: SettlementSettings,
+): (raw: string | Buffer | null) => Decoded {
   const target: DecodeTarget = {
     database: config.counterDb,
     table: 'sync_order',
