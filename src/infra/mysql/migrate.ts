@@ -1,11 +1,17 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { migrate } from 'drizzle-orm/mysql2/migrator';
 import mysql from 'mysql2/promise';
 import { createDb, createPool } from './client.js';
 
-/** drizzle/ sits three levels above this file both in src/ and in dist/. */
-const folder = (name: 'engine' | 'counter') =>
-  fileURLToPath(new URL(`../../../drizzle/${name}`, import.meta.url));
+/**
+ * drizzle/ sits three levels above this file in src/ and dist/, four in the benchmark's
+ * build (dist-bench/src/): the nearest one above.
+ */
+const folder = (name: 'engine' | 'counter') => {
+  const near = fileURLToPath(new URL(`../../../drizzle/${name}`, import.meta.url));
+  return existsSync(near) ? near : fileURLToPath(new URL(`../../../../drizzle/${name}`, import.meta.url));
+};
 
 /** Creates the database if needed and applies the drizzle-kit migrations of `kind`. */
 export async function migrateDatabase(
