@@ -17,7 +17,7 @@ import { createLogger } from '../infra/log.js';
 import { createPool } from '../infra/mysql/client.js';
 import { createRedis } from '../infra/redis.js';
 import { Coordinator } from '../roles/coordinator.js';
-import { Fence, FencedError, type FencedWrite } from '../roles/fence.js';
+import { Fence } from '../roles/fence.js';
 import { DutyRunner } from '../settlement/coordinator/duties.js';
 import { carryAfter, planStep, STEPS } from '../settlement/domain/flows.js';
 import type { IntakeOrder } from '../settlement/domain/order.js';
@@ -110,16 +110,6 @@ const reconciler = new Reconciler(
 );
 const fence = new Fence(pool, 'settlement', Math.max(config.coordinatorTtlMs, 5000));
 const duties = new DutyRunner(pool, fence, holder, [reconciler], (token) => coordinator.fenced(token), log);
-const fenced =
-  (token: number) =>
-  async <T>(write: FencedWrite<T>): Promise<T> => {
-    try {
-      return await fence.run(token, write);
-    } catch (err) {
-      if (err instanceof FencedError) coordinator.fenced(token);
-      throw err;
-    }
-  };
 let poller: IntakePoller | null = null;
 const coordinator = new Coordinator(
   redis,
@@ -127,7 +117,14 @@ const coordinator = new Coordinator(
   { prefix: config.redisPrefix, role: 'coordinator', ttlMs: config.coordinatorTtlMs, holder },
   {
     acquired: (token) => {
-      poller = new IntakePoller(counterPool, pool, sink, pollerOptions(config), log, fenced(token));
+      poller = new IntakePoller(
+        counterPool,
+        pool,
+        sink,
+        pollerOptions(config),
+        log,
+        fence.writer(token, (t) => coordinator.fenced(t)),
+      );
       poller.start();
       duties.start(token);
     },

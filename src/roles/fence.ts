@@ -52,6 +52,21 @@ export class Fence {
     });
   }
 
+  /**
+   * `run` bound to `token` for a writer outside the duties (the poller's cursor): a write
+   * refused as stale also tells `onFenced`, so the holder gives the role up.
+   */
+  writer(token: number, onFenced: (token: number) => void): <T>(write: FencedWrite<T>) => Promise<T> {
+    return async <T>(write: FencedWrite<T>): Promise<T> => {
+      try {
+        return await this.run(token, write);
+      } catch (err) {
+        if (err instanceof FencedError) onFenced(token);
+        throw err;
+      }
+    };
+  }
+
   /** Runs `write` in a transaction that holds the fence row, if `token` is still the latest. */
   async run<T>(token: number, write: FencedWrite<T>): Promise<T> {
     const conn = await this.pool.getConnection();

@@ -4,7 +4,7 @@ import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
 import type { RedisClient } from '../../infra/redis.js';
 import { Coordinator } from '../../roles/coordinator.js';
-import { Fence, FencedError, type FencedWrite } from '../../roles/fence.js';
+import { Fence } from '../../roles/fence.js';
 import { IntakePoller, pollerOptions } from '../intake/intake-poller.js';
 import { Reconciler } from '../intake/reconciler.js';
 import type { TakingIn } from '../intake/start-intake.js';
@@ -94,16 +94,6 @@ export function startCoordinatorRole(
     (token) => coordinator.fenced(token),
     log,
   );
-  const fenced =
-    (token: number) =>
-    async <T>(write: FencedWrite<T>): Promise<T> => {
-      try {
-        return await fence.run(token, write);
-      } catch (err) {
-        if (err instanceof FencedError) coordinator.fenced(token);
-        throw err;
-      }
-    };
   let poller: IntakePoller | null = null;
   const coordinator = new Coordinator(
     redis,
@@ -119,7 +109,7 @@ export function startCoordinatorRole(
             taking.intake,
             pollerOptions(config),
             log,
-            fenced(token),
+            fence.writer(token, (t) => coordinator.fenced(t)),
           );
           poller.start();
         }
