@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
 import { follow, seedCopiers, seedTrader, TraderSocket } from '../../src/load/copy-world.js';
 import { type Child, freePort, MYSQL_URL, TestWorld, waitFor } from '../support/harness.js';
+import { httpCall } from '../support/http-call.js';
 import { headRequest, rawExchange } from '../support/raw-http.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -14,46 +15,12 @@ interface Answer {
   body: string;
 }
 
-/**
- * One HTTP request from the loopback address `from` (the whole of 127/8 is local on Linux,
- * so each test can be a remote address of its own). Rejects after `timeoutMs`.
- */
-function call(
+/** One HTTP request from the loopback address `from`: each test is a remote address of its own. */
+const call = (
   port: number,
   opts: { method?: string; path: string; from: string; headers?: Record<string, string>; body?: string },
   timeoutMs = 3000,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        localAddress: opts.from,
-        method: opts.method ?? 'GET',
-        path: opts.path,
-        headers: {
-          ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...opts.headers,
-        },
-        agent: false,
-        timeout: timeoutMs,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => {
-          body += d;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on('timeout', () =>
-      req.destroy(new Error(`${opts.method ?? 'GET'} ${opts.path}: no answer in ${timeoutMs} ms`)),
-    );
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
+): Promise<Answer> => httpCall(port, opts, timeoutMs);
 
 /** A WebSocket upgrade request, answered with its HTTP status (101 when upgraded). */
 function upgrade(port: number, path: string, from: string, headers: Record<string, string>): Promise<Answer> {
