@@ -249,7 +249,7 @@ export const settings = {
     'TF_STEP_CONCURRENCY',
     '64',
     int(1, 10_000),
-    'downstream calls in flight per step, per process',
+    'downstream calls in flight per process, per step on average: the four steps share 4 × this many',
   ),
   outcomeWriters: s(
     'TF_OUTCOME_WRITERS',

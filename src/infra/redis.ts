@@ -2,18 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 
-/** The Lua scripts of redis/, named `<name>-<numKeys>.lua`, callable as methods. */
+/**
+ * The Lua scripts of redis/, named `<name>-<numKeys>.lua`, callable as methods; a script
+ * named `<name>-n.lua` takes a varying number of keys, the count passed first.
+ */
 export interface Scripts {
-  /** redis/handoff-3.lua */
-  handoff(
-    fromStream: string,
-    toStream: string,
-    marker: string,
-    group: string,
-    entryId: string,
-    markerTtlMs: number,
-    ...fields: string[]
-  ): Promise<string | null>;
+  /** redis/handoffs-n.lua */
+  handoffs(numKeys: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
   /** redis/watermark-1.lua */
   watermark(hash: string, ...shardAndMs: (string | number)[]): Promise<number>;
   /** redis/ack-1.lua */
@@ -55,10 +50,11 @@ const scriptDir = fileURLToPath(new URL('../../redis/', import.meta.url));
 
 function defineScripts(redis: Redis): RedisClient {
   for (const file of readdirSync(scriptDir)) {
-    const m = /^([a-z][a-z0-9-]*)-(\d+)\.lua$/.exec(file);
+    const m = /^([a-z][a-z0-9-]*)-(\d+|n)\.lua$/.exec(file);
     if (!m?.[1] || !m[2]) continue;
     const name = m[1].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    redis.defineCommand(name, { numberOfKeys: Number(m[2]), lua: readFileSync(scriptDir + file, 'utf8') });
+    const numberOfKeys = m[2] === 'n' ? undefined : Number(m[2]);
+    redis.defineCommand(name, { numberOfKeys, lua: readFileSync(scriptDir + file, 'utf8') });
   }
   return redis as RedisClient;
 }

@@ -3,6 +3,8 @@ import type { Logger } from './log.js';
 import type { RedisClient } from './redis.js';
 
 export interface StreamEntry {
+  /** the stream it was read from */
+  readonly stream: string;
   readonly id: string;
   readonly fields: string[];
   /** delivered before (taken over from another consumer, or tried again): handle it as a possible repeat */
@@ -18,7 +20,11 @@ export interface StreamEntry {
 export type Handled = 'ack' | 'acked' | { readonly deadLetter: string };
 
 export interface StreamConsumerOptions {
-  readonly stream: string;
+  /**
+   * The streams read, each with its own group of the name `group`: one blocking read serves
+   * them all. `ordered` reads exactly one.
+   */
+  readonly streams: readonly string[];
   readonly group: string;
   readonly consumer: string;
   readonly deadLetterKey: string;
@@ -51,6 +57,7 @@ export interface StreamConsumerDeps {
 }
 
 type Entry = [id: string, fields: string[] | null];
+type Read = [stream: string, entries: Entry[]];
 type PendingRow = [id: string, consumer: string, idleMs: number, deliveries: number];
 
 const ORDERED_READ = 16;
@@ -83,7 +90,9 @@ export class StreamConsumer {
   }
 
   async start(): Promise<void> {
-    await ensureGroup(this.deps.redis, this.opts.stream, this.opts.group);
+    if (this.opts.mode === 'ordered' && this.opts.streams.length !== 1)
+      throw new Error(`an ordered consumer reads one stream, not ${this.opts.streams.length}`);
+    await this.ensureGroups();
     this.running = true;
     this.loops = this.opts.mode === 'ordered' ? [this.orderedLoop()] : [this.readLoop(), this.claimLoop()];
   }
@@ -115,7 +124,13 @@ export class StreamConsumer {
     return this.concurrency - this.inFlight.size;
   }
 
-  private async read(count: number): Promise<Entry[]> {
+  private async ensureGroups(): Promise<void> {
+    await Promise.all(this.opts.streams.map((s) => ensureGroup(this.deps.redis, s, this.opts.group)));
+  }
+
+  /** Up to `count` new entries of each stream, or none once `blockMs` has passed. */
+  private async read(count: number): Promise<Read[]> {
+    const { streams } = this.opts;
     const res = (await this.deps.blocking.xreadgroup(
       'GROUP',
       this.opts.group,
@@ -125,10 +140,10 @@ export class StreamConsumer {
       'BLOCK',
       this.blockMs,
       'STREAMS',
-      this.opts.stream,
-      '>',
-    )) as [string, Entry[]][] | null;
-    return res?.[0]?.[1] ?? [];
+      ...streams,
+      ...streams.map(() => '>'),
+    )) as Read[] | null;
+    return res ?? [];
   }
 
   // ---- ordered ----
@@ -142,7 +157,7 @@ export class StreamConsumer {
       try {
         let batch = await this.pendingInOrder(new Map());
         if (batch.length === 0) {
-          const read = await this.read(ORDERED_READ);
+          const read = (await this.read(ORDERED_READ))[0]?.[1] ?? [];
           if (read.length === 0) continue;
           // read, then look again: an entry older than these may sit in another's pending list
           batch = await this.pendingInOrder(new Map(read));
@@ -165,7 +180,8 @@ export class StreamConsumer {
    */
   private async pendingInOrder(read: Map<string, string[] | null>): Promise<StreamEntry[]> {
     const { redis } = this.deps;
-    const { stream, group, consumer } = this.opts;
+    const { group, consumer } = this.opts;
+    const stream = this.opts.streams[0] as string;
     const rows = (await redis.xpending(stream, group, '-', '+', ORDERED_TAKEOVER)) as PendingRow[];
     const others = rows.map(([id]) => id).filter((id) => !read.has(id));
     const claimed = new Map<string, string[] | null>();
@@ -178,7 +194,7 @@ export class StreamConsumer {
       const fields = read.get(id) ?? claimed.get(id);
       // an entry deleted while pending has nothing to handle
       if (!fields) await redis.ack(stream, group, id);
-      else batch.push({ id, fields, redelivered: !read.has(id) });
+      else batch.push({ stream, id, fields, redelivered: !read.has(id) });
     }
     return batch;
   }
@@ -189,7 +205,7 @@ export class StreamConsumer {
         await this.settle(e, await this.deps.handle(attempt === 0 ? e : { ...e, redelivered: true }));
         return;
       } catch (err) {
-        this.deps.log.error({ err, stream: this.opts.stream, id: e.id, attempt }, 'entry failed; retrying');
+        this.deps.log.error({ err, stream: e.stream, id: e.id, attempt }, 'entry failed; retrying');
         if (!this.mayConsume()) return;
         await sleep(backoffMs(attempt), () => !this.running);
       }
@@ -210,9 +226,10 @@ export class StreamConsumer {
         continue;
       }
       try {
-        const entries = await this.read(this.free());
+        // COUNT is per stream: a share of the free slots from each, so a read overfills by less than one per stream
+        const read = await this.read(Math.ceil(this.free() / this.opts.streams.length));
         this.failures = 0;
-        for (const e of entries) this.dispatch(e, false);
+        for (const [stream, entries] of read) for (const e of entries) this.dispatch(stream, e, false);
       } catch (err) {
         await this.recoverFrom(err as Error);
       }
@@ -220,26 +237,10 @@ export class StreamConsumer {
   }
 
   private async claimLoop(): Promise<void> {
-    const { redis } = this.deps;
-    const { stream, group, consumer } = this.opts;
     while (this.running) {
       await sleep(this.opts.claimIntervalMs ?? 1000, () => !this.running);
-      let cursor = '0-0';
       try {
-        do {
-          if (!this.mayConsume() || this.free() <= 0) break;
-          const [next, entries] = (await redis.xautoclaim(
-            stream,
-            group,
-            consumer,
-            this.opts.claimIdleMs ?? 30_000,
-            cursor,
-            'COUNT',
-            this.free(),
-          )) as [string, Entry[]];
-          cursor = next;
-          for (const e of entries) if (!this.inFlight.has(e[0])) this.dispatch(e, true);
-        } while (cursor !== '0-0');
+        for (const stream of this.opts.streams) await this.claim(stream);
         this.failures = 0;
       } catch (err) {
         await this.recoverFrom(err as Error);
@@ -247,25 +248,43 @@ export class StreamConsumer {
     }
   }
 
-  private dispatch([id, fields]: Entry, redelivered: boolean): void {
+  /** Takes over the entries of `stream` left idle by other consumers, as slots allow. */
+  private async claim(stream: string): Promise<void> {
+    const { group, consumer } = this.opts;
+    let cursor = '0-0';
+    do {
+      if (!this.mayConsume() || this.free() <= 0) return;
+      const [next, entries] = (await this.deps.redis.xautoclaim(
+        stream,
+        group,
+        consumer,
+        this.opts.claimIdleMs ?? 30_000,
+        cursor,
+        'COUNT',
+        this.free(),
+      )) as [string, Entry[]];
+      cursor = next;
+      for (const e of entries) if (!this.inFlight.has(key(stream, e[0]))) this.dispatch(stream, e, true);
+    } while (cursor !== '0-0');
+  }
+
+  private dispatch(stream: string, [id, fields]: Entry, redelivered: boolean): void {
     if (fields === null) {
       // XAUTOCLAIM gives nil fields for an entry deleted while pending (Redis < 7): nothing to run, clear it
-      void this.deps.redis.ack(this.opts.stream, this.opts.group, id).catch(() => undefined);
+      void this.deps.redis.ack(stream, this.opts.group, id).catch(() => undefined);
       return;
     }
-    this.inFlight.add(id);
-    const e = { id, fields, redelivered };
+    const k = key(stream, id);
+    this.inFlight.add(k);
+    const e = { stream, id, fields, redelivered };
     this.deps
       .handle(e)
       .then((h) => this.settle(e, h))
       .catch((err: Error) => {
-        this.deps.log.error(
-          { err, stream: this.opts.stream, id },
-          'entry not handled; left pending for a claim',
-        );
+        this.deps.log.error({ err, stream, id }, 'entry not handled; left pending for a claim');
       })
       .finally(() => {
-        this.inFlight.delete(id);
+        this.inFlight.delete(k);
         this.wake?.();
       });
   }
@@ -274,7 +293,8 @@ export class StreamConsumer {
 
   private async settle(e: StreamEntry, handled: Handled): Promise<void> {
     const { redis, log } = this.deps;
-    const { stream, group } = this.opts;
+    const { stream } = e;
+    const { group } = this.opts;
     if (handled === 'acked') return;
     if (handled !== 'ack') {
       const reason = handled.deadLetter;
@@ -291,12 +311,13 @@ export class StreamConsumer {
   /** Redis lost the group (a FLUSHALL, a failover to an empty replica): recreate it; else back off. */
   private async recoverFrom(err: Error): Promise<void> {
     if (!this.running) return;
+    const { streams } = this.opts;
     if (err.message.includes('NOGROUP')) {
-      this.deps.log.warn({ stream: this.opts.stream }, 'consumer group missing; recreating it');
-      await ensureGroup(this.deps.redis, this.opts.stream, this.opts.group).catch(() => undefined);
+      this.deps.log.warn({ streams }, 'consumer group missing; recreating it');
+      await this.ensureGroups().catch(() => undefined);
       return;
     }
-    this.deps.log.error({ err, stream: this.opts.stream }, 'stream read failed; backing off');
+    this.deps.log.error({ err, streams }, 'stream read failed; backing off');
     await sleep(backoffMs(this.failures++), () => !this.running);
   }
 }
@@ -309,6 +330,9 @@ export async function ensureGroup(redis: RedisClient, stream: string, group: str
     if (!(err as Error).message.includes('BUSYGROUP')) throw err;
   }
 }
+
+/** Entry ids are unique per stream only. */
+const key = (stream: string, id: string): string => `${stream} ${id}`;
 
 const backoffMs = (failures: number): number =>
   Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(failures, 10));

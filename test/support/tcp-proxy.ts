@@ -11,6 +11,8 @@ export class TcpProxy {
   private held: { to: Socket; data: Buffer }[] | null = null;
   /** what clients send reaches the server this much later (each round trip lengthened by it) */
   private delayMs = 0;
+  /** what the server answers reaches the clients this much later */
+  private replyDelayMs = 0;
   port = 0;
 
   constructor(
@@ -32,7 +34,11 @@ export class TcpProxy {
         else if (this.delayMs > 0) setTimeout(() => upstream.destroyed || upstream.write(data), this.delayMs);
         else upstream.write(data);
       });
-      upstream.pipe(client);
+      upstream.on('data', (data: Buffer) => {
+        if (this.replyDelayMs > 0)
+          setTimeout(() => client.destroyed || client.write(data), this.replyDelayMs);
+        else client.write(data);
+      });
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -45,6 +51,11 @@ export class TcpProxy {
   /** Slows the server: from now on what clients send is forwarded `ms` later (0: at once). */
   delay(ms: number): void {
     this.delayMs = ms;
+  }
+
+  /** Slows the answers: from now on what the server sends is forwarded `ms` later (0: at once). */
+  delayReplies(ms: number): void {
+    this.replyDelayMs = ms;
   }
 
   /** Stalls the server: connections stay open, but nothing the clients send reaches it. */

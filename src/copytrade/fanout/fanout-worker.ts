@@ -30,7 +30,7 @@ export class FanoutWorker {
   ) {
     this.consumer = new StreamConsumer(
       {
-        stream: signalStreamKey(opts.prefix),
+        streams: [signalStreamKey(opts.prefix)],
         group: FANOUT_GROUP,
         consumer: opts.consumer,
         deadLetterKey: signalDeadLetterKey(opts.prefix),

@@ -67,6 +67,12 @@ export class SettlementMetrics {
     labelNames: ['look'],
     registers: [this.registry],
   });
+  private readonly handoffBatch = new Histogram({
+    name: 'tradeflow_handoff_batch_orders',
+    help: 'orders per hand-off call to Redis (handed to the next step or acknowledged at the last)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [this.registry],
+  });
   private readonly coordinatorToken = new Gauge({
     name: 'tradeflow_coordinator_token',
     help: 'fencing token of the coordinator role while this process holds it, else 0',
@@ -108,6 +114,11 @@ export class SettlementMetrics {
     this.stepLatency.observe({ step: o.step, status: o.status }, seconds(o.finishedMs - o.startedMs));
     if (o.status === 'RETRY') this.retries.inc({ step: o.step, code: o.errorCode ?? 'UNKNOWN' });
     if (o.status === 'OK' && o.step === LAST_STEP) this.endToEnd.observe(seconds(o.finishedMs - t0));
+  }
+
+  /** One hand-off call to Redis carried `orders` orders. */
+  handedOn(orders: number): void {
+    this.handoffBatch.observe(orders);
   }
 
   /** An intake batch's latest-dated row was `skewMs` ahead of this clock; `rejected` rows were too far. */

@@ -4,8 +4,10 @@ import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
 import { createRedis, type RedisClient } from '../../infra/redis.js';
 import { STEPS, type StepCall, type StepResult } from '../domain/flows.js';
+import { GROUP } from '../domain/streams.js';
 import type { SettlementMetrics } from '../ops/metrics.js';
 import type { ParkedQueue } from '../ops/parked-queue.js';
+import { Handoffs } from './handoffs.js';
 import { OutcomeWriter } from './outcome-writer.js';
 import { redrive } from './redrive.js';
 import { RetryQueue } from './retry-queue.js';
@@ -38,8 +40,8 @@ export interface StepsDeps {
 
 /**
  * Stages 2 and 3: retries (due ones go back into their step's stream), the parked queue's
- * worker, and one step worker per step, whose outcomes reach MySQL through one batching
- * writer. Resolves once every worker runs, with the stop: drains in-flight steps for at
+ * worker, and the step worker over the four step streams, whose outcomes reach MySQL
+ * through one batching writer and whose hand-offs reach Redis in batches. Resolves once every worker runs, with the stop: drains in-flight steps for at
  * most `deadlineMs`, then closes the queues.
  */
 export async function startSteps(
@@ -54,46 +56,47 @@ export async function startSteps(
   // 3b. Parked (MANUAL) orders as jobs, for Bull Board: parks new ones, carries out board retries.
   parked.startWorker();
 
-  // 2. Step workers, one per step; outcomes reach MySQL through one batching writer.
+  // 2. One step worker over the four step streams; outcomes reach MySQL through one batching
+  // writer, hand-offs reach Redis in batches on the hot path's own connection.
   const writer = new OutcomeWriter(deps.writerPool, { maxBatch: 256, maxInFlight: config.outcomeWriters });
-  const blocking = STEPS.map((step) =>
-    createRedis(config.redisUrl, { blocking: true, name: `tf-${consumer}-s${step}` }),
+  const blocking = createRedis(config.redisUrl, { blocking: true, name: `tf-${consumer}-steps` });
+  const hot = createRedis(config.redisUrl, { name: `tf-${consumer}-hot` });
+  const handoffs = new Handoffs(hot, {
+    group: GROUP,
+    markerMs: 2 * Math.max(config.claimIdleMs, config.recoveryIdleMs, config.retryMaxMs),
+    observe: (orders) => metrics.handedOn(orders),
+  });
+  const worker = new StepWorker(
+    {
+      prefix,
+      consumer,
+      concurrency: config.stepConcurrency * STEPS.length,
+      claimIdleMs: config.claimIdleMs,
+      claimIntervalMs: config.claimIntervalMs,
+      maxAttempts: config.retryMaxAttempts,
+      retryBaseMs: config.retryBaseMs,
+      retryMaxMs: config.retryMaxMs,
+    },
+    {
+      redis,
+      blocking,
+      writer,
+      handoffs,
+      execute: executor(deps.downstream),
+      scheduleRetry: (m, delay) => retries.schedule(m, delay),
+      observe: (outcome, t0) => metrics.recorded(outcome, t0),
+      log,
+    },
   );
-  const workers = STEPS.map(
-    (step, i) =>
-      new StepWorker(
-        {
-          prefix,
-          step,
-          consumer,
-          concurrency: config.stepConcurrency,
-          claimIdleMs: config.claimIdleMs,
-          claimIntervalMs: config.claimIntervalMs,
-          maxAttempts: config.retryMaxAttempts,
-          retryBaseMs: config.retryBaseMs,
-          retryMaxMs: config.retryMaxMs,
-          handoffMarkerMs: 2 * Math.max(config.claimIdleMs, config.recoveryIdleMs, config.retryMaxMs),
-        },
-        {
-          redis,
-          blocking: blocking[i] as (typeof blocking)[number],
-          writer,
-          execute: executor(deps.downstream),
-          scheduleRetry: (m, delay) => retries.schedule(m, delay),
-          observe: (outcome, t0) => metrics.recorded(outcome, t0),
-          log,
-        },
-      ),
-  );
-  await Promise.all(workers.map((w) => w.start()));
+  await worker.start();
 
   return async (deadlineMs) => {
-    const left = await Promise.all(workers.map((w) => w.stop(deadlineMs)));
+    const unfinished = await worker.stop(deadlineMs);
     await retries.close();
     await parked.close();
-    const unfinished = left.reduce((a, b) => a + b, 0);
     if (unfinished > 0)
       log.warn({ unfinished }, 'drain deadline passed; unfinished steps stay pending for a claim');
-    for (const r of blocking) r.disconnect();
+    blocking.disconnect();
+    hot.disconnect();
   };
 }

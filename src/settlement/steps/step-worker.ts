@@ -7,6 +7,7 @@ import {
   carryAfter,
   LAST_STEP,
   planStep,
+  STEPS,
   type Step,
   type StepCall,
   type StepResult,
@@ -20,6 +21,7 @@ import {
   type StepMessage,
   streamKey,
 } from '../domain/streams.js';
+import type { Handoffs } from './handoffs.js';
 import type { OutcomeWriter, StepOutcome } from './outcome-writer.js';
 
 /** A failure of a downstream call, with its stable code (see domain/errors.ts). */
@@ -31,16 +33,14 @@ export interface CodedError {
 
 export interface StepWorkerOptions {
   prefix: string;
-  step: Step;
   consumer: string;
+  /** steps in flight at once in this process, over all four streams */
   concurrency: number;
   claimIdleMs: number;
   claimIntervalMs: number;
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
-  /** how long a hand-off marker lives: longer than a duplicate of a step can wait (claim, redrive) */
-  handoffMarkerMs: number;
 }
 
 export interface StepWorkerDeps {
@@ -48,6 +48,8 @@ export interface StepWorkerDeps {
   /** a connection of its own: XREADGROUP BLOCK holds it */
   blocking: RedisClient;
   writer: OutcomeWriter;
+  /** hands orders on (or acknowledges their last step), batched, on the hot path's own connection */
+  handoffs: Handoffs;
   execute: (call: StepCall) => Promise<StepResult>;
   scheduleRetry: (message: StepMessage, delayMs: number) => Promise<void>;
   /** sees every outcome that was recorded (metrics) */
@@ -56,24 +58,24 @@ export interface StepWorkerDeps {
 }
 
 /**
- * Consumes the stream of one step (the shared StreamConsumer, `parallel`): runs the step's
- * downstream call for each entry, records the outcome in MySQL, then hands the order on (or
- * schedules a retry, or parks it). Entries of dead consumers are claimed after `claimIdleMs`.
+ * Consumes the streams of the four steps with one blocking read (the shared StreamConsumer,
+ * `parallel`; each stream keeps its own consumer group): runs the step's downstream call for
+ * each entry, records the outcome in MySQL, then hands the order on (or schedules a retry,
+ * or parks it). Entries of dead consumers are claimed after `claimIdleMs`.
  */
 export class StepWorker {
-  private readonly key: string;
-  private readonly nextKey: string | null;
+  /** the step each stream carries */
+  private readonly stepOf: Map<string, Step>;
   private readonly consumer: StreamConsumer;
 
   constructor(
     private readonly opts: StepWorkerOptions,
     private readonly deps: StepWorkerDeps,
   ) {
-    this.key = streamKey(opts.prefix, opts.step);
-    this.nextKey = opts.step === LAST_STEP ? null : streamKey(opts.prefix, (opts.step + 1) as Step);
+    this.stepOf = new Map(STEPS.map((step) => [streamKey(opts.prefix, step), step]));
     this.consumer = new StreamConsumer(
       {
-        stream: this.key,
+        streams: [...this.stepOf.keys()],
         group: GROUP,
         consumer: opts.consumer,
         deadLetterKey: deadLetterKey(opts.prefix),
@@ -95,12 +97,12 @@ export class StepWorker {
     return this.consumer.stop(deadlineMs);
   }
 
-  private async handle({ id: entryId, fields }: StreamEntry): Promise<Handled> {
+  private async handle({ stream, id: entryId, fields }: StreamEntry): Promise<Handled> {
     const m = decodeMessage(fields);
     if ('error' in m) return { deadLetter: m.error };
-    if (m.step !== this.opts.step) {
-      return { deadLetter: `entry of step ${m.step} in the stream of step ${this.opts.step}` };
-    }
+    const step = this.stepOf.get(stream) as Step;
+    if (m.step !== step) return { deadLetter: `entry of step ${m.step} in the stream of step ${step}` };
+    const { handoffs } = this.deps;
     const outcome = await this.run(m);
     const verdict = await this.deps.writer.commit(outcome);
     if (verdict.kind === 'stale') {
@@ -110,29 +112,27 @@ export class StepWorker {
       if (at?.status === 'RUNNING' && at.step === m.step && at.attempt > m.attempt) {
         await this.deps.scheduleRetry({ ...m, attempt: at.attempt }, this.opts.retryBaseMs);
       }
-      return 'ack';
+      await handoffs.ack(stream, entryId);
+      return 'acked';
     }
     if (verdict.kind === 'recorded') this.deps.observe?.(outcome, m.t0);
     // recorded now, or by an earlier run of this attempt that may have died before acting on it
     const carry = verdict.kind === 'already' ? verdict.carry : outcome.carry;
-    if (outcome.status === 'OK' && this.nextKey) {
-      const next: StepMessage = { ...m, step: (m.step + 1) as Step, attempt: 1, firstAttempt: 1, carry };
-      await this.deps.redis.handoff(
-        this.key,
-        this.nextKey,
-        handoffMarkerKey(this.opts.prefix, m.orderId, m.step),
-        GROUP,
-        entryId,
-        this.opts.handoffMarkerMs,
-        ...encodeMessage(next),
-      );
+    if (outcome.status === 'OK' && step !== LAST_STEP) {
+      const next: StepMessage = { ...m, step: (step + 1) as Step, attempt: 1, firstAttempt: 1, carry };
+      await handoffs.handOn(stream, entryId, {
+        stream: streamKey(this.opts.prefix, next.step),
+        marker: handoffMarkerKey(this.opts.prefix, m.orderId, step),
+        fields: encodeMessage(next),
+      });
       return 'acked';
     }
     if (outcome.status === 'RETRY') {
       const delay = retryDelayMs(m.attempt, this.opts.retryBaseMs, this.opts.retryMaxMs, Math.random);
       await this.deps.scheduleRetry({ ...m, attempt: m.attempt + 1 }, delay);
     }
-    return 'ack';
+    await handoffs.ack(stream, entryId);
+    return 'acked';
   }
 
   /** Runs the step's call; every failure becomes an outcome, never an exception. */
