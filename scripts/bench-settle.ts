@@ -35,7 +35,7 @@ import { createSimAdmin } from '../src/clients/sim-admin.js';
 import { createPool, type Pool } from '../src/infra/mysql/client.js';
 import { deleteKeys } from '../src/infra/redis.js';
 import { makeCounterRows } from '../src/load/counter-orders.js';
-import { preciseNow, writeOpenLoop } from '../src/load/open-loop.js';
+import { preciseNow, TIMER_EARLY_MS, writeOpenLoop } from '../src/load/open-loop.js';
 import { poissonArrivals, seededRandom } from '../src/load/schedule.js';
 import { freePort } from '../test/support/harness.js';
 import { clockTicks, cpuMsPerOrder, findPid, readTicks } from './bench/proc-stat.js';
@@ -480,7 +480,6 @@ function generatorScheduling(): string {
     say('bench:settle: --no-realtime: the generator runs at normal scheduling');
   } else {
     const failed = raiseToRealtime(process.pid);
-
     if (failed)
       say(
         `bench:settle: could not raise the generator to SCHED_FIFO ${GENERATOR_RT_PRIORITY} (${failed}); it runs at normal scheduling, runs are valid only if its lag says so`,
@@ -566,7 +565,7 @@ async function main(): Promise<void> {
           seed: SEED,
           ...(values.writers ? { outcomeWriters: WRITERS } : {}),
           generatorScheduling: scheduling,
-          generatorTimerEarlyMs: 1,
+          generatorTimerEarlyMs: TIMER_EARLY_MS,
           pollIntervalMs: Number(POLL_INTERVAL_MS),
           clockTicks: clockTicks(),
           baselineDuties: 'coordinator role + fence, fenced cursor, watermarks, reconciler',
@@ -596,8 +595,8 @@ function printTable(
   );
   // with --writers one row per value, headed by a writers column (the baseline on the first)
   const w = values.writers ? 5 : 0;
-  const head = (r: Run, writers: string, first = true) =>
-    `${`${r.downstreamMs}ms`.padStart(4)} ${String(r.rate).padStart(5)}${w ? (first ? ` w=${writers}`.padEnd(w) : ' '.repeat(w)) : ''}`;
+  const head = (r: Run, writers: string) =>
+    `${`${r.downstreamMs}ms`.padStart(4)} ${String(r.rate).padStart(5)}${w ? ` w=${writers}`.padEnd(w) : ''}`;
   out(
     `down  rate${w ? ' w'.padEnd(w) : ''} | engine:  thr     p50     p99   p99 min–max   p99.9     max | baseline: thr     p50     p99   p99 min–max   p99.9     max | e/b p99`,
   );

@@ -14,7 +14,7 @@ export const preciseNow = (): number => performance.timeOrigin + performance.now
  * may run real-time (scripts/bench/sched.ts) and a real-time spin takes a core from the system
  * under test.
  */
-const TIMER_EARLY_MS = 1;
+export const TIMER_EARLY_MS = 1;
 const futexWord = new Int32Array(new SharedArrayBuffer(4));
 /** Blocks this thread until `untilMs` (epoch ms) in a futex wait: a sleep with µs precision. */
 function sleepUntil(untilMs: number): number {
