@@ -1,8 +1,12 @@
 /**
  * npm run bench:settle [-- --json] [--quick] [--warmup S] [--duration S] [--reps N] [--drain S]
  *   [--rates 200,500,1000] [--latencies 0,5] [--no-search] [--no-baseline] [--engines N]
- *   [--gen-connections N] [--seed N]
+ *   [--gen-connections N] [--seed N] [--writers 2,3,4] [--no-realtime]
  *   --quick: 1 repetition, 3 s warm-up, 10 s per rate, no search for the highest sustained rate
+ *   --writers: the engine side once per TF_OUTCOME_WRITERS value (the baseline once); `engine`,
+ *     the targets and the highest sustained rate are the first value's, every value is in
+ *     `engineByWriters` (and its own rows). Without it: the engine's default.
+ *   --no-realtime: leave this process (the generator) at normal scheduling
  *
  * Open-loop load: each order has a scheduled arrival time (Poisson spacing at the rate); the
  * generator writes its counter row at that time over several connections, stamped with that
@@ -14,6 +18,14 @@
  * both compiled (dist/). Everything runs on this machine: MariaDB, Redis, simulator, engine
  * or baseline, and this generator. CPU, Redis and MySQL counts are machine-wide for the
  * servers: other work on the machine is charged to the run.
+ *
+ * The generator must issue arrivals on time (a run whose generator p99 lag is > 1 ms is marked
+ * invalid), so this process raises itself to SCHED_FIFO (scripts/bench/sched.ts) with reset on
+ * fork: engine, baseline and simulator run at normal scheduling, MariaDB and Redis as they are
+ * started. If it is not permitted it says so and runs at normal scheduling; the lag decides
+ * validity either way. Its CPU is still measured, apart (cpuMsPerOrder.generator). It keeps 32
+ * connections by default: with 8, MariaDB's commits (one fsync each) at 500/s left arrivals
+ * waiting for a free connection (generator.heldByConnections), which is lag too.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -23,11 +35,12 @@ import { createSimAdmin } from '../src/clients/sim-admin.js';
 import { createPool, type Pool } from '../src/infra/mysql/client.js';
 import { deleteKeys } from '../src/infra/redis.js';
 import { makeCounterRows } from '../src/load/counter-orders.js';
-import { preciseNow, writeOpenLoop } from '../src/load/open-loop.js';
+import { preciseNow, TIMER_EARLY_MS, writeOpenLoop } from '../src/load/open-loop.js';
 import { poissonArrivals, seededRandom } from '../src/load/schedule.js';
 import { freePort } from '../test/support/harness.js';
 import { clockTicks, cpuMsPerOrder, findPid, readTicks } from './bench/proc-stat.js';
 import { child, freshDatabases, MYSQL_URL, REDIS_URL, runEnv, stop, waitForSim } from './bench/processes.js';
+import { GENERATOR_RT_PRIORITY, raiseToRealtime, schedulingOf } from './bench/sched.js';
 import { commandCalls, deltas, MYSQL_COUNTERS, sum } from './bench/server-stats.js';
 import { type Latency, latency, type Ms, type Spread, show, spread } from './bench/stats.js';
 import { evaluateTargets, type Target } from './bench/targets.js';
@@ -53,8 +66,10 @@ const { values } = (() => {
         'no-search': { type: 'boolean', default: false },
         'no-baseline': { type: 'boolean', default: false },
         engines: { type: 'string', default: '1' },
-        'gen-connections': { type: 'string', default: '8' },
+        'gen-connections': { type: 'string', default: '32' },
         seed: { type: 'string', default: '13' },
+        writers: { type: 'string' },
+        'no-realtime': { type: 'boolean', default: false },
       },
     });
   } catch (err) {
@@ -76,11 +91,21 @@ const LATENCIES = list('latencies', values.latencies, 0);
 const ENGINES = Math.floor(num('engines', values.engines, 1));
 const GEN_CONNECTIONS = Math.floor(num('gen-connections', values['gen-connections'], 1));
 const SEED = Math.floor(num('seed', values.seed, 0));
+/** TF_OUTCOME_WRITERS per engine run; undefined: not set, the engine's default */
+const WRITERS: (number | undefined)[] = values.writers
+  ? list('writers', values.writers, 1).map(Math.floor)
+  : [undefined];
 const SEARCH = [1500, 2000, 2500, 3000, 4000].filter((r) => r > Math.max(...RATES));
 const MAX_GENERATOR_P99_LAG_MS = 1;
 const POLL_INTERVAL_MS = '5';
 
 type Side = 'engine' | 'baseline';
+/** One thing measured: the baseline, or the engine at a TF_OUTCOME_WRITERS value */
+interface Variant {
+  side: Side;
+  writers?: number;
+}
+const label = (v: Variant) => (v.writers === undefined ? v.side : `${v.side} w=${v.writers}`);
 const PROCESSES = ['settler', 'mariadbd', 'redis', 'simulator', 'generator'] as const;
 type Proc = (typeof PROCESSES)[number];
 
@@ -96,7 +121,11 @@ interface Sample {
     connections: number;
     heldByConnections: number;
     eventLoopDelayP99Ms: number;
+    /** ms it slept out the last ms before arrivals (its event loop blocked, in the delay above) */
+    sleptMs: number;
   };
+  /** policy of each process of the run while it ran (the generator: this process) */
+  scheduling: { generator: string | null; settler: (string | null)[]; simulator: string | null };
   valid: boolean;
   reason?: string;
   /** CPU ms per order in the measured window; `total` is every process but the generator */
@@ -154,7 +183,8 @@ async function waitFor(what: string, ms: number, check: () => Promise<boolean>):
 }
 
 /** One side at one rate: fresh world, warm-up, measured window, drain, figures. */
-async function runOnce(side: Side, rate: number, downstreamMs: number, rep: number): Promise<Sample> {
+async function runOnce(variant: Variant, rate: number, downstreamMs: number, rep: number): Promise<Sample> {
+  const { side, writers } = variant;
   const seq = ++runSeq;
   const prefix = `tfbench${seq}`;
   const port = await freePort();
@@ -163,6 +193,7 @@ async function runOnce(side: Side, rate: number, downstreamMs: number, rep: numb
     TF_POLL_INTERVAL_MS: POLL_INTERVAL_MS,
     TF_ENGINE_DB: `tf_bench_${side}`,
     TF_COUNTER_DB: `tf_bench_${side}_c`,
+    ...(writers === undefined ? {} : { TF_OUTCOME_WRITERS: String(writers) }),
   };
   await freshDatabases(MYSQL_URL, env.TF_ENGINE_DB, env.TF_COUNTER_DB);
   await deleteKeys(shared.redis, prefix);
@@ -216,6 +247,11 @@ async function runOnce(side: Side, rate: number, downstreamMs: number, rep: numb
       GEN_CONNECTIONS,
     );
     loop.disable();
+    const scheduling = {
+      generator: schedulingOf(process.pid),
+      settler: settlers.map((c) => schedulingOf(c.pid as number)),
+      simulator: schedulingOf(sim.pid as number),
+    };
     const [s0, s1] = await Promise.all([before, after]);
 
     const like = `${measuredRun}-%`;
@@ -266,7 +302,9 @@ async function runOnce(side: Side, rate: number, downstreamMs: number, rep: numb
         connections: GEN_CONNECTIONS,
         heldByConnections: written.heldByConnections,
         eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
+        sleptMs: Math.round(written.sleptMs),
       },
+      scheduling,
       valid,
       ...(valid
         ? {}
@@ -370,6 +408,7 @@ function summarize(samples: Sample[]) {
       MYSQL_COUNTERS.map((k) => [k, s((x) => x.mysqlPerOrder[k] ?? 0).median]),
     ),
     generatorLagP99: s((x) => x.generator.lag.p99),
+    generatorEventLoopDelayP99Ms: s((x) => x.generator.eventLoopDelayP99Ms),
     ...(stageNames.length > 0
       ? {
           stages: Object.fromEntries(
@@ -389,6 +428,8 @@ interface Run {
   rate: number;
   downstreamMs: number;
   engine: Figures;
+  /** with --writers: the engine's figures per TF_OUTCOME_WRITERS value (`engine` is the first's) */
+  engineByWriters?: Record<string, Figures>;
   baseline?: Figures;
 }
 
@@ -397,36 +438,66 @@ const sustained = (f: Figures | undefined, rate: number) =>
 
 /** Every repetition of one rate, sides alternating and who goes first alternating. */
 async function measureRate(rate: number, downstreamMs: number): Promise<Run> {
-  const samples: Record<Side, Sample[]> = { engine: [], baseline: [] };
+  const engines: Variant[] = WRITERS.map((writers) => ({
+    side: 'engine',
+    ...(writers === undefined ? {} : { writers }),
+  }));
+  const samples = new Map<Variant, Sample[]>();
+  const baseline: Variant = { side: 'baseline' };
   for (let rep = 0; rep < REPS; rep++) {
-    const sides: Side[] = values['no-baseline']
-      ? ['engine']
+    const variants: Variant[] = values['no-baseline']
+      ? engines
       : rep % 2 === 0
-        ? ['engine', 'baseline']
-        : ['baseline', 'engine'];
-    for (const side of sides) {
-      const x = await runOnce(side, rate, downstreamMs, rep);
-      samples[side].push(x);
-      say(`  ${side.padEnd(8)} ${downstreamMs} ms ${rate}/s rep ${rep + 1}/${REPS}: ${fmt(x)}`);
+        ? [...engines, baseline]
+        : [baseline, ...engines];
+    for (const v of variants) {
+      const x = await runOnce(v, rate, downstreamMs, rep);
+      samples.set(v, [...(samples.get(v) ?? []), x]);
+      say(`  ${label(v).padEnd(8)} ${downstreamMs} ms ${rate}/s rep ${rep + 1}/${REPS}: ${fmt(x)}`);
     }
   }
+  const byWriters = engines.map((v) => [String(v.writers), summarize(samples.get(v) ?? [])] as const);
+  const [first] = byWriters;
+  if (!first) throw new Error('no engine variant');
+  const baselineSamples = samples.get(baseline) ?? [];
   return {
     rate,
     downstreamMs,
-    engine: summarize(samples.engine),
-    ...(samples.baseline.length > 0 ? { baseline: summarize(samples.baseline) } : {}),
+    engine: first[1],
+    ...(values.writers ? { engineByWriters: Object.fromEntries(byWriters) } : {}),
+    ...(baselineSamples.length > 0 ? { baseline: summarize(baselineSamples) } : {}),
   };
 }
 
 const fmt = (x: Sample) =>
   `thr ${x.throughput}/s p50 ${show(x.latency.p50)} p99 ${show(x.latency.p99)} p99.9 ${show(x.latency.p99_9)} max ${show(x.latency.max)} ms` +
-  `${x.latency.unfinished ? ` (${x.latency.unfinished} unfinished)` : ''}; gen lag p99 ${show(x.generator.lag.p99, 2)} ms (${x.generator.heldByConnections} held by busy connections, event-loop delay p99 ${show(x.generator.eventLoopDelayP99Ms, 1)} ms)` +
+  `${x.latency.unfinished ? ` (${x.latency.unfinished} unfinished)` : ''}; gen lag p99 ${show(x.generator.lag.p99, 2)} ms (${x.generator.heldByConnections} held by busy connections, event-loop delay p99 ${show(x.generator.eventLoopDelayP99Ms, 1)} ms, slept ${x.generator.sleptMs} ms; ${x.scheduling.generator})` +
   `${x.valid ? '' : ' INVALID'}; cpu/order ${show(x.cpuMsPerOrder.settler, 3)} ms settler, ${show(x.cpuMsPerOrder.total, 3)} ms all`;
 
+/** Raises this process to real time unless told not to; what it runs at, for the report. */
+function generatorScheduling(): string {
+  if (values['no-realtime']) {
+    say('bench:settle: --no-realtime: the generator runs at normal scheduling');
+  } else {
+    const failed = raiseToRealtime(process.pid);
+    if (failed)
+      say(
+        `bench:settle: could not raise the generator to SCHED_FIFO ${GENERATOR_RT_PRIORITY} (${failed}); it runs at normal scheduling, runs are valid only if its lag says so`,
+      );
+  }
+  return schedulingOf(process.pid) ?? 'unknown';
+}
+
+/** The engine's figures of a run: one per TF_OUTCOME_WRITERS value */
+const engineVariants = (r: Run): [string, Figures][] =>
+  r.engineByWriters ? Object.entries(r.engineByWriters) : [['default', r.engine]];
+
 async function main(): Promise<void> {
+  const scheduling = generatorScheduling();
   say(
     `bench:settle — ${WARMUP_S} s warm-up + ${DURATION_S} s measured per rate, ${REPS} repetition(s), Poisson arrivals, ` +
-      `${GEN_CONNECTIONS} generator connections, poll interval ${POLL_INTERVAL_MS} ms; mariadbd pid ${serverPids.mariadbd ?? '?'}, redis-server pid ${serverPids.redis ?? '?'}`,
+      `${GEN_CONNECTIONS} generator connections, poll interval ${POLL_INTERVAL_MS} ms; mariadbd pid ${serverPids.mariadbd ?? '?'}, redis-server pid ${serverPids.redis ?? '?'}; generator ${scheduling}${scheduling.startsWith('SCHED_OTHER') ? '' : ', its children reset to normal scheduling'}` +
+      `${values.writers ? `; engine TF_OUTCOME_WRITERS ${WRITERS.join(', ')}` : ''}`,
   );
   const runs: Run[] = [];
   for (const downstreamMs of LATENCIES) {
@@ -435,7 +506,12 @@ async function main(): Promise<void> {
       for (const rate of SEARCH) {
         const prev = runs.filter((r) => r.downstreamMs === 0);
         const last = prev[prev.length - 1];
-        if (last && !sustained(last.engine, last.rate) && !sustained(last.baseline, last.rate)) break;
+        if (
+          last &&
+          !engineVariants(last).some(([, f]) => sustained(f, last.rate)) &&
+          !sustained(last.baseline, last.rate)
+        )
+          break;
         runs.push(await measureRate(rate, downstreamMs));
       }
     }
@@ -443,6 +519,19 @@ async function main(): Promise<void> {
   const maxOf = (side: Side) =>
     Math.max(0, ...runs.filter((r) => r.downstreamMs === 0 && sustained(r[side], r.rate)).map((r) => r.rate));
   const maxSustainedRate = maxOf('engine');
+  const maxSustainedRateByWriters = values.writers
+    ? Object.fromEntries(
+        WRITERS.map((w) => [
+          String(w),
+          Math.max(
+            0,
+            ...runs
+              .filter((r) => r.downstreamMs === 0 && sustained(r.engineByWriters?.[String(w)], r.rate))
+              .map((r) => r.rate),
+          ),
+        ]),
+      )
+    : undefined;
   const baselineMaxSustainedRate = values['no-baseline'] ? null : maxOf('baseline');
   const targets = evaluateTargets(
     runs.map((r) => ({
@@ -456,14 +545,15 @@ async function main(): Promise<void> {
     })),
     { engine: maxSustainedRate, baseline: baselineMaxSustainedRate },
   );
-  printTable(runs, maxSustainedRate, baselineMaxSustainedRate, targets);
+  printTable(runs, maxSustainedRate, baselineMaxSustainedRate, targets, maxSustainedRateByWriters);
   if (values.json) {
     process.stdout.write(
       `${JSON.stringify({
         runs,
         maxSustainedRate,
+        ...(maxSustainedRateByWriters ? { maxSustainedRateByWriters } : {}),
         baselineMaxSustainedRate,
-        valid: runs.every((r) => r.engine.valid && (r.baseline?.valid ?? true)),
+        valid: runs.every((r) => engineVariants(r).every(([, f]) => f.valid) && (r.baseline?.valid ?? true)),
         targets,
         settings: {
           warmupS: WARMUP_S,
@@ -473,6 +563,9 @@ async function main(): Promise<void> {
           engines: ENGINES,
           generatorConnections: GEN_CONNECTIONS,
           seed: SEED,
+          ...(values.writers ? { outcomeWriters: WRITERS } : {}),
+          generatorScheduling: scheduling,
+          generatorTimerEarlyMs: TIMER_EARLY_MS,
           pollIntervalMs: Number(POLL_INTERVAL_MS),
           clockTicks: clockTicks(),
           baselineDuties: 'coordinator role + fence, fenced cursor, watermarks, reconciler',
@@ -483,7 +576,13 @@ async function main(): Promise<void> {
   }
 }
 
-function printTable(runs: Run[], engineMax: number, baselineMax: number | null, targets: Target[]): void {
+function printTable(
+  runs: Run[],
+  engineMax: number,
+  baselineMax: number | null,
+  targets: Target[],
+  engineMaxByWriters?: Record<string, number>,
+): void {
   const out = (s: string) => process.stdout.write(`${s}\n`);
   const c = (v: Ms, w = 7) => show(v).padStart(w);
   const range = (s: Spread) => `${show(s.min)}–${show(s.max)}`.padStart(13);
@@ -494,35 +593,55 @@ function printTable(runs: Run[], engineMax: number, baselineMax: number | null, 
   out(
     `\nend-to-end latency in ms (scheduled arrival → DONE), medians of ${REPS} repetition(s), p99 min–max; throughput orders/s`,
   );
+  // with --writers one row per value, headed by a writers column (the baseline on the first)
+  const w = values.writers ? 5 : 0;
+  const head = (r: Run, writers: string) =>
+    `${`${r.downstreamMs}ms`.padStart(4)} ${String(r.rate).padStart(5)}${w ? ` w=${writers}`.padEnd(w) : ''}`;
   out(
-    `down  rate | engine:  thr     p50     p99   p99 min–max   p99.9     max | baseline: thr     p50     p99   p99 min–max   p99.9     max | e/b p99`,
+    `down  rate${w ? ' w'.padEnd(w) : ''} | engine:  thr     p50     p99   p99 min–max   p99.9     max | baseline: thr     p50     p99   p99 min–max   p99.9     max | e/b p99`,
   );
   for (const r of runs) {
-    const ratio =
-      r.baseline && r.engine.p99 !== null && r.baseline.p99 !== null
-        ? (r.engine.p99 / Math.max(r.baseline.p99, 0.001)).toFixed(2)
-        : '-';
-    out(
-      `${`${r.downstreamMs}ms`.padStart(4)} ${String(r.rate).padStart(5)} | ${side(r.engine)} | ${side(r.baseline)} | ${ratio}`,
-    );
+    engineVariants(r).forEach(([writers, f], i) => {
+      const ratio =
+        r.baseline && f.p99 !== null && r.baseline.p99 !== null
+          ? (f.p99 / Math.max(r.baseline.p99, 0.001)).toFixed(2)
+          : '-';
+      out(`${head(r, writers)} | ${side(f)} | ${side(i === 0 ? r.baseline : undefined)} | ${ratio}`);
+    });
   }
   out('\nengine per-stage latency, ms (p50 / p99, medians over repetitions)');
   for (const r of runs) {
-    const st = r.engine.stages ?? {};
-    out(
-      `${`${r.downstreamMs}ms`.padStart(4)} ${String(r.rate).padStart(5)} | ${Object.entries(st)
-        .map(([k, f]) => `${k} ${show(f.p50 ?? null)}/${show(f.p99 ?? null)}`)
-        .join(' · ')}`,
-    );
+    for (const [writers, f] of engineVariants(r)) {
+      out(
+        `${head(r, writers)} | ${Object.entries(f.stages ?? {})
+          .map(([k, x]) => `${k} ${show(x.p50 ?? null)}/${show(x.p99 ?? null)}`)
+          .join(' · ')}`,
+      );
+    }
+  }
+  out(
+    '\ngenerator (this process): lag p99 (issue − schedule; valid if ≤ 1 ms) and event-loop delay p99, ms, medians; its scheduling',
+  );
+  for (const r of runs) {
+    const all = [
+      ...engineVariants(r).map(([x, f]) => [`engine w=${x}`, f] as const),
+      ['baseline', r.baseline] as const,
+    ];
+    for (const [name, f] of all) {
+      if (!f) continue;
+      out(
+        `${`${r.downstreamMs}ms`.padStart(4)} ${String(r.rate).padStart(5)} ${(w ? name : name.replace(/ w=default$/, '')).padEnd(w ? 12 : 8)} | lag ${show(f.generatorLagP99.median, 2)} event-loop ${show(f.generatorEventLoopDelayP99Ms.median, 1)}${f.valid ? '' : ' INVALID'} | ${f.reps[0]?.scheduling.generator ?? '?'}`,
+      );
+    }
   }
   out(
     '\nper order: CPU ms by process (settler = engine or baseline; all = without generator), Redis commands, MySQL counters',
   );
   for (const r of runs) {
     for (const [name, f] of [
-      ['engine', r.engine],
-      ['baseline', r.baseline],
-    ] as const) {
+      ...engineVariants(r).map(([x, f]) => [w ? `engine w=${x}` : 'engine', f] as const),
+      ['baseline', r.baseline] as const,
+    ]) {
       if (!f) continue;
       const cpu = [...PROCESSES, 'total' as const]
         .map((p) => `${p === 'total' ? 'all' : p} ${show(f.cpuMsPerOrder[p], 3)}`)
@@ -531,16 +650,26 @@ function printTable(runs: Run[], engineMax: number, baselineMax: number | null, 
         .map(([k, v]) => `${k} ${show(v as Ms, 2)}`)
         .join(' ');
       out(
-        `${`${r.downstreamMs}ms`.padStart(4)} ${String(r.rate).padStart(5)} ${name.padEnd(8)} | ${cpu} | redis ${show(f.redisCommandsPerOrder, 1)} | ${my}`,
+        `${`${r.downstreamMs}ms`.padStart(4)} ${String(r.rate).padStart(5)} ${name.padEnd(w ? 12 : 8)} | ${cpu} | redis ${show(f.redisCommandsPerOrder, 1)} | ${my}`,
       );
     }
   }
   out(
-    `\nhighest sustained rate (downstream 0 ms; throughput ≥ 95% of rate, p99 < 100 ms, none unfinished): engine ${engineMax}/s, baseline ${baselineMax ?? '-'}/s`,
+    `\nhighest sustained rate (downstream 0 ms; throughput ≥ 95% of rate, p99 < 100 ms, none unfinished): engine ${engineMax}/s` +
+      `${
+        engineMaxByWriters
+          ? ` (${Object.entries(engineMaxByWriters)
+              .map(([x, m]) => `w=${x} ${m}/s`)
+              .join(', ')})`
+          : ''
+      }, baseline ${baselineMax ?? '-'}/s`,
   );
   out('targets (issue 13 §3):');
   for (const t of targets) out(`  [${t.status}] ${t.target}${t.detail ? ` — ${t.detail}` : ''}`);
-  const invalid = runs.flatMap((r) => [...r.engine.invalidReasons, ...(r.baseline?.invalidReasons ?? [])]);
+  const invalid = runs.flatMap((r) => [
+    ...engineVariants(r).flatMap(([, f]) => f.invalidReasons),
+    ...(r.baseline?.invalidReasons ?? []),
+  ]);
   if (invalid.length > 0) out(`INVALID runs (generator lag): ${invalid.length}`);
 }
 

@@ -8,12 +8,30 @@ const INSERT =
 /** Wall-clock ms with sub-ms precision. */
 export const preciseNow = (): number => performance.timeOrigin + performance.now();
 
+/**
+ * Timers have ms granularity and fire up to ~1 ms late: a timer is aimed this far before the
+ * arrival and the rest is slept out in the kernel (below), not spun, because the generator
+ * may run real-time (scripts/bench/sched.ts) and a real-time spin takes a core from the system
+ * under test.
+ */
+export const TIMER_EARLY_MS = 1;
+const futexWord = new Int32Array(new SharedArrayBuffer(4));
+/** Blocks this thread until `untilMs` (epoch ms) in a futex wait: a sleep with µs precision. */
+function sleepUntil(untilMs: number): number {
+  const from = preciseNow();
+  for (let left = untilMs - from; left > 0; left = untilMs - preciseNow())
+    Atomics.wait(futexWord, 0, 0, left);
+  return preciseNow() - from;
+}
+
 export interface OpenLoopResult {
   /** per row: issue time − scheduled time, ms */
   lagMs: Float64Array;
   inserts: number;
   /** rows issued more than 1 ms late because every connection was busy (the rest of the lag: this process not running in time) */
   heldByConnections: number;
+  /** ms this thread slept in the last sub-ms to ms before arrivals (its event loop blocked meanwhile) */
+  sleptMs: number;
 }
 
 /**
@@ -35,6 +53,7 @@ export function writeOpenLoop(
   let inFlight = 0;
   let inserts = 0;
   let held = 0;
+  let slept = 0;
   let saturated = false;
   let timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   return new Promise((resolve, reject) => {
@@ -72,7 +91,8 @@ export function writeOpenLoop(
         pool.query(INSERT, [values]).then(
           () => {
             inFlight--;
-            if (next >= rows.length && inFlight === 0) resolve({ lagMs, inserts, heldByConnections: held });
+            if (next >= rows.length && inFlight === 0)
+              resolve({ lagMs, inserts, heldByConnections: held, sleptMs: slept });
             else if (timer === null) pump();
           },
           (err) => {
@@ -82,7 +102,7 @@ export function writeOpenLoop(
         );
       }
       if (next >= rows.length) {
-        if (inFlight === 0) resolve({ lagMs, inserts, heldByConnections: held });
+        if (inFlight === 0) resolve({ lagMs, inserts, heldByConnections: held, sleptMs: slept });
         return;
       }
       // all connections busy: the next completion pumps
@@ -90,9 +110,17 @@ export function writeOpenLoop(
         saturated = true;
         return;
       }
-      const wait = (dueMs[next] as number) - preciseNow();
-      // timers have ms granularity and fire late, not early: the last ms is waited out in event-loop turns
-      timer = wait >= 1.5 ? setTimeout(pump, Math.floor(wait - 0.5)) : setImmediate(pump);
+      const due = dueMs[next] as number;
+      const wait = due - preciseNow();
+      // the sleep waits for an immediate, not here: mysql2 hands out a pool connection in
+      // process.nextTick, so the INSERTs just issued reach their sockets only after this returns
+      timer =
+        wait > TIMER_EARLY_MS
+          ? setTimeout(pump, Math.floor(wait - TIMER_EARLY_MS))
+          : setImmediate(() => {
+              slept += sleepUntil(due);
+              pump();
+            });
     };
     pump();
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cpuMsPerOrder, cpuTicks } from '../../scripts/bench/proc-stat.js';
+import { schedulingFromStat } from '../../scripts/bench/sched.js';
 import { commandCalls, deltas, sum } from '../../scripts/bench/server-stats.js';
 import { latency, show, spread } from '../../scripts/bench/stats.js';
 import { evaluateTargets, type RateFigures } from '../../scripts/bench/targets.js';
@@ -116,4 +117,13 @@ test('targets: met, not met and not measured from the medians', () => {
     v.map((x) => x.status),
     ['met', 'not measured', 'met', 'not met'],
   );
+});
+
+test('/proc/<pid>/stat: scheduling policy and real-time priority (fields 41 and 40) after the last ")"', () => {
+  // a line as a SCHED_FIFO 50 process has it (fields 40, 41: 50 1), then SCHED_OTHER and SCHED_IDLE
+  const fifo =
+    '7240 (node (x)) S 1 7240 1 0 -1 4194560 2416 0 0 0 3 1 0 0 -51 0 7 0 29770 1090707456 11584 18446744073709551615 1 1 0 0 0 0 0 4096 134234626 0 0 0 17 1 50 1 0 0 0 0 0 0 0 0 0 0 0';
+  assert.equal(schedulingFromStat(fifo), 'SCHED_FIFO 50');
+  assert.equal(schedulingFromStat(fifo.replace(' 17 1 50 1 ', ' 17 1 0 0 ')), 'SCHED_OTHER');
+  assert.equal(schedulingFromStat(fifo.replace(' 17 1 50 1 ', ' 17 1 0 5 ')), 'SCHED_IDLE');
 });
