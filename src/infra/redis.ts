@@ -8,7 +8,10 @@ import { Redis } from 'ioredis';
  */
 export interface Scripts {
   /** redis/handoffs-n.lua */
-  handoffs(numKeys: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
+  handoffs(
+    numKeys: number,
+    ...keysThenArgs: (string | number)[]
+  ): Promise<[added: number[], read: [string, [string, string[] | null][]][] | null]>;
   /** redis/watermark-1.lua */
   watermark(hash: string, ...shardAndMs: (string | number)[]): Promise<number>;
   /** redis/ack-1.lua */

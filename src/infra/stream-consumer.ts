@@ -57,7 +57,8 @@ export interface StreamConsumerDeps {
 }
 
 type Entry = [id: string, fields: string[] | null];
-type Read = [stream: string, entries: Entry[]];
+/** What XREADGROUP answers: per stream, its entries. */
+export type Read = [stream: string, entries: Entry[]];
 type PendingRow = [id: string, consumer: string, idleMs: number, deliveries: number];
 
 const ORDERED_READ = 16;
@@ -122,6 +123,20 @@ export class StreamConsumer {
 
   private free(): number {
     return this.concurrency - this.inFlight.size;
+  }
+
+  /**
+   * How many new entries of each stream a read made elsewhere may take for this consumer now
+   * (a script that hands work on and takes the next in the same call): 0 when stopping or full.
+   */
+  takeable(): number {
+    if (this.opts.mode !== 'parallel' || !this.mayConsume()) return 0;
+    return Math.max(0, Math.ceil(this.free() / this.opts.streams.length));
+  }
+
+  /** Handles entries that a read made elsewhere delivered to this consumer, as if read here. */
+  deliver(read: readonly Read[]): void {
+    for (const [stream, entries] of read) for (const e of entries) this.dispatch(stream, e, false);
   }
 
   private async ensureGroups(): Promise<void> {
@@ -229,7 +244,7 @@ export class StreamConsumer {
         // COUNT is per stream: a share of the free slots from each, so a read overfills by less than one per stream
         const read = await this.read(Math.ceil(this.free() / this.opts.streams.length));
         this.failures = 0;
-        for (const [stream, entries] of read) for (const e of entries) this.dispatch(stream, e, false);
+        this.deliver(read);
       } catch (err) {
         await this.recoverFrom(err as Error);
       }

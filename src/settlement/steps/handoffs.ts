@@ -1,4 +1,5 @@
 import type { RedisClient } from '../../infra/redis.js';
+import type { Read } from '../../infra/stream-consumer.js';
 
 /** Where an order goes after its step: the next step's stream, under the order's hand-off marker. */
 export interface Onward {
@@ -27,12 +28,22 @@ export interface HandoffsOptions {
   observe?: (orders: number) => void;
 }
 
+/** Where the next work taken in a hand-off call goes: the caller's consumer of the step streams. */
+export interface Taker {
+  streams: readonly string[];
+  consumer: string;
+  /** new entries per stream the consumer has room for now (0: take none) */
+  takeable(): number;
+  deliver(read: readonly Read[]): void;
+}
+
 /**
  * The hot path's last hop: hands orders on to their next step, or acknowledges their last
  * one, many orders per call of redis/handoffs-n.lua, on a connection of its own so that it
  * never queues behind claims, trimming or metrics. While a call is in flight the next
  * orders gather; the call's round trip is the batching window, so a lone order waits for
- * no timer.
+ * no timer. The same call takes the next work for the `taker` (mostly the entries it just
+ * added), saving the blocking read's round trip.
  */
 export class Handoffs {
   private queue: Pending[] = [];
@@ -40,12 +51,19 @@ export class Handoffs {
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
 
+  private taker: Taker | null = null;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly opts: HandoffsOptions,
   ) {
     this.maxBatch = opts.maxBatch ?? 256;
     this.maxInFlight = opts.maxInFlight ?? 1;
+  }
+
+  /** From now on each call also takes new entries for `taker`. */
+  takeFor(taker: Taker): void {
+    this.taker = taker;
   }
 
   /** Adds the entry of the next step (unless this hand-off was made before) and deletes this one; true when added. */
@@ -77,8 +95,15 @@ export class Handoffs {
   }
 
   private async send(batch: Pending[]): Promise<void> {
-    const keys: string[] = [];
-    const args: (string | number)[] = [this.opts.group, this.opts.markerMs];
+    const taker = this.taker;
+    const keys: string[] = [...(taker?.streams ?? [])];
+    const args: (string | number)[] = [
+      this.opts.group,
+      this.opts.markerMs,
+      taker?.consumer ?? '',
+      keys.length,
+      taker?.takeable() ?? 0,
+    ];
     for (const p of batch) {
       keys.push(p.from);
       args.push(p.entryId, p.onward?.fields.length ?? 0);
@@ -89,7 +114,9 @@ export class Handoffs {
     }
     this.opts.observe?.(batch.length);
     try {
-      const added = await this.redis.handoffs(keys.length, ...keys, ...args);
+      const [added, read] = await this.redis.handoffs(keys.length, ...keys, ...args);
+      // the taken entries are this consumer's pending ones from now on, whatever happens here
+      if (read) taker?.deliver(read);
       for (const [i, p] of batch.entries()) p.resolve(added[i] === 1);
     } catch (err) {
       // the script may have done the orders before the one that failed: each order's part is

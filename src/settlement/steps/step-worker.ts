@@ -86,6 +86,12 @@ export class StepWorker {
       },
       { redis: deps.redis, blocking: deps.blocking, handle: (e) => this.handle(e), log: deps.log },
     );
+    deps.handoffs.takeFor({
+      streams: [...this.stepOf.keys()],
+      consumer: opts.consumer,
+      takeable: () => this.consumer.takeable(),
+      deliver: (read) => this.consumer.deliver(read),
+    });
   }
 
   start(): Promise<void> {
