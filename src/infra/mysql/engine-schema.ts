@@ -39,7 +39,10 @@ export const settlementOrder = mysqlTable(
     intakeMs: bigint('intake_ms', { mode: 'number' }).notNull(),
     updatedMs: bigint('updated_ms', { mode: 'number' }).notNull(),
     doneMs: bigint('done_ms', { mode: 'number' }),
-    /** token of the outcome write that last changed this row: tells a write whether its gated update won */
+    /**
+     * written by engines before the step log's INSERT used ROW_COUNT(); no longer written, kept
+     * so that a rolling deploy's older processes still write: drop it once none is left
+     */
     gate: varchar('gate', { length: 48 }),
   },
   (t) => [index('settlement_order_status_updated').on(t.status, t.updatedMs)],

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { money } from '../../domain/money.js';
 import type { Pool } from '../../infra/mysql/client.js';
@@ -47,16 +46,12 @@ const DEADLOCK = new Set([1213, 1205]);
 
 const LOG_COLUMNS =
   'order_id, step, attempt, status, error_code, error_message, result, started_ms, finished_ms, latency_ms';
-const LOG_ROW_FIRST = `SELECT ${[...LOG_COLUMNS.split(', '), 'gate'].map((c) => `? AS ${c}`).join(', ')}`;
-const LOG_ROW = `SELECT ${[...LOG_COLUMNS.split(', '), 'gate'].map(() => '?').join(', ')}`;
+/** the step log's row, written only when the UPDATE just before it changed the order (it won) */
 const LOG_INSERT = `INSERT INTO settlement_step (${LOG_COLUMNS}) SELECT ${LOG_COLUMNS.split(', ')
-  .map((c) => `v.${c}`)
-  .join(', ')} FROM (`;
-const LOG_INSERT_END = `) v JOIN settlement_order o ON o.order_id = v.order_id AND o.gate = v.gate ON DUPLICATE KEY UPDATE ${LOG_COLUMNS.split(
-  ', ',
-)
+  .map(() => '?')
+  .join(', ')} FROM DUAL WHERE ROW_COUNT() = 1 ON DUPLICATE KEY UPDATE ${LOG_COLUMNS.split(', ')
   .slice(3)
-  .map((c) => `settlement_step.${c}=VALUES(${c})`)
+  .map((c) => `${c}=VALUES(${c})`)
   .join(', ')}`;
 
 /**
@@ -72,9 +67,6 @@ const LOG_INSERT_END = `) v JOIN settlement_order o ON o.order_id = v.order_id A
 export class OutcomeWriter {
   private readonly queue: Pending[] = [];
   private inFlight = 0;
-  private seq = 0;
-  /** tells this writer's gate tokens from those of other processes */
-  private readonly id = randomBytes(4).toString('hex');
 
   constructor(
     private readonly pool: Pool,
@@ -131,58 +123,51 @@ export class OutcomeWriter {
 
   /**
    * One round trip: each outcome's UPDATE applies only where the order is still at that
-   * step and attempt (its affected-row count says whether it won) and stamps the row with
-   * the outcome's own gate token; the step log takes the rows whose stamp is their own.
+   * step and attempt (its affected-row count says whether it won), and the step-log INSERT
+   * right after it writes only when it did (ROW_COUNT(): a winning UPDATE always changes
+   * the row, its step, attempt or status moving on).
    */
   private async transact(conn: PoolConnection, batch: Pending[]): Promise<Verdict[]> {
     const now = Date.now();
-    const token = `${now.toString(36)}.${(this.seq++).toString(36)}.${this.id}`;
     const statements = ['START TRANSACTION'];
-    const logRows: string[] = [];
-    for (const [i, { outcome: o }] of batch.entries()) {
+    for (const { outcome: o } of batch) {
       const next = nextState(o);
-      const gate = `${token}.${i}`;
+      const carry = o.status === 'OK' ? o.carry : null;
       statements.push(
         conn.format(
-          "UPDATE settlement_order SET status=?, step=?, attempt=?, carry=COALESCE(?, carry), error_code=?, error_message=?, updated_ms=?, done_ms=?, gate=? WHERE order_id=? AND status='RUNNING' AND step=? AND attempt=?",
+          "UPDATE settlement_order SET status=?, step=?, attempt=?, carry=COALESCE(?, carry), error_code=?, error_message=?, updated_ms=?, done_ms=? WHERE order_id=? AND status='RUNNING' AND step=? AND attempt=?",
           [
             next.status,
             next.step,
             next.attempt,
-            o.status === 'OK' ? o.carry : null,
+            carry,
             o.errorCode,
             clip(o.errorMessage),
             now,
             next.status === 'DONE' ? o.finishedMs : null,
-            gate,
             o.orderId,
             o.step,
             o.attempt,
           ],
         ),
-      );
-      logRows.push(
-        conn.format(logRows.length === 0 ? LOG_ROW_FIRST : LOG_ROW, [
+        conn.format(LOG_INSERT, [
           o.orderId,
           o.step,
           o.attempt,
           o.status,
           o.errorCode,
           clip(o.errorMessage),
-          o.status === 'OK' ? o.carry : null,
+          carry,
           o.startedMs,
           o.finishedMs,
           o.finishedMs - o.startedMs,
-          gate,
         ]),
       );
     }
-    // the step log gets the rows of the outcomes whose update won, in one statement
-    statements.push(`${LOG_INSERT}${logRows.join(' UNION ALL ')}${LOG_INSERT_END}`);
     statements.push('COMMIT');
-    // results: START, then per outcome its UPDATE, then the step-log INSERT, then COMMIT
+    // results: START, then per outcome its UPDATE and its step-log INSERT, then COMMIT
     const [results] = await conn.query<ResultSetHeader[]>(statements.join(';\n'));
-    const won = batch.map((_, i) => results[1 + i]?.affectedRows === 1);
+    const won = batch.map((_, i) => results[1 + 2 * i]?.affectedRows === 1);
     const lost = batch.filter((_, i) => !won[i]).map((p) => p.outcome.orderId);
     // the rare loser: was it recorded by an earlier run of the same attempt, or is it stale?
     const state = new Map<string, RowDataPacket>();
