@@ -63,10 +63,14 @@ export class TcpProxy {
     this.held ??= [];
   }
 
+  /** what the last `release()` forwarded, as the clients sent it */
+  released: Buffer[] = [];
+
   /** Forwards what was held, in order, and forwards again. Returns how many bytes were held. */
   release(): number {
     const held = this.held ?? [];
     this.held = null;
+    this.released = held.map((h) => h.data);
     let bytes = 0;
     for (const { to, data } of held) {
       bytes += data.byteLength;
