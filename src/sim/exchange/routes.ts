@@ -1,4 +1,4 @@
-import { INSTRUMENT_IDS, type InstrumentId, type OrderResult } from '../../clients/exchange-wire.js';
+import { INSTRUMENT_IDS, type InstrumentId, type OrderOutcome } from '../../clients/exchange-wire.js';
 import type { Asset } from '../../clients/wire.js';
 import type { Money } from '../../domain/money.js';
 import {
@@ -24,6 +24,7 @@ import {
   echoIds,
   parseAccount,
   parseLeverage,
+  parseLiquidity,
   parseLookup,
   parseOrder,
   parseTransfer,
@@ -114,7 +115,7 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
   });
   const batchLimit = ORDER_LIMIT + options.maxBatch * BATCH_BYTES_PER_ORDER;
   const history = new TradeHistory();
-  const recorded = (result: OrderResult): OrderResult => {
+  const recorded = (result: OrderOutcome): OrderOutcome => {
     if (result.status === 'filled' && !result.replay) {
       history.filled(result, engine.walletUnits(result.account));
     }
@@ -177,10 +178,10 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
     const { delayMs, fault } = decide(rule, random);
     if (fault.kind === 'error') return sendError(ex, delayMs, fault.status, fault.code, 'injected fault');
     if (fault.kind === 'rateLimit') return sendError(ex, delayMs, 429, 'RATE_LIMITED', 'injected rate limit');
-    const results: OrderResult[] = new Array(orders.length);
+    const results: OrderOutcome[] = new Array(orders.length);
     for (let i = 0; i < orders.length; i++) {
       const order = orders[i];
-      let result: OrderResult;
+      let result: OrderOutcome;
       try {
         const inject = rule.rejectRate > 0 && random() < rule.rejectRate ? rule.rejectCode : undefined;
         result = recorded(engine.place(parseOrder(order), inject));
@@ -278,6 +279,14 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
   get('/exchange/price', (ex, query) => {
     httpExchanges.json(ex, 200, engine.priceView(instrumentOf(query.get('instrument'))));
   });
+
+  // --- test controls: how much of an order fills (partial fills); the price is /admin/price
+  post('/admin/liquidity', ORDER_LIMIT, (ex, body) => {
+    const req = parseLiquidity(body);
+    httpExchanges.json(ex, 200, engine.setLiquidity(req.instrument, req.maxQty));
+  });
+
+  get('/admin/liquidity', (ex) => httpExchanges.json(ex, 200, { liquidity: engine.liquidity() }));
 
   get('/exchange/instruments', (ex) =>
     httpExchanges.json(ex, 200, { instruments: Object.values(INSTRUMENTS) }),
