@@ -363,6 +363,20 @@ export interface LiquiditySetting {
   maxQty: string | null;
 }
 
+/**
+ * `POST /admin/price-move` (test control): moves the instrument's feed price to `price` at the
+ * next order placed on it (of `account` only, when given), just before that order is decided:
+ * the price moving "between sizing and fill". Fires once; arming the same (instrument, account)
+ * again replaces it. `hold` stops the random walk there, as `/admin/price`.
+ */
+export interface PriceMoveSetting {
+  instrument: InstrumentId;
+  /** a positive decimal string of at most 2 places (the feed quotes to the cent) */
+  price: string;
+  account: string | null;
+  hold: boolean;
+}
+
 export interface PriceView {
   instrument: InstrumentId;
   /** the feed price */

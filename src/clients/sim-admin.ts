@@ -1,4 +1,4 @@
-import type { InstrumentId, LiquiditySetting } from './exchange-wire.js';
+import type { InstrumentId, LiquiditySetting, PriceMoveSetting } from './exchange-wire.js';
 import { HttpJson, isObject } from './http-json.js';
 import type { Asset, FaultSettings, LedgerView } from './wire.js';
 
@@ -20,6 +20,15 @@ export interface SimAdmin {
    */
   setLiquidity(instrument: InstrumentId, maxQty: string | null): Promise<LiquiditySetting>;
   liquidity(): Promise<LiquiditySetting[]>;
+  /**
+   * Arms a move of `instrument`'s feed price to `price` (at most 2 places) at the next order
+   * placed on it (of `account` only, when given), just before that order is decided: once.
+   */
+  movePriceAtNextOrder(
+    instrument: InstrumentId,
+    price: string,
+    opts?: { account?: string; hold?: boolean },
+  ): Promise<PriceMoveSetting>;
   close(): Promise<void>;
 }
 
@@ -57,6 +66,14 @@ export function createSimAdmin(baseUrl: string, opts: { timeoutMs?: number } = {
     liquidity: () =>
       http.call(baseUrl, 'GET', '/admin/liquidity', undefined, (b) =>
         isObject(b) && Array.isArray(b.liquidity) ? (b.liquidity as LiquiditySetting[]) : undefined,
+      ),
+    movePriceAtNextOrder: (instrument, price, opts = {}) =>
+      http.call(
+        baseUrl,
+        'POST',
+        '/admin/price-move',
+        { instrument, price, account: opts.account, hold: opts.hold === true },
+        (b) => (isObject(b) && b.instrument === instrument ? (b as unknown as PriceMoveSetting) : undefined),
       ),
     close: () => http.close(),
   };

@@ -183,6 +183,30 @@ describe('exchange simulator: IOC limit orders over HTTP', () => {
     }
   });
 
+  it('a price move armed for the next order of one account fires there, once, between sizing and fill', async () => {
+    const quote = await exchange.price(BTC);
+    const armed = await admin.movePriceAtNextOrder(BTC, '60100', { account: 'ioc-c', hold: true });
+    assert.deepEqual(armed, { instrument: BTC, price: '60100', account: 'ioc-c', hold: true });
+    try {
+      // another account's order does not fire it
+      const other = filled(
+        await exchange.placeOrder(limit('ioc-a', 'arm-other', 'buy', quote.buyPrice, '0.1')),
+      );
+      assert.equal(other.price, '60012');
+      const c = canceled(await exchange.placeOrder(limit('ioc-c', 'arm-1', 'buy', quote.buyPrice, '0.1')));
+      assert.deepEqual([c.cancelReason, c.marketPrice], ['PRICE_BEYOND_LIMIT', '60112.1']);
+      // fired once: the price stays where it moved, nothing is armed any more
+      assert.equal((await exchange.price(BTC)).price, '60100');
+      const left = await raw('GET', '/admin/price-move');
+      assert.deepEqual(left.json, { armed: [] });
+      const bad = await raw('POST', '/admin/price-move', { instrument: BTC, price: '60100.123' });
+      assert.equal(bad.status, 400);
+      assert.match((bad.json as { message: string }).message, /^price: /);
+    } finally {
+      await admin.setPrice('BTC', '60000', { hold: true });
+    }
+  });
+
   it('partial fills: the liquidity cuts market and IOC orders, the rest canceled, the ledger conserved', async () => {
     const set = await admin.setLiquidity(BTC, '0.3');
     assert.deepEqual(set, { instrument: BTC, maxQty: '0.3' });

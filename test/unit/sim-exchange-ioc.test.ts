@@ -11,7 +11,8 @@ import { InvalidRequest } from '../../src/sim/errors.js';
 import { ExchangeEngine } from '../../src/sim/exchange/engine.js';
 import { parseUnits, type Units } from '../../src/sim/exchange/fixed.js';
 import { fillableQty, splitFill, withinLimit } from '../../src/sim/exchange/limits.js';
-import { parseAccount, parseLiquidity, parseOrder } from '../../src/sim/exchange/requests.js';
+import { PriceMoves } from '../../src/sim/exchange/price-moves.js';
+import { parseAccount, parseLiquidity, parseOrder, parsePriceMove } from '../../src/sim/exchange/requests.js';
 
 /**
  * IOC limit orders and partial fills of the simulated exchange, without HTTP: the parsing of
@@ -90,6 +91,31 @@ describe('parseLiquidity', () => {
   }
   it('refuses an unknown instrument', () =>
     assert.throws(() => parseLiquidity({ instrument: 'X', maxQty: '1' }), invalid(/^instrument: /)));
+});
+
+describe('price moves armed for the next order', () => {
+  it('fire once, for the account named or any, the latest arming of a pair winning', () => {
+    const moves = new PriceMoves();
+    const move = (price: string, account?: string) => parsePriceMove({ instrument: BTC, price, account });
+    assert.equal(moves.take(BTC, 'a'), undefined);
+    moves.arm(move('61000', 'b'));
+    moves.arm(move('62000', 'b'));
+    moves.arm(move('63000'));
+    assert.equal(moves.take('ETH-USDT-SWAP', 'b'), undefined);
+    assert.equal(moves.take(BTC, 'b')?.price.toFixed(), '62000');
+    assert.equal(moves.take(BTC, 'b')?.price.toFixed(), '63000', 'the any-account move');
+    assert.equal(moves.take(BTC, 'b'), undefined);
+    assert.equal(moves.armed.length, 0);
+  });
+
+  it('parse: instrument, a price to the cent, an optional account and hold', () => {
+    const m = parsePriceMove({ instrument: BTC, price: '60100.5', account: 'c', hold: true });
+    assert.deepEqual([m.instrument, m.price.toFixed(), m.account, m.hold], [BTC, '60100.5', 'c', true]);
+    assert.throws(() => parsePriceMove({ instrument: BTC, price: '1.001' }), invalid(/^price: /));
+    assert.throws(() => parsePriceMove({ instrument: BTC, price: '0' }), invalid(/^price: /));
+    assert.throws(() => parsePriceMove({ instrument: BTC, price: '1', hold: 1 }), invalid(/^hold: /));
+    assert.throws(() => parsePriceMove({ instrument: BTC, price: '1', account: '' }), invalid(/^account: /));
+  });
 });
 
 describe('the fill decision', () => {

@@ -20,6 +20,7 @@ import { choice, object, text } from '../fields.js';
 import { formatUnits, isMultiple, parseUnits, type Units } from './fixed.js';
 import { RULES } from './instruments.js';
 import { isSystemAccount } from './ledger.js';
+import type { PriceMove } from './price-moves.js';
 
 /** Request bodies of the exchange checked field by field; the error names the field. */
 
@@ -159,6 +160,25 @@ export function parseLiquidity(body: unknown): LiquidityRequest {
     );
   }
   return { instrument, maxQty: max };
+}
+
+/** `{instrument, price, account?, hold?}`: a price move at the next order (price-moves.ts). */
+export function parsePriceMove(body: unknown): PriceMove {
+  const b = object(body, 'body');
+  const instrument = choice(b, 'instrument', INSTRUMENT_IDS);
+  const price = b.price;
+  // as /admin/price: the feed quotes to the cent
+  if (typeof price !== 'string' || !/^\d{1,12}(\.\d{1,2})?$/.test(price) || Number(price) <= 0) {
+    throw new InvalidRequest('price: expected a positive decimal string of at most 2 places, like "60100.5"');
+  }
+  if (b.hold !== undefined && typeof b.hold !== 'boolean')
+    throw new InvalidRequest('hold: expected true or false');
+  return {
+    instrument,
+    price: new Money(price),
+    account: b.account === undefined ? undefined : account(b),
+    hold: b.hold === true,
+  };
 }
 
 /** What a rejection of an order that could not be read echoes back. */
