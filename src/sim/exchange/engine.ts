@@ -311,7 +311,7 @@ export class ExchangeEngine {
     const quote = req.side === 'buy' ? cache.buy : cache.sell;
     const price = quote.price;
     const wanted = closeQty + openQty;
-    if (!withinLimit(req.side, price, req.limit?.price)) {
+    if (req.limit !== undefined && !withinLimit(req.side, price, req.limit.price)) {
       const beyond = req.side === 'buy' ? 'above' : 'below';
       return this.#cancel(
         acct,
@@ -322,7 +322,9 @@ export class ExchangeEngine {
         `fill price ${quote.text} is ${beyond} the limit ${req.limit?.priceText}`,
       );
     }
-    const qty = fillableQty(wanted, this.#liquidity.get(req.instrument));
+    // most runs set no liquidity: no lookup per order then
+    const qty =
+      this.#liquidity.size === 0 ? wanted : fillableQty(wanted, this.#liquidity.get(req.instrument));
     if (qty === 0n) {
       return this.#cancel(acct, req, wanted, quote, 'INSUFFICIENT_LIQUIDITY', 'no liquidity');
     }
