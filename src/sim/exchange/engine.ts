@@ -319,12 +319,13 @@ export class ExchangeEngine {
         wanted,
         quote,
         'PRICE_BEYOND_LIMIT',
-        `fill price ${quote.text} is ${beyond} the limit ${req.limit?.priceText}`,
+        `fill price ${quote.text} is ${beyond} the limit ${req.limit.priceText}`,
       );
     }
     // most runs set no liquidity: no lookup per order then
     const qty =
       this.#liquidity.size === 0 ? wanted : fillableQty(wanted, this.#liquidity.get(req.instrument));
+    // unreachable while liquidity is at least one step (parseLiquidity); were it less, a cancel, never a fill of 0
     if (qty === 0n) {
       return this.#cancel(acct, req, wanted, quote, 'INSUFFICIENT_LIQUIDITY', 'no liquidity');
     }
