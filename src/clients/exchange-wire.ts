@@ -76,15 +76,23 @@ export interface LeverageView {
 }
 
 /**
- * A market order. `clientOrderId` is the idempotency key, unique per account: a repeat of
- * the same order returns the first result marked `replay: true`; a different order under
- * the same id is refused (IDEMPOTENCY_CONFLICT). In hedge mode `positionSide` says which
- * position the order opens (buy long, sell short) or closes (sell long, buy short); in
- * one-way mode it is left out and a buy against a short position reduces it (and, beyond
- * it, flips to long unless `reduceOnly`). A close is cut to the position it closes; the
- * result's `qty` says what filled.
+ * A market order, or an IOC limit order. `clientOrderId` is the idempotency key, unique per
+ * account: a repeat of the same order returns the first result marked `replay: true` (a
+ * canceled one too); a different order under the same id is refused (IDEMPOTENCY_CONFLICT).
+ * In hedge mode `positionSide` says which position the order opens (buy long, sell short) or
+ * closes (sell long, buy short); in one-way mode it is left out and a buy against a short
+ * position reduces it (and, beyond it, flips to long unless `reduceOnly`). A close is cut to
+ * the position it closes; the result's `qty` says what filled.
  */
-export interface ExchangeOrderRequest {
+export type PlaceOrderRequest = ExchangeOrderRequest | LimitOrderRequest;
+
+export const ORDER_TYPES = ['market', 'limit'] as const;
+export type OrderType = (typeof ORDER_TYPES)[number];
+/** immediate or cancel: fills what it can now, within the limit, and cancels the rest */
+export const TIMES_IN_FORCE = ['IOC'] as const;
+export type TimeInForce = (typeof TIMES_IN_FORCE)[number];
+
+interface OrderFields {
   account: string;
   clientOrderId: string;
   instrument: InstrumentId;
@@ -95,6 +103,26 @@ export interface ExchangeOrderRequest {
   /** never increase a position: refused if it would open, cut to the position if it would flip or overshoot */
   reduceOnly?: boolean;
 }
+
+/** A market order: fills at the current fill price, as much as the liquidity allows (all of it by default). */
+export interface ExchangeOrderRequest extends OrderFields {
+  type?: 'market';
+}
+
+/**
+ * Fills at the current fill price (as a market order would) only if that price is within the
+ * limit: a buy at or below `price`, a sell at or above; otherwise nothing fills and the order
+ * ends canceled (PRICE_BEYOND_LIMIT). What the liquidity does not cover is canceled.
+ */
+export interface LimitOrderRequest extends OrderFields {
+  type: 'limit';
+  /** the limit, a positive decimal string on the instrument's tick */
+  price: string;
+  timeInForce: TimeInForce;
+}
+
+/** Why (part of) an order was canceled instead of filled. */
+export type CancelReason = 'PRICE_BEYOND_LIMIT' | 'INSUFFICIENT_LIQUIDITY';
 
 /** One effect of an order on one position side: a one-way flip is a close leg then an open leg. */
 export interface FillLeg {
@@ -116,7 +144,7 @@ export interface FilledOrder {
   orderId: string;
   instrument: InstrumentId;
   side: OrderSide;
-  /** what was asked; `qty` is less when a reduce-only order was cut to the position */
+  /** what was asked; `qty` (what filled) is less when a reduce-only order was cut to the position, or the liquidity cut it */
   requestedQty: string;
   qty: string;
   /** the fill price: the feed price moved against the taker by the slippage, on the tick */
@@ -130,6 +158,44 @@ export interface FilledOrder {
   filledMs: number;
   legs: FillLeg[];
   /** true when this is the stored result of an order applied before */
+  replay: boolean;
+  type: OrderType;
+  /** a limit order's limit and time in force; absent for a market order */
+  limitPrice?: string;
+  timeInForce?: TimeInForce;
+  /** PARTIALLY_FILLED when the liquidity cut the order: `remainingQty` was canceled */
+  orderStatus: 'FILLED' | 'PARTIALLY_FILLED';
+  /** contracts asked but not filled for want of liquidity (canceled); "0" when FILLED. A reduce-only cut is not counted. */
+  remainingQty: string;
+  /** INSUFFICIENT_LIQUIDITY when PARTIALLY_FILLED */
+  cancelReason?: CancelReason;
+}
+
+/**
+ * An order accepted but of which nothing filled (an IOC limit order beyond its limit), kept
+ * under its client order id like a fill: no position change, no fee, nothing in the ledger.
+ */
+export interface CanceledOrder {
+  status: 'canceled';
+  orderStatus: 'CANCELED';
+  account: string;
+  clientOrderId: string;
+  orderId: string;
+  instrument: InstrumentId;
+  side: OrderSide;
+  type: OrderType;
+  limitPrice?: string;
+  timeInForce?: TimeInForce;
+  requestedQty: string;
+  /** "0": nothing filled */
+  qty: string;
+  /** what was to fill (after a reduce-only cut), all canceled */
+  remainingQty: string;
+  cancelReason: CancelReason;
+  /** the fill price the order was checked against (what a market order would have filled at) */
+  marketPrice: string;
+  message: string;
+  canceledMs: number;
   replay: boolean;
 }
 
@@ -146,15 +212,18 @@ export interface RejectedOrder {
   message: string;
 }
 
+/** What a market order gets: with liquidity at least one step, it always fills something or is rejected. */
 export type OrderResult = FilledOrder | RejectedOrder;
+/** What any order gets, a limit order included. */
+export type OrderOutcome = OrderResult | CanceledOrder;
 
 export interface PlaceOrdersRequest {
-  orders: ExchangeOrderRequest[];
+  orders: PlaceOrderRequest[];
 }
 
 /** One result per order, in the order sent; the orders are applied in that order. */
 export interface PlaceOrdersResponse {
-  results: OrderResult[];
+  results: OrderOutcome[];
 }
 
 /** What became of orders placed before: `POST /exchange/orders/lookup`, at most the batch size. */
@@ -162,7 +231,11 @@ export interface LookupOrdersRequest {
   orders: { account: string; clientOrderId: string }[];
 }
 
-/** Per order asked, in order: its stored result (as first answered, `replay: false`), or null if it never filled. */
+/**
+ * Per order asked, in order: its stored fill (as first answered, `replay: false`), or null if
+ * nothing of it ever filled (a canceled IOC order too: placing it again answers its stored
+ * cancel, so it cannot fill twice).
+ */
 export interface LookupOrdersResponse {
   results: (FilledOrder | null)[];
 }
@@ -234,6 +307,8 @@ export interface ExchangeLedgerView {
   fills: number;
   /** orders answered with the stored result of their client order id */
   replays: number;
+  /** orders of which nothing filled (an IOC limit beyond its limit), kept under their client order id */
+  canceled: number;
   /** client order ids whose effect reached the ledger more than once; must stay 0 */
   duplicatedClientOrderIds: number;
   /** rejected orders by code */
@@ -275,6 +350,31 @@ export interface ExchangeTransfersView {
   replays: number;
   /** USDT held by each escrow account */
   escrow: Record<string, string>;
+}
+
+/**
+ * `POST /admin/liquidity` (test control): the most contracts one order fills on the instrument
+ * at the current price; the rest of the order is canceled (INSUFFICIENT_LIQUIDITY). `maxQty`
+ * null: unlimited (the default).
+ */
+export interface LiquiditySetting {
+  instrument: InstrumentId;
+  /** a positive multiple of the instrument's qtyStep, or null */
+  maxQty: string | null;
+}
+
+/**
+ * `POST /admin/price-move` (test control): moves the instrument's feed price to `price` at the
+ * next order placed on it (of `account` only, when given), just before that order is decided:
+ * the price moving "between sizing and fill". Fires once; arming the same (instrument, account)
+ * again replaces it. `hold` stops the random walk there, as `/admin/price`.
+ */
+export interface PriceMoveSetting {
+  instrument: InstrumentId;
+  /** a positive decimal string of at most 2 places (the feed quotes to the cent) */
+  price: string;
+  account: string | null;
+  hold: boolean;
 }
 
 export interface PriceView {

@@ -1,6 +1,7 @@
 import { WebSocket } from 'undici';
 import {
   type AccountView,
+  type CanceledOrder,
   type CreateAccountRequest,
   type EquityView,
   EXCHANGE_EVENTS_PATH,
@@ -15,7 +16,10 @@ import {
   type InstrumentId,
   type InstrumentSpec,
   type LeverageView,
+  type LimitOrderRequest,
+  type OrderOutcome,
   type OrderResult,
+  type PlaceOrderRequest,
   type PositionsView,
   type PriceView,
   type SetLeverageRequest,
@@ -36,13 +40,22 @@ export interface ExchangeClient {
   /** creates the account if new, then deposits `balances` (each call deposits again) */
   createAccount(req: CreateAccountRequest): Promise<AccountView>;
   setLeverage(req: SetLeverageRequest): Promise<LeverageView>;
-  /** one order: its fill, or a DownstreamError with the rejection's code (INSUFFICIENT_MARGIN, ...) */
+  /**
+   * One order: its fill (`orderStatus` FILLED or PARTIALLY_FILLED, `remainingQty` canceled),
+   * or a DownstreamError with the rejection's code (INSUFFICIENT_MARGIN, ...). A limit order
+   * may also end canceled (nothing filled, `cancelReason`), which is an answer, not an error.
+   */
+  placeOrder(order: LimitOrderRequest): Promise<FilledOrder | CanceledOrder>;
+  // last: what Parameters<> of this method reads, the order every caller before limits sent
   placeOrder(order: ExchangeOrderRequest): Promise<FilledOrder>;
   /**
-   * A batch, applied in order: one result per order, filled or rejected with its code. The
-   * call as a whole fails only for the batch (400, 413, 429, 5xx, timeout).
+   * A batch, applied in order: one result per order, filled, canceled (limit orders only) or
+   * rejected with its code. The call as a whole fails only for the batch (400, 413, 429, 5xx,
+   * timeout).
    */
-  placeOrders(orders: readonly ExchangeOrderRequest[]): Promise<OrderResult[]>;
+  placeOrders<O extends PlaceOrderRequest>(
+    orders: readonly O[],
+  ): Promise<(O extends LimitOrderRequest ? OrderOutcome : OrderResult)[]>;
   /**
    * What became of orders placed before (a batch that timed out, a run that crashed): per
    * (account, clientOrderId), in order, its stored fill, or null if it never filled. Places
@@ -79,12 +92,17 @@ export interface ExchangeClientOptions {
 
 export function createExchangeClient(baseUrl: string, opts: ExchangeClientOptions = {}): ExchangeClient {
   const http = new HttpJson({ timeoutMs: opts.timeoutMs ?? 2000, connections: opts.connections ?? 8 });
+  // the answer's type follows the order's: a market order is never canceled (the exchange
+  // cancels only beyond a limit), which the checks below hold it to
+  const placeOrder = (order: PlaceOrderRequest): Promise<never> =>
+    http.call(baseUrl, 'POST', '/exchange/order', order, placed(order)) as Promise<never>;
+  const placeOrders: ExchangeClient['placeOrders'] = (orders) =>
+    http.call(baseUrl, 'POST', '/exchange/orders', { orders }, batchResults(orders)) as never;
   return {
     createAccount: (req) => http.call(baseUrl, 'POST', '/exchange/accounts', req, accountView),
     setLeverage: (req) => http.call(baseUrl, 'POST', '/exchange/leverage', req, leverageView),
-    placeOrder: (order) => http.call(baseUrl, 'POST', '/exchange/order', order, filled(order)),
-    placeOrders: (orders) =>
-      http.call(baseUrl, 'POST', '/exchange/orders', { orders }, batchResults(orders.length)),
+    placeOrder,
+    placeOrders,
     lookupOrders: (refs) =>
       http.call(
         baseUrl,
@@ -179,20 +197,30 @@ const accountView: Check<AccountView> = (b) =>
 const leverageView: Check<LeverageView> = (b) =>
   isObject(b) && typeof b.leverage === 'number' ? (b as unknown as LeverageView) : undefined;
 
-const filled =
-  (order: ExchangeOrderRequest): Check<FilledOrder> =>
+const placed =
+  (order: PlaceOrderRequest): Check<FilledOrder | CanceledOrder> =>
   (b) =>
-    isObject(b) && b.status === 'filled' && b.clientOrderId === order.clientOrderId
-      ? (b as unknown as FilledOrder)
+    isObject(b) &&
+    (b.status === 'filled' || (b.status === 'canceled' && order.type === 'limit')) &&
+    b.clientOrderId === order.clientOrderId
+      ? (b as unknown as FilledOrder | CanceledOrder)
       : undefined;
 
 const batchResults =
-  (count: number): Check<OrderResult[]> =>
+  (orders: readonly PlaceOrderRequest[]): Check<OrderOutcome[]> =>
   (b) => {
-    if (!isObject(b) || !Array.isArray(b.results) || b.results.length !== count) return undefined;
-    for (const r of b.results)
-      if (!isObject(r) || (r.status !== 'filled' && r.status !== 'rejected')) return undefined;
-    return b.results as OrderResult[];
+    if (!isObject(b) || !Array.isArray(b.results) || b.results.length !== orders.length) return undefined;
+    for (let i = 0; i < b.results.length; i++) {
+      const r: unknown = b.results[i];
+      if (!isObject(r)) return undefined;
+      if (
+        r.status === 'canceled'
+          ? orders[i]?.type !== 'limit'
+          : r.status !== 'filled' && r.status !== 'rejected'
+      )
+        return undefined;
+    }
+    return b.results as OrderOutcome[];
   };
 
 const lookedUp =

@@ -1,3 +1,4 @@
+import type { InstrumentId, LiquiditySetting, PriceMoveSetting } from './exchange-wire.js';
 import { HttpJson, isObject } from './http-json.js';
 import type { Asset, FaultSettings, LedgerView } from './wire.js';
 
@@ -13,6 +14,21 @@ export interface SimAdmin {
   price(asset: Asset): Promise<string>;
   /** moves the price of `asset`; `hold` keeps it there (no random walk) until the next call */
   setPrice(asset: Asset, price: string, opts?: { hold?: boolean }): Promise<void>;
+  /**
+   * The most contracts one exchange order fills on `instrument` (a positive multiple of its
+   * step); the rest is canceled (INSUFFICIENT_LIQUIDITY). null: unlimited, the default.
+   */
+  setLiquidity(instrument: InstrumentId, maxQty: string | null): Promise<LiquiditySetting>;
+  liquidity(): Promise<LiquiditySetting[]>;
+  /**
+   * Arms a move of `instrument`'s feed price to `price` (at most 2 places) at the next order
+   * placed on it (of `account` only, when given), just before that order is decided: once.
+   */
+  movePriceAtNextOrder(
+    instrument: InstrumentId,
+    price: string,
+    opts?: { account?: string; hold?: boolean },
+  ): Promise<PriceMoveSetting>;
   close(): Promise<void>;
 }
 
@@ -43,6 +59,22 @@ export function createSimAdmin(baseUrl: string, opts: { timeoutMs?: number } = {
         isObject(b) && b.price === price ? b : undefined,
       );
     },
+    setLiquidity: (instrument, maxQty) =>
+      http.call(baseUrl, 'POST', '/admin/liquidity', { instrument, maxQty }, (b) =>
+        isObject(b) && b.instrument === instrument ? (b as unknown as LiquiditySetting) : undefined,
+      ),
+    liquidity: () =>
+      http.call(baseUrl, 'GET', '/admin/liquidity', undefined, (b) =>
+        isObject(b) && Array.isArray(b.liquidity) ? (b.liquidity as LiquiditySetting[]) : undefined,
+      ),
+    movePriceAtNextOrder: (instrument, price, opts = {}) =>
+      http.call(
+        baseUrl,
+        'POST',
+        '/admin/price-move',
+        { instrument, price, account: opts.account, hold: opts.hold === true },
+        (b) => (isObject(b) && b.instrument === instrument ? (b as unknown as PriceMoveSetting) : undefined),
+      ),
     close: () => http.close(),
   };
 }

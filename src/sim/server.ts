@@ -187,6 +187,7 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
     fail,
     rule: (endpoint) => rules[endpoint],
     price: (asset) => feed.price(asset),
+    movePrice: (asset, price, hold) => feed.set(asset, price, hold),
     options: exchangeOpts,
   });
 

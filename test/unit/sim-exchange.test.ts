@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FilledOrder, OrderResult, RejectedOrder } from '../../src/clients/exchange-wire.js';
+import type { FilledOrder, OrderOutcome, RejectedOrder } from '../../src/clients/exchange-wire.js';
 import { Money } from '../../src/domain/money.js';
 import { Rejected } from '../../src/sim/errors.js';
 import { ExchangeEngine } from '../../src/sim/exchange/engine.js';
@@ -24,7 +24,7 @@ function world(opts: { feeRate?: string; slippageBps?: number } = {}) {
   let seq = 0;
   const account = (id: string, usdt: string, positionMode?: 'one-way' | 'hedge') =>
     engine.createAccount(parseAccount({ account: id, balances: { USDT: usdt }, positionMode }));
-  const order = (o: Record<string, unknown>): OrderResult =>
+  const order = (o: Record<string, unknown>): OrderOutcome =>
     engine.place(parseOrder({ instrument: BTC, clientOrderId: `o${++seq}`, ...o }));
   const setPrice = (asset: 'BTC' | 'ETH', price: string) => {
     prices[asset] = new Money(price);
@@ -32,12 +32,12 @@ function world(opts: { feeRate?: string; slippageBps?: number } = {}) {
   return { engine, account, order, setPrice };
 }
 
-function filled(r: OrderResult): FilledOrder {
+function filled(r: OrderOutcome): FilledOrder {
   assert.equal(r.status, 'filled', r.status === 'rejected' ? `${r.code}: ${r.message}` : '');
   return r as FilledOrder;
 }
 
-function rejected(r: OrderResult, code: string): RejectedOrder {
+function rejected(r: OrderOutcome, code: string): RejectedOrder {
   assert.equal(r.status, 'rejected', `expected ${code}, got a fill`);
   assert.equal((r as RejectedOrder).code, code, (r as RejectedOrder).message);
   return r as RejectedOrder;
@@ -186,6 +186,10 @@ describe('sim exchange', () => {
           filledMs: 1_764_000_000_000,
           legs: undefined,
           replay: false,
+          // a market order, filled in full: nothing canceled
+          type: 'market',
+          orderStatus: 'FILLED',
+          remainingQty: '0',
         },
       );
       assert.deepEqual(r.legs, [

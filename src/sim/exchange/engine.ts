@@ -1,5 +1,7 @@
 import type {
   AccountView,
+  CanceledOrder,
+  CancelReason,
   ExchangeLedgerView,
   ExchangeTransfer,
   ExchangeTransfersView,
@@ -7,7 +9,9 @@ import type {
   FillLeg,
   InstrumentId,
   LeverageView,
+  LiquiditySetting,
   MarginMode,
+  OrderOutcome,
   OrderSide,
   PositionMode,
   PositionSide,
@@ -15,12 +19,14 @@ import type {
   PriceView,
   RejectedOrder,
 } from '../../clients/exchange-wire.js';
+import { INSTRUMENT_IDS } from '../../clients/exchange-wire.js';
 import { type Asset, CURRENCIES, type Totals } from '../../clients/wire.js';
 import type { Money } from '../../domain/money.js';
 import { Rejected } from '../errors.js';
 import { formatUnits as fmt, minUnits, ONE, parseUnits, type Units } from './fixed.js';
 import { fillPrice, type InstrumentRules, qtyProblem, RULES } from './instruments.js';
 import { ExchangeLedger } from './ledger.js';
+import { fillableQty, splitFill, withinLimit } from './limits.js';
 import {
   type CloseEffect,
   closeEffect,
@@ -83,7 +89,7 @@ interface AccountState {
 }
 
 interface Applied {
-  readonly result: FilledOrder;
+  readonly result: FilledOrder | CanceledOrder;
   /** what the result does not show of the order, to tell a replay from a conflict */
   readonly positionSide: PositionSide | undefined;
   readonly reduceOnly: boolean;
@@ -120,6 +126,9 @@ export class ExchangeEngine {
   #ordersApplied = 0;
   #fills = 0;
   #replays = 0;
+  #canceled = 0;
+  /** the most contracts one order fills, per instrument; unlimited when absent */
+  readonly #liquidity = new Map<InstrumentId, Units>();
   readonly #rejected = new Map<string, number>();
   readonly #transfers = new TransferBook();
   readonly #escrows = new Set<string>();
@@ -149,9 +158,29 @@ export class ExchangeEngine {
     return this.#ledger.balance(account, 'USDT');
   }
 
-  /** The stored result of a filled client order id (as first answered), or undefined. Changes nothing. */
+  /**
+   * The stored result of a filled client order id (as first answered), or undefined: also for
+   * a canceled order, of which nothing filled. Changes nothing.
+   */
   lookup(account: string, clientOrderId: string): FilledOrder | undefined {
-    return this.#accounts.get(account)?.applied.get(clientOrderId)?.result;
+    const result = this.#accounts.get(account)?.applied.get(clientOrderId)?.result;
+    return result?.status === 'filled' ? result : undefined;
+  }
+
+  /** The most contracts one order fills on the instrument (a multiple of its step, checked by the caller); undefined: unlimited. */
+  setLiquidity(instrument: InstrumentId, maxQty: Units | undefined): LiquiditySetting {
+    if (maxQty === undefined) this.#liquidity.delete(instrument);
+    else this.#liquidity.set(instrument, maxQty);
+    return this.#liquiditySetting(instrument);
+  }
+
+  liquidity(): LiquiditySetting[] {
+    return INSTRUMENT_IDS.map((i) => this.#liquiditySetting(i));
+  }
+
+  #liquiditySetting(instrument: InstrumentId): LiquiditySetting {
+    const max = this.#liquidity.get(instrument);
+    return { instrument, maxQty: max === undefined ? null : fmt(max) };
   }
 
   /** Creates the account if new, changes its position mode if asked (only when flat), then deposits. */
@@ -212,12 +241,14 @@ export class ExchangeEngine {
   }
 
   /**
-   * Fills a market order at once, or rejects it with a code. A client order id filled before
-   * returns its first result as a replay and changes nothing; `injectedReject` rejects a new
-   * order with that code (fault injection), never a replay. Rejections are not remembered:
-   * the same client order id may fill later.
+   * Fills an order at once (a limit order only within its limit; any order only up to the
+   * instrument's liquidity, the rest canceled), cancels it if nothing may fill, or rejects it
+   * with a code. A client order id filled or canceled before returns its first result as a
+   * replay and changes nothing; `injectedReject` rejects a new order with that code (fault
+   * injection), never a replay. Rejections are not remembered: the same client order id may
+   * fill later.
    */
-  place(req: OrderRequest, injectedReject?: string): FilledOrder | RejectedOrder {
+  place(req: OrderRequest, injectedReject?: string): OrderOutcome {
     const acct = this.#accounts.get(req.account);
     if (acct === undefined) return this.reject(req, 'UNKNOWN_ACCOUNT', `no account ${req.account}`);
     const prior = acct.applied.get(req.clientOrderId);
@@ -275,12 +306,34 @@ export class ExchangeEngine {
       openQty = asked;
     }
 
-    // 2. price, fee, PnL of the close, margin of the open (checked against what is available after the close)
-    const setting = acct.settings.get(req.instrument) ?? DEFAULT_SETTING;
+    // 2. the fill decision at the current fill price: within the limit, up to the liquidity
     const cache = this.#feed(rules);
     const quote = req.side === 'buy' ? cache.buy : cache.sell;
     const price = quote.price;
-    const qty = closeQty + openQty;
+    const wanted = closeQty + openQty;
+    if (req.limit !== undefined && !withinLimit(req.side, price, req.limit.price)) {
+      const beyond = req.side === 'buy' ? 'above' : 'below';
+      return this.#cancel(
+        acct,
+        req,
+        wanted,
+        quote,
+        'PRICE_BEYOND_LIMIT',
+        `fill price ${quote.text} is ${beyond} the limit ${req.limit.priceText}`,
+      );
+    }
+    // most runs set no liquidity: no lookup per order then
+    const qty =
+      this.#liquidity.size === 0 ? wanted : fillableQty(wanted, this.#liquidity.get(req.instrument));
+    // unreachable while liquidity is at least one step (parseLiquidity); were it less, a cancel, never a fill of 0
+    if (qty === 0n) {
+      return this.#cancel(acct, req, wanted, quote, 'INSUFFICIENT_LIQUIDITY', 'no liquidity');
+    }
+    const remaining = wanted - qty;
+    if (remaining !== 0n) ({ close: closeQty, open: openQty } = splitFill(closeQty, openQty, qty));
+
+    // 3. fee, PnL of the close, margin of the open (checked against what is available after the close)
+    const setting = acct.settings.get(req.instrument) ?? DEFAULT_SETTING;
     const fee = feeFor(qty * quote.perContract, this.#feeRate);
     const close: CloseEffect | undefined =
       held !== undefined && closeQty !== 0n
@@ -301,7 +354,7 @@ export class ExchangeEngine {
       }
     }
 
-    // 3. apply: the ledger, then the positions
+    // 4. apply: the ledger, then the positions
     this.#ledger.settleFill(acct.id, req.clientOrderId, fee, pnl);
     // most amounts of a fill equal the quantity asked: printed once, the string is shared
     const askedText = fmt(asked);
@@ -355,7 +408,15 @@ export class ExchangeEngine {
       filledMs: this.#now(),
       legs,
       replay: false,
+      type: req.type,
+      orderStatus: remaining === 0n ? 'FILLED' : 'PARTIALLY_FILLED',
+      remainingQty: remaining === 0n ? '0' : fmt(remaining),
     };
+    if (req.limit !== undefined) {
+      result.limitPrice = req.limit.priceText;
+      result.timeInForce = req.limit.timeInForce;
+    }
+    if (remaining !== 0n) result.cancelReason = 'INSUFFICIENT_LIQUIDITY';
     acct.applied.set(req.clientOrderId, {
       result,
       positionSide: req.positionSide,
@@ -363,6 +424,46 @@ export class ExchangeEngine {
     });
     this.#ordersApplied++;
     this.#fills += legs.length;
+    return result;
+  }
+
+  /** Nothing of the order fills: kept under its client order id (a repeat answers it), nothing else changes. */
+  #cancel(
+    acct: AccountState,
+    req: OrderRequest,
+    wanted: Units,
+    quote: Quote,
+    reason: CancelReason,
+    message: string,
+  ): CanceledOrder {
+    const result: CanceledOrder = {
+      status: 'canceled',
+      orderStatus: 'CANCELED',
+      account: acct.id,
+      clientOrderId: req.clientOrderId,
+      orderId: String(++this.#orderSeq),
+      instrument: req.instrument,
+      side: req.side,
+      type: req.type,
+      requestedQty: fmt(req.qty ?? 0n),
+      qty: '0',
+      remainingQty: fmt(wanted),
+      cancelReason: reason,
+      marketPrice: quote.text,
+      message,
+      canceledMs: this.#now(),
+      replay: false,
+    };
+    if (req.limit !== undefined) {
+      result.limitPrice = req.limit.priceText;
+      result.timeInForce = req.limit.timeInForce;
+    }
+    acct.applied.set(req.clientOrderId, {
+      result,
+      positionSide: req.positionSide,
+      reduceOnly: req.reduceOnly,
+    });
+    this.#canceled++;
     return result;
   }
 
@@ -486,6 +587,7 @@ export class ExchangeEngine {
       ordersApplied: this.#ordersApplied,
       fills: this.#fills,
       replays: this.#replays,
+      canceled: this.#canceled,
       duplicatedClientOrderIds: this.#ledger.doubleEffects(),
       rejected: Object.fromEntries(this.#rejected),
       journalEntries: this.#ledger.journalEntries,
@@ -541,7 +643,10 @@ function sameOrder(prior: Applied, req: OrderRequest): boolean {
     prior.positionSide === req.positionSide &&
     prior.reduceOnly === req.reduceOnly &&
     req.qty !== null &&
-    r.requestedQty === fmt(req.qty)
+    r.requestedQty === fmt(req.qty) &&
+    r.type === req.type &&
+    r.limitPrice === req.limit?.priceText &&
+    r.timeInForce === req.limit?.timeInForce
   );
 }
 

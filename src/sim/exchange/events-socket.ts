@@ -1,5 +1,9 @@
 import uWS from 'uWebSockets.js';
-import { EXCHANGE_EVENTS_PATH, type OrderResult, type SubscribedFrame } from '../../clients/exchange-wire.js';
+import {
+  EXCHANGE_EVENTS_PATH,
+  type OrderOutcome,
+  type SubscribedFrame,
+} from '../../clients/exchange-wire.js';
 import { queryOf, type TemplatedApp } from '../../infra/http.js';
 import { fillEvents } from './events.js';
 import { accountId } from './requests.js';
@@ -21,8 +25,8 @@ interface Subscriber {
 type Socket = uWS.WebSocket<Subscriber>;
 
 export interface FillEventsSocket {
-  /** Sends the fills of these results (replays and rejections have none) to their subscribers. */
-  publish(results: readonly OrderResult[]): void;
+  /** Sends the fills of these results (replays, cancels and rejections have none) to their subscribers. */
+  publish(results: readonly OrderOutcome[]): void;
   readonly subscribers: number;
   /** slow subscribers disconnected so far */
   readonly dropped: number;

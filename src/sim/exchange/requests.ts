@@ -4,17 +4,23 @@ import {
   type InstrumentId,
   MARGIN_MODES,
   type MarginMode,
+  ORDER_TYPES,
   type OrderSide,
+  type OrderType,
   POSITION_MODES,
   type PositionMode,
   type PositionSide,
+  TIMES_IN_FORCE,
+  type TimeInForce,
 } from '../../clients/exchange-wire.js';
 import { CURRENCIES, type Currency } from '../../clients/wire.js';
 import { isDecimalString, Money, SCALE } from '../../domain/money.js';
 import { InvalidRequest } from '../errors.js';
 import { choice, object, text } from '../fields.js';
-import { formatUnits, parseUnits, type Units } from './fixed.js';
+import { formatUnits, isMultiple, parseUnits, type Units } from './fixed.js';
+import { RULES } from './instruments.js';
 import { isSystemAccount } from './ledger.js';
+import type { PriceMove } from './price-moves.js';
 
 /** Request bodies of the exchange checked field by field; the error names the field. */
 
@@ -29,6 +35,17 @@ export interface OrderRequest {
   /** as sent */
   qtyText: string;
   reduceOnly: boolean;
+  type: OrderType;
+  /** a limit order's limit and time in force, both undefined for a market order */
+  limit: OrderLimit | undefined;
+}
+
+export interface OrderLimit {
+  /** on the instrument's tick */
+  price: Units;
+  /** canonical print, what a repeat is compared on and the result shows */
+  priceText: string;
+  timeInForce: TimeInForce;
 }
 
 export interface AccountRequest {
@@ -73,15 +90,94 @@ export function parseOrder(body: unknown): OrderRequest {
   if (qty.startsWith('-') || q === 0n) {
     throw new InvalidRequest('qty: expected a positive quantity');
   }
+  const instrument = choice(b, 'instrument', INSTRUMENT_IDS);
+  const type = b.type === undefined ? 'market' : choice(b, 'type', ORDER_TYPES);
   return {
     account: account(b),
     clientOrderId: text(b, 'clientOrderId', MAX_CLIENT_ORDER_ID),
-    instrument: choice(b, 'instrument', INSTRUMENT_IDS),
+    instrument,
     side: choice(b, 'side', SIDES),
     positionSide: b.positionSide === undefined ? undefined : choice(b, 'positionSide', POSITION_SIDES),
     qty: q,
     qtyText: qty,
     reduceOnly: reduceOnly === true,
+    type,
+    limit: orderLimit(b, type, instrument),
+  };
+}
+
+/** A limit order's price (positive, on the tick) and time in force (IOC); neither on a market order. */
+function orderLimit(
+  b: Record<string, unknown>,
+  type: OrderType,
+  instrument: InstrumentId,
+): OrderLimit | undefined {
+  if (type === 'market') {
+    if (b.price !== undefined)
+      throw new InvalidRequest('price: only a limit order has a price (type "limit")');
+    if (b.timeInForce !== undefined) {
+      throw new InvalidRequest('timeInForce: only a limit order has a time in force (type "limit")');
+    }
+    return undefined;
+  }
+  const tick = RULES[instrument].tickSize;
+  const price = b.price;
+  const units = isDecimalString(price) ? parseUnits(price) : undefined;
+  if (units === undefined || units <= 0n) {
+    throw new InvalidRequest('price: a limit order needs a positive decimal string like "60000.5"');
+  }
+  if (!isMultiple(units, tick)) {
+    throw new InvalidRequest(
+      `price: ${price} is not on the tick ${RULES[instrument].spec.tickSize} of ${instrument}`,
+    );
+  }
+  const tif = b.timeInForce;
+  if (!(TIMES_IN_FORCE as readonly unknown[]).includes(tif)) {
+    throw new InvalidRequest(
+      `timeInForce: a limit order needs ${TIMES_IN_FORCE.join(' or ')} (the only one supported), got ${JSON.stringify(tif) ?? 'none'}`,
+    );
+  }
+  const timeInForce = tif as TimeInForce;
+  return { price: units, priceText: formatUnits(units), timeInForce };
+}
+
+export interface LiquidityRequest {
+  instrument: InstrumentId;
+  /** undefined: unlimited */
+  maxQty: Units | undefined;
+}
+
+/** `{instrument, maxQty}`: maxQty a positive multiple of the instrument's qty step, or null for unlimited. */
+export function parseLiquidity(body: unknown): LiquidityRequest {
+  const b = object(body, 'body');
+  const instrument = choice(b, 'instrument', INSTRUMENT_IDS);
+  if (b.maxQty === null) return { instrument, maxQty: undefined };
+  const rules = RULES[instrument];
+  const max = isDecimalString(b.maxQty) ? parseUnits(b.maxQty) : undefined;
+  if (max === undefined || max <= 0n || !isMultiple(max, rules.qtyStep)) {
+    throw new InvalidRequest(
+      `maxQty: expected null (unlimited) or a positive multiple of ${instrument}'s step ${rules.spec.qtyStep}, like "0.5"`,
+    );
+  }
+  return { instrument, maxQty: max };
+}
+
+/** `{instrument, price, account?, hold?}`: a price move at the next order (price-moves.ts). */
+export function parsePriceMove(body: unknown): PriceMove {
+  const b = object(body, 'body');
+  const instrument = choice(b, 'instrument', INSTRUMENT_IDS);
+  const price = b.price;
+  // as /admin/price: the feed quotes to the cent
+  if (typeof price !== 'string' || !/^\d{1,12}(\.\d{1,2})?$/.test(price) || Number(price) <= 0) {
+    throw new InvalidRequest('price: expected a positive decimal string of at most 2 places, like "60100.5"');
+  }
+  if (b.hold !== undefined && typeof b.hold !== 'boolean')
+    throw new InvalidRequest('hold: expected true or false');
+  return {
+    instrument,
+    price: new Money(price),
+    account: b.account === undefined ? undefined : account(b),
+    hold: b.hold === true,
   };
 }
 

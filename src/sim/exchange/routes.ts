@@ -1,4 +1,9 @@
-import { INSTRUMENT_IDS, type InstrumentId, type OrderResult } from '../../clients/exchange-wire.js';
+import {
+  INSTRUMENT_IDS,
+  type InstrumentId,
+  type OrderOutcome,
+  type PriceMoveSetting,
+} from '../../clients/exchange-wire.js';
 import type { Asset } from '../../clients/wire.js';
 import type { Money } from '../../domain/money.js';
 import {
@@ -18,14 +23,18 @@ import { type FillEventsSocket, mountFillEvents } from './events-socket.js';
 import { ONE, parseUnits } from './fixed.js';
 import { parseHistoryImport, TradeHistory } from './history.js';
 import { INSTRUMENTS, RULES } from './instruments.js';
+import { type PriceMove, PriceMoves } from './price-moves.js';
 import {
   accountId,
   batchOrders,
   echoIds,
+  type OrderRequest,
   parseAccount,
   parseLeverage,
+  parseLiquidity,
   parseLookup,
   parseOrder,
+  parsePriceMove,
   parseTransfer,
 } from './requests.js';
 
@@ -92,6 +101,8 @@ export interface ExchangeDeps {
   /** the current fault rule of an endpoint (settings may change at run time) */
   rule: (endpoint: 'exchange/order' | 'exchange/orders' | 'exchange/funding') => ResolvedRule;
   price: (asset: Asset) => Money;
+  /** moves the feed price (a test's market move; `hold` stops the walk there) */
+  movePrice: (asset: Asset, price: Money, hold: boolean) => void;
   options: ExchangeSimOptions;
   random?: () => number;
 }
@@ -114,7 +125,14 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
   });
   const batchLimit = ORDER_LIMIT + options.maxBatch * BATCH_BYTES_PER_ORDER;
   const history = new TradeHistory();
-  const recorded = (result: OrderResult): OrderResult => {
+  const moves = new PriceMoves();
+  /** an order's decision, after the price move armed for it (if any) */
+  const place = (req: OrderRequest, inject: string | undefined): OrderOutcome => {
+    const move = moves.take(req.instrument, req.account);
+    if (move !== undefined) deps.movePrice(RULES[req.instrument].spec.asset, move.price, move.hold);
+    return recorded(engine.place(req, inject));
+  };
+  const recorded = (result: OrderOutcome): OrderOutcome => {
     if (result.status === 'filled' && !result.replay) {
       history.filled(result, engine.walletUnits(result.account));
     }
@@ -150,7 +168,7 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
     const { delayMs, fault } = decide(rule, random);
     if (fault.kind === 'error') return sendError(ex, delayMs, fault.status, fault.code, 'injected fault');
     if (fault.kind === 'rateLimit') return sendError(ex, delayMs, 429, 'RATE_LIMITED', 'injected rate limit');
-    const result = recorded(engine.place(req, fault.kind === 'reject' ? fault.code : undefined));
+    const result = place(req, fault.kind === 'reject' ? fault.code : undefined);
     if (result.status === 'rejected') {
       const status = result.code === 'IDEMPOTENCY_CONFLICT' ? 409 : 422;
       return sendError(ex, delayMs, status, result.code, result.message);
@@ -177,13 +195,13 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
     const { delayMs, fault } = decide(rule, random);
     if (fault.kind === 'error') return sendError(ex, delayMs, fault.status, fault.code, 'injected fault');
     if (fault.kind === 'rateLimit') return sendError(ex, delayMs, 429, 'RATE_LIMITED', 'injected rate limit');
-    const results: OrderResult[] = new Array(orders.length);
+    const results: OrderOutcome[] = new Array(orders.length);
     for (let i = 0; i < orders.length; i++) {
       const order = orders[i];
-      let result: OrderResult;
+      let result: OrderOutcome;
       try {
         const inject = rule.rejectRate > 0 && random() < rule.rejectRate ? rule.rejectCode : undefined;
-        result = recorded(engine.place(parseOrder(order), inject));
+        result = place(parseOrder(order), inject);
       } catch (err) {
         if (!(err instanceof InvalidRequest)) throw err;
         result = engine.reject(echoIds(order), err.code, err.message);
@@ -279,6 +297,23 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
     httpExchanges.json(ex, 200, engine.priceView(instrumentOf(query.get('instrument'))));
   });
 
+  // --- test controls: how much of an order fills (partial fills); the price is /admin/price
+  post('/admin/liquidity', ORDER_LIMIT, (ex, body) => {
+    const req = parseLiquidity(body);
+    httpExchanges.json(ex, 200, engine.setLiquidity(req.instrument, req.maxQty));
+  });
+
+  get('/admin/liquidity', (ex) => httpExchanges.json(ex, 200, { liquidity: engine.liquidity() }));
+
+  // a price move armed for the next order on an instrument (of one account): between sizing and fill
+  post('/admin/price-move', ORDER_LIMIT, (ex, body) => {
+    const move = parsePriceMove(body);
+    moves.arm(move);
+    httpExchanges.json(ex, 200, moveView(move));
+  });
+
+  get('/admin/price-move', (ex) => httpExchanges.json(ex, 200, { armed: moves.armed.map(moveView) }));
+
   get('/exchange/instruments', (ex) =>
     httpExchanges.json(ex, 200, { instruments: Object.values(INSTRUMENTS) }),
   );
@@ -293,6 +328,10 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
     events,
     close: () => events.close(),
   };
+}
+
+function moveView(m: PriceMove): PriceMoveSetting {
+  return { instrument: m.instrument, price: m.price.toFixed(), account: m.account ?? null, hold: m.hold };
 }
 
 function instrumentOf(value: string | null): InstrumentId {
