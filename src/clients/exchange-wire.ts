@@ -34,6 +34,8 @@ export interface InstrumentSpec {
   qtyStep: string;
   /** fill prices are multiples of this */
   tickSize: string;
+  /** largest order, in contracts: a larger one is refused (QTY_ABOVE_MAX), never partly filled */
+  maxQty: string;
   maxLeverage: number;
 }
 
@@ -205,7 +207,7 @@ export interface RejectedOrder {
   account: string | null;
   clientOrderId: string | null;
   /**
-   * INVALID_REQUEST, INVALID_QTY, UNKNOWN_ACCOUNT, INVALID_POSITION_SIDE, INSUFFICIENT_MARGIN,
+   * INVALID_REQUEST, INVALID_QTY, QTY_ABOVE_MAX, UNKNOWN_ACCOUNT, INVALID_POSITION_SIDE, INSUFFICIENT_MARGIN,
    * REDUCE_ONLY_WOULD_INCREASE, NO_POSITION, IDEMPOTENCY_CONFLICT, or an injected code
    */
   code: string;
@@ -353,11 +355,12 @@ export interface ExchangeTransfersView {
 }
 
 /**
- * `POST /admin/liquidity` (test control): the most contracts one order fills on the instrument
- * at the current price; the rest of the order is canceled (INSUFFICIENT_LIQUIDITY). `maxQty`
- * null: unlimited (the default).
+ * A cap on contracts per order, per instrument (test controls). `POST /admin/liquidity`: the
+ * most one order fills at the current price, the rest canceled (INSUFFICIENT_LIQUIDITY); null:
+ * unlimited (the default). `POST /admin/max-qty`: the most one order may carry, a larger one
+ * refused (QTY_ABOVE_MAX); null: the instrument's own `maxQty`.
  */
-export interface LiquiditySetting {
+export interface QtyCap {
   instrument: InstrumentId;
   /** a positive multiple of the instrument's qtyStep, or null */
   maxQty: string | null;

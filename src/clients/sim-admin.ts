@@ -1,4 +1,4 @@
-import type { InstrumentId, LiquiditySetting, PriceMoveSetting } from './exchange-wire.js';
+import type { InstrumentId, PriceMoveSetting, QtyCap } from './exchange-wire.js';
 import { HttpJson, isObject } from './http-json.js';
 import type { Asset, FaultSettings, LedgerView } from './wire.js';
 
@@ -18,8 +18,10 @@ export interface SimAdmin {
    * The most contracts one exchange order fills on `instrument` (a positive multiple of its
    * step); the rest is canceled (INSUFFICIENT_LIQUIDITY). null: unlimited, the default.
    */
-  setLiquidity(instrument: InstrumentId, maxQty: string | null): Promise<LiquiditySetting>;
-  liquidity(): Promise<LiquiditySetting[]>;
+  setLiquidity(instrument: InstrumentId, maxQty: string | null): Promise<QtyCap>;
+  liquidity(): Promise<QtyCap[]>;
+  /** the most contracts one order may carry (null: the instrument's own maximum); a larger one is refused, QTY_ABOVE_MAX */
+  setMaxOrderQty(instrument: InstrumentId, maxQty: string | null): Promise<QtyCap>;
   /**
    * Arms a move of `instrument`'s feed price to `price` (at most 2 places) at the next order
    * placed on it (of `account` only, when given), just before that order is decided: once.
@@ -61,11 +63,15 @@ export function createSimAdmin(baseUrl: string, opts: { timeoutMs?: number } = {
     },
     setLiquidity: (instrument, maxQty) =>
       http.call(baseUrl, 'POST', '/admin/liquidity', { instrument, maxQty }, (b) =>
-        isObject(b) && b.instrument === instrument ? (b as unknown as LiquiditySetting) : undefined,
+        isObject(b) && b.instrument === instrument ? (b as unknown as QtyCap) : undefined,
+      ),
+    setMaxOrderQty: (instrument, maxQty) =>
+      http.call(baseUrl, 'POST', '/admin/max-qty', { instrument, maxQty }, (b) =>
+        isObject(b) && b.instrument === instrument ? (b as unknown as QtyCap) : undefined,
       ),
     liquidity: () =>
       http.call(baseUrl, 'GET', '/admin/liquidity', undefined, (b) =>
-        isObject(b) && Array.isArray(b.liquidity) ? (b.liquidity as LiquiditySetting[]) : undefined,
+        isObject(b) && Array.isArray(b.liquidity) ? (b.liquidity as QtyCap[]) : undefined,
       ),
     movePriceAtNextOrder: (instrument, price, opts = {}) =>
       http.call(

@@ -286,6 +286,36 @@ describe('exchange simulator: IOC limit orders over HTTP', () => {
     assert.deepEqual([full.qty, full.orderStatus], ['0.8', 'FILLED']);
   });
 
+  it('an order over the per-order maximum is refused whole (QTY_ABOVE_MAX), never split or partly filled', async () => {
+    const order = (clientOrderId: string, qty: string) => ({
+      account: 'ioc-d',
+      clientOrderId,
+      instrument: BTC,
+      side: 'buy',
+      qty,
+    });
+    // the instrument's own maximum, before margin is looked at
+    const huge = await raw('POST', '/exchange/order', order('max-huge', '10000.01'));
+    assert.equal((huge.json as RejectedOrder).code, 'QTY_ABOVE_MAX', JSON.stringify(huge.json));
+    assert.match((huge.json as RejectedOrder).message, /above the per-order maximum 10000/);
+    assert.deepEqual(await admin.setMaxOrderQty(BTC, '2'), { instrument: BTC, maxQty: '2' });
+    assert.equal(filled(await exchange.placeOrder(order('max-at', '2') as never)).qty, '2');
+    const batch = await raw('POST', '/exchange/orders', {
+      orders: [order('max-over', '2.01'), order('max-in', '1')],
+    });
+    const [over, within] = (batch.json as { results: (RejectedOrder | FilledOrder)[] }).results;
+    assert.deepEqual([over?.status, (over as RejectedOrder).code], ['rejected', 'QTY_ABOVE_MAX']);
+    assert.deepEqual([within?.status, (within as FilledOrder).qty], ['filled', '1']);
+    const view = await exchange.positions('ioc-d');
+    assert.deepEqual(
+      view.positions.map((p) => [p.side, p.qty]),
+      [['long', '3']],
+      'the refused order left no trace',
+    );
+    assert.deepEqual(await admin.setMaxOrderQty(BTC, null), { instrument: BTC, maxQty: '10000' });
+    assert.equal(filled(await exchange.placeOrder(order('max-back', '2.01') as never)).qty, '2.01');
+  });
+
   it('bad type, price, timeInForce and liquidity get field-named 400 errors', async () => {
     const base = { account: 'ioc-a', clientOrderId: 'bad', instrument: BTC, side: 'buy', qty: '1' };
     const cases: [Record<string, unknown>, RegExp][] = [

@@ -12,7 +12,7 @@ import { ExchangeEngine } from '../../src/sim/exchange/engine.js';
 import { parseUnits, type Units } from '../../src/sim/exchange/fixed.js';
 import { fillableQty, splitFill, withinLimit } from '../../src/sim/exchange/limits.js';
 import { PriceMoves } from '../../src/sim/exchange/price-moves.js';
-import { parseAccount, parseLiquidity, parseOrder, parsePriceMove } from '../../src/sim/exchange/requests.js';
+import { parseAccount, parseQtyCap, parseOrder, parsePriceMove } from '../../src/sim/exchange/requests.js';
 
 /**
  * IOC limit orders and partial fills of the simulated exchange, without HTTP: the parsing of
@@ -74,23 +74,23 @@ describe('parseOrder: type, price, timeInForce', () => {
   }
 });
 
-describe('parseLiquidity', () => {
+describe('parseQtyCap', () => {
   it('a positive multiple of the step, or null for unlimited', () => {
-    assert.deepEqual(parseLiquidity({ instrument: BTC, maxQty: '0.5' }), {
+    assert.deepEqual(parseQtyCap({ instrument: BTC, maxQty: '0.5' }), {
       instrument: BTC,
       maxQty: u('0.5'),
     });
-    assert.deepEqual(parseLiquidity({ instrument: BTC, maxQty: null }), {
+    assert.deepEqual(parseQtyCap({ instrument: BTC, maxQty: null }), {
       instrument: BTC,
       maxQty: undefined,
     });
   });
   for (const maxQty of ['0', '-1', '0.005', 5, undefined]) {
     it(`refuses maxQty ${String(maxQty)}`, () =>
-      assert.throws(() => parseLiquidity({ instrument: BTC, maxQty }), invalid(/^maxQty: /)));
+      assert.throws(() => parseQtyCap({ instrument: BTC, maxQty }), invalid(/^maxQty: /)));
   }
   it('refuses an unknown instrument', () =>
-    assert.throws(() => parseLiquidity({ instrument: 'X', maxQty: '1' }), invalid(/^instrument: /)));
+    assert.throws(() => parseQtyCap({ instrument: 'X', maxQty: '1' }), invalid(/^instrument: /)));
 });
 
 describe('price moves armed for the next order', () => {

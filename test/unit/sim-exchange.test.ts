@@ -136,6 +136,7 @@ describe('sim exchange', () => {
           minQty: '0.01',
           qtyStep: '0.01',
           tickSize: '0.1',
+          maxQty: '10000',
           maxLeverage: 125,
         },
       );

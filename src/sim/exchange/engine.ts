@@ -9,7 +9,6 @@ import type {
   FillLeg,
   InstrumentId,
   LeverageView,
-  LiquiditySetting,
   MarginMode,
   OrderOutcome,
   OrderSide,
@@ -17,6 +16,7 @@ import type {
   PositionSide,
   PositionsView,
   PriceView,
+  QtyCap,
   RejectedOrder,
 } from '../../clients/exchange-wire.js';
 import { INSTRUMENT_IDS } from '../../clients/exchange-wire.js';
@@ -24,7 +24,7 @@ import { type Asset, CURRENCIES, type Totals } from '../../clients/wire.js';
 import type { Money } from '../../domain/money.js';
 import { Rejected } from '../errors.js';
 import { formatUnits as fmt, minUnits, ONE, parseUnits, type Units } from './fixed.js';
-import { fillPrice, type InstrumentRules, qtyProblem, RULES } from './instruments.js';
+import { fillPrice, type InstrumentRules, qtyAboveMax, qtyProblem, RULES } from './instruments.js';
 import { ExchangeLedger } from './ledger.js';
 import { fillableQty, splitFill, withinLimit } from './limits.js';
 import {
@@ -129,6 +129,8 @@ export class ExchangeEngine {
   #canceled = 0;
   /** the most contracts one order fills, per instrument; unlimited when absent */
   readonly #liquidity = new Map<InstrumentId, Units>();
+  /** a test's lower per-order maximum, per instrument; the instrument's own when absent */
+  readonly #maxQty = new Map<InstrumentId, Units>();
   readonly #rejected = new Map<string, number>();
   readonly #transfers = new TransferBook();
   readonly #escrows = new Set<string>();
@@ -168,17 +170,32 @@ export class ExchangeEngine {
   }
 
   /** The most contracts one order fills on the instrument (a multiple of its step, checked by the caller); undefined: unlimited. */
-  setLiquidity(instrument: InstrumentId, maxQty: Units | undefined): LiquiditySetting {
+  setLiquidity(instrument: InstrumentId, maxQty: Units | undefined): QtyCap {
     if (maxQty === undefined) this.#liquidity.delete(instrument);
     else this.#liquidity.set(instrument, maxQty);
     return this.#liquiditySetting(instrument);
   }
 
-  liquidity(): LiquiditySetting[] {
+  liquidity(): QtyCap[] {
     return INSTRUMENT_IDS.map((i) => this.#liquiditySetting(i));
   }
 
-  #liquiditySetting(instrument: InstrumentId): LiquiditySetting {
+  /** The most contracts one order may carry on the instrument; undefined: the instrument's own maximum. */
+  setMaxQty(instrument: InstrumentId, maxQty: Units | undefined): QtyCap {
+    if (maxQty === undefined) this.#maxQty.delete(instrument);
+    else this.#maxQty.set(instrument, maxQty);
+    return this.#maxQtySetting(instrument);
+  }
+
+  maxQty(): QtyCap[] {
+    return INSTRUMENT_IDS.map((i) => this.#maxQtySetting(i));
+  }
+
+  #maxQtySetting(instrument: InstrumentId): QtyCap {
+    return { instrument, maxQty: fmt(this.#maxQty.get(instrument) ?? RULES[instrument].maxQty) };
+  }
+
+  #liquiditySetting(instrument: InstrumentId): QtyCap {
     const max = this.#liquidity.get(instrument);
     return { instrument, maxQty: max === undefined ? null : fmt(max) };
   }
@@ -270,6 +287,8 @@ export class ExchangeEngine {
     const qtyIssue = qtyProblem(rules, asked, req.qtyText);
     if (qtyIssue !== undefined || asked === null)
       return this.reject(req, 'INVALID_QTY', qtyIssue ?? req.qtyText);
+    const tooLarge = qtyAboveMax(this.#maxQty.get(req.instrument) ?? rules.maxQty, asked, req.qtyText);
+    if (tooLarge !== undefined) return this.reject(req, 'QTY_ABOVE_MAX', tooLarge);
 
     // 1. which position the order closes (up to its size) and which it opens
     const hedge = acct.mode === 'hedge';
@@ -325,7 +344,7 @@ export class ExchangeEngine {
     // most runs set no liquidity: no lookup per order then
     const qty =
       this.#liquidity.size === 0 ? wanted : fillableQty(wanted, this.#liquidity.get(req.instrument));
-    // unreachable while liquidity is at least one step (parseLiquidity); were it less, a cancel, never a fill of 0
+    // unreachable while liquidity is at least one step (parseQtyCap); were it less, a cancel, never a fill of 0
     if (qty === 0n) {
       return this.#cancel(acct, req, wanted, quote, 'INSUFFICIENT_LIQUIDITY', 'no liquidity');
     }

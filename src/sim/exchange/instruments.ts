@@ -1,5 +1,5 @@
 import type { InstrumentId, InstrumentSpec, OrderSide } from '../../clients/exchange-wire.js';
-import { divRound, isMultiple, parseUnits, type Units } from './fixed.js';
+import { divRound, formatUnits, isMultiple, parseUnits, type Units } from './fixed.js';
 
 /**
  * The simulated exchange's instruments: USDT-margined perpetual swaps with OKX-like rules.
@@ -14,6 +14,7 @@ export const INSTRUMENTS: Readonly<Record<InstrumentId, Readonly<InstrumentSpec>
     minQty: '0.01',
     qtyStep: '0.01',
     tickSize: '0.1',
+    maxQty: '10000',
     maxLeverage: 125,
   }),
   'ETH-USDT-SWAP': Object.freeze({
@@ -24,6 +25,7 @@ export const INSTRUMENTS: Readonly<Record<InstrumentId, Readonly<InstrumentSpec>
     minQty: '0.01',
     qtyStep: '0.01',
     tickSize: '0.01',
+    maxQty: '10000',
     maxLeverage: 100,
   }),
 });
@@ -35,6 +37,7 @@ export interface InstrumentRules {
   readonly minQty: Units;
   readonly qtyStep: Units;
   readonly tickSize: Units;
+  readonly maxQty: Units;
 }
 
 const units = (text: string): Units => {
@@ -54,10 +57,16 @@ export const RULES: Readonly<Record<InstrumentId, InstrumentRules>> = Object.fre
         minQty: units(spec.minQty),
         qtyStep: units(spec.qtyStep),
         tickSize: units(spec.tickSize),
+        maxQty: units(spec.maxQty),
       }),
     ]),
   ) as Record<InstrumentId, InstrumentRules>,
 );
+
+/** Why `qty` (units) is more than one order may carry (`maxQty`: the instrument's, or a test's lower one), or undefined. */
+export function qtyAboveMax(maxQty: Units, qty: Units, text: string): string | undefined {
+  return qty > maxQty ? `qty ${text} is above the per-order maximum ${formatUnits(maxQty)}` : undefined;
+}
 
 /** Why `qty` (units; null: finer than 8 places) is not a valid order quantity, or undefined if it is. */
 export function qtyProblem(rules: InstrumentRules, qty: Units | null, text: string): string | undefined {

@@ -141,14 +141,14 @@ function orderLimit(
   return { price: units, priceText: formatUnits(units), timeInForce };
 }
 
-export interface LiquidityRequest {
+export interface QtyCapRequest {
   instrument: InstrumentId;
   /** undefined: unlimited */
   maxQty: Units | undefined;
 }
 
 /** `{instrument, maxQty}`: maxQty a positive multiple of the instrument's qty step, or null for unlimited. */
-export function parseLiquidity(body: unknown): LiquidityRequest {
+export function parseQtyCap(body: unknown): QtyCapRequest {
   const b = object(body, 'body');
   const instrument = choice(b, 'instrument', INSTRUMENT_IDS);
   if (b.maxQty === null) return { instrument, maxQty: undefined };

@@ -31,10 +31,10 @@ import {
   type OrderRequest,
   parseAccount,
   parseLeverage,
-  parseLiquidity,
   parseLookup,
   parseOrder,
   parsePriceMove,
+  parseQtyCap,
   parseTransfer,
 } from './requests.js';
 
@@ -299,11 +299,16 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
 
   // --- test controls: how much of an order fills (partial fills); the price is /admin/price
   post('/admin/liquidity', ORDER_LIMIT, (ex, body) => {
-    const req = parseLiquidity(body);
+    const req = parseQtyCap(body);
     httpExchanges.json(ex, 200, engine.setLiquidity(req.instrument, req.maxQty));
   });
 
   get('/admin/liquidity', (ex) => httpExchanges.json(ex, 200, { liquidity: engine.liquidity() }));
+  post('/admin/max-qty', ORDER_LIMIT, (ex, body) => {
+    const req = parseQtyCap(body);
+    httpExchanges.json(ex, 200, engine.setMaxQty(req.instrument, req.maxQty));
+  });
+  get('/admin/max-qty', (ex) => httpExchanges.json(ex, 200, { maxQty: engine.maxQty() }));
 
   // a price move armed for the next order on an instrument (of one account): between sizing and fill
   post('/admin/price-move', ORDER_LIMIT, (ex, body) => {
