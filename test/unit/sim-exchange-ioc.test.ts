@@ -12,7 +12,7 @@ import { ExchangeEngine } from '../../src/sim/exchange/engine.js';
 import { parseUnits, type Units } from '../../src/sim/exchange/fixed.js';
 import { fillableQty, splitFill, withinLimit } from '../../src/sim/exchange/limits.js';
 import { PriceMoves } from '../../src/sim/exchange/price-moves.js';
-import { parseAccount, parseQtyCap, parseOrder, parsePriceMove } from '../../src/sim/exchange/requests.js';
+import { parseAccount, parseOrder, parsePriceMove, parseQtyCap } from '../../src/sim/exchange/requests.js';
 
 /**
  * IOC limit orders and partial fills of the simulated exchange, without HTTP: the parsing of
