@@ -291,6 +291,18 @@ describe('sizing an open', () => {
     assert.equal(order(sized('SOL-USDT-SWAP', '50300')).limitPrice, '50750');
   });
 
+  it('one signal, copiers of several bounds: each gets its own limit (computed once per signal and bound)', () => {
+    const p = prepareSignal(open, lead, rules, market);
+    const { maxSlippage: _, ...unset } = follow;
+    const at = (f: FollowSettings) => order(sizeCopy(p, { follow: f, account: rich, slices: [] })).limitPrice;
+    for (let round = 0; round < 2; round++) {
+      assert.equal(at({ ...follow, maxSlippage: '0.01' }), '50500');
+      assert.equal(at(unset), '50250');
+      assert.equal(at({ ...follow, maxSlippage: '0.02' }), '51000');
+      assert.equal(at({ ...follow, maxSlippage: '0.005' }), '50250');
+    }
+  });
+
   it('a close carries no limit: it goes at market', () => {
     const r = size(
       {},

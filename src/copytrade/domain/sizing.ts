@@ -3,7 +3,7 @@ import { type CopyOrder, clientOrderId, type SizingResult } from './copy-order.j
 import { entryLimitPrice } from './entry-bound.js';
 import { abs, ceilDiv, type Fx, floorTo, fx, fxOfNumber, fxStr, ONE } from './fixed.js';
 import type { InstrumentRules } from './instrument.js';
-import { exchangeLeg, netPosition } from './netting.js';
+import { exchangeLeg, netPosition, type OrderSide } from './netting.js';
 import { parsedFollow } from './parsed-follow.js';
 import { protectivePrices } from './protection.js';
 import { defaultMaxSlippage, type FollowSettings, type LeadSettings } from './settings.js';
@@ -72,6 +72,11 @@ export interface PreparedSignal {
   /** the instrument's max slippage for a follow that sets none */
   readonly defaultSlippage: Fx;
   readonly defaultSlippageStr: string;
+  /**
+   * Each open's limit (entry-bound.ts) by order side and max slippage: copiers share a few
+   * values, and a limit costs a fifth of a copier's sizing, so each is computed once per signal.
+   */
+  readonly limits: { readonly buy: Map<string, string>; readonly sell: Map<string, string> };
 }
 
 export interface Market {
@@ -140,6 +145,7 @@ export function prepareSignal(
     priceMove: abs(price - fill),
     defaultSlippage: fx(defaultMaxSlippage(rules.instrument)),
     defaultSlippageStr: defaultMaxSlippage(rules.instrument),
+    limits: { buy: new Map(), sell: new Map() },
   };
 }
 
@@ -231,7 +237,7 @@ function sizeOpen(p: PreparedSignal, { follow, account, slices }: CopierState): 
     leverage,
     marginMode: follow.marginMode,
     margin: fxStr(margin),
-    limitPrice: fxStr(entryLimitPrice(leg.orderSide, p.fill, slippage, p.tick)),
+    limitPrice: limitOf(p, leg.orderSide, follow.maxSlippage ?? p.defaultSlippageStr, slippage),
   };
   if (follow.takeProfitRatio !== undefined || follow.stopLossRatio !== undefined) {
     Object.assign(
@@ -278,6 +284,14 @@ function sizeClose(p: PreparedSignal, { follow, slices }: CopierState): SizingRe
       margin: '0',
     },
   };
+}
+
+function limitOf(p: PreparedSignal, side: OrderSide, key: string, slippage: Fx): string {
+  const known = p.limits[side].get(key);
+  if (known !== undefined) return known;
+  const limit = fxStr(entryLimitPrice(side, p.fill, slippage, p.tick));
+  p.limits[side].set(key, limit);
+  return limit;
 }
 
 function skip(p: PreparedSignal, follow: FollowSettings, reason: SkipReason, detail: string): SizingResult {

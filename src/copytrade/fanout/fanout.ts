@@ -439,18 +439,34 @@ export class Fanout {
 
   /** An open with its bound as an IOC limit order; a close (no limitPrice) at market, always. */
   private request(o: CopyOrder): PlaceOrderRequest {
-    const req: PlaceOrderRequest = {
-      account: this.accountOf(o),
+    const account = this.accountOf(o);
+    const instrument = o.instrument as InstrumentId;
+    // undefined is left out of the JSON: one-way orders name no position side
+    const positionSide = o.posSide === 'net' ? undefined : o.posSide;
+    if (o.limitPrice === undefined) {
+      return {
+        account,
+        clientOrderId: o.clientOrderId,
+        instrument,
+        side: o.orderSide,
+        positionSide,
+        qty: o.qty,
+        reduceOnly: o.reduceOnly,
+      };
+    }
+    // one literal, not a spread of the market one: this runs for every copier's open
+    return {
+      account,
       clientOrderId: o.clientOrderId,
-      instrument: o.instrument as InstrumentId,
+      instrument,
       side: o.orderSide,
-      // undefined is left out of the JSON: one-way orders name no position side
-      positionSide: o.posSide === 'net' ? undefined : o.posSide,
+      positionSide,
       qty: o.qty,
       reduceOnly: o.reduceOnly,
+      type: 'limit',
+      price: o.limitPrice,
+      timeInForce: 'IOC',
     };
-    if (o.limitPrice === undefined) return req;
-    return { ...req, type: 'limit', price: o.limitPrice, timeInForce: 'IOC' };
   }
 }
 
