@@ -4,7 +4,9 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { createExchangeClient, type ExchangeClient } from '../../src/clients/exchange.js';
 import type { SimAdmin } from '../../src/clients/sim-admin.js';
 import type { TraderSignal } from '../../src/copytrade/domain/signal.js';
+import { encodeSignalEntry, signalStreamKey } from '../../src/copytrade/ingress/codec.js';
 import { money } from '../../src/domain/money.js';
+import { createRedis, type RedisClient } from '../../src/infra/redis.js';
 import {
   fannedOut,
   follow,
@@ -27,6 +29,7 @@ describe('copy trading: entry protection at the copier max slippage', () => {
   let exchange: ExchangeClient;
   let admin: SimAdmin;
   let engine: Child;
+  let redis: RedisClient;
   let apiPort: number;
   let trader: { traderId: string; apiKey: string; secret: string };
   let socket: TraderSocket;
@@ -63,6 +66,7 @@ describe('copy trading: entry protection at the copier max slippage', () => {
     world.env.TF_EXCHANGE_URL = world.config.counterUrl;
     admin = await world.startSim();
     exchange = createExchangeClient(world.config.counterUrl);
+    redis = createRedis(world.config.redisUrl);
     trader = await seedTrader(world.copyRows(), exchange, 'lead1');
     // 2 contracts per trader contract, whatever the price: quantities the tests can name
     const ratio = (id: string, maxSlippage?: string) => {
@@ -89,6 +93,7 @@ describe('copy trading: entry protection at the copier max slippage', () => {
   });
   after(async () => {
     socket?.close();
+    redis?.disconnect();
     await exchange?.close();
     await world.tearDown();
     void engine;
@@ -141,6 +146,40 @@ describe('copy trading: entry protection at the copier max slippage', () => {
       body.notices.map((n) => [n.kind, n.payload.reason]),
       [['skip', 'not-filled-at-bound']],
     );
+  });
+
+  it('the same open entered again (an operator replay past the dedup): no second skip, nothing placed', async () => {
+    // back at the trader's fill: sized as the first time, the same orders go to the exchange again
+    await hold(price);
+    const counts = async () => rows("SELECT orders, skips FROM copy_signal WHERE signal_key='o1@lead1'");
+    const countsBefore = await counts();
+    const before = await exchange.ledger();
+    const skips = async () =>
+      rows("SELECT copier_id, detail FROM copy_skip WHERE signal_key='o1@lead1' ORDER BY copier_id");
+    const recorded = await skips();
+    await redis.xadd(
+      signalStreamKey(world.config.redisPrefix),
+      '*',
+      ...encodeSignalEntry({
+        signal: signal({ signalId: 'o1', price }),
+        receivedMs: Date.now(),
+        source: 'ws',
+      }),
+    );
+    await waitFor(
+      'the replayed entry handled',
+      async () => (await redis.xlen(signalStreamKey(world.config.redisPrefix))) === 0,
+    );
+    assert.deepEqual(await skips(), recorded);
+    const ledger = await exchange.ledger();
+    assert.equal(ledger.ordersApplied, before.ordersApplied);
+    assert.equal(ledger.canceled, before.canceled);
+    // each answered from its client order id: the fill, and the two cancels
+    assert.equal(ledger.replays, before.replays + 3);
+    assert.deepEqual(await counts(), countsBefore);
+    assert.equal(ledger.duplicatedClientOrderIds, 0);
+    assert.equal(await position('tight'), '0');
+    assert.equal(await position('wide'), '2');
   });
 
   it('a partial fill: the slice at the filled quantity, the remainder recorded with its reason', async () => {

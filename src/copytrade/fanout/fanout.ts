@@ -323,7 +323,7 @@ export class Fanout {
     const again = toPlace.filter((_, i) => {
       const r = placed[i];
       return (
-        (r?.status === 'filled' && r.replay) ||
+        ((r?.status === 'filled' || r?.status === 'canceled') && r.replay) ||
         (r?.status === 'rejected' && r.code === 'IDEMPOTENCY_CONFLICT')
       );
     });
@@ -361,11 +361,13 @@ export class Fanout {
       }
     }
     for (const o of batch) {
+      const r = byId.get(o.clientOrderId);
       if (recorded.has(o.copierId)) {
         this.book.release(o);
+        // recorded as a skip, not an order: the signal's counts say so again
+        if (r?.status === 'canceled') unfilled.canceled++;
         continue;
       }
-      const r = byId.get(o.clientOrderId);
       if (!r || r.status === 'rejected') {
         this.book.release(o);
         record.orders.push({ order: o, status: 'REJECTED', errorCode: r ? r.code : 'NO_RESULT' });
