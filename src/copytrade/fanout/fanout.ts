@@ -366,6 +366,8 @@ export class Fanout {
         this.book.release(o);
         // recorded as a skip, not an order: the signal's counts say so again
         if (r?.status === 'canceled') unfilled.canceled++;
+        else if (r?.status === 'filled' && unfilledSkip(o, filledAnswer(r), null) !== null)
+          unfilled.remainders++;
         continue;
       }
       if (!r || r.status === 'rejected') {
