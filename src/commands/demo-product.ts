@@ -166,7 +166,7 @@ export async function productDemo({
           positionMode: 'one-way',
           instruments: [INSTRUMENT],
           maxPositionValue: '100000',
-          maxSlippage: '0.05',
+          maxSlippage: '0.03',
           account: { type: 'main' },
         });
       }

@@ -121,7 +121,7 @@ export const follow = (
   positionMode: 'one-way',
   instruments: [INSTRUMENT],
   maxPositionValue: '1000000',
-  maxSlippage: '0.05',
+  maxSlippage: '0.03',
   status: 'active',
   ...over,
 });

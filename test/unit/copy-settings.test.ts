@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseInstrumentRules } from '../../src/copytrade/domain/instrument.js';
-import { hasRoomForCopier } from '../../src/copytrade/domain/settings.js';
+import { defaultMaxSlippage, hasRoomForCopier } from '../../src/copytrade/domain/settings.js';
 import { SettingsError } from '../../src/copytrade/domain/settings-error.js';
 import { parseFollowSettings, parseLeadSettings } from '../../src/copytrade/domain/settings-parse.js';
 
@@ -91,6 +91,45 @@ describe('parseFollowSettings', () => {
     refuses(() => parseFollowSettings({ ...followBody, stopLossRatio: '0' }), 'stopLossRatio');
     refuses(() => parseFollowSettings({ ...followBody, stopLossRatio: '1.01' }), 'stopLossRatio');
     refuses(() => parseFollowSettings({ ...followBody, status: 'on' }), 'status');
+  });
+});
+
+describe('maxSlippage: range and defaults', () => {
+  it('takes 0.001 to 0.03, normalised', () => {
+    assert.equal(parseFollowSettings({ ...followBody, maxSlippage: '0.001' }).maxSlippage, '0.001');
+    assert.equal(parseFollowSettings({ ...followBody, maxSlippage: '0.0300' }).maxSlippage, '0.03');
+  });
+
+  it('refuses outside the range, naming the field and the range', () => {
+    for (const v of ['0.0009', '0', '0.031', '0.05', '1']) {
+      refuses(
+        () => parseFollowSettings({ ...followBody, maxSlippage: v }),
+        'maxSlippage',
+        new RegExp(`from 0.001 to 0.03, got "${v}"`),
+      );
+    }
+  });
+
+  it('may be left out: the follow then has none, and sizing takes the instrument default', () => {
+    const { maxSlippage: _, ...body } = followBody;
+    const f = parseFollowSettings(body);
+    assert.equal(f.maxSlippage, undefined);
+    assert.equal('maxSlippage' in f, false);
+    assert.equal(defaultMaxSlippage('BTC-USDT-SWAP'), '0.005');
+    assert.equal(defaultMaxSlippage('ETH-USDT-SWAP'), '0.005');
+    assert.equal(defaultMaxSlippage('SOL-USDT-SWAP'), '0.015');
+    assert.equal(defaultMaxSlippage('BTCX-USDT-SWAP'), '0.015');
+  });
+
+  it('a stored value from before the range is clamped into it, not refused (the book keeps the follow)', () => {
+    const stored = (v: string) => parseFollowSettings({ ...followBody, maxSlippage: v }, { stored: true });
+    assert.equal(stored('0.05').maxSlippage, '0.03');
+    assert.equal(stored('1').maxSlippage, '0.03');
+    assert.equal(stored('0').maxSlippage, '0.001');
+    assert.equal(stored('0.01').maxSlippage, '0.01');
+    // what was never valid is still refused
+    refuses(() => stored('1.5'), 'maxSlippage');
+    refuses(() => stored('x'), 'maxSlippage');
   });
 });
 

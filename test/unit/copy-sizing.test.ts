@@ -118,6 +118,7 @@ describe('sizing an open', () => {
       leverage: 10,
       marginMode: 'cross',
       margin: '100.5', // 2 × 500 / 10 + 2 × 500 × 0.0005
+      limitPrice: '50500', // 50000 × (1 + 0.01): an IOC limit at the bound
     });
   });
 
@@ -252,6 +253,62 @@ describe('sizing an open', () => {
     assert.equal(order(size({ maxSlippage: '0.005' }, { price: '49750' })).qty, '2'); // 1000 / 497.5 = 2.01
     skipped(size({ maxSlippage: '0.0049' }, { price: '50250' }), 'price-moved');
     assert.equal(order(size({ maxSlippage: '0' }, { price: '50000' })).qty, '2');
+  });
+
+  it('the bound as the limit: a buy at fill × (1 + s) rounded down, a sell at fill × (1 − s) rounded up', () => {
+    // 50000.3 × 1.01 = 50500.303 → 50500.3; 50000.3 × 0.99 = 49500.297 → 49500.3 (tick 0.1)
+    const at = { signal: { price: '50000.3' }, price: '50000.3' };
+    assert.equal(order(size({}, at)).limitPrice, '50500.3');
+    const short = { signal: { price: '50000.3', side: 'short' as const }, price: '50000.3' };
+    assert.equal(order(size({}, short)).orderSide, 'sell');
+    assert.equal(order(size({}, short)).limitPrice, '49500.3');
+    // one-way, a long open against a short net position is still a buy: bounded above
+    const o = order(size({}, { ...at, slices: [slice('t2', 'short', '1')] }));
+    assert.equal(o.orderSide, 'buy');
+    assert.equal(o.limitPrice, '50500.3');
+  });
+
+  it('no maxSlippage: 0.5% on BTC and ETH, 1.5% on others, per instrument', () => {
+    const { maxSlippage: _, ...unset } = follow;
+    const sized = (instrument: string, price: string) =>
+      sizeCopy(
+        prepareSignal(
+          { ...open, instrument },
+          { ...lead, instruments: [instrument] },
+          { ...rules, instrument },
+          {
+            ...market,
+            price,
+          },
+        ),
+        { follow: { ...unset, instruments: [instrument] }, account: rich, slices: [] },
+      );
+    assert.equal(order(sized('BTC-USDT-SWAP', '50000')).limitPrice, '50250');
+    assert.equal(order(sized('ETH-USDT-SWAP', '50000')).limitPrice, '50250');
+    assert.equal(order(sized('SOL-USDT-SWAP', '50000')).limitPrice, '50750');
+    // and the sizing-time check uses the same default: 0.6% is past BTC's, within SOL's
+    assert.match(skipped(sized('BTC-USDT-SWAP', '50300'), 'price-moved'), /max 0.005/);
+    assert.equal(order(sized('SOL-USDT-SWAP', '50300')).limitPrice, '50750');
+  });
+
+  it('one signal, copiers of several bounds: each gets its own limit (computed once per signal and bound)', () => {
+    const p = prepareSignal(open, lead, rules, market);
+    const { maxSlippage: _, ...unset } = follow;
+    const at = (f: FollowSettings) => order(sizeCopy(p, { follow: f, account: rich, slices: [] })).limitPrice;
+    for (let round = 0; round < 2; round++) {
+      assert.equal(at({ ...follow, maxSlippage: '0.01' }), '50500');
+      assert.equal(at(unset), '50250');
+      assert.equal(at({ ...follow, maxSlippage: '0.02' }), '51000');
+      assert.equal(at({ ...follow, maxSlippage: '0.005' }), '50250');
+    }
+  });
+
+  it('a close carries no limit: it goes at market', () => {
+    const r = size(
+      {},
+      { signal: { action: 'close', qty: '5', positionBefore: '10' }, slices: [slice('t1', 'long', '2')] },
+    );
+    assert.equal(order(r).limitPrice, undefined);
   });
 
   it('paused, stopped, instrument not followed: skip', () => {

@@ -62,7 +62,7 @@ const follow = fc
     positionMode: fc.constantFrom('one-way', 'hedge'),
     instruments,
     maxPositionValue: positiveDecimal,
-    maxSlippage: ratioUpTo(1),
+    maxSlippage: fc.integer({ min: 10, max: 300 }).map((n) => (n / 10_000).toFixed(n % 7 === 0 ? 4 : 3)),
     status: fc.constantFrom('active', 'paused', 'stopped'),
   })
   .map((o) => ({ ...o }));
@@ -113,7 +113,7 @@ const badFollow: Record<string, fc.Arbitrary<unknown>> = {
     nonString,
   ),
   maxPositionValue: fc.oneof(notPositiveDecimal, nonString, fc.constant(undefined)),
-  maxSlippage: fc.oneof(fc.constantFrom('1.01', '-0.01', 'x', ''), nonString),
+  maxSlippage: fc.oneof(fc.constantFrom('0.031', '0.0009', '0', '1.01', '-0.01', 'x', ''), nonString),
   status: fc.oneof(
     fc.string().filter((s) => !['active', 'paused', 'stopped'].includes(s)),
     nonString,

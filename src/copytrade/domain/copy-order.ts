@@ -35,6 +35,11 @@ export interface CopyOrder {
    * it from its in-memory balance before sizing the same account's next copy.
    */
   margin: string;
+  /**
+   * An open's bound (entry-bound.ts): sent as an IOC limit order at this price, so nothing
+   * fills beyond the copier's max slippage; absent for a close, which goes at market.
+   */
+  limitPrice?: string;
   takeProfitPrice?: string;
   stopLossPrice?: string;
 }

@@ -14,7 +14,8 @@ export interface ParsedFollow {
   /** fixed-amount: the margin; fixed-ratio: the ratio */
   amount: Fx;
   ownLeverage: Fx | undefined;
-  maxSlippage: Fx;
+  /** absent: the instrument's default (sizing) */
+  maxSlippage: Fx | undefined;
   maxPositionValue: Fx;
 }
 
@@ -28,7 +29,7 @@ export function parsedFollow(follow: FollowSettings): ParsedFollow {
     mode: sizing.mode,
     amount: fx(sizing.mode === 'fixed-amount' ? sizing.margin : sizing.ratio),
     ownLeverage: follow.leverage === 'trader' ? undefined : fxOfNumber(follow.leverage),
-    maxSlippage: fx(follow.maxSlippage),
+    maxSlippage: follow.maxSlippage === undefined ? undefined : fx(follow.maxSlippage),
     maxPositionValue: fx(follow.maxPositionValue),
   };
   if (Object.isFrozen(follow) && Object.isFrozen(sizing)) parsedFollows.set(follow, parsed);

@@ -1,8 +1,10 @@
+import { money } from '../../domain/money.js';
 import {
   amountAt,
   idAt,
   instrumentsAt,
   intAt,
+  type JsonObject,
   join,
   objectAt,
   oneOfAt,
@@ -16,8 +18,10 @@ import {
   type FollowSettings,
   type LeadSettings,
   MAX_COPIERS_LIMIT,
+  MAX_MAX_SLIPPAGE,
   MAX_OWN_LEVERAGE,
   MAX_PROFIT_SHARE_RATIO,
+  MIN_MAX_SLIPPAGE,
   type SizingMode,
 } from './settings.js';
 import { SettingsError } from './settings-error.js';
@@ -72,11 +76,16 @@ export const FOLLOW_KEYS = [
 ] as const;
 
 /**
- * Every field is required except takeProfitRatio and stopLossRatio. The result is deeply
- * frozen: a follow is a value, replaced (not edited) when the copier changes it, which lets
- * sizing remember its parsed decimals.
+ * Every field is required except maxSlippage, takeProfitRatio and stopLossRatio. The result
+ * is deeply frozen: a follow is a value, replaced (not edited) when the copier changes it,
+ * which lets sizing remember its parsed decimals.
+ *
+ * `stored`: the body is a follow read back from MySQL (the book's load), not a request. A
+ * maxSlippage stored before its range was narrowed to MIN..MAX_MAX_SLIPPAGE is clamped into
+ * it rather than refused: refusing would drop the follow from the book, and its closes with
+ * it; clamping keeps the bound the engine promises (never wider than 3%).
  */
-export function parseFollowSettings(body: unknown): FollowSettings {
+export function parseFollowSettings(body: unknown, opts: { stored?: boolean } = {}): FollowSettings {
   const o = objectAt(body, '');
   onlyKeys(o, FOLLOW_KEYS, '');
   const follow: FollowSettings = {
@@ -89,9 +98,9 @@ export function parseFollowSettings(body: unknown): FollowSettings {
     positionMode: oneOfAt(o, 'positionMode', '', ['one-way', 'hedge'] as const),
     instruments: instrumentsAt(o, 'instruments', ''),
     maxPositionValue: amountAt(o, 'maxPositionValue', ''),
-    maxSlippage: ratioAt(o, 'maxSlippage', '', { min: '0', max: '1' }),
     status: oneOfAt(o, 'status', '', ['active', 'paused', 'stopped'] as const),
   };
+  if (o.maxSlippage !== undefined) follow.maxSlippage = parseMaxSlippage(o, opts.stored === true);
   if (o.takeProfitRatio !== undefined) {
     follow.takeProfitRatio = ratioAt(o, 'takeProfitRatio', '', { min: '0', max: '1000', minExclusive: true });
   }
@@ -99,6 +108,14 @@ export function parseFollowSettings(body: unknown): FollowSettings {
     follow.stopLossRatio = ratioAt(o, 'stopLossRatio', '', { min: '0', max: '1', minExclusive: true });
   }
   return Object.freeze(follow);
+}
+
+function parseMaxSlippage(o: JsonObject, stored: boolean): string {
+  const bounds = { min: MIN_MAX_SLIPPAGE, max: MAX_MAX_SLIPPAGE };
+  if (!stored) return ratioAt(o, 'maxSlippage', '', bounds);
+  // a stored value was valid under the old range (0..1): only its bounds are new
+  const r = money(ratioAt(o, 'maxSlippage', '', { min: '0', max: '1' }));
+  return (r.lt(bounds.min) ? money(bounds.min) : r.gt(bounds.max) ? money(bounds.max) : r).toFixed();
 }
 
 function parseAccount(value: unknown, field: string): FollowAccount {

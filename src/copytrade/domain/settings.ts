@@ -74,13 +74,34 @@ export interface FollowSettings {
   instruments: readonly string[];
   /** USDT: the copier's position of this trader on one instrument and side is valued at most this */
   maxPositionValue: string;
-  /** largest |current price − trader's fill price| / trader's fill price at which an open is still copied */
-  maxSlippage: string;
+  /**
+   * largest |price − trader's fill price| / trader's fill price at which an open is still
+   * copied, at sizing and at the fill (the open is an IOC limit order at that bound);
+   * MIN_MAX_SLIPPAGE to MAX_MAX_SLIPPAGE; absent: defaultMaxSlippage of the instrument
+   */
+  maxSlippage?: string;
   /** take profit at this return on margin (0.5 = +50%); absent: none */
   takeProfitRatio?: string;
   /** stop loss at this loss on margin (0.2 = −20%), at most 1; absent: none */
   stopLossRatio?: string;
   status: FollowStatus;
+}
+
+/** The range a follow's maxSlippage may be set in: tighter rarely fills, wider is no protection. */
+export const MIN_MAX_SLIPPAGE = '0.001';
+export const MAX_MAX_SLIPPAGE = '0.03';
+/** Assets whose swaps are deep enough for a tighter default bound. */
+const MAJOR_ASSETS: readonly string[] = ['BTC', 'ETH'];
+
+/**
+ * The max slippage of a follow that sets none, per instrument: 0.5% on BTC and ETH swaps,
+ * 1.5% on others (thinner books move more between the lead's fill and the copy's).
+ * The asset is what precedes the first '-' of the instrument id (BTC-USDT-SWAP).
+ */
+export function defaultMaxSlippage(instrument: string): string {
+  const dash = instrument.indexOf('-');
+  const asset = dash < 0 ? instrument : instrument.slice(0, dash);
+  return MAJOR_ASSETS.includes(asset) ? '0.005' : '0.015';
 }
 
 export const hasRoomForCopier = (lead: LeadSettings, copiers: number): boolean => copiers < lead.maxCopiers;

@@ -1,11 +1,12 @@
 import { type AccountSnapshot, availableForMargin } from './account.js';
 import { type CopyOrder, clientOrderId, type SizingResult } from './copy-order.js';
+import { entryLimitPrice } from './entry-bound.js';
 import { abs, ceilDiv, type Fx, floorTo, fx, fxOfNumber, fxStr, ONE } from './fixed.js';
 import type { InstrumentRules } from './instrument.js';
-import { exchangeLeg, netPosition } from './netting.js';
+import { exchangeLeg, netPosition, type OrderSide } from './netting.js';
 import { parsedFollow } from './parsed-follow.js';
 import { protectivePrices } from './protection.js';
-import type { FollowSettings, LeadSettings } from './settings.js';
+import { defaultMaxSlippage, type FollowSettings, type LeadSettings } from './settings.js';
 import type { TraderSignal } from './signal.js';
 import type { SkipReason } from './skip-reasons.js';
 import { closeQtyFx, findSlice, type Slice } from './slices.js';
@@ -19,7 +20,10 @@ import { closeQtyFx, findSlice, type Slice } from './slices.js';
  *
  * Open, checks in this order:
  * 1. follow stopped → skip; paused → skip; instrument not followed → skip.
- * 2. |current price − trader's fill| / trader's fill > maxSlippage → skip "price-moved".
+ * 2. |current price − trader's fill| / trader's fill > maxSlippage → skip "price-moved"
+ *    (a follow without maxSlippage: the instrument's default, defaultMaxSlippage). The
+ *    order carries the bound as its limit (entry-bound.ts): the exchange fills it only
+ *    within maxSlippage of the trader's fill, wherever the price went since sizing.
  * 3. qty: fixed-amount margin × leverage / (price × contractSize), or fixed-ratio trader
  *    qty × ratio; rounded down to the step; below minQty → skip. `price` is the current
  *    price (what the copier will pay), leverage the trader's or the copier's own.
@@ -65,6 +69,14 @@ export interface PreparedSignal {
   readonly contractValue2: bigint;
   /** |price − fill|, compared with maxSlippage × fill */
   readonly priceMove: Fx;
+  /** the instrument's max slippage for a follow that sets none */
+  readonly defaultSlippage: Fx;
+  readonly defaultSlippageStr: string;
+  /**
+   * Each open's limit (entry-bound.ts) by order side and max slippage: copiers share a few
+   * values, and a limit costs a fifth of a copier's sizing, so each is computed once per signal.
+   */
+  readonly limits: { readonly buy: Map<string, string>; readonly sell: Map<string, string> };
 }
 
 export interface Market {
@@ -131,6 +143,9 @@ export function prepareSignal(
     traderLeverage,
     contractValue2: price * contractSize,
     priceMove: abs(price - fill),
+    defaultSlippage: fx(defaultMaxSlippage(rules.instrument)),
+    defaultSlippageStr: defaultMaxSlippage(rules.instrument),
+    limits: { buy: new Map(), sell: new Map() },
   };
 }
 
@@ -156,9 +171,11 @@ function sizeOpen(p: PreparedSignal, { follow, account, slices }: CopierState): 
 
   // 2. slippage: |price − fill| / fill > maxSlippage, without a division
   const f = parsedFollow(follow);
-  if (p.priceMove * ONE > f.maxSlippage * p.fill) {
+  const slippage = f.maxSlippage ?? p.defaultSlippage;
+  if (p.priceMove * ONE > slippage * p.fill) {
     const move = fxStr(floorTo((p.priceMove * ONE) / p.fill, 10n ** 12n));
-    return skip(p, follow, 'price-moved', `moved ${move} from ${signal.price}, max ${follow.maxSlippage}`);
+    const max = follow.maxSlippage ?? p.defaultSlippageStr;
+    return skip(p, follow, 'price-moved', `moved ${move} from ${signal.price}, max ${max}`);
   }
 
   // 3. quantity, rounded down to the step
@@ -220,6 +237,7 @@ function sizeOpen(p: PreparedSignal, { follow, account, slices }: CopierState): 
     leverage,
     marginMode: follow.marginMode,
     margin: fxStr(margin),
+    limitPrice: limitOf(p, leg.orderSide, follow.maxSlippage ?? p.defaultSlippageStr, slippage),
   };
   if (follow.takeProfitRatio !== undefined || follow.stopLossRatio !== undefined) {
     Object.assign(
@@ -266,6 +284,14 @@ function sizeClose(p: PreparedSignal, { follow, slices }: CopierState): SizingRe
       margin: '0',
     },
   };
+}
+
+function limitOf(p: PreparedSignal, side: OrderSide, key: string, slippage: Fx): string {
+  const known = p.limits[side].get(key);
+  if (known !== undefined) return known;
+  const limit = fxStr(entryLimitPrice(side, p.fill, slippage, p.tick));
+  p.limits[side].set(key, limit);
+  return limit;
 }
 
 function skip(p: PreparedSignal, follow: FollowSettings, reason: SkipReason, detail: string): SizingResult {

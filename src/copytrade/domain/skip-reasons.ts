@@ -1,7 +1,10 @@
 /**
- * Why a copier did not copy a signal. A skip is recorded with its reason, never dropped in
- * silence; the codes are stable (stored, shown to copiers, counted in metrics). Sizing
- * checks in a fixed order (sizing.ts), so a skip names the first rule that failed.
+ * Why a copier did not copy a signal (or part of it). A skip is recorded with its reason,
+ * never dropped in silence; the codes are stable (stored, shown to copiers, counted in
+ * metrics). Sizing checks in a fixed order (sizing.ts), so a skip names the first rule that
+ * failed; the last two come from the exchange's answer (unfilled.ts): an order it canceled
+ * whole, or the remainder of one it filled in part (that copier then has both its order and
+ * this skip recorded).
  */
 export const SKIP_REASONS = {
   'follow-stopped': 'the copier stopped following this trader',
@@ -13,6 +16,10 @@ export const SKIP_REASONS = {
   'below-min-qty': "the copier's quantity, rounded down to the step, is below the instrument's minimum",
   'over-max-position': "the copier's position of this trader would exceed its max position value",
   'insufficient-balance': 'the margin and estimated fee exceed the balance available for margin',
+  'not-filled-at-bound':
+    "the exchange's fill price was beyond the copier's max slippage from the trader's fill: the open (an IOC limit order at that bound) was canceled, nothing filled",
+  'unfilled-remainder':
+    'the exchange filled part of the order and canceled the rest (its reason in the detail, e.g. INSUFFICIENT_LIQUIDITY)',
   'lead-suspended': 'an operator suspended the lead: none of its signals is copied until it is resumed',
   'lead-not-approved': 'the lead is not approved to lead: none of its signals is copied',
 } as const;

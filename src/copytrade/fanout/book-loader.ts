@@ -156,10 +156,13 @@ export class BookLoader {
   private follows(rows: readonly RowDataPacket[]): FollowSettings[] {
     const out: FollowSettings[] = [];
     for (const f of rows) {
-      const follow = this.parse(() => parseFollowSettings({ ...JSON.parse(f.settings), status: f.status }), {
-        copierId: f.copier_id,
-        traderId: f.trader_id,
-      });
+      const follow = this.parse(
+        () => parseFollowSettings({ ...JSON.parse(f.settings), status: f.status }, { stored: true }),
+        {
+          copierId: f.copier_id,
+          traderId: f.trader_id,
+        },
+      );
       if (follow) out.push(follow);
     }
     return out;

@@ -1,8 +1,10 @@
 import type {
-  ExchangeOrderRequest,
+  CanceledOrder,
   FilledOrder,
   InstrumentId,
+  OrderOutcome,
   OrderResult,
+  PlaceOrderRequest,
 } from '../../clients/exchange-wire.js';
 import type { Logger } from '../../infra/log.js';
 import {
@@ -20,6 +22,7 @@ import type { TraderSignal } from '../domain/signal.js';
 import { type Market, type PreparedSignal, prepareSignal, sizeCopy } from '../domain/sizing.js';
 import type { CopySkip } from '../domain/skip-reasons.js';
 import { type Slice, sliceId } from '../domain/slices.js';
+import { unfilledSkip } from '../domain/unfilled.js';
 import type { SignalEntry } from '../ingress/codec.js';
 import { isApproved } from '../leads/lead-store.js';
 import type { FanoutObserver } from '../metrics.js';
@@ -28,7 +31,8 @@ import type { BatchRecord, CopyStore, PlacedOrder } from './copy-store.js';
 
 /** What the fan-out needs of the exchange: batches, and (recovery only) what it already did. */
 export interface FanoutExchange {
-  placeOrders(orders: readonly ExchangeOrderRequest[]): Promise<OrderResult[]>;
+  /** opens are IOC limit orders (canceled beyond their limit), closes market orders */
+  placeOrders(orders: readonly PlaceOrderRequest[]): Promise<OrderOutcome[]>;
   /** the stored result of each (account, clientOrderId), or null where there is none */
   lookupOrders(refs: readonly { account: string; clientOrderId: string }[]): Promise<(OrderResult | null)[]>;
 }
@@ -114,9 +118,11 @@ export class Fanout {
       );
     let batch: CopyOrder[] = [];
     let orders = 0;
+    // orders the exchange canceled whole (recorded as skips) and remainders canceled (skips too)
+    const unfilled = { canceled: 0, remainders: 0 };
     const send = async (known: Map<string, OrderResult>) => {
       orders += batch.length;
-      start(this.placeAndRecord(signalKey, batch, [], known, share));
+      start(this.placeAndRecord(signalKey, batch, [], known, share, null, s.price, unfilled));
       batch = [];
       await new Promise((r) => setImmediate(r));
     };
@@ -199,7 +205,7 @@ export class Fanout {
       orders += batch.length;
       // a liquidation the lead keeps: the skipped copiers' slices are detached as the skips are recorded
       const kept = s.liquidation === true && lead.onLiquidation === 'keep' ? s : null;
-      start(this.placeAndRecord(signalKey, batch, skips, known, share, kept));
+      start(this.placeAndRecord(signalKey, batch, skips, known, share, kept, s.price, unfilled));
     } else {
       this.log.warn(
         { signalKey, lead: !!lead, rules: !!rules },
@@ -210,7 +216,9 @@ export class Fanout {
     const failed = (await Promise.all(inFlight)).find((e) => e !== null);
     if (failed !== undefined) throw failed;
     // a delivery again counts what earlier deliveries recorded too
-    const counts = redelivered ? await this.store.countsOf(signalKey) : { orders, skips: skips.length };
+    const counts = redelivered
+      ? await this.store.countsOf(signalKey)
+      : { orders: orders - unfilled.canceled, skips: skips.length + unfilled.canceled + unfilled.remainders };
     this.mayWrite();
     await this.store.signalDone(signalKey, s.traderId, JSON.stringify(s), entry.receivedMs, counts);
     return { signalKey, ...counts };
@@ -289,9 +297,13 @@ export class Fanout {
     shareRatio: string,
     /** a liquidation whose slices the lead keeps, in the batch holding the skips */
     liquidation: TraderSignal | null = null,
+    /** the trader's fill price, named in the detail of what did not fill */
+    leadPrice: string | null = null,
+    /** counts what the exchange did not fill (recorded as skips, not orders) */
+    unfilled: { canceled: number; remainders: number } = { canceled: 0, remainders: 0 },
   ): Promise<void> {
     const toPlace = batch.filter((o) => !known.has(o.clientOrderId));
-    let placed: OrderResult[] = [];
+    let placed: OrderOutcome[] = [];
     try {
       if (toPlace.length > 0) placed = await this.exchange.placeOrders(toPlace.map((o) => this.request(o)));
     } catch (err) {
@@ -301,7 +313,7 @@ export class Fanout {
       for (const o of toPlace) this.unanswered.add(o.clientOrderId);
       throw err;
     }
-    const byId = new Map(known);
+    const byId = new Map<string, OrderOutcome>(known);
     toPlace.forEach((o, i) => {
       const r = placed[i];
       if (r) byId.set(o.clientOrderId, r);
@@ -311,7 +323,7 @@ export class Fanout {
     const again = toPlace.filter((_, i) => {
       const r = placed[i];
       return (
-        (r?.status === 'filled' && r.replay) ||
+        ((r?.status === 'filled' || r?.status === 'canceled') && r.replay) ||
         (r?.status === 'rejected' && r.code === 'IDEMPOTENCY_CONFLICT')
       );
     });
@@ -336,7 +348,8 @@ export class Fanout {
     }
     // filled before this answer: by an earlier delivery (a replay, or found by the lookup)
     const earlier = new Set([...known.keys(), ...again.map((o) => o.clientOrderId)]);
-    const record: BatchRecord = { signalKey, orders: [], skips, slices: [] };
+    // a copy of the caller's skips: what did not fill is added to this batch's record only
+    const record: BatchRecord = { signalKey, orders: [], skips: skips.slice(), slices: [] };
     const touched = new Map<string, { slice: Slice; shareAccrued: string }>();
     // only now that the exchange answered: a batch that failed is run again and must find the slices as they were
     if (liquidation !== null) {
@@ -348,15 +361,33 @@ export class Fanout {
       }
     }
     for (const o of batch) {
+      const r = byId.get(o.clientOrderId);
       if (recorded.has(o.copierId)) {
         this.book.release(o);
+        // recorded as a skip, not an order: the signal's counts say so again
+        if (r?.status === 'canceled') unfilled.canceled++;
+        else if (r?.status === 'filled' && unfilledSkip(o, filledAnswer(r), null) !== null)
+          unfilled.remainders++;
         continue;
       }
-      const r = byId.get(o.clientOrderId);
       if (!r || r.status === 'rejected') {
         this.book.release(o);
         record.orders.push({ order: o, status: 'REJECTED', errorCode: r ? r.code : 'NO_RESULT' });
         continue;
+      }
+      if (r.status === 'canceled') {
+        // nothing filled (an IOC open beyond its bound): no slice, the reservation goes back,
+        // and the copier is told why, as for any skip
+        this.book.release(o);
+        record.skips.push(unfilledSkip(o, canceledAnswer(r), leadPrice) as CopySkip);
+        unfilled.canceled++;
+        continue;
+      }
+      // a partial fill: the slice takes what filled (below), the remainder is a skip with its reason
+      const remainder = unfilledSkip(o, filledAnswer(r), leadPrice);
+      if (remainder !== null) {
+        record.skips.push(remainder);
+        unfilled.remainders++;
       }
       try {
         // an earlier holder's fill is in the balance the book read from the exchange; one this
@@ -404,25 +435,60 @@ export class Fanout {
     if (this.notify) {
       for (const p of record.orders)
         this.notify(p.order.copierId, () => ({ type: 'order', signalKey, ...summary(p) }));
-      for (const k of skips) {
+      for (const k of record.skips) {
         this.notify(k.copierId, () => ({ type: 'skip', signalKey, reason: k.reason, detail: k.detail }));
       }
     }
   }
 
-  private request(o: CopyOrder): ExchangeOrderRequest {
+  /** An open with its bound as an IOC limit order; a close (no limitPrice) at market, always. */
+  private request(o: CopyOrder): PlaceOrderRequest {
+    const account = this.accountOf(o);
+    const instrument = o.instrument as InstrumentId;
+    // undefined is left out of the JSON: one-way orders name no position side
+    const positionSide = o.posSide === 'net' ? undefined : o.posSide;
+    if (o.limitPrice === undefined) {
+      return {
+        account,
+        clientOrderId: o.clientOrderId,
+        instrument,
+        side: o.orderSide,
+        positionSide,
+        qty: o.qty,
+        reduceOnly: o.reduceOnly,
+      };
+    }
+    // one literal, not a spread of the market one: this runs for every copier's open
     return {
-      account: this.accountOf(o),
+      account,
       clientOrderId: o.clientOrderId,
-      instrument: o.instrument as InstrumentId,
+      instrument,
       side: o.orderSide,
-      // undefined is left out of the JSON: one-way orders name no position side
-      positionSide: o.posSide === 'net' ? undefined : o.posSide,
+      positionSide,
       qty: o.qty,
       reduceOnly: o.reduceOnly,
+      type: 'limit',
+      price: o.limitPrice,
+      timeInForce: 'IOC',
     };
   }
 }
+
+const canceledAnswer = (r: CanceledOrder) => ({
+  qty: r.qty,
+  remainingQty: r.remainingQty,
+  cancelReason: r.cancelReason,
+  price: r.marketPrice,
+  canceled: true,
+});
+
+const filledAnswer = (r: FilledOrder) => ({
+  qty: r.qty,
+  remainingQty: r.remainingQty,
+  cancelReason: r.cancelReason,
+  price: r.price,
+  canceled: false,
+});
 
 /** The copy order an earlier delivery placed, as the exchange filled it (no reservation held). */
 function orderOfFill(s: TraderSignal, signalKey: string, follow: FollowSettings, f: FilledOrder): CopyOrder {
@@ -442,6 +508,7 @@ function orderOfFill(s: TraderSignal, signalKey: string, follow: FollowSettings,
     leverage: f.leverage,
     marginMode: follow.marginMode,
     margin: '0',
+    limitPrice: f.limitPrice,
   };
 }
 
