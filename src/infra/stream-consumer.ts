@@ -131,6 +131,11 @@ export class StreamConsumer {
    */
   takeable(): number {
     if (this.opts.mode !== 'parallel' || !this.mayConsume()) return 0;
+    return this.perStream();
+  }
+
+  /** COUNT is per stream: a share of the free slots from each, so a read overfills by less than one per stream. */
+  private perStream(): number {
     return Math.max(0, Math.ceil(this.free() / this.opts.streams.length));
   }
 
@@ -241,8 +246,7 @@ export class StreamConsumer {
         continue;
       }
       try {
-        // COUNT is per stream: a share of the free slots from each, so a read overfills by less than one per stream
-        const read = await this.read(Math.ceil(this.free() / this.opts.streams.length));
+        const read = await this.read(this.perStream());
         this.failures = 0;
         this.deliver(read);
       } catch (err) {

@@ -41,8 +41,9 @@ export interface StepsDeps {
 /**
  * Stages 2 and 3: retries (due ones go back into their step's stream), the parked queue's
  * worker, and the step worker over the four step streams, whose outcomes reach MySQL
- * through one batching writer and whose hand-offs reach Redis in batches. Resolves once every worker runs, with the stop: drains in-flight steps for at
- * most `deadlineMs`, then closes the queues.
+ * through one batching writer and whose hand-offs reach Redis in batches. Resolves once the
+ * worker runs, with the stop: drains in-flight steps for at most `deadlineMs`, then closes
+ * the queues.
  */
 export async function startSteps(
   config: SettlementSettings,
