@@ -78,8 +78,10 @@ describe('Prometheus: the alerting rules and the dashboard against both engines,
       TF_KAFKA_BROKERS: `127.0.0.1:${noBroker}`,
     });
     world.spawn(['copy'], { TF_COPY_OPS_PORT: String(copyOps) });
-    await writeCounterRows(world.counterDb, makeCounterRows(5, { flow: 'open', shards: 16, runId: 'prm' }));
-    await waitAllFinished(world.engineDb, 5, 30_000, 'prm-');
+    // 40 orders make 80 funding calls: with 30% failing, no retry at all has odds of 0.7^80
+    // (5 orders had 0.7^10, 3%: the retries' series was then missing now and then)
+    await writeCounterRows(world.counterDb, makeCounterRows(40, { flow: 'open', shards: 16, runId: 'prm' }));
+    await waitAllFinished(world.engineDb, 40, 30_000, 'prm-');
     // one signal: an order for c1, a skip for c2
     const socket = await waitFor('the signal ingress', () =>
       TraderSocket.open(ingressPort, trader.apiKey, trader.secret),

@@ -106,9 +106,9 @@ const history: LeadHistory = {
   ],
   /** +5 bps (bought dearer), +10 (sold 10 bps lower, short), −2 (bought cheaper) */
   copies: [
-    { at: day(0), side: 'long', leadPrice: '100', fillPrice: '100.05' },
-    { at: day(3), side: 'short', leadPrice: '100', fillPrice: '99.9' },
-    { at: day(4), side: 'long', leadPrice: '100', fillPrice: '99.98' },
+    { at: day(0), side: 'long', leadPrice: '100', copies: 1, fillSum: '100.05' },
+    { at: day(3), side: 'short', leadPrice: '100', copies: 1, fillSum: '99.9' },
+    { at: day(4), side: 'long', leadPrice: '100', copies: 1, fillSum: '99.98' },
   ],
 };
 
@@ -186,7 +186,28 @@ describe('leaderboard metrics of a scripted history', () => {
         [day(4) + 1000, '-1'],
       ],
     );
-    assert.equal(slippageBps({ at: 0, side: 'short', leadPrice: '200', fillPrice: '201' }).toFixed(), '-50');
+    assert.equal(
+      slippageBps({ at: 0, side: 'short', leadPrice: '200', copies: 1, fillSum: '201' }).toFixed(),
+      '-50',
+    );
+    // two copies of one open: +5 and +3 bps, summed
+    assert.equal(
+      slippageBps({ at: 0, side: 'long', leadPrice: '100', copies: 2, fillSum: '200.08' }).toFixed(),
+      '8',
+    );
+    // the mean is over copies: three of one open (+5 each) and one of another (+10): 25 / 4
+    const weighted = leadMetrics(
+      {
+        ...history,
+        copies: [
+          { at: day(1), side: 'long', leadPrice: '100', copies: 3, fillSum: '300.15' },
+          { at: day(3), side: 'short', leadPrice: '100', copies: 1, fillSum: '99.9' },
+        ],
+      },
+      '7d',
+      day(5),
+    );
+    assert.equal(weighted.copyQuality.entrySlippageBps, '6.25');
     assert.equal(
       accountPnl({ equity: [{ at: 1, equity: '5' }], flows: [{ at: 1, amount: '5' }] }).toFixed(),
       '0',

@@ -82,12 +82,16 @@ export interface ClosedPosition {
   pnl: string;
 }
 
-/** An open copied from the lead: its side, the lead's fill price and the copier's. */
+/**
+ * The filled copies of one open of the lead: its side, the lead's fill price, how many copies
+ * filled and the sum of their fill prices (what the copy quality needs, without a row per copy).
+ */
 export interface CopiedOpen {
   at: number;
   side: PositionSide;
   leadPrice: string;
-  fillPrice: string;
+  copies: number;
+  fillSum: string;
 }
 
 export interface AccountHistory {
@@ -161,10 +165,13 @@ export function closedPositions(signals: readonly TraderSignal[]): ClosedPositio
   return out;
 }
 
-/** (fill − lead's fill) / lead's fill × 10,000, negated for a short: positive is worse for the copier. */
+/**
+ * Σ over the open's copies of (fill − lead's fill) / lead's fill × 10,000, negated for a short:
+ * positive is worse for the copier.
+ */
 export function slippageBps(c: CopiedOpen): Money {
   const lead = money(c.leadPrice);
-  const diff = money(c.fillPrice).minus(lead).div(lead).times(10_000);
+  const diff = money(c.fillSum).minus(lead.times(c.copies)).div(lead).times(10_000);
   return c.side === 'long' ? diff : diff.neg();
 }
 
@@ -215,7 +222,10 @@ export function leadMetrics(h: LeadHistory, name: WindowName, asOf: number): Lea
     if (w.equity.length >= 2) copierRois.push(money(roi(navCurve(w.equity, w.flows))));
   }
   const copierRoi = mean(copierRois);
-  const slip = mean(h.copies.filter((c) => inside(c.at)).map(slippageBps));
+  const copied = h.copies.filter((c) => inside(c.at) && c.copies > 0);
+  const count = copied.reduce((n, c) => n + c.copies, 0);
+  // the mean over copies, each open weighing as many as it had
+  const slip = count === 0 ? null : copied.reduce((sum, c) => sum.plus(slippageBps(c)), money(0)).div(count);
   return {
     traderId: h.traderId,
     roi: leadRoi,

@@ -171,7 +171,7 @@ async function signalsOf(pool: Pool, traderId: string): Promise<TraderSignal[]> 
   return out;
 }
 
-/** The filled copies of the lead's opens since `from` (copy_order is keyed by signal: a range per signal). */
+/** The filled copies of the lead's opens since `from`, counted and summed per open in MySQL (copy_order is keyed by signal). */
 async function copiesOf(pool: Pool, opens: readonly TraderSignal[], from: number): Promise<CopiedOpen[]> {
   const recent = opens.filter((s) => s.filledMs >= from);
   const byKey = new Map(recent.map((s) => [`${s.signalId}@${s.traderId}`, s]));
@@ -179,13 +179,21 @@ async function copiesOf(pool: Pool, opens: readonly TraderSignal[], from: number
   const keys = [...byKey.keys()];
   for (let i = 0; i < keys.length; i += 500) {
     const [rows] = await pool.query<RowDataPacket[]>(
-      `SELECT signal_key, fill_price, created_ms FROM copy_order
-        WHERE signal_key IN (?) AND status='FILLED' AND fill_price IS NOT NULL AND action='open'`,
+      `SELECT signal_key, COUNT(*) AS copies, SUM(fill_price) AS fill_sum FROM copy_order
+        WHERE signal_key IN (?) AND status='FILLED' AND fill_price IS NOT NULL AND action='open'
+        GROUP BY signal_key`,
       [keys.slice(i, i + 500)],
     );
     for (const r of rows) {
       const s = byKey.get(String(r.signal_key));
-      if (s) out.push({ at: s.filledMs, side: s.side, leadPrice: s.price, fillPrice: String(r.fill_price) });
+      if (s)
+        out.push({
+          at: s.filledMs,
+          side: s.side,
+          leadPrice: s.price,
+          copies: Number(r.copies),
+          fillSum: money(r.fill_sum).toFixed(),
+        });
     }
   }
   return out;
