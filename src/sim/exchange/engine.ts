@@ -19,7 +19,6 @@ import type {
   QtyCap,
   RejectedOrder,
 } from '../../clients/exchange-wire.js';
-import { INSTRUMENT_IDS } from '../../clients/exchange-wire.js';
 import { type Asset, CURRENCIES, type Totals } from '../../clients/wire.js';
 import type { Money } from '../../domain/money.js';
 import { Rejected } from '../errors.js';
@@ -38,6 +37,7 @@ import {
   type Position,
   positionKey,
 } from './positions.js';
+import { QtyCaps } from './qty-caps.js';
 import {
   type AccountRequest,
   isEscrowAccount,
@@ -127,10 +127,10 @@ export class ExchangeEngine {
   #fills = 0;
   #replays = 0;
   #canceled = 0;
-  /** the most contracts one order fills, per instrument; unlimited when absent */
-  readonly #liquidity = new Map<InstrumentId, Units>();
-  /** a test's lower per-order maximum, per instrument; the instrument's own when absent */
-  readonly #maxQty = new Map<InstrumentId, Units>();
+  /** the most contracts one order fills, per instrument; unlimited when not set */
+  readonly #liquidity = new QtyCaps(() => undefined);
+  /** the most contracts one order may carry, per instrument; the instrument's own when not set */
+  readonly #maxQty = new QtyCaps((i) => RULES[i].maxQty);
   readonly #rejected = new Map<string, number>();
   readonly #transfers = new TransferBook();
   readonly #escrows = new Set<string>();
@@ -171,33 +171,20 @@ export class ExchangeEngine {
 
   /** The most contracts one order fills on the instrument (a multiple of its step, checked by the caller); undefined: unlimited. */
   setLiquidity(instrument: InstrumentId, maxQty: Units | undefined): QtyCap {
-    if (maxQty === undefined) this.#liquidity.delete(instrument);
-    else this.#liquidity.set(instrument, maxQty);
-    return this.#liquiditySetting(instrument);
+    return this.#liquidity.set(instrument, maxQty);
   }
 
   liquidity(): QtyCap[] {
-    return INSTRUMENT_IDS.map((i) => this.#liquiditySetting(i));
+    return this.#liquidity.all();
   }
 
   /** The most contracts one order may carry on the instrument; undefined: the instrument's own maximum. */
   setMaxQty(instrument: InstrumentId, maxQty: Units | undefined): QtyCap {
-    if (maxQty === undefined) this.#maxQty.delete(instrument);
-    else this.#maxQty.set(instrument, maxQty);
-    return this.#maxQtySetting(instrument);
+    return this.#maxQty.set(instrument, maxQty);
   }
 
   maxQty(): QtyCap[] {
-    return INSTRUMENT_IDS.map((i) => this.#maxQtySetting(i));
-  }
-
-  #maxQtySetting(instrument: InstrumentId): QtyCap {
-    return { instrument, maxQty: fmt(this.#maxQty.get(instrument) ?? RULES[instrument].maxQty) };
-  }
-
-  #liquiditySetting(instrument: InstrumentId): QtyCap {
-    const max = this.#liquidity.get(instrument);
-    return { instrument, maxQty: max === undefined ? null : fmt(max) };
+    return this.#maxQty.all();
   }
 
   /** Creates the account if new, changes its position mode if asked (only when flat), then deposits. */
@@ -287,7 +274,7 @@ export class ExchangeEngine {
     const qtyIssue = qtyProblem(rules, asked, req.qtyText);
     if (qtyIssue !== undefined || asked === null)
       return this.reject(req, 'INVALID_QTY', qtyIssue ?? req.qtyText);
-    const tooLarge = qtyAboveMax(this.#maxQty.get(req.instrument) ?? rules.maxQty, asked, req.qtyText);
+    const tooLarge = qtyAboveMax(this.#maxQty.of(req.instrument), asked, req.qtyText);
     if (tooLarge !== undefined) return this.reject(req, 'QTY_ABOVE_MAX', tooLarge);
 
     // 1. which position the order closes (up to its size) and which it opens
@@ -341,9 +328,7 @@ export class ExchangeEngine {
         `fill price ${quote.text} is ${beyond} the limit ${req.limit.priceText}`,
       );
     }
-    // most runs set no liquidity: no lookup per order then
-    const qty =
-      this.#liquidity.size === 0 ? wanted : fillableQty(wanted, this.#liquidity.get(req.instrument));
+    const qty = this.#liquidity.anySet ? fillableQty(wanted, this.#liquidity.of(req.instrument)) : wanted;
     // unreachable while liquidity is at least one step (parseQtyCap); were it less, a cancel, never a fill of 0
     if (qty === 0n) {
       return this.#cancel(acct, req, wanted, quote, 'INSUFFICIENT_LIQUIDITY', 'no liquidity');
@@ -431,10 +416,7 @@ export class ExchangeEngine {
       orderStatus: remaining === 0n ? 'FILLED' : 'PARTIALLY_FILLED',
       remainingQty: remaining === 0n ? '0' : fmt(remaining),
     };
-    if (req.limit !== undefined) {
-      result.limitPrice = req.limit.priceText;
-      result.timeInForce = req.limit.timeInForce;
-    }
+    withLimitOf(req, result);
     if (remaining !== 0n) result.cancelReason = 'INSUFFICIENT_LIQUIDITY';
     acct.applied.set(req.clientOrderId, {
       result,
@@ -473,10 +455,7 @@ export class ExchangeEngine {
       canceledMs: this.#now(),
       replay: false,
     };
-    if (req.limit !== undefined) {
-      result.limitPrice = req.limit.priceText;
-      result.timeInForce = req.limit.timeInForce;
-    }
+    withLimitOf(req, result);
     acct.applied.set(req.clientOrderId, {
       result,
       positionSide: req.positionSide,
@@ -654,6 +633,13 @@ export class ExchangeEngine {
 }
 
 /** Whether a repeat of a client order id is the same order (a replay) rather than a conflict. */
+/** A limit order's answer names its limit, as sent. */
+function withLimitOf(req: OrderRequest, result: FilledOrder | CanceledOrder): void {
+  if (req.limit === undefined) return;
+  result.limitPrice = req.limit.priceText;
+  result.timeInForce = req.limit.timeInForce;
+}
+
 function sameOrder(prior: Applied, req: OrderRequest): boolean {
   const r = prior.result;
   return (
