@@ -21,8 +21,12 @@ export interface ExchangeAnswer {
   canceled: boolean;
 }
 
+/** Whether the exchange left any of the order unfilled (canceled whole, or a remainder canceled). */
+export const leftUnfilled = (a: ExchangeAnswer): boolean =>
+  a.canceled || (a.remainingQty !== undefined && fx(a.remainingQty) !== 0n);
+
 export function unfilledSkip(o: CopyOrder, a: ExchangeAnswer, leadPrice: string | null): CopySkip | null {
-  if (!a.canceled && (a.remainingQty === undefined || fx(a.remainingQty) === 0n)) return null;
+  if (!leftUnfilled(a)) return null;
   const why = a.cancelReason ?? 'CANCELED';
   const limit = o.limitPrice === undefined ? 'at market' : `limit ${o.limitPrice}`;
   const lead = leadPrice === null ? '' : `, lead ${leadPrice}`;

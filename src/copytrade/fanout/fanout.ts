@@ -22,7 +22,7 @@ import type { TraderSignal } from '../domain/signal.js';
 import { type Market, type PreparedSignal, prepareSignal, sizeCopy } from '../domain/sizing.js';
 import type { CopySkip } from '../domain/skip-reasons.js';
 import { type Slice, sliceId } from '../domain/slices.js';
-import { unfilledSkip } from '../domain/unfilled.js';
+import { leftUnfilled, unfilledSkip } from '../domain/unfilled.js';
 import type { SignalEntry } from '../ingress/codec.js';
 import { isApproved } from '../leads/lead-store.js';
 import type { FanoutObserver } from '../metrics.js';
@@ -366,8 +366,7 @@ export class Fanout {
         this.book.release(o);
         // recorded as a skip, not an order: the signal's counts say so again
         if (r?.status === 'canceled') unfilled.canceled++;
-        else if (r?.status === 'filled' && unfilledSkip(o, filledAnswer(r), null) !== null)
-          unfilled.remainders++;
+        else if (r?.status === 'filled' && leftUnfilled(filledAnswer(r))) unfilled.remainders++;
         continue;
       }
       if (!r || r.status === 'rejected') {
