@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import type { Read } from './stream-consumer.js';
 
 /**
  * The Lua scripts of redis/, named `<name>-<numKeys>.lua`, callable as methods; a script
@@ -11,7 +12,7 @@ export interface Scripts {
   handoffs(
     numKeys: number,
     ...keysThenArgs: (string | number)[]
-  ): Promise<[added: number[], read: [string, [string, string[] | null][]][] | null]>;
+  ): Promise<[added: number[], read: Read[] | null]>;
   /** redis/watermark-1.lua */
   watermark(hash: string, ...shardAndMs: (string | number)[]): Promise<number>;
   /** redis/ack-1.lua */
