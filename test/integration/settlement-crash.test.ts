@@ -83,12 +83,26 @@ describe('settlement survives a kill in the middle of an intake burst', () => {
   after(() => world.tearDown());
 
   it('SIGKILL mid-burst: the saved cursor is behind what is recorded; after a restart all DONE once', async () => {
-    const engine = world.spawn(['start']);
-    await writeCounterRows(world.counterDb, makeCounterRows(N, { flow: 'mixed', shards: 16, runId: 'bst' }));
     const one = async (pool: typeof world.engineDb, sql: string, params: unknown[] = []) => {
       const [r] = await pool.query<RowDataPacket[]>(sql, params);
       return Number(r[0]?.n ?? 0);
     };
+    const engine = world.spawn(['start']);
+    // written at 1,000 rows/s (100 a poll interval, two batches: polls back to back) while
+    // the engine takes them in: written at once, a fast engine took the whole burst in before
+    // the probe below saw it, and the kill came after it
+    let written = false;
+    const writer = writeCounterRows(
+      world.counterDb,
+      makeCounterRows(N, { flow: 'mixed', shards: 16, runId: 'bst' }),
+      1000,
+    ).then(() => {
+      written = true;
+    });
+    await waitFor(
+      'the first counter rows',
+      async () => (await one(world.counterDb, 'SELECT COUNT(*) AS n FROM sync_order')) > 0,
+    );
     const savedPosition = () =>
       one(world.engineDb, "SELECT position AS n FROM intake_cursor WHERE source='poll'");
     const firstId = await one(world.counterDb, 'SELECT MIN(id) AS n FROM sync_order');
@@ -102,7 +116,10 @@ describe('settlement survives a kill in the middle of an intake burst', () => {
       5,
     );
     engine.kill('SIGKILL');
+    const killedInBurst = !written;
     await engine.exited;
+    await writer;
+    assert.ok(killedInBurst, 'the counter rows were all written before the kill');
 
     const position = await savedPosition();
     const upTo = await one(world.counterDb, 'SELECT COUNT(*) AS n FROM sync_order WHERE id <= ?', [position]);
