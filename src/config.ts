@@ -1,4 +1,5 @@
 import type { LevelRule } from './copytrade/domain/eligibility.js';
+import { clusterSeeds } from './infra/redis-url.js';
 
 /**
  * Every setting of tradeflow, read once from the environment, validated, frozen.
@@ -51,6 +52,22 @@ const url =
 const identifier = (raw: string, name: string): string => {
   if (!/^[A-Za-z0-9_]{1,64}$/.test(raw))
     throw new ConfigError(name, `expected letters, digits or _, got "${raw}"`);
+  return raw;
+};
+
+const redisUrl = (raw: string, name: string): string => {
+  try {
+    if (clusterSeeds(raw) !== null) return raw;
+  } catch (err) {
+    throw new ConfigError(name, (err as Error).message);
+  }
+  return url('redis:', 'rediss:')(raw, name);
+};
+
+/** An identifier, or one in braces: a Redis Cluster hash tag, every key in its slot. */
+const keyPrefix = (raw: string, name: string): string => {
+  const bare = raw.startsWith('{') && raw.endsWith('}') ? raw.slice(1, -1) : raw;
+  identifier(bare, name);
   return raw;
 };
 
@@ -165,8 +182,18 @@ export const settings = {
   ),
   engineDb: s('TF_ENGINE_DB', 'tradeflow', identifier, "the engine's database"),
   counterDb: s('TF_COUNTER_DB', 'tradeflow_counter', identifier, "the (simulated) counter's database"),
-  redisUrl: s('TF_REDIS_URL', 'redis://127.0.0.1:6379', url('redis:', 'rediss:'), 'Redis server'),
-  redisPrefix: s('TF_REDIS_PREFIX', 'tf', identifier, 'prefix of every Redis key (streams, BullMQ, locks)'),
+  redisUrl: s(
+    'TF_REDIS_URL',
+    'redis://127.0.0.1:6379',
+    redisUrl,
+    'Redis server, or a Redis Cluster as redis-cluster://host:port[,host:port…] (seed nodes)',
+  ),
+  redisPrefix: s(
+    'TF_REDIS_PREFIX',
+    'tf',
+    keyPrefix,
+    'prefix of every Redis key (streams, BullMQ, locks); on a Redis Cluster a hash tag, {tf}',
+  ),
   logLevel: s(
     'TF_LOG_LEVEL',
     'info',
@@ -661,6 +688,13 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.recoveryIdleMs <= Math.max(config.retryMaxMs, config.claimIdleMs)) {
     throw new ConfigError('TF_RECOVERY_IDLE_MS', 'must exceed TF_RETRY_MAX_MS and TF_CLAIM_IDLE_MS');
+  }
+  if (clusterSeeds(config.redisUrl) !== null && !config.redisPrefix.startsWith('{')) {
+    // streams read together, the Lua hand-offs and BullMQ use several keys in one command
+    throw new ConfigError(
+      'TF_REDIS_PREFIX',
+      `on a Redis Cluster it must be a hash tag, {${config.redisPrefix}}: commands over several keys need them in one slot`,
+    );
   }
   if (config.copySeenTtlMs <= config.copyMaxSkewMs) {
     throw new ConfigError(

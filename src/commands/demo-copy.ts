@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createExchangeClient, type InstrumentId } from '../clients/exchange.js';
 import type { Config } from '../config.js';
@@ -8,6 +7,7 @@ import type { FollowSettings } from '../copytrade/domain/settings.js';
 import { signalKeyOf } from '../copytrade/fanout/fanout.js';
 import type { Pool } from '../infra/mysql/client.js';
 import { percentiles } from '../infra/percentiles.js';
+import { connectRedis } from '../infra/redis.js';
 import {
   type CopyRows,
   cycleSignalOf,
@@ -42,7 +42,7 @@ export interface CopyDemoDeps {
  */
 export async function copyDemo({ config, engineDb, childEnv, say, until }: CopyDemoDeps): Promise<boolean> {
   const exchange = createExchangeClient(config.exchangeUrl, { connections: 16 });
-  const redis = new Redis(config.redisUrl);
+  const redis = connectRedis(config.redisUrl);
   const rows = {
     db: engineDb,
     publish: copyChangePublisher(redis, config.redisPrefix),

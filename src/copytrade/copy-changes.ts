@@ -8,7 +8,7 @@
  * Pub/sub loses what is published while the subscriber reconnects: the book also reloads
  * everything on resubscribe and every `TF_COPY_BOOK_RELOAD_MS`.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../infra/redis.js';
 
 export type CopyChange =
   | { kind: 'lead'; traderId: string }
@@ -46,7 +46,7 @@ export function decodeCopyChange(message: string): CopyChange | { error: string 
 /** Announces changes already written (after the commit: the reader must find them). */
 export type PublishCopyChanges = (...changes: CopyChange[]) => Promise<void>;
 
-export function copyChangePublisher(redis: Redis, prefix: string): PublishCopyChanges {
+export function copyChangePublisher(redis: RedisConnection, prefix: string): PublishCopyChanges {
   const channel = copyChangedChannel(prefix);
   return async (...changes) => {
     if (changes.length === 0) return;

@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisConnection } from './redis.js';
 
 /**
  * The one shape of a dead letter, whatever engine or transport it comes from: an input that
@@ -21,8 +22,12 @@ export interface DeadLetter {
 export const DEAD_LETTERS_KEPT = 10_000;
 
 /** Adds a dead letter to `key` (on a connection, or queued on a pipeline of a batch). */
-export function deadLetter(redis: Redis | ChainableCommander, key: string, letter: DeadLetter): unknown {
-  return (redis as Redis).xadd(
+export function deadLetter(
+  redis: RedisConnection | ChainableCommander,
+  key: string,
+  letter: DeadLetter,
+): unknown {
+  return (redis as RedisConnection).xadd(
     key,
     'MAXLEN',
     '~',
@@ -49,7 +54,11 @@ export interface StoredDeadLetter {
 }
 
 /** Reads up to `count` dead letters of `key`, oldest first, each entry as the bytes stored. */
-export async function readDeadLetters(redis: Redis, key: string, count: number): Promise<StoredDeadLetter[]> {
+export async function readDeadLetters(
+  redis: RedisConnection,
+  key: string,
+  count: number,
+): Promise<StoredDeadLetter[]> {
   const rows = await redis.xrangeBuffer(key, '-', '+', 'COUNT', count);
   return rows.map(([id, flat]) => {
     const f = new Map<string, Buffer>();

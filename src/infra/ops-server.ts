@@ -1,13 +1,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
 import type { Listening } from './http.js';
 import type { Pool } from './mysql/client.js';
+import type { RedisConnection } from './redis.js';
 
 const READY_TIMEOUT_MS = 1000;
 
 /** Why an engine cannot work right now (Redis or MySQL not answering in time), or null. */
-export async function dependenciesNotReady(redis: Redis, pool: Pool): Promise<string | null> {
+export async function dependenciesNotReady(redis: RedisConnection, pool: Pool): Promise<string | null> {
   const within = <T>(what: string, p: Promise<T>) =>
     Promise.race([
       p.then(() => null),

@@ -1,6 +1,8 @@
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { clusterSeeds } from './redis-url.js';
 import type { Read } from './stream-consumer.js';
 
 /**
@@ -21,7 +23,21 @@ export interface Scripts {
   trim(stream: string, group: string): Promise<number>;
 }
 
-export type RedisClient = Redis & Scripts;
+/** One Redis server, or a Redis Cluster (TF_REDIS_URL `redis-cluster://host:port,host:port`). */
+export type RedisConnection = Redis | Cluster;
+
+export type RedisClient = RedisConnection & Scripts;
+
+/**
+ * A connection to the server or cluster `url` names. A cluster learns its other nodes from
+ * the seeds and sends each command to the master of its key's slot.
+ */
+export function connectRedis(url: string, options: RedisOptions = {}): RedisConnection {
+  const seeds = clusterSeeds(url);
+  if (seeds === null) return new Redis(url, options);
+  const { enableAutoPipelining, ...redisOptions } = options;
+  return new Cluster(seeds, { redisOptions, enableAutoPipelining, maxRedirections: 16 });
+}
 
 /** A flat field/value reply (XINFO, stream entries) as a record. */
 export function fieldMap(flat: readonly (string | number)[]): Record<string, string> {
@@ -31,28 +47,35 @@ export function fieldMap(flat: readonly (string | number)[]): Record<string, str
 }
 
 /** Every key matching `pattern`, over the whole SCAN cursor (one page may hold none of them). */
-export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+export async function scanKeys(redis: RedisConnection, pattern: string): Promise<string[]> {
+  // SCAN walks one server's keys: a cluster's are on each of its masters, known once it is ready
+  if (redis instanceof Cluster && redis.status !== 'ready') await once(redis, 'ready');
+  const servers = redis instanceof Cluster ? redis.nodes('master') : [redis];
   const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
+  for (const server of servers) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await server.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== '0');
+  }
   return found;
 }
 
 /** Deletes every key under `prefix:` (SCAN, not KEYS: the server may be shared); returns how many. */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
+export async function deleteKeys(redis: RedisConnection, prefix: string): Promise<number> {
   const keys = await scanKeys(redis, `${prefix}:*`);
   let n = 0;
-  for (let i = 0; i < keys.length; i += 1000) n += await redis.del(...keys.slice(i, i + 1000));
+  // one DEL a key: a cluster refuses a DEL of keys in several slots
+  if (redis instanceof Cluster) for (const key of keys) n += await redis.del(key);
+  else for (let i = 0; i < keys.length; i += 1000) n += await redis.del(...keys.slice(i, i + 1000));
   return n;
 }
 
 const scriptDir = fileURLToPath(new URL('../../redis/', import.meta.url));
 
-function defineScripts(redis: Redis): RedisClient {
+function defineScripts(redis: RedisConnection): RedisClient {
   for (const file of readdirSync(scriptDir)) {
     const m = /^([a-z][a-z0-9-]*)-(\d+|n)\.lua$/.exec(file);
     if (!m?.[1] || !m[2]) continue;
@@ -64,11 +87,11 @@ function defineScripts(redis: Redis): RedisClient {
 }
 
 /**
- * A Redis connection. `blocking` ones serve one XREADGROUP BLOCK loop each and retry
+ * A Redis connection (to a server or a cluster, connectRedis). `blocking` ones serve one XREADGROUP BLOCK loop each and retry
  * forever (maxRetriesPerRequest null, as BullMQ also requires).
  */
 export function createRedis(url: string, opts: { blocking?: boolean; name?: string } = {}): RedisClient {
-  const redis = new Redis(url, {
+  const redis = connectRedis(url, {
     connectionName: opts.name,
     maxRetriesPerRequest: opts.blocking ? null : 20,
     enableAutoPipelining: !opts.blocking,

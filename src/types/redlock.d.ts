@@ -2,7 +2,7 @@
 // "exports" under NodeNext; this declares the part of its API tradeflow uses.
 declare module 'redlock' {
   import type { EventEmitter } from 'node:events';
-  import type { Redis } from 'ioredis';
+  import type { Cluster, Redis } from 'ioredis';
 
   export class Lock {
     readonly expiration: number;
@@ -19,7 +19,7 @@ declare module 'redlock' {
   }
 
   export default class Redlock extends EventEmitter {
-    constructor(clients: Iterable<Redis>, settings?: Partial<Settings>);
+    constructor(clients: Iterable<Redis | Cluster>, settings?: Partial<Settings>);
     acquire(resources: string[], duration: number, settings?: Partial<Settings>): Promise<Lock>;
   }
 }

@@ -2,14 +2,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { createSimAdmin, type FaultSettings, type SimAdmin } from '../../src/clients/sim-admin.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { copyChangePublisher } from '../../src/copytrade/copy-changes.js';
 import { createPool, type Pool } from '../../src/infra/mysql/client.js';
 import { migrateDatabase } from '../../src/infra/mysql/migrate.js';
-import { deleteKeys } from '../../src/infra/redis.js';
+import { connectRedis, deleteKeys, type RedisConnection } from '../../src/infra/redis.js';
 import type { CopyRows } from '../../src/load/copy-world.js';
 import { runningEngines } from '../../src/settlement/steps/presence.js';
 
@@ -40,7 +39,7 @@ export class TestWorld {
   counterDb!: Pool;
   private readonly children = new Set<Child>();
   private readonly admins: SimAdmin[] = [];
-  private publisher?: Redis;
+  private publisher?: RedisConnection;
 
   async setUp(overrides: Record<string, string> = {}): Promise<this> {
     const port = await freePort();
@@ -72,7 +71,7 @@ export class TestWorld {
 
   /** This world's copy-trading rows, written as copy-world.ts writes them (each change announced). */
   copyRows(): CopyRows {
-    this.publisher ??= new Redis(REDIS_URL);
+    this.publisher ??= connectRedis(this.env.TF_REDIS_URL as string);
     return {
       db: this.engineDb,
       publish: copyChangePublisher(this.publisher, this.config.redisPrefix),
@@ -102,7 +101,7 @@ export class TestWorld {
 
   /** Consumer names of the engines running in this world (their presence keys). */
   async runningEngines(): Promise<string[]> {
-    const redis = new Redis(REDIS_URL);
+    const redis = connectRedis(this.env.TF_REDIS_URL as string);
     try {
       return await runningEngines(redis, this.config.redisPrefix);
     } finally {
@@ -145,7 +144,7 @@ export class TestWorld {
     } finally {
       await admin.end();
     }
-    const redis = new Redis(REDIS_URL);
+    const redis = connectRedis(this.env.TF_REDIS_URL as string);
     try {
       await deleteKeys(redis, this.config.redisPrefix);
     } finally {

@@ -39,6 +39,24 @@ describe('config', () => {
     assert.throws(() => loadConfig({ TF_REDIS_URL: 'http://x' }), /TF_REDIS_URL/);
     assert.throws(() => loadConfig({ TF_ENGINE_DB: 'drop table;' }), /TF_ENGINE_DB/);
   });
+  it('takes a Redis Cluster by its seed nodes, with a hash-tag prefix only', () => {
+    const seeds = 'redis-cluster://127.0.0.1:7000,10.0.0.2:7001';
+    assert.equal(loadConfig({ TF_REDIS_URL: seeds, TF_REDIS_PREFIX: '{tf}' }).redisUrl, seeds);
+    assert.throws(
+      () => loadConfig({ TF_REDIS_URL: seeds, TF_REDIS_PREFIX: 'tf' }),
+      (e: unknown) => e instanceof ConfigError && /TF_REDIS_PREFIX.*hash tag, \{tf\}/.test(e.message),
+    );
+    assert.throws(
+      () => loadConfig({ TF_REDIS_URL: 'redis-cluster://127.0.0.1', TF_REDIS_PREFIX: '{tf}' }),
+      (e: unknown) => e instanceof ConfigError && /TF_REDIS_URL.*host:port/.test(e.message),
+    );
+    for (const bad of ['{tf', 'tf}', '{t:f}', '{}']) {
+      assert.throws(() => loadConfig({ TF_REDIS_PREFIX: bad }), ConfigError, bad);
+    }
+    // a hash tag on one server is allowed too (the same keys as on a cluster)
+    assert.equal(loadConfig({ TF_REDIS_PREFIX: '{tf}' }).redisPrefix, '{tf}');
+  });
+
   it('refuses settings that would make live work look dead', () => {
     assert.throws(
       () => loadConfig({ TF_CLAIM_IDLE_MS: '1000', TF_HTTP_TIMEOUT_MS: '2000' }),

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { ResultSetHeader } from 'mysql2/promise';
 import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
+import type { RedisConnection } from '../../infra/redis.js';
 import { encodeCursor } from '../domain/notice-cursor.js';
 import { parseUserId } from '../domain/user.js';
 import { NOTICE_KINDS, type Notice, type NoticePayloads, type WrittenKind } from './kinds.js';
@@ -75,7 +75,7 @@ export async function notify<K extends WrittenKind>(
 }
 
 /** A pusher for a process without the sockets: the engine's subscriber forwards it. */
-export function redisNoticePusher(redis: Redis, prefix: string): NoticePusher {
+export function redisNoticePusher(redis: RedisConnection, prefix: string): NoticePusher {
   const channel = noticeChannel(prefix);
   return async (notice) => {
     await redis.publish(channel, JSON.stringify(notice));
@@ -110,7 +110,7 @@ export function decodeNotice(message: string): Notice | { error: string } {
  * else) to the notices channel and hands each notice to `deliver`. Resolves once subscribed.
  */
 export async function subscribeNotices(
-  subscriber: Redis,
+  subscriber: RedisConnection,
   prefix: string,
   deliver: (notice: Notice) => void,
   log: Logger,

@@ -1,6 +1,6 @@
 import { type Job, Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Logger } from '../../infra/log.js';
+import { connectRedis, type RedisConnection } from '../../infra/redis.js';
 import { bullPrefix } from '../../settlement/steps/retry-queue.js';
 import { type Cycle, cutoffsBetween } from '../domain/profit-share-cycle.js';
 import type { PairRef, ProfitShare } from './profit-share.js';
@@ -36,9 +36,9 @@ export function lastCutoff(ms: number, cycle: Cycle): number {
  */
 export class ProfitShareQueue {
   readonly queue: Queue<ProfitShareJob>;
-  private readonly connection: Redis;
+  private readonly connection: RedisConnection;
   private worker: Worker<ProfitShareJob> | null = null;
-  private workerConnection: Redis | null = null;
+  private workerConnection: RedisConnection | null = null;
 
   constructor(
     redisUrl: string,
@@ -46,7 +46,7 @@ export class ProfitShareQueue {
     private readonly log: Logger,
   ) {
     // BullMQ blocks on its connection and needs maxRetriesPerRequest null
-    this.connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    this.connection = connectRedis(redisUrl, { maxRetriesPerRequest: null });
     this.queue = new Queue(PROFIT_SHARE_QUEUE, { connection: this.connection, prefix: bullPrefix(prefix) });
   }
 

@@ -1,9 +1,9 @@
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
 import type { RedisClient } from '../../infra/redis.js';
+import { connectRedis, type RedisConnection } from '../../infra/redis.js';
 import { bullPrefix } from '../steps/retry-queue.js';
 import { type RetryResult, retryManual } from './order-store.js';
 
@@ -50,9 +50,9 @@ export interface SyncPlan {
  */
 export class ParkedQueue {
   readonly queue: Queue<ParkedJob, RetryResult>;
-  private readonly connection: Redis;
+  private readonly connection: RedisConnection;
   private worker: Worker<ParkedJob, RetryResult> | null = null;
-  private workerConnection: Redis | null = null;
+  private workerConnection: RedisConnection | null = null;
   // sync walks MANUAL orders and failed jobs in slices, so that a backlog is covered over calls
   private orderCursor = { updatedMs: -1, orderId: '' };
   private failedOffset = 0;
@@ -66,7 +66,7 @@ export class ParkedQueue {
     private readonly batch = SYNC_BATCH,
   ) {
     // BullMQ blocks on its connection and needs maxRetriesPerRequest null
-    this.connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    this.connection = connectRedis(redisUrl, { maxRetriesPerRequest: null });
     this.queue = new Queue(PARKED_QUEUE, { connection: this.connection, prefix: bullPrefix(prefix) });
   }
 

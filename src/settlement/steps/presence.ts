@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../infra/redis.js';
 import { scanKeys } from '../../infra/redis.js';
 
 const PRESENCE_TTL_MS = 15_000;
@@ -7,7 +7,7 @@ const PRESENCE_TTL_MS = 15_000;
 export const presenceKey = (prefix: string, consumer: string): string => `${prefix}:engine:${consumer}`;
 
 /** Consumer names of the engine processes running under `prefix` (their presence keys). */
-export async function runningEngines(redis: Redis, prefix: string): Promise<string[]> {
+export async function runningEngines(redis: RedisConnection, prefix: string): Promise<string[]> {
   const head = presenceKey(prefix, '');
   return (await scanKeys(redis, `${head}*`)).map((k) => k.slice(head.length));
 }
@@ -17,7 +17,7 @@ export async function runningEngines(redis: Redis, prefix: string): Promise<stri
  * janitor keeps its consumers in the groups); resolves once the key is set, with the withdrawal.
  */
 export async function announcePresence(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   consumer: string,
 ): Promise<() => Promise<void>> {

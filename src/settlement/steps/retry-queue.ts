@@ -1,6 +1,6 @@
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Logger } from '../../infra/log.js';
+import { connectRedis, type RedisConnection } from '../../infra/redis.js';
 import { decodeMessage, encodeMessage, type StepMessage } from '../domain/streams.js';
 
 export const RETRY_QUEUE = 'settle-retry';
@@ -11,11 +11,11 @@ export const RETRY_QUEUE = 'settle-retry';
  * step's entry back into the step's stream; the step worker does the rest.
  */
 export class RetryQueue {
-  private readonly connection: Redis;
+  private readonly connection: RedisConnection;
   /** Public for Bull Board, which shows it read-only. */
   readonly queue: Queue;
   private worker: Worker | null = null;
-  private workerConnection: Redis | null = null;
+  private workerConnection: RedisConnection | null = null;
 
   constructor(
     redisUrl: string,
@@ -23,7 +23,7 @@ export class RetryQueue {
     private readonly log: Logger,
   ) {
     // BullMQ blocks on its connection and needs maxRetriesPerRequest null
-    this.connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    this.connection = connectRedis(redisUrl, { maxRetriesPerRequest: null });
     this.queue = new Queue(RETRY_QUEUE, { connection: this.connection, prefix: bullPrefix(prefix) });
   }
 
