@@ -149,6 +149,8 @@ export class BookLoader {
         minQty: spec.minQty,
         qtyStep: spec.qtyStep,
         tickSize: spec.tickSize,
+        // the per-order maximum in force: a larger copy goes as several orders (order-split.ts)
+        maxQty: spec.maxQty,
       });
     }
   }

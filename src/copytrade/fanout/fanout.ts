@@ -28,6 +28,7 @@ import { isApproved } from '../leads/lead-store.js';
 import type { FanoutObserver } from '../metrics.js';
 import type { CopierBook } from './book.js';
 import type { BatchRecord, CopyStore, PlacedOrder } from './copy-store.js';
+import { fillsOf, findParts, planParts, unfilledReason } from './order-parts.js';
 
 /** What the fan-out needs of the exchange: batches, and (recovery only) what it already did. */
 export interface FanoutExchange {
@@ -267,6 +268,7 @@ export class Fanout {
     follows: readonly FollowSettings[],
   ): Promise<Map<string, OrderResult>> {
     const found = new Map<string, OrderResult>();
+    const accounts = new Map<string, string>();
     for (let i = 0; i < follows.length; i += this.opts.batchSize) {
       const refs = follows.slice(i, i + this.opts.batchSize).map((f) => ({
         account: this.accountFor(f.copierId, f.account),
@@ -274,9 +276,13 @@ export class Fanout {
       }));
       const results = await this.exchange.lookupOrders(refs);
       results.forEach((r, k) => {
-        if (r) found.set((refs[k] as { clientOrderId: string }).clientOrderId, r);
+        const ref = refs[k] as { account: string; clientOrderId: string };
+        if (r) found.set(ref.clientOrderId, r);
+        accounts.set(ref.clientOrderId, ref.account);
       });
     }
+    // a copy placed as parts: the others under part 1's id, found as one (order-parts.ts)
+    await findParts(found, accounts, (refs) => this.exchange.lookupOrders(refs), this.opts.batchSize);
     return found;
   }
 
@@ -305,7 +311,7 @@ export class Fanout {
     const toPlace = batch.filter((o) => !known.has(o.clientOrderId));
     let placed: OrderOutcome[] = [];
     try {
-      if (toPlace.length > 0) placed = await this.exchange.placeOrders(toPlace.map((o) => this.request(o)));
+      if (toPlace.length > 0) placed = await this.place(toPlace);
     } catch (err) {
       this.opts.observer?.batchFailed();
       // the run is retried as a delivery again, which asks the exchange what it did
@@ -392,9 +398,11 @@ export class Fanout {
         // an earlier holder's fill is in the balance the book read from the exchange; one this
         // process sent before and never heard back of is not
         const inBalance = earlier.has(o.clientOrderId) && !this.unanswered.has(o.clientOrderId);
-        if (fx(r.qty) !== 0n) {
-          const fill = { qty: r.qty, price: r.price, fee: r.fee };
-          const change = this.book.fill(o, fill, r.leverage, inBalance);
+        // a copy split into parts (order-parts.ts) moves the slice part by part
+        for (const { order, fill: f } of fillsOf(o, r)) {
+          if (fx(f.qty) === 0n) continue;
+          const fill = { qty: f.qty, price: f.price, fee: f.fee };
+          const change = this.book.fill(order, fill, f.leverage, inBalance);
           const share =
             change.pnl !== null && fx(change.pnl) > 0n ? profitShare(change.pnl, shareRatio) : '0';
           const prior = this.book.shareAccrued(change.slice, share);
@@ -438,6 +446,23 @@ export class Fanout {
         this.notify(k.copierId, () => ({ type: 'skip', signalKey, reason: k.reason, detail: k.detail }));
       }
     }
+  }
+
+  /**
+   * A batch to the exchange. A copy over its instrument's per-order maximum goes as its parts
+   * (order-parts.ts), all in one request, answered back as one; when nothing is split (the
+   * usual case) the batch goes as it is, in one request.
+   */
+  private async place(orders: CopyOrder[]): Promise<OrderOutcome[]> {
+    const plan = planParts(orders, (i) => this.book.rulesOf(i), this.opts.batchSize);
+    if (plan === null) return this.exchange.placeOrders(orders.map((o) => this.request(o)));
+    // every request settles before a failure is reported: a retry must not race one in flight
+    const settled = await Promise.allSettled(
+      plan.requests.map((r) => this.exchange.placeOrders(r.map((o) => this.request(o)))),
+    );
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return plan.answers(settled.map((r) => (r as PromiseFulfilledResult<OrderOutcome[]>).value));
   }
 
   /** An open with its bound as an IOC limit order; a close (no limitPrice) at market, always. */
@@ -484,7 +509,7 @@ const canceledAnswer = (r: CanceledOrder) => ({
 const filledAnswer = (r: FilledOrder) => ({
   qty: r.qty,
   remainingQty: r.remainingQty,
-  cancelReason: r.cancelReason,
+  cancelReason: unfilledReason(r),
   price: r.price,
   canceled: false,
 });
