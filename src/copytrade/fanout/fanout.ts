@@ -29,6 +29,7 @@ import type { FanoutObserver } from '../metrics.js';
 import type { CopierBook } from './book.js';
 import type { BatchRecord, CopyStore, PlacedOrder } from './copy-store.js';
 import { fillsOf, findParts, planParts, unfilledReason } from './order-parts.js';
+import type { RefusalPause } from './refusal-pause.js';
 
 /** What the fan-out needs of the exchange: batches, and (recovery only) what it already did. */
 export interface FanoutExchange {
@@ -71,7 +72,13 @@ export class Fanout {
     private readonly exchange: FanoutExchange,
     private readonly store: CopyStore,
     private readonly market: (instrument: string) => Market,
-    private readonly opts: { batchSize: number; holdsRole?: () => boolean; observer?: FanoutObserver },
+    private readonly opts: {
+      batchSize: number;
+      holdsRole?: () => boolean;
+      observer?: FanoutObserver;
+      /** counts copies the exchange refuses in a row, pausing a follow at the limit */
+      refusals?: RefusalPause;
+    },
     private readonly log: Logger,
     /** told each copier's order or skip once recorded; the message is built only if asked for */
     private readonly notify?: (copierId: string, message: () => unknown) => void,
@@ -426,6 +433,9 @@ export class Fanout {
     // answered now, whatever the answer: a later delivery finds it recorded
     for (const o of batch) this.unanswered.delete(o.clientOrderId);
     record.slices = [...touched.values()];
+    // refusal streaks that move, written with the batch (none in a batch of fills)
+    const streaks = this.opts.refusals?.changes(record.orders) ?? [];
+    if (streaks.length > 0) record.refusals = streaks;
     // the book already holds these fills: the batch is written until it is, never run again
     // by this process, unless it stops (stop())
     for (let attempt = 1; ; attempt++) {
@@ -439,6 +449,7 @@ export class Fanout {
         await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 2000)));
       }
     }
+    if (streaks.length > 0) await this.opts.refusals?.recorded(streaks);
     if (this.notify) {
       for (const p of record.orders)
         this.notify(p.order.copierId, () => ({ type: 'order', signalKey, ...summary(p) }));
