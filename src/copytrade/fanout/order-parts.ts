@@ -40,14 +40,28 @@ export function planParts(
   rulesOf: (instrument: string) => SplitRules | undefined,
   batchSize: number,
 ): PartsPlan | null {
-  let split = false;
+  // the hot path: one comparison per order, nothing allocated, when nothing is over its maximum
+  let over = false;
+  let instrument: string | undefined;
+  let max: bigint | undefined;
+  for (const o of orders) {
+    if (o.instrument !== instrument) {
+      instrument = o.instrument;
+      const m = rulesOf(o.instrument)?.maxQty;
+      max = m === undefined ? undefined : fx(m);
+    }
+    if (max !== undefined && fx(o.qty) > max) {
+      over = true;
+      break;
+    }
+  }
+  if (!over) return null;
   const parts = orders.map((o) => {
     const rules = rulesOf(o.instrument);
-    const p = rules === undefined ? [o] : partsOf(o, rules);
-    if (p.length > 1) split = true;
-    return p;
+    return rules === undefined ? [o] : partsOf(o, rules);
   });
-  if (!split) return null;
+  // over the maximum but not splittable (order-split.ts rule 2): sent whole, as sized
+  if (parts.every((p) => p.length === 1)) return null;
   const requests: CopyOrder[][] = [];
   let current: CopyOrder[] = [];
   for (const p of parts) {
