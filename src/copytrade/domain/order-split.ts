@@ -12,13 +12,14 @@ import { type Fx, floorTo, fx, fxStr } from './fixed.js';
  *    any refusal; never a silent drop.
  * 3. Equal parts on the step, the steps left over on the last parts (ascending sizes): part 1
  *    is the smallest, so an exchange applying a batch in order and refusing part 1 for margin
- *    refuses every later part too, and the parts a crash left placed are always parts 1..j.
- *    Their sum is the order's qty exactly (a close of a whole slice stays exact).
+ *    refuses every later part too (a delivery again, which looks up part 1 first, finds the
+ *    others only behind it). Their sum is the order's qty exactly (a close of a whole slice
+ *    stays exact).
  * 4. Ids: part 1 keeps the order's own client order id, part k ≥ 2 is `{id of part 1}/k`
  *    (`{signalKey}:{copierId}/k`; one over the exchange's length becomes `h:` and its SHA-256,
  *    as copy-order.ts does). The id names
- *    the part, not the count: a delivery again finds the parts from the first on (part 1's
- *    id, which it looks up anyway) without knowing how many there were, and a copy the
+ *    the part, not the count: a delivery again finds the parts behind part 1's id (which it
+ *    looks up anyway) without knowing how many there were, and a copy the
  *    exchange took whole before a maximum was lowered is still found under its one id.
  *    Every id holds a ':' (fill-filter.ts tells copies from traders' own fills by it).
  */

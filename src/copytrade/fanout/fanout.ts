@@ -289,7 +289,13 @@ export class Fanout {
       });
     }
     // a copy placed as parts: the others under part 1's id, found as one (order-parts.ts)
-    await findParts(found, accounts, (refs) => this.exchange.lookupOrders(refs), this.opts.batchSize);
+    await findParts(
+      found,
+      accounts,
+      (instrument) => this.book.rulesOf(instrument)?.maxQty,
+      (refs) => this.exchange.lookupOrders(refs),
+      this.opts.batchSize,
+    );
     return found;
   }
 

@@ -207,40 +207,43 @@ type Lookup = (
 ) => Promise<(OrderResult | null)[]>;
 
 /**
- * A delivery again: of the copies found filled under their own id (part 1), the parts 2, 3, …
- * the exchange also holds, asked part by part while any is found (one lookup per part level,
- * in batches), each copy with parts found replaced by their combined answer. A copy that was
- * never split costs one lookup of its part 2, on recovery only.
+ * A delivery again: of the copies found filled under their own id (part 1), those that may
+ * have been split (part 1 over a third of the instrument's maximum now: a split's first part
+ * is about qty / n > max / 2) have their parts 2..MAX_ORDER_PARTS asked all at once (in
+ * batches), so a part the exchange refused in the middle hides none after it; each copy with
+ * parts found is replaced by their combined answer. Copies far under the maximum (nearly
+ * all) cost no lookup more. A maximum raised past twice a part since the parts were placed
+ * would hide them (the slice then holds part 1, the rest is drift).
  */
 export async function findParts(
   found: Map<string, OrderResult>,
   accountOf: Map<string, string>,
+  maxQtyOf: (instrument: string) => string | undefined,
   lookup: Lookup,
   batchSize: number,
 ): Promise<void> {
+  const refs: { account: string; clientOrderId: string; copy: string }[] = [];
+  for (const [id, r] of found) {
+    if (r.status !== 'filled') continue;
+    const max = maxQtyOf(r.instrument);
+    if (max === undefined || fx(r.requestedQty) * 3n <= fx(max)) continue;
+    const account = accountOf.get(id) as string;
+    for (let k = 2; k <= MAX_ORDER_PARTS; k++)
+      refs.push({ account, clientOrderId: partClientOrderId(id, k), copy: id });
+  }
   const parts = new Map<string, FilledOrder[]>();
-  for (const [id, r] of found) if (r.status === 'filled') parts.set(id, [r]);
-  let open = [...parts.keys()];
-  for (let k = 2; k <= MAX_ORDER_PARTS && open.length > 0; k++) {
-    const next: string[] = [];
-    for (let i = 0; i < open.length; i += batchSize) {
-      const ids = open.slice(i, i + batchSize);
-      const refs = ids.map((id) => ({
-        account: accountOf.get(id) as string,
-        clientOrderId: partClientOrderId(id, k),
-      }));
-      const results = await lookup(refs);
-      results.forEach((r, j) => {
-        const id = ids[j] as string;
-        if (r?.status !== 'filled') return;
-        parts.get(id)?.push(r);
-        next.push(id);
-      });
-    }
-    open = next;
+  for (let i = 0; i < refs.length; i += batchSize) {
+    const chunk = refs.slice(i, i + batchSize);
+    const results = await lookup(chunk.map(({ account, clientOrderId }) => ({ account, clientOrderId })));
+    results.forEach((r, j) => {
+      if (r?.status !== 'filled') return;
+      const copy = (chunk[j] as { copy: string }).copy;
+      const list = parts.get(copy) ?? [found.get(copy) as FilledOrder];
+      list.push(r);
+      parts.set(copy, list);
+    });
   }
   for (const [id, fills] of parts) {
-    if (fills.length < 2) continue;
     const qty = fxStr(fills.reduce((sum, f) => sum + fx(f.requestedQty), 0n));
     const asked = fills.map((f) => ({ clientOrderId: f.clientOrderId, qty: f.requestedQty }));
     // filled parts only: the combined answer is a fill
