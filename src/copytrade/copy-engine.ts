@@ -197,7 +197,13 @@ export async function startCopyEngine(
         if (!price) throw new Error(`no price for ${instrument}`);
         return { price, feeRate: config.copyFeeRate };
       },
-      { batchSize: config.copyBatchSize, holdsRole, observer: metrics, refusals },
+      {
+        batchSize: config.copyBatchSize,
+        holdsRole,
+        observer: metrics,
+        refusals,
+        rulesStale: () => loader.rules(),
+      },
       log,
       (copierId, message) => api?.publish(copierId, message),
     );

@@ -174,4 +174,29 @@ describe('copy trading: a copy over the per-order maximum, split', () => {
     const [s] = await rows("SELECT orders, skips FROM copy_signal WHERE signal_key='o2@lead1'");
     assert.deepEqual([s?.orders, s?.skips], [2, 0]);
   });
+
+  it('a maximum lowered while the engine runs: the copy refused over it once, the next split at the new one', async () => {
+    await admin.setMaxOrderQty(INSTRUMENT, '5');
+    try {
+      await socket.send(signal({ signalId: 'o3', qty: '2.5', price }));
+      await done('o3@lead1');
+      const [refused] = await rows(
+        "SELECT status, error_code FROM copy_order WHERE signal_key='o3@lead1' AND copier_id='big'",
+      );
+      assert.deepEqual([refused?.status, refused?.error_code], ['REJECTED', 'QTY_ABOVE_MAX']);
+      // the refusal made the engine read the rules again
+      await socket.send(signal({ signalId: 'o4', qty: '2.5', price }));
+      await done('o4@lead1');
+      const ids = ['', '/2', '/3', '/4', '/5', '/6'].map((k) => `o4@lead1:big${k}`);
+      assert.deepEqual(await onExchange('big', ids), [...Array(5).fill(['5', '5']), null]);
+      const [o] = await rows(
+        "SELECT qty, status FROM copy_order WHERE signal_key='o4@lead1' AND copier_id='big'",
+      );
+      assert.deepEqual([o?.status, money(o?.qty).toFixed()], ['FILLED', '25']);
+      assert.equal(await sliceQty('big'), '50');
+      assert.equal(await position('big'), '50');
+    } finally {
+      await admin.setMaxOrderQty(INSTRUMENT, '10');
+    }
+  });
 });

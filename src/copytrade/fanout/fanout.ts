@@ -78,6 +78,8 @@ export class Fanout {
       observer?: FanoutObserver;
       /** counts copies the exchange refuses in a row, pausing a follow at the limit */
       refusals?: RefusalPause;
+      /** reads the instruments' rules again: the exchange refused an order as over its maximum */
+      rulesStale?: () => Promise<void>;
     },
     private readonly log: Logger,
     /** told each copier's order or skip once recorded; the message is built only if asked for */
@@ -370,6 +372,7 @@ export class Fanout {
     // a copy of the caller's skips: what did not fill is added to this batch's record only
     const record: BatchRecord = { signalKey, orders: [], skips: skips.slice(), slices: [] };
     const touched = new Map<string, { slice: Slice; shareAccrued: string }>();
+    let staleRules = false;
     // only now that the exchange answered: a batch that failed is run again and must find the slices as they were
     if (liquidation !== null) {
       for (const k of skips) {
@@ -390,6 +393,7 @@ export class Fanout {
       }
       if (!r || r.status === 'rejected') {
         this.book.release(o);
+        if (r?.code === 'QTY_ABOVE_MAX') staleRules = true;
         record.orders.push({ order: o, status: 'REJECTED', errorCode: r ? r.code : 'NO_RESULT' });
         continue;
       }
@@ -455,7 +459,6 @@ export class Fanout {
         await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 2000)));
       }
     }
-    if (streaks.length > 0) await this.opts.refusals?.recorded(streaks);
     if (this.notify) {
       for (const p of record.orders)
         this.notify(p.order.copierId, () => ({ type: 'order', signalKey, ...summary(p) }));
@@ -463,6 +466,12 @@ export class Fanout {
         this.notify(k.copierId, () => ({ type: 'skip', signalKey, reason: k.reason, detail: k.detail }));
       }
     }
+    // a maximum lowered since the book read it: the next signal splits at the new one
+    if (staleRules && this.opts.rulesStale) {
+      await this.opts.rulesStale().catch((err) => this.log.error({ err }, 'instrument rules not read again'));
+    }
+    // after the refused order's own message: a follow at the limit is paused, with its notice
+    if (streaks.length > 0) await this.opts.refusals?.recorded(streaks);
   }
 
   /**
