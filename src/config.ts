@@ -437,6 +437,12 @@ export const settings = {
     int(1, 1000),
     'copy trading: orders per exchange batch (the batches of one signal go in parallel)',
   ),
+  copyPauseAfterRefusals: s(
+    'TF_COPY_PAUSE_AFTER_REFUSALS',
+    '5',
+    int(0, 1000),
+    'copy trading: copies of a follow the exchange refuses in a row for the same reason (its code) before the follow is paused, with a notice naming the reason and the count; a fill in between starts the count again (0: never paused)',
+  ),
   copyFeeRate: s(
     'TF_COPY_FEE_RATE',
     '0.0005',
@@ -641,6 +647,7 @@ const COPY = [
   'copyLeadersRefreshMs',
   'copyBookReloadMs',
   'copyBatchSize',
+  'copyPauseAfterRefusals',
   'copyFeeRate',
   'copyAuthMaxFailures',
   'copyAuthWindowMs',

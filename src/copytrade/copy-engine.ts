@@ -22,6 +22,7 @@ import { BookLoader } from './fanout/book-loader.js';
 import { CopyStore } from './fanout/copy-store.js';
 import { Fanout } from './fanout/fanout.js';
 import { FanoutWorker } from './fanout/fanout-worker.js';
+import { RefusalPause } from './fanout/refusal-pause.js';
 import { encodeCloseOutEntry, signalStreamKey } from './ingress/codec.js';
 import { requeueAccepted } from './ingress/requeue.js';
 import { startCopyIngress } from './ingress/start-ingress.js';
@@ -177,6 +178,16 @@ export async function startCopyEngine(
     // 2. the fan-out; what it records is pushed to the copiers on the API's /stream (4)
     let api: CopierApi | undefined;
     const store = new CopyStore(pool, writer);
+    // follows whose copies the exchange keeps refusing: paused at the limit, with a notice
+    const refusals = new RefusalPause({
+      pool,
+      book,
+      limit: config.copyPauseAfterRefusals,
+      reload: (copierId) => loader.apply(copierChanged(copierId)),
+      push: (n) => api?.publish(n.userId, () => noticeMessage(n)),
+      log,
+    });
+    await refusals.load();
     fanout = new Fanout(
       book,
       exchange,
@@ -186,7 +197,13 @@ export async function startCopyEngine(
         if (!price) throw new Error(`no price for ${instrument}`);
         return { price, feeRate: config.copyFeeRate };
       },
-      { batchSize: config.copyBatchSize, holdsRole, observer: metrics },
+      {
+        batchSize: config.copyBatchSize,
+        holdsRole,
+        observer: metrics,
+        refusals,
+        rulesStale: () => loader.rules(),
+      },
       log,
       (copierId, message) => api?.publish(copierId, message),
     );

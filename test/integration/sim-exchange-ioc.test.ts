@@ -299,6 +299,9 @@ describe('exchange simulator: IOC limit orders over HTTP', () => {
     assert.equal((huge.json as RejectedOrder).code, 'QTY_ABOVE_MAX', JSON.stringify(huge.json));
     assert.match((huge.json as RejectedOrder).message, /above the per-order maximum 10000/);
     assert.deepEqual(await admin.setMaxOrderQty(BTC, '2'), { instrument: BTC, maxQty: '2' });
+    // published as the instrument's rule, where a client reads it
+    const maxOf = async () => (await exchange.instruments()).find((i) => i.instrument === BTC)?.maxQty;
+    assert.equal(await maxOf(), '2');
     assert.equal(filled(await exchange.placeOrder(order('max-at', '2') as never)).qty, '2');
     const batch = await raw('POST', '/exchange/orders', {
       orders: [order('max-over', '2.01'), order('max-in', '1')],
@@ -313,6 +316,7 @@ describe('exchange simulator: IOC limit orders over HTTP', () => {
       'the refused order left no trace',
     );
     assert.deepEqual(await admin.setMaxOrderQty(BTC, null), { instrument: BTC, maxQty: '10000' });
+    assert.equal(await maxOf(), '10000');
     assert.equal(filled(await exchange.placeOrder(order('max-back', '2.01') as never)).qty, '2.01');
   });
 

@@ -186,4 +186,18 @@ describe('parseInstrumentRules', () => {
     refuses(() => parseInstrumentRules({ ...body, minQty: '0.25' }), 'minQty', /multiple/);
     refuses(() => parseInstrumentRules({ ...body, contractSize: '0' }), 'contractSize');
   });
+
+  it('takes a per-order maximum, optional, never under the min quantity', () => {
+    const body = {
+      instrument: 'BTC-USDT-SWAP',
+      contractSize: '0.01',
+      minQty: '0.5',
+      qtyStep: '0.1',
+      tickSize: '0.1',
+    };
+    assert.deepEqual(parseInstrumentRules({ ...body, maxQty: '10000.0' }), { ...body, maxQty: '10000' });
+    assert.equal(parseInstrumentRules(body).maxQty, undefined);
+    refuses(() => parseInstrumentRules({ ...body, maxQty: '0.4' }), 'maxQty', /at least minQty/);
+    refuses(() => parseInstrumentRules({ ...body, maxQty: 'x' }), 'maxQty');
+  });
 });

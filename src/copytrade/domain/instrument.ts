@@ -6,7 +6,8 @@ import { SettingsError } from './settings-error.js';
  * The exchange's rules for one instrument. Quantities in copy trading are in contracts; a
  * contract is `contractSize` of the base asset (BTC-USDT-SWAP: 0.01 BTC), so a position of
  * q contracts at price p is worth q × contractSize × p USDT. Orders must be a multiple of
- * `qtyStep`, at least `minQty`; prices a multiple of `tickSize`.
+ * `qtyStep`, at least `minQty`; prices a multiple of `tickSize`. One order carries at most
+ * `maxQty` (a larger copy is split, order-split.ts); an exchange that publishes none: no limit.
  */
 export interface InstrumentRules {
   instrument: string;
@@ -15,15 +16,17 @@ export interface InstrumentRules {
   minQty: string;
   qtyStep: string;
   tickSize: string;
+  /** the exchange's per-order maximum, in contracts; absent: none known */
+  maxQty?: string;
 }
 
-const KEYS = ['instrument', 'contractSize', 'minQty', 'qtyStep', 'tickSize'] as const;
+const KEYS = ['instrument', 'contractSize', 'minQty', 'qtyStep', 'tickSize', 'maxQty'] as const;
 
 /** Rules from untrusted JSON (the exchange's instrument list, an admin call). */
 export function parseInstrumentRules(body: unknown): InstrumentRules {
   const o = objectAt(body, '');
   onlyKeys(o, KEYS, '');
-  const rules = {
+  const rules: InstrumentRules = {
     instrument: instrumentAt(o, 'instrument', ''),
     contractSize: amountAt(o, 'contractSize', ''),
     minQty: amountAt(o, 'minQty', ''),
@@ -32,6 +35,12 @@ export function parseInstrumentRules(body: unknown): InstrumentRules {
   };
   if (fx(rules.minQty) % fx(rules.qtyStep) !== 0n) {
     throw new SettingsError('minQty', `expected a multiple of qtyStep ${rules.qtyStep}`);
+  }
+  if (o.maxQty !== undefined) {
+    rules.maxQty = amountAt(o, 'maxQty', '');
+    if (fx(rules.maxQty) < fx(rules.minQty)) {
+      throw new SettingsError('maxQty', `expected at least minQty ${rules.minQty}`);
+    }
   }
   return Object.freeze(rules);
 }

@@ -71,6 +71,14 @@ export class BookLoader {
     return this.inTurn(() => this.everything());
   }
 
+  /**
+   * The instruments' rules again (their per-order maximum may have changed: the exchange
+   * refused an order as over it), in turn with the other loads.
+   */
+  rules(): Promise<void> {
+    return this.inTurn(() => this.loadRules());
+  }
+
   private inTurn(load: () => Promise<void>): Promise<void> {
     const next = this.queue.then(load);
     this.queue = next.catch(() => undefined);
@@ -149,6 +157,8 @@ export class BookLoader {
         minQty: spec.minQty,
         qtyStep: spec.qtyStep,
         tickSize: spec.tickSize,
+        // the per-order maximum in force: a larger copy goes as several orders (order-split.ts)
+        maxQty: spec.maxQty,
       });
     }
   }

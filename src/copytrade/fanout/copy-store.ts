@@ -1,6 +1,7 @@
 import mysql, { type RowDataPacket } from 'mysql2/promise';
 import type { Pool } from '../../infra/mysql/client.js';
 import type { CopyOrder } from '../domain/copy-order.js';
+import type { RefusalStreak } from '../domain/refusal-streak.js';
 import type { CopySkip } from '../domain/skip-reasons.js';
 import type { Slice } from '../domain/slices.js';
 
@@ -23,6 +24,15 @@ export interface BatchRecord {
   orders: PlacedOrder[];
   skips: CopySkip[];
   slices: { slice: Slice; shareAccrued: string }[];
+  /** follows whose refusal streak this batch moves (refusal-pause.ts); null: ended */
+  refusals?: StreakChange[];
+}
+
+/** A follow's refusal streak as a batch leaves it. */
+export interface StreakChange {
+  copierId: string;
+  traderId: string;
+  streak: RefusalStreak | null;
 }
 
 /**
@@ -78,8 +88,31 @@ export function batchSql(b: BatchRecord, now = Date.now()): string {
            fees=VALUES(fees), held_fees=VALUES(held_fees), share_accrued=VALUES(share_accrued), updated_ms=VALUES(updated_ms)`,
     );
   }
+  if (b.refusals !== undefined) parts.push(...refusalsSql(b.refusals));
   parts.push('COMMIT');
   return `${parts.join(';\n')};`;
+}
+
+/** Streaks as absolute values (a batch written twice leaves the same rows); an ended one deleted. */
+function refusalsSql(changes: readonly StreakChange[]): string[] {
+  const out: string[] = [];
+  const set = changes.filter((c) => c.streak !== null);
+  if (set.length > 0) {
+    const rows = set.map(
+      ({ copierId, traderId, streak: s }) =>
+        `(${lit(copierId)},${lit(traderId)},${lit(s?.code)},${lit(s?.count)},${lit(s?.lastMs)})`,
+    );
+    out.push(
+      `INSERT INTO copy_follow_refusal (copier_id, trader_id, code, count, last_ms) VALUES ${rows.join(',')}
+         ON DUPLICATE KEY UPDATE code=VALUES(code), count=VALUES(count), last_ms=VALUES(last_ms)`,
+    );
+  }
+  const ended = changes.filter((c) => c.streak === null);
+  if (ended.length > 0) {
+    const pairs = ended.map((c) => `(${lit(c.copierId)},${lit(c.traderId)})`);
+    out.push(`DELETE FROM copy_follow_refusal WHERE (copier_id, trader_id) IN (${pairs.join(',')})`);
+  }
+  return out;
 }
 
 export class CopyStore {

@@ -28,6 +28,8 @@ import { isApproved } from '../leads/lead-store.js';
 import type { FanoutObserver } from '../metrics.js';
 import type { CopierBook } from './book.js';
 import type { BatchRecord, CopyStore, PlacedOrder } from './copy-store.js';
+import { fillsOf, findParts, planParts, unfilledReason } from './order-parts.js';
+import type { RefusalPause } from './refusal-pause.js';
 
 /** What the fan-out needs of the exchange: batches, and (recovery only) what it already did. */
 export interface FanoutExchange {
@@ -70,7 +72,15 @@ export class Fanout {
     private readonly exchange: FanoutExchange,
     private readonly store: CopyStore,
     private readonly market: (instrument: string) => Market,
-    private readonly opts: { batchSize: number; holdsRole?: () => boolean; observer?: FanoutObserver },
+    private readonly opts: {
+      batchSize: number;
+      holdsRole?: () => boolean;
+      observer?: FanoutObserver;
+      /** counts copies the exchange refuses in a row, pausing a follow at the limit */
+      refusals?: RefusalPause;
+      /** reads the instruments' rules again: the exchange refused an order as over its maximum */
+      rulesStale?: () => Promise<void>;
+    },
     private readonly log: Logger,
     /** told each copier's order or skip once recorded; the message is built only if asked for */
     private readonly notify?: (copierId: string, message: () => unknown) => void,
@@ -267,6 +277,7 @@ export class Fanout {
     follows: readonly FollowSettings[],
   ): Promise<Map<string, OrderResult>> {
     const found = new Map<string, OrderResult>();
+    const accounts = new Map<string, string>();
     for (let i = 0; i < follows.length; i += this.opts.batchSize) {
       const refs = follows.slice(i, i + this.opts.batchSize).map((f) => ({
         account: this.accountFor(f.copierId, f.account),
@@ -274,9 +285,19 @@ export class Fanout {
       }));
       const results = await this.exchange.lookupOrders(refs);
       results.forEach((r, k) => {
-        if (r) found.set((refs[k] as { clientOrderId: string }).clientOrderId, r);
+        const ref = refs[k] as { account: string; clientOrderId: string };
+        if (r) found.set(ref.clientOrderId, r);
+        accounts.set(ref.clientOrderId, ref.account);
       });
     }
+    // a copy placed as parts: the others under part 1's id, found as one (order-parts.ts)
+    await findParts(
+      found,
+      accounts,
+      (instrument) => this.book.rulesOf(instrument)?.maxQty,
+      (refs) => this.exchange.lookupOrders(refs),
+      this.opts.batchSize,
+    );
     return found;
   }
 
@@ -305,7 +326,7 @@ export class Fanout {
     const toPlace = batch.filter((o) => !known.has(o.clientOrderId));
     let placed: OrderOutcome[] = [];
     try {
-      if (toPlace.length > 0) placed = await this.exchange.placeOrders(toPlace.map((o) => this.request(o)));
+      if (toPlace.length > 0) placed = await this.place(toPlace);
     } catch (err) {
       this.opts.observer?.batchFailed();
       // the run is retried as a delivery again, which asks the exchange what it did
@@ -351,6 +372,7 @@ export class Fanout {
     // a copy of the caller's skips: what did not fill is added to this batch's record only
     const record: BatchRecord = { signalKey, orders: [], skips: skips.slice(), slices: [] };
     const touched = new Map<string, { slice: Slice; shareAccrued: string }>();
+    let staleRules = false;
     // only now that the exchange answered: a batch that failed is run again and must find the slices as they were
     if (liquidation !== null) {
       for (const k of skips) {
@@ -371,6 +393,7 @@ export class Fanout {
       }
       if (!r || r.status === 'rejected') {
         this.book.release(o);
+        if (r?.code === 'QTY_ABOVE_MAX') staleRules = true;
         record.orders.push({ order: o, status: 'REJECTED', errorCode: r ? r.code : 'NO_RESULT' });
         continue;
       }
@@ -392,9 +415,11 @@ export class Fanout {
         // an earlier holder's fill is in the balance the book read from the exchange; one this
         // process sent before and never heard back of is not
         const inBalance = earlier.has(o.clientOrderId) && !this.unanswered.has(o.clientOrderId);
-        if (fx(r.qty) !== 0n) {
-          const fill = { qty: r.qty, price: r.price, fee: r.fee };
-          const change = this.book.fill(o, fill, r.leverage, inBalance);
+        // a copy split into parts (order-parts.ts) moves the slice part by part
+        for (const { order, fill: f } of fillsOf(o, r)) {
+          if (fx(f.qty) === 0n) continue;
+          const fill = { qty: f.qty, price: f.price, fee: f.fee };
+          const change = this.book.fill(order, fill, f.leverage, inBalance);
           const share =
             change.pnl !== null && fx(change.pnl) > 0n ? profitShare(change.pnl, shareRatio) : '0';
           const prior = this.book.shareAccrued(change.slice, share);
@@ -418,6 +443,9 @@ export class Fanout {
     // answered now, whatever the answer: a later delivery finds it recorded
     for (const o of batch) this.unanswered.delete(o.clientOrderId);
     record.slices = [...touched.values()];
+    // refusal streaks that move, written with the batch (none in a batch of fills)
+    const streaks = this.opts.refusals?.changes(record.orders) ?? [];
+    if (streaks.length > 0) record.refusals = streaks;
     // the book already holds these fills: the batch is written until it is, never run again
     // by this process, unless it stops (stop())
     for (let attempt = 1; ; attempt++) {
@@ -438,6 +466,29 @@ export class Fanout {
         this.notify(k.copierId, () => ({ type: 'skip', signalKey, reason: k.reason, detail: k.detail }));
       }
     }
+    // a maximum lowered since the book read it: the next signal splits at the new one
+    if (staleRules && this.opts.rulesStale) {
+      await this.opts.rulesStale().catch((err) => this.log.error({ err }, 'instrument rules not read again'));
+    }
+    // after the refused order's own message: a follow at the limit is paused, with its notice
+    if (streaks.length > 0) await this.opts.refusals?.recorded(streaks);
+  }
+
+  /**
+   * A batch to the exchange. A copy over its instrument's per-order maximum goes as its parts
+   * (order-parts.ts), all in one request, answered back as one; when nothing is split (the
+   * usual case) the batch goes as it is, in one request.
+   */
+  private async place(orders: CopyOrder[]): Promise<OrderOutcome[]> {
+    const plan = planParts(orders, (i) => this.book.rulesOf(i), this.opts.batchSize);
+    if (plan === null) return this.exchange.placeOrders(orders.map((o) => this.request(o)));
+    // every request settles before a failure is reported: a retry must not race one in flight
+    const settled = await Promise.allSettled(
+      plan.requests.map((r) => this.exchange.placeOrders(r.map((o) => this.request(o)))),
+    );
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return plan.answers(settled.map((r) => (r as PromiseFulfilledResult<OrderOutcome[]>).value));
   }
 
   /** An open with its bound as an IOC limit order; a close (no limitPrice) at market, always. */
@@ -484,7 +535,7 @@ const canceledAnswer = (r: CanceledOrder) => ({
 const filledAnswer = (r: FilledOrder) => ({
   qty: r.qty,
   remainingQty: r.remainingQty,
-  cancelReason: r.cancelReason,
+  cancelReason: unfilledReason(r),
   price: r.price,
   canceled: false,
 });

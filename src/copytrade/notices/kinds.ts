@@ -30,9 +30,15 @@ export interface SkipPayload {
   readonly detail: string | null;
 }
 
-/** The copier paused or resumed its follow of `traderId` (the copiers' API). */
+/**
+ * The copier paused or resumed its follow of `traderId` (the copiers' API); or the engine
+ * paused it because the exchange refused its copies `refusals` times in a row for `reason`
+ * (its code, e.g. INSUFFICIENT_MARGIN; TF_COPY_PAUSE_AFTER_REFUSALS).
+ */
 export interface FollowPayload {
   readonly traderId: string;
+  readonly reason?: string;
+  readonly refusals?: number;
 }
 
 /** The copier stopped following `traderId`: its slices kept, or being closed by `requestId`. */

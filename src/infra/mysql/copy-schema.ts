@@ -64,6 +64,24 @@ export const copyFollow = mysqlTable(
 );
 
 /**
+ * A follow's copies refused by the exchange in a row for one reason (its code), while the run
+ * lasts: written with the batch that refused or filled (absolute values), gone after a fill or
+ * once the follow was paused for it (TF_COPY_PAUSE_AFTER_REFUSALS). A restart reads it back.
+ */
+export const copyFollowRefusal = mysqlTable(
+  'copy_follow_refusal',
+  {
+    copierId: id('copier_id'),
+    traderId: id('trader_id'),
+    code: varchar('code', { length: 64 }).notNull(),
+    count: int('count').notNull(),
+    /** when the last refusal was recorded: with the count, the key of the pause's notice */
+    lastMs: bigint('last_ms', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.copierId, t.traderId] })],
+);
+
+/**
  * A signal, from its acceptance on: the ingress inserts it (`entry` set, `done_ms` null)
  * before it acknowledges it, so an ack survives a Redis that lost its data, and the unique
  * key is the durable dedup; the fan-out sets `done_ms` once every copier has its order or

@@ -319,9 +319,15 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
 
   get('/admin/price-move', (ex) => httpExchanges.json(ex, 200, { armed: moves.armed.map(moveView) }));
 
-  get('/exchange/instruments', (ex) =>
-    httpExchanges.json(ex, 200, { instruments: Object.values(INSTRUMENTS) }),
-  );
+  // each with the per-order maximum in force (a test's lower one too), as an exchange publishes its current rules
+  get('/exchange/instruments', (ex) => {
+    const max = new Map(engine.maxQty().map((c) => [c.instrument, c.maxQty]));
+    const instruments = Object.values(INSTRUMENTS).map((spec) => ({
+      ...spec,
+      maxQty: max.get(spec.instrument) ?? spec.maxQty,
+    }));
+    httpExchanges.json(ex, 200, { instruments });
+  });
 
   function sendError(ex: HttpExchange, delayMs: number, status: number, code: string, message: string): void {
     httpExchanges.sendLater(ex, delayMs, status, JSON.stringify({ code, message }));
