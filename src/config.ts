@@ -410,6 +410,12 @@ export const settings = {
     int(1, 1000),
     'copy trading: orders per exchange batch (the batches of one signal go in parallel)',
   ),
+  copyPriceRefreshMs: s(
+    'TF_COPY_PRICE_REFRESH_MS',
+    '100',
+    int(10, 60_000),
+    "copy trading: how often the copy engine reads the exchange's mark prices: what sizing reads, and what the copiers' stops (take profit, stop loss, equity stop, daily loss limit) are checked on after each read",
+  ),
   copyFeeRate: s(
     'TF_COPY_FEE_RATE',
     '0.0005',
@@ -614,6 +620,7 @@ const COPY = [
   'copyLeadersRefreshMs',
   'copyBookReloadMs',
   'copyBatchSize',
+  'copyPriceRefreshMs',
   'copyFeeRate',
   'copyAuthMaxFailures',
   'copyAuthWindowMs',

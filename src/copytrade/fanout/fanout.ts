@@ -236,7 +236,8 @@ export class Fanout {
     const copier = this.book.copier(r.copierId);
     if (follow && copier) {
       const ratio = this.book.leadOf(r.traderId)?.profitShareRatio ?? '0';
-      for (const slice of slicesToClose(copier.slices, r.traderId)) {
+      // a stop's trigger (stops.ts) names the one slice it closes
+      for (const slice of slicesToClose(copier.slices, r.traderId, r.slice)) {
         // a kept slice is no longer the trader's: no share of it
         const share = slice.traderId === r.traderId ? ratio : '0';
         const order = closeOutOrder(r.requestId, follow, slice, copier.slices);
