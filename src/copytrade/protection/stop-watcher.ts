@@ -47,6 +47,12 @@ export class StopWatcher {
   private index: { traderId: string; copierId: string }[] = [];
   private indexedMs = Number.NEGATIVE_INFINITY;
   private readonly fired = new Map<string, number>();
+  /**
+   * Follows whose equity stop or daily loss limit is being carried out: their slices close
+   * one after the other, each close a new state (and a new request id), which must not be
+   * decided as a trigger of its own; until the last slice is closed, or REFIRE_AFTER_MS.
+   */
+  private readonly closing = new Map<string, number>();
   private readonly marks = new Map<string, { price: string; mark: Mark }>();
   private day = '';
   private readonly bases = new Map<string, Fx>();
@@ -90,9 +96,16 @@ export class StopWatcher {
       const follow = this.book.followOf(traderId, copierId);
       const copier = this.book.copier(copierId);
       if (!follow || !copier || !hasStops(follow)) continue;
+      const key = pairKey(copierId, traderId);
+      const closingUntil = this.closing.get(key);
+      if (closingUntil !== undefined) {
+        const open = pairSlices(copier.slices, traderId).some((x) => fx(x.qty) > 0n);
+        if (open && closingUntil > now) continue;
+        this.closing.delete(key);
+      }
       let dayBase: Fx | undefined;
       if (needsDayBase(follow)) {
-        dayBase = this.bases.get(pairKey(copierId, traderId));
+        dayBase = this.bases.get(key);
         if (dayBase === undefined) {
           const pnl = pairPnl(pairSlices(copier.slices, traderId), markOf);
           if (pnl !== undefined) needBase.push({ copierId, traderId, pnl: fxStr(pnl) });
@@ -111,6 +124,7 @@ export class StopWatcher {
         // the role gone: the next holder's watcher decides again from the same book state
         if (this.opts.holdsRole?.() === false) return acted;
         this.fired.set(t.requestId, now + REFIRE_AFTER_MS);
+        if (t.pause) this.closing.set(key, now + REFIRE_AFTER_MS);
         try {
           await this.actions.fire(t);
           acted++;
@@ -121,6 +135,7 @@ export class StopWatcher {
         } catch (err) {
           // tried again at the next check: the request id is the same while the slices are
           this.fired.delete(t.requestId);
+          this.closing.delete(key);
           this.log.error({ err, requestId: t.requestId, copierId }, 'copier stop not acted on; retried');
         }
       }
