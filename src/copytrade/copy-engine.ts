@@ -55,7 +55,8 @@ export interface CopyEngine {
  *   trader frame / fill event ─(1 ingress: MySQL, then the stream, then the ack)─▶ stream copy:signals
  *     ─(2 fan-out)─▶ exchange batches ─▶ MySQL
  * with (3) the book kept in memory: loaded at start, reloaded per lead or copier on pub/sub,
- * and whole on resubscribe and every `copyBookReloadMs`.
+ * and whole on resubscribe and every `copyBookReloadMs`, and (6) the copiers' stops checked
+ * on the mark prices after each refresh, each trigger a close-out request on the stream.
  * One copy engine runs at a time (the book is in its memory, and a trader's signals must be
  * fanned out in order): `tradeflow copy` starts it only while it holds the fan-out role.
  */

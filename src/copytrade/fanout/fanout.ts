@@ -225,8 +225,9 @@ export class Fanout {
   }
 
   /**
-   * A copier's close-out (it stopped following and asked for its slices closed): each of
-   * its open slices of the trader closed whole, one order after the other (in one-way mode
+   * A copier's close-out (it stopped following and asked for its slices closed, or one of
+   * its stops triggered, protection/stop-watcher.ts): each of its open slices of the trader
+   * (or the one the request names) closed whole, one order after the other (in one-way mode
    * each close changes the net the next one reads). Run again after a crash, a slice
    * already recorded is done and one placed but not recorded is taken from the exchange.
    */
