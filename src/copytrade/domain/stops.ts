@@ -181,7 +181,180 @@ export function triggerRequestId(
   return day === undefined ? `${kind}-${hash}` : `${kind}-${day}-${hash}`;
 }
 
-/** What the watcher knows of one follow at one moment. */
+/** An instrument's contract size and tick (fixed.ts units): what a slice's stops are computed with. */
+export interface InstrumentTerms {
+  contractSize: Fx;
+  tick: Fx;
+}
+
+/** A trader's open slice that has a take profit or a stop loss, its trigger prices computed. */
+export interface WatchedSlice {
+  slice: Slice;
+  leverage: number;
+  takeProfit?: Fx;
+  stopLoss?: Fx;
+}
+
+/**
+ * A follow's stops prepared from its settings and slices, for checking at any mark: the
+ * watcher keeps it while the follow and the copier's slices are the same objects (both are
+ * replaced, never changed, book.ts), so a check at a new price is a few comparisons and
+ * one product per open slice.
+ */
+export interface PreparedStops {
+  follow: FollowSettings;
+  /** the pair's slices (ids and details are made of them) */
+  pair: readonly Slice[];
+  open: readonly Slice[];
+  watched: readonly WatchedSlice[];
+  /**
+   * the pair's PnL at marks m is (constant + Σ weight × m of its open slices), exactly, in
+   * units of 10^-54 (qty × contract size × price): no rounding decides a stop
+   */
+  constant: Fx;
+  weights: readonly { instrument: string; weight: Fx }[];
+  /** an open slice's instrument has no terms: the follow stops are not decided */
+  unpriced: boolean;
+  /** the equity stop: triggers when Σ weight × mark ≤ this (copyFunds + PnL ≤ floor, moved over) */
+  equityBound?: Fx;
+  /** the daily loss limit: triggers when Σ weight × mark ≤ dayBase × 10^36 − this */
+  dayOffset?: Fx;
+}
+
+const ONE2 = ONE * ONE;
+
+/** null where there is nothing to watch: a stopped follow, or no open slice of the lead. */
+export function prepareStops(
+  follow: FollowSettings,
+  slices: readonly Slice[],
+  termsOf: (instrument: string) => InstrumentTerms | undefined,
+  leverageOf: (instrument: string) => number | undefined,
+): PreparedStops | null {
+  if (follow.status === 'stopped') return null;
+  const pair = pairSlices(slices, follow.traderId);
+  const open = pair.filter((s) => fx(s.qty) > 0n);
+  if (open.length === 0) return null;
+  let constant = 0n;
+  for (const s of pair) constant += fx(s.realisedPnl) * ONE2;
+  const weights: { instrument: string; weight: Fx }[] = [];
+  const watched: WatchedSlice[] = [];
+  let unpriced = false;
+  const slicing = follow.takeProfitRatio !== undefined || follow.stopLossRatio !== undefined;
+  for (const s of open) {
+    const terms = termsOf(s.instrument);
+    if (terms === undefined) {
+      unpriced = true;
+      continue;
+    }
+    // unrealised = (mark − entry) × qty × size, reversed for short, less the held open fees
+    const weight = (s.side === 'long' ? 1n : -1n) * fx(s.qty) * terms.contractSize;
+    weights.push({ instrument: s.instrument, weight });
+    constant -= weight * fx(s.avgEntryPrice) + fx(s.heldFees) * ONE2;
+    // the trader's own slices: a kept slice is no longer copied, its copier manages it
+    const leverage = leverageOf(s.instrument);
+    if (!slicing || s.traderId !== follow.traderId || leverage === undefined) continue;
+    watched.push({ slice: s, leverage, ...sliceStopPrices(s, follow, leverage, terms.tick) });
+  }
+  const out: PreparedStops = { follow, pair, open, watched, constant, weights, unpriced };
+  // each check compares Σ weight × mark with a bound computed once here
+  if (follow.equityStopRatio !== undefined && follow.copyFunds !== undefined) {
+    out.equityBound =
+      (equityFloor(follow.copyFunds, follow.equityStopRatio) - fx(follow.copyFunds)) * ONE2 - constant;
+  }
+  if (follow.dailyLossLimit !== undefined) out.dayOffset = fx(follow.dailyLossLimit) * ONE2 + constant;
+  return out;
+}
+
+/** Σ weight × mark over the open slices (the pair's PnL less its constant, 10^-54 units); undefined while a mark is missing. */
+function markedSum(p: PreparedStops, markOf: (instrument: string) => Fx | undefined): Fx | undefined {
+  if (p.unpriced) return undefined;
+  let sum = 0n;
+  for (const { instrument, weight } of p.weights) {
+    const m = markOf(instrument);
+    if (m === undefined) return undefined;
+    sum += weight * m;
+  }
+  return sum;
+}
+
+/** 10^-54 units → fixed.ts units, toward zero (for what the copier reads). */
+const fromPnlUnits = (v: Fx): Fx => v / ONE2;
+
+/**
+ * The triggers of a prepared follow at the marks, in the order of the header: one follow
+ * stop, or the slice triggers (at most one per slice). A paused follow is watched, as its
+ * closes still follow. `dayBase`: the pair's PnL when today began (needsDayBase), if known.
+ */
+export function triggersAt(
+  p: PreparedStops,
+  markOf: (instrument: string) => Fx | undefined,
+  day: string,
+  dayBase?: Fx,
+): Trigger[] {
+  const { follow } = p;
+  const base = { copierId: follow.copierId, traderId: follow.traderId };
+  const scope = `${follow.copierId}|${follow.traderId}`;
+  if (p.equityBound !== undefined || p.dayOffset !== undefined) {
+    const sum = markedSum(p, markOf);
+    const markPrice = () => fxStr(markOf((p.open[0] as Slice).instrument) ?? 0n);
+    if (sum !== undefined && p.equityBound !== undefined && sum <= p.equityBound) {
+      const { copyFunds = '0', equityStopRatio = '0' } = follow;
+      const equity = fromPnlUnits(fx(copyFunds) * ONE2 + p.constant + sum);
+      return [
+        {
+          kind: 'eq',
+          requestId: triggerRequestId('eq', scope, p.pair),
+          ...base,
+          pause: true,
+          markPrice: markPrice(),
+          detail: `copy equity ${fxStr(equity)} USDT at or below ${fxStr(equityFloor(copyFunds, equityStopRatio))} (${copyFunds} × (1 − ${equityStopRatio}))`,
+        },
+      ];
+    }
+    if (
+      sum !== undefined &&
+      p.dayOffset !== undefined &&
+      dayBase !== undefined &&
+      sum <= dayBase * ONE2 - p.dayOffset
+    ) {
+      const loss = fromPnlUnits(dayBase * ONE2 - p.constant - sum);
+      return [
+        {
+          kind: 'day',
+          requestId: triggerRequestId('day', scope, p.pair, day),
+          ...base,
+          pause: true,
+          markPrice: markPrice(),
+          detail: `lost ${fxStr(loss)} USDT today (UTC ${day}), limit ${follow.dailyLossLimit}`,
+        },
+      ];
+    }
+  }
+  let out: Trigger[] | undefined;
+  for (const w of p.watched) {
+    const mark = markOf(w.slice.instrument);
+    if (mark === undefined) continue;
+    const hit = sliceHit(w.slice.side, w, mark);
+    if (hit === null) continue;
+    const s = w.slice;
+    const level = hit === 'tp' ? w.takeProfit : w.stopLoss;
+    if (out === undefined) out = [];
+    out.push({
+      kind: hit,
+      requestId: triggerRequestId(hit, `${scope}|${s.instrument}|${s.side}`, [s]),
+      ...base,
+      slice: { instrument: s.instrument, side: s.side },
+      pause: false,
+      markPrice: fxStr(mark),
+      detail: `${s.side} ${s.qty} ${s.instrument} from ${s.avgEntryPrice} at ${w.leverage}×: mark ${fxStr(mark)} reached ${TRIGGER_NAMES[hit]} ${fxStr(level ?? 0n)}`,
+    });
+  }
+  return out ?? NONE;
+}
+
+const NONE: Trigger[] = [];
+
+/** What the watcher knows of one follow at one moment (prepareStops and triggersAt at once). */
 export interface FollowView {
   follow: FollowSettings;
   /** every slice of the copier (the book's) */
@@ -195,78 +368,8 @@ export interface FollowView {
   day: string;
 }
 
-/**
- * The triggers of one follow now, in the order above: one follow stop, or the slice
- * triggers (at most one per slice). A stopped follow has none (its copier asked for its
- * slices kept or closed); a paused one is watched, as its closes still follow.
- */
+/** The triggers of one follow now: prepareStops then triggersAt. */
 export function followTriggers(v: FollowView): Trigger[] {
-  const { follow } = v;
-  if (follow.status === 'stopped') return [];
-  const pair = pairSlices(v.slices, follow.traderId);
-  const open = pair.filter((s) => fx(s.qty) > 0n);
-  if (open.length === 0) return [];
-  const base = { copierId: follow.copierId, traderId: follow.traderId };
-  const scope = `${follow.copierId}|${follow.traderId}`;
-
-  if (follow.equityStopRatio !== undefined || follow.dailyLossLimit !== undefined) {
-    const pnl = pairPnl(pair, v.markOf);
-    const first = open[0] as Slice;
-    const markPrice = fxStr(v.markOf(first.instrument)?.price ?? 0n);
-    if (pnl !== undefined && follow.equityStopRatio !== undefined && follow.copyFunds !== undefined) {
-      const equity = fx(follow.copyFunds) + pnl;
-      const floor = equityFloor(follow.copyFunds, follow.equityStopRatio);
-      if (equity <= floor) {
-        return [
-          {
-            kind: 'eq',
-            requestId: triggerRequestId('eq', scope, pair),
-            ...base,
-            pause: true,
-            markPrice,
-            detail: `copy equity ${fxStr(equity)} USDT at or below ${fxStr(floor)} (${follow.copyFunds} × (1 − ${follow.equityStopRatio}))`,
-          },
-        ];
-      }
-    }
-    if (pnl !== undefined && follow.dailyLossLimit !== undefined && v.dayBase !== undefined) {
-      const loss = v.dayBase - pnl;
-      if (loss >= fx(follow.dailyLossLimit)) {
-        return [
-          {
-            kind: 'day',
-            requestId: triggerRequestId('day', scope, pair, v.day),
-            ...base,
-            pause: true,
-            markPrice,
-            detail: `lost ${fxStr(loss)} USDT today (UTC ${v.day}), limit ${follow.dailyLossLimit}`,
-          },
-        ];
-      }
-    }
-  }
-
-  if (follow.takeProfitRatio === undefined && follow.stopLossRatio === undefined) return [];
-  const out: Trigger[] = [];
-  // the trader's own slices: a kept slice is no longer copied, its copier manages it
-  for (const s of open) {
-    if (s.traderId !== follow.traderId) continue;
-    const mark = v.markOf(s.instrument);
-    const leverage = v.leverageOf(s.instrument);
-    if (mark === undefined || leverage === undefined) continue;
-    const stops = sliceStopPrices(s, follow, leverage, mark.tick);
-    const hit = sliceHit(s.side, stops, mark.price);
-    if (hit === null) continue;
-    const level = hit === 'tp' ? stops.takeProfit : stops.stopLoss;
-    out.push({
-      kind: hit,
-      requestId: triggerRequestId(hit, `${scope}|${s.instrument}|${s.side}`, [s]),
-      ...base,
-      slice: { instrument: s.instrument, side: s.side },
-      pause: false,
-      markPrice: fxStr(mark.price),
-      detail: `${s.side} ${s.qty} ${s.instrument} from ${s.avgEntryPrice} at ${leverage}×: mark ${fxStr(mark.price)} reached ${TRIGGER_NAMES[hit]} ${fxStr(level ?? 0n)}`,
-    });
-  }
-  return out;
+  const p = prepareStops(v.follow, v.slices, v.markOf, v.leverageOf);
+  return p === null ? [] : triggersAt(p, (i) => v.markOf(i)?.price, v.day, v.dayBase);
 }

@@ -1,22 +1,28 @@
 import type { Logger } from '../../infra/log.js';
 import { type Fx, fx, fxStr } from '../domain/fixed.js';
 import type { FollowSettings } from '../domain/settings.js';
+import type { Slice } from '../domain/slices.js';
 import {
-  followTriggers,
   hasStops,
+  type InstrumentTerms,
   type Mark,
   needsDayBase,
+  type PreparedStops,
   pairPnl,
   pairSlices,
+  prepareStops,
   type Trigger,
+  triggersAt,
   utcDay,
 } from '../domain/stops.js';
-import type { CopierBook } from '../fanout/book.js';
+import type { CopierBook, CopierEntry } from '../fanout/book.js';
 
 /** How often the list of follows with stops is rebuilt from the book (follows change rarely). */
 const INDEX_EVERY_MS = 1000;
 /** A trigger acted on is not acted on again for this long, while its close waits in the stream. */
 const REFIRE_AFTER_MS = 60_000;
+/** follows checked between two turns of the event loop */
+const YIELD_EVERY = 1000;
 
 /** What the watcher does with what it decides (stop-actions.ts). */
 export interface StopActions {
@@ -34,6 +40,16 @@ export interface StopActions {
 
 const pairKey = (copierId: string, traderId: string) => `${copierId}|${traderId}`;
 
+/** A follow with stops, and its stops as last prepared (for the follow and slices named). */
+interface Watched {
+  key: string;
+  traderId: string;
+  copierId: string;
+  follow?: FollowSettings;
+  slices?: readonly Slice[];
+  stops: PreparedStops | null;
+}
+
 /**
  * Watches the copiers' stops (domain/stops.ts) on the mark prices the copy engine reads
  * from the exchange: `check` runs after each price refresh, in the process that holds the
@@ -44,7 +60,7 @@ const pairKey = (copierId: string, traderId: string) => `${copierId}|${traderId}
  * in turn with the trader's signals, once per request id (also after a crash).
  */
 export class StopWatcher {
-  private index: { traderId: string; copierId: string }[] = [];
+  private index = new Map<string, Watched>();
   private indexedMs = Number.NEGATIVE_INFINITY;
   private readonly fired = new Map<string, number>();
   /**
@@ -88,38 +104,34 @@ export class StopWatcher {
       this.bases.clear();
     }
     if (now - this.indexedMs >= INDEX_EVERY_MS) this.reindex(now);
-    const markOf = (instrument: string) => this.markOf(instrument, prices);
+    const markOf = (instrument: string) => this.markOf(instrument, prices)?.price;
     const needBase: { copierId: string; traderId: string; pnl: string }[] = [];
     let acted = 0;
-    for (const { traderId, copierId } of this.index) {
+    let seen = 0;
+    for (const entry of this.index.values()) {
+      // the fan-out shares this thread: a long list must not hold a signal up
+      if (++seen % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
+      const { traderId, copierId, key } = entry;
       // the follow as it is now: one changed since the index was built is read with its new settings
       const follow = this.book.followOf(traderId, copierId);
       const copier = this.book.copier(copierId);
       if (!follow || !copier || !hasStops(follow)) continue;
-      const key = pairKey(copierId, traderId);
+      const prepared = this.prepared(entry, follow, copier);
       const closingUntil = this.closing.get(key);
       if (closingUntil !== undefined) {
-        const open = pairSlices(copier.slices, traderId).some((x) => fx(x.qty) > 0n);
-        if (open && closingUntil > now) continue;
+        if (prepared !== null && closingUntil > now) continue;
         this.closing.delete(key);
       }
       let dayBase: Fx | undefined;
       if (needsDayBase(follow)) {
         dayBase = this.bases.get(key);
         if (dayBase === undefined) {
-          const pnl = pairPnl(pairSlices(copier.slices, traderId), markOf);
+          const pnl = pairPnl(pairSlices(copier.slices, traderId), (i) => this.markOf(i, prices));
           if (pnl !== undefined) needBase.push({ copierId, traderId, pnl: fxStr(pnl) });
         }
       }
-      const triggers = followTriggers({
-        follow,
-        slices: copier.slices,
-        markOf,
-        leverageOf: (instrument) => copier.leverage?.get(instrument) ?? ownLeverage(follow),
-        day,
-        ...(dayBase === undefined ? {} : { dayBase }),
-      });
-      for (const t of triggers) {
+      if (prepared === null) continue;
+      for (const t of triggersAt(prepared, markOf, day, dayBase)) {
         if ((this.fired.get(t.requestId) ?? 0) > now) continue;
         // the role gone: the next holder's watcher decides again from the same book state
         if (this.opts.holdsRole?.() === false) return acted;
@@ -148,16 +160,41 @@ export class StopWatcher {
     return acted;
   }
 
-  /** The follows (active or paused) that have a stop; requests acted on long ago forgotten. */
+  /**
+   * The follow's stops prepared (domain/stops.ts), again only when the follow or the
+   * copier's slices are other objects than last time (the book replaces both on change).
+   */
+  private prepared(entry: Watched, follow: FollowSettings, copier: CopierEntry): PreparedStops | null {
+    if (entry.follow === follow && entry.slices === copier.slices) return entry.stops;
+    entry.follow = follow;
+    entry.slices = copier.slices;
+    entry.stops = prepareStops(
+      follow,
+      copier.slices,
+      (instrument) => this.termsOf(instrument),
+      (instrument) => copier.leverage?.get(instrument) ?? ownLeverage(follow),
+    );
+    return entry.stops;
+  }
+
+  /** The follows (active or paused) that have a stop, each keeping what was prepared of it; requests acted on long ago forgotten. */
   private reindex(now: number): void {
-    const index: { traderId: string; copierId: string }[] = [];
+    const index = new Map<string, Watched>();
     for (const traderId of this.book.leadIds()) {
-      for (const f of this.book.followsOf(traderId))
-        if (hasStops(f)) index.push({ traderId, copierId: f.copierId });
+      for (const f of this.book.followsOf(traderId)) {
+        if (!hasStops(f)) continue;
+        const key = pairKey(f.copierId, traderId);
+        index.set(key, this.index.get(key) ?? { key, traderId, copierId: f.copierId, stops: null });
+      }
     }
     this.index = index;
     this.indexedMs = now;
     for (const [id, until] of this.fired) if (until <= now) this.fired.delete(id);
+  }
+
+  private termsOf(instrument: string): InstrumentTerms | undefined {
+    const rules = this.book.rulesOf(instrument);
+    return rules && { contractSize: fx(rules.contractSize), tick: fx(rules.tickSize) };
   }
 
   private markOf(instrument: string, prices: ReadonlyMap<string, string>): Mark | undefined {
