@@ -16,6 +16,7 @@ import {
   utcDay,
 } from '../../src/copytrade/domain/stops.js';
 import { decodeCopyEntry, encodeCloseOutEntry } from '../../src/copytrade/ingress/codec.js';
+import { money } from '../../src/domain/money.js';
 
 const BTC = 'BTC-USDT-SWAP';
 const ETH = 'ETH-USDT-SWAP';
@@ -286,5 +287,60 @@ describe('copier stops: the close-out request of a trigger', () => {
       error: 'field c: bad instrument',
     });
     assert.ok('error' in decodeCopyEntry(['c', JSON.stringify(['r', 'c1', 'A', 5, BTC])]));
+  });
+});
+
+describe('copier stops: the prepared bounds decide as the PnL computed out in full', () => {
+  it('over many random pairs and marks (seeded), an equity stop and a daily loss limit trigger exactly when they should', () => {
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const dec = (units: number, places: number) =>
+      money(units)
+        .div(10 ** places)
+        .toFixed();
+    let eqs = 0;
+    let days = 0;
+    for (let k = 0; k < 400; k++) {
+      const f = followOf({ copyFunds: '100', equityStopRatio: '0.5', dailyLossLimit: '20' });
+      const pair = [
+        slice(rnd(2) ? 'long' : 'short', dec(1 + rnd(300), 2), dec(4_900_000 + rnd(200_000), 2), {
+          realisedPnl: dec(rnd(4000) - 3000, 2),
+          heldFees: dec(rnd(100), 3),
+        }),
+        slice(
+          'long',
+          dec(1 + rnd(300), 2),
+          dec(290_000 + rnd(20_000), 2),
+          { heldFees: dec(rnd(100), 3) },
+          ETH,
+        ),
+      ];
+      const prices: Record<string, string> = {
+        [BTC]: dec(480_000 + rnd(40_000), 1),
+        [ETH]: dec(280_000 + rnd(40_000), 2),
+      };
+      const dayBase = dec(rnd(4000) - 3000, 2);
+      // the same figures with decimal.js, no rounding
+      let pnl = money(0);
+      for (const s of pair) {
+        const p = money(prices[s.instrument] as string);
+        const per = s.side === 'long' ? p.minus(s.avgEntryPrice) : money(s.avgEntryPrice).minus(p);
+        const size = (RULES[s.instrument] as { contractSize: string }).contractSize;
+        pnl = pnl.plus(s.realisedPnl).plus(per.times(s.qty).times(size)).minus(s.heldFees);
+      }
+      const wantEq = money(100).plus(pnl).lte(50);
+      const wantDay = !wantEq && money(dayBase).minus(pnl).gte(20);
+      const [t] = followTriggers(view(f, pair, prices, { dayBase: fx(dayBase) }));
+      assert.equal(t?.kind === 'eq', wantEq, `case ${k}: equity ${money(100).plus(pnl).toFixed()}`);
+      assert.equal(t?.kind === 'day', wantDay, `case ${k}: loss ${money(dayBase).minus(pnl).toFixed()}`);
+      if (wantEq) eqs++;
+      if (wantDay) days++;
+    }
+    // the cases reach both sides of both stops
+    assert.ok(eqs > 20 && eqs < 380, `eq ${eqs}`);
+    assert.ok(days > 20 && days < 380, `day ${days}`);
   });
 });
