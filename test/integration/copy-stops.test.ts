@@ -82,6 +82,19 @@ describe('copy trading: copier stops on the mark price', () => {
     const body = (await res.json()) as { notices: { kind: string; payload: Record<string, unknown> }[] };
     return body.notices.filter((x) => x.kind === 'protection').map((x) => x.payload);
   };
+  const api = async (method: string, path: string, copierId: string, body?: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${apiPort}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${tokens.get(copierId)}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  /** a follow's settings as the API takes them (no ids, no status) */
+  const settingsOf = (f: FollowSettings) => {
+    const { copierId: _c, traderId: _t, status: _s, ...body } = f;
+    return body;
+  };
   const status = async (copierId: string, traderId: string) =>
     (await rows('SELECT status FROM copy_follow WHERE copier_id=? AND trader_id=?', [copierId, traderId]))[0]
       ?.status;
@@ -222,6 +235,22 @@ describe('copy trading: copier stops on the mark price', () => {
     assert.equal(skip?.reason, 'follow-paused');
     assert.equal(await position('eq1'), '0');
     await noDuplicates();
+    // resumed as it is, it would be stopped again at its next open: refused, with the reason
+    const resume = await api('POST', '/follows/lead3/resume', 'eq1');
+    assert.equal(resume.status, 409, JSON.stringify(resume.body));
+    assert.equal(resume.body.code, 'EQUITY_STOP_REACHED');
+    assert.match(String(resume.body.message), /raise copyFunds or lower equityStopRatio/);
+    assert.equal(await status('eq1', 'lead3'), 'paused');
+    // with more funds allotted it copies again
+    const eqSettings = follow('eq1', 'lead3', {
+      sizing: { mode: 'fixed-amount', margin: '50' },
+      copyFunds: '200',
+      equityStopRatio: '0.6',
+      instruments: [INSTRUMENT, ETH],
+    });
+    const again = await api('PUT', '/follows/lead3', 'eq1', settingsOf(eqSettings));
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(await status('eq1', 'lead3'), 'active');
   });
 
   it("daily loss limit: today's realised loss and the unrealised since add up to the limit: closed, paused", async () => {
@@ -251,25 +280,16 @@ describe('copy trading: copier stops on the mark price', () => {
     const [base] = await rows("SELECT base_pnl FROM copy_follow_day WHERE copier_id='day1'");
     assert.equal(money(base?.base_pnl).toFixed(), '0');
     await noDuplicates();
+    // the same day it may not copy again with the same limit
+    const resume = await api('POST', '/follows/lead4/resume', 'day1');
+    assert.equal(resume.status, 409, JSON.stringify(resume.body));
+    assert.equal(resume.body.code, 'DAILY_LOSS_LIMIT_REACHED');
+    assert.equal(await status('day1', 'lead4'), 'paused');
   });
 
   it('the stop settings are checked like the others: 422 with the field named', async () => {
-    const {
-      copierId: _c,
-      traderId: _t,
-      status: _s,
-      ...body
-    } = follow('ctl', 'lead1', {
-      sizing: { mode: 'fixed-ratio', ratio: '2' },
-    });
-    const put = async (over: Record<string, unknown>) => {
-      const res = await fetch(`http://127.0.0.1:${apiPort}/follows/lead1`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${tokens.get('ctl')}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ ...body, ...over }),
-      });
-      return { status: res.status, body: (await res.json()) as { code?: string; message?: string } };
-    };
+    const body = settingsOf(follow('ctl', 'lead1', { sizing: { mode: 'fixed-ratio', ratio: '2' } }));
+    const put = (over: Record<string, unknown>) => api('PUT', '/follows/lead1', 'ctl', { ...body, ...over });
     for (const [over, field] of [
       [{ equityStopRatio: '0.6' }, /^equityStopRatio: requires copyFunds/],
       [{ copyFunds: '100', equityStopRatio: '1.5' }, /^equityStopRatio: expected a decimal string above 0/],

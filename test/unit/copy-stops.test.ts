@@ -11,6 +11,7 @@ import {
   followTriggers,
   pairPnl,
   sliceHit,
+  stopReachedWhileFlat,
   triggerRequestId,
   unrealisedPnl,
   utcDay,
@@ -342,5 +343,23 @@ describe('copier stops: the prepared bounds decide as the PnL computed out in fu
     // the cases reach both sides of both stops
     assert.ok(eqs > 20 && eqs < 380, `eq ${eqs}`);
     assert.ok(days > 20 && days < 380, `day ${days}`);
+  });
+});
+
+describe('copier stops: copying again while a follow stop is reached', () => {
+  const f = followOf({ copyFunds: '100', equityStopRatio: '0.6', dailyLossLimit: '20' });
+  it('the equity of a flat follow is its funds and realised PnL; refused at or below the floor', () => {
+    assert.equal(stopReachedWhileFlat(f, fx('-59.99'), undefined, '20261203'), null);
+    const r = stopReachedWhileFlat(f, fx('-60'), undefined, '20261203');
+    assert.equal(r?.code, 'EQUITY_STOP_REACHED');
+    assert.match(r?.message ?? '', /copy equity 40 USDT is at or below the equity stop's 40/);
+    // more funds allotted: copies again
+    assert.equal(stopReachedWhileFlat({ ...f, copyFunds: '200' }, fx('-60'), undefined, '20261203'), null);
+  });
+  it("the day's loss of a flat follow is its base less its realised PnL; refused at the limit, not without a base", () => {
+    assert.equal(stopReachedWhileFlat(f, fx('-30'), fx('-10.01'), '20261203'), null);
+    assert.equal(stopReachedWhileFlat(f, fx('-30'), fx('-10'), '20261203')?.code, 'DAILY_LOSS_LIMIT_REACHED');
+    assert.equal(stopReachedWhileFlat(f, fx('-30'), undefined, '20261203'), null);
+    assert.equal(stopReachedWhileFlat(followOf(), fx('-1000'), fx('0'), '20261203'), null);
   });
 });
