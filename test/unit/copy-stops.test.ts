@@ -5,13 +5,13 @@ import { fx } from '../../src/copytrade/domain/fixed.js';
 import type { FollowSettings } from '../../src/copytrade/domain/settings.js';
 import type { PositionSide } from '../../src/copytrade/domain/signal.js';
 import { applyOpenFill, emptySlice, keptTraderId, type Slice } from '../../src/copytrade/domain/slices.js';
+import { stopReachedWhileFlat } from '../../src/copytrade/domain/stop-resume.js';
 import {
   equityFloor,
   type FollowView,
   followTriggers,
   pairPnl,
   sliceHit,
-  stopReachedWhileFlat,
   triggerRequestId,
   unrealisedPnl,
   utcDay,

@@ -4,7 +4,8 @@ import type { Pool } from '../../infra/mysql/client.js';
 import { fx } from '../domain/fixed.js';
 import type { FollowSettings } from '../domain/settings.js';
 import { keptTraderId } from '../domain/slices.js';
-import { stopReachedWhileFlat, utcDay } from '../domain/stops.js';
+import { stopReachedWhileFlat } from '../domain/stop-resume.js';
+import { utcDay } from '../domain/stops.js';
 
 /**
  * A follow about to copy again (resumed, or its settings replaced as active) whose equity

@@ -27,7 +27,12 @@ import { keptTraderId, type Slice } from './slices.js';
  *
  * A follow stop (2, 3) covers every slice of the lead, so it is decided first and a slice
  * trigger of the same follow waits (its slice is being closed anyway). Nothing triggers
- * on a follow that holds no open slice of the lead: there is nothing to close.
+ * on a follow that holds no open slice of the lead: there is nothing to close (but such a
+ * follow is not resumed while 2 or 3 is still reached, stop-resume.ts).
+ *
+ * The watcher checks at every price refresh: prepareStops computes once, per follow and
+ * slices object, the trigger prices and the PnL as a constant plus Σ qty × size × mark,
+ * exactly (10^-54 units, no rounding decides a stop); triggersAt compares at the marks.
  *
  * Each trigger has a request id derived from what it protects and the state it saw:
  * `{tp|sl}-{hash of the slice}`, `eq-{hash of the pair's slices}`, `day-{YYYYMMDD}-{hash}`.
@@ -47,9 +52,7 @@ export const TRIGGER_NAMES = {
   day: 'daily-loss-limit',
 } as const satisfies Record<TriggerKind, string>;
 
-export type TriggerName = (typeof TRIGGER_NAMES)[TriggerKind];
-
-/** An instrument's mark price and contract size (fixed.ts units). */
+/** An instrument's mark price, contract size and tick (fixed.ts units). */
 export interface Mark {
   price: Fx;
   contractSize: Fx;
@@ -372,46 +375,4 @@ export interface FollowView {
 export function followTriggers(v: FollowView): Trigger[] {
   const p = prepareStops(v.follow, v.slices, v.markOf, v.leverageOf);
   return p === null ? [] : triggersAt(p, (i) => v.markOf(i)?.price, v.day, v.dayBase);
-}
-
-/** Why a follow may not copy again yet: one of its follow stops is still reached. */
-export interface StopReached {
-  code: 'EQUITY_STOP_REACHED' | 'DAILY_LOSS_LIMIT_REACHED';
-  message: string;
-}
-
-/**
- * Whether a follow that holds no open slice of its lead would be stopped again at once if
- * it copied (resumed, or its settings replaced as active): its copy equity is its funds
- * and the pair's realised PnL alone, its loss today the day's base less that. A follow
- * with open slices is left to the watcher, which knows the marks. `realised`: Σ realised
- * of the pair's slices; `dayBase`: the pair's PnL when today began, if taken.
- */
-export function stopReachedWhileFlat(
-  follow: FollowSettings,
-  realised: Fx,
-  dayBase: Fx | undefined,
-  day: string,
-): StopReached | null {
-  const { copyFunds, equityStopRatio, dailyLossLimit } = follow;
-  if (copyFunds !== undefined && equityStopRatio !== undefined) {
-    const equity = fx(copyFunds) + realised;
-    const floor = equityFloor(copyFunds, equityStopRatio);
-    if (equity <= floor) {
-      return {
-        code: 'EQUITY_STOP_REACHED',
-        message: `copy equity ${fxStr(equity)} USDT is at or below the equity stop's ${fxStr(floor)}: raise copyFunds or lower equityStopRatio`,
-      };
-    }
-  }
-  if (dailyLossLimit !== undefined && dayBase !== undefined) {
-    const loss = dayBase - realised;
-    if (loss >= fx(dailyLossLimit)) {
-      return {
-        code: 'DAILY_LOSS_LIMIT_REACHED',
-        message: `lost ${fxStr(loss)} USDT today (UTC ${day}), limit ${dailyLossLimit}: copies again from 00:00 UTC, or with a higher dailyLossLimit`,
-      };
-    }
-  }
-  return null;
 }
