@@ -443,6 +443,12 @@ export const settings = {
     int(0, 1000),
     'copy trading: copies of a follow the exchange refuses in a row for the same reason (its code) before the follow is paused, with a notice naming the reason and the count; a fill in between starts the count again (0: never paused)',
   ),
+  copyPriceRefreshMs: s(
+    'TF_COPY_PRICE_REFRESH_MS',
+    '100',
+    int(10, 60_000),
+    "copy trading: how often the copy engine reads the exchange's mark prices: what sizing reads, and what the copiers' stops (take profit, stop loss, equity stop, daily loss limit) are checked on after each read",
+  ),
   copyFeeRate: s(
     'TF_COPY_FEE_RATE',
     '0.0005',
@@ -648,6 +654,7 @@ const COPY = [
   'copyBookReloadMs',
   'copyBatchSize',
   'copyPauseAfterRefusals',
+  'copyPriceRefreshMs',
   'copyFeeRate',
   'copyAuthMaxFailures',
   'copyAuthWindowMs',

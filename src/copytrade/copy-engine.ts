@@ -39,8 +39,8 @@ import { profitShareNotices } from './notices/profit-share-notices.js';
 import { profitShareCopierRoutes } from './profit-share/copier-routes.js';
 import { PairStore } from './profit-share/pair-store.js';
 import { startProfitShare } from './profit-share/start-profit-share.js';
-
-const PRICE_REFRESH_MS = 100;
+import { stopActions } from './protection/stop-actions.js';
+import { StopWatcher } from './protection/stop-watcher.js';
 
 /** Announced on `{prefix}:copy:changed` by whoever changes a follow or a lead: the book reloads it (copy-changes.ts). */
 export { copyChangedChannel };
@@ -56,7 +56,8 @@ export interface CopyEngine {
  *   trader frame / fill event ─(1 ingress: MySQL, then the stream, then the ack)─▶ stream copy:signals
  *     ─(2 fan-out)─▶ exchange batches ─▶ MySQL
  * with (3) the book kept in memory: loaded at start, reloaded per lead or copier on pub/sub,
- * and whole on resubscribe and every `copyBookReloadMs`.
+ * and whole on resubscribe and every `copyBookReloadMs`, and (6) the copiers' stops checked
+ * on the mark prices after each refresh, each trigger a close-out request on the stream.
  * One copy engine runs at a time (the book is in its memory, and a trader's signals must be
  * fanned out in order): `tradeflow copy` starts it only while it holds the fan-out role.
  */
@@ -124,9 +125,15 @@ export async function startCopyEngine(
       }
     };
     await refreshPrices();
+    // the copiers' stops, checked on each refresh once they are wired (6.)
+    let stops: StopWatcher | undefined;
     const priceTimer = setInterval(
-      () => refreshPrices().catch((err) => log.warn({ err }, 'price refresh failed')),
-      PRICE_REFRESH_MS,
+      () =>
+        refreshPrices().then(
+          () => stops?.check(prices),
+          (err) => log.warn({ err }, 'price refresh failed'),
+        ),
+      config.copyPriceRefreshMs,
     );
     started.push(() => clearInterval(priceTimer));
     // the credentials: tokens and API keys in memory, so that a wrong one costs no query
@@ -227,6 +234,23 @@ export async function startCopyEngine(
     started.push(() => noticeSubscriber.disconnect());
     const pushNotice = (n: Notice) => api?.publish(n.userId, () => noticeMessage(n));
     await subscribeNotices(noticeSubscriber, prefix, pushNotice, log);
+    // 6. the copiers' stops on the mark prices above: each trigger a close-out request on the stream (stop-watcher.ts)
+    stops = new StopWatcher(
+      book,
+      stopActions({
+        pool: apiPool,
+        redis,
+        prefix,
+        publish: copyChangePublisher(redis, prefix),
+        reloadCopier: (copierId) => loader.apply(copierChanged(copierId)),
+        push: pushNotice,
+      }),
+      { holdsRole },
+      log,
+    );
+    started.push(() => {
+      stops = undefined;
+    });
     // 5. profit share: the withholding sweep, the cycle's cut-off and stopped follows, as BullMQ jobs
     const profitShare = await startProfitShare(
       config,

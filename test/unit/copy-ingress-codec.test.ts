@@ -70,7 +70,9 @@ describe('copy ingress: signal stream entries', () => {
     assert.deepEqual(decodeCopyEntry(encodeSignalEntry(entry)), entry);
     assert.deepEqual(decodeCopyEntry(['c', '["a1b2","c 1","trader-a",1]']), { error: 'field c: bad id' });
     assert.deepEqual(decodeCopyEntry(['c', '["a1b2","c-1","trader-a","1"]']), { error: 'bad requestedMs 1' });
-    assert.deepEqual(decodeCopyEntry(['c', '[1]']), { error: 'field c is not an array of 4' });
+    assert.deepEqual(decodeCopyEntry(['c', '[1]']), {
+      error: 'field c is not an array of 4 (6 for one slice)',
+    });
     assert.deepEqual(decodeCopyEntry(['c', '[']), { error: 'field c is not JSON' });
   });
 

@@ -94,6 +94,44 @@ describe('parseFollowSettings', () => {
   });
 });
 
+describe('copier stops: equity stop and daily loss limit', () => {
+  it('takes copyFunds with an equityStopRatio, and a daily loss limit, normalised', () => {
+    const f = parseFollowSettings({
+      ...followBody,
+      copyFunds: '100.0',
+      equityStopRatio: '0.60',
+      dailyLossLimit: '25.50',
+    });
+    assert.deepEqual([f.copyFunds, f.equityStopRatio, f.dailyLossLimit], ['100', '0.6', '25.5']);
+    // copyFunds alone is no stop, but allowed (the stop may be set later)
+    assert.equal(parseFollowSettings({ ...followBody, copyFunds: '5' }).equityStopRatio, undefined);
+    assert.equal(
+      parseFollowSettings({ ...followBody, equityStopRatio: '1', copyFunds: '5' }).equityStopRatio,
+      '1',
+    );
+  });
+
+  it('refuses an equity stop without funds, ratios out of range, amounts that are not positive strings', () => {
+    refuses(
+      () => parseFollowSettings({ ...followBody, equityStopRatio: '0.6' }),
+      'equityStopRatio',
+      /copyFunds/,
+    );
+    refuses(
+      () => parseFollowSettings({ ...followBody, copyFunds: '100', equityStopRatio: '0' }),
+      'equityStopRatio',
+    );
+    refuses(
+      () => parseFollowSettings({ ...followBody, copyFunds: '100', equityStopRatio: '1.5' }),
+      'equityStopRatio',
+    );
+    refuses(() => parseFollowSettings({ ...followBody, copyFunds: '0' }), 'copyFunds');
+    refuses(() => parseFollowSettings({ ...followBody, copyFunds: 100 }), 'copyFunds');
+    refuses(() => parseFollowSettings({ ...followBody, dailyLossLimit: '-5' }), 'dailyLossLimit');
+    refuses(() => parseFollowSettings({ ...followBody, dailyLossLimit: '0' }), 'dailyLossLimit');
+  });
+});
+
 describe('maxSlippage: range and defaults', () => {
   it('takes 0.001 to 0.03, normalised', () => {
     assert.equal(parseFollowSettings({ ...followBody, maxSlippage: '0.001' }).maxSlippage, '0.001');

@@ -6,6 +6,7 @@ import { copierChanged, type PublishCopyChanges } from '../copy-changes.js';
 import { type FollowSettings, type FollowStatus, hasRoomForCopier } from '../domain/settings.js';
 import { SettingsError } from '../domain/settings-error.js';
 import { parseFollowSettings, parseLeadSettings } from '../domain/settings-parse.js';
+import { refuseIfStopReached } from './stops-check.js';
 
 /**
  * The copiers' side of copy trading in MySQL: follows and their changes (checked against the
@@ -63,6 +64,8 @@ export class FollowStore {
         `${traderId} copies at least ${terms.minCopyAmount} USDT per open; sizing.margin is ${settings.sizing.margin}`,
       );
     }
+    // a follow stop still reached: copying again would be closed at once (stops-check.ts)
+    await refuseIfStopReached(this.pool, settings);
     await inTransaction(this.pool, async (conn) => {
       // the copier's row, locked: two changes of one copier's follows are checked one after the other
       await conn.query('SELECT copier_id FROM copy_copier WHERE copier_id=? FOR UPDATE', [copierId]);
@@ -119,6 +122,7 @@ export class FollowStore {
    * following again goes through PUT, which checks the lead's room and the position mode.
    */
   async setStatus(copierId: string, traderId: string, status: FollowStatus): Promise<void> {
+    if (status === 'active') await this.refuseResumeIfStopReached(copierId, traderId);
     const [res] = await this.pool.query<ResultSetHeader>(
       "UPDATE copy_follow SET status=?, updated_ms=? WHERE copier_id=? AND trader_id=? AND status<>'stopped'",
       [status, Date.now(), copierId, traderId],
@@ -138,6 +142,16 @@ export class FollowStore {
         `the follow of ${traderId} is stopped: follow again with PUT`,
       );
     throw new HttpError(404, 'NO_SUCH_FOLLOW', `no follow of ${traderId}`);
+  }
+
+  private async refuseResumeIfStopReached(copierId: string, traderId: string): Promise<void> {
+    const [[row]] = await this.pool.query<RowDataPacket[]>(
+      "SELECT settings FROM copy_follow WHERE copier_id=? AND trader_id=? AND status<>'stopped'",
+      [copierId, traderId],
+    );
+    if (!row) return;
+    const follow = parseFollowSettings({ ...JSON.parse(row.settings), status: 'active' }, { stored: true });
+    await refuseIfStopReached(this.pool, follow);
   }
 
   /** Stops a follow; stopping a stopped follow changes nothing and is no error. */

@@ -2,6 +2,7 @@ import { type CopyOrder, clientOrderId } from './copy-order.js';
 import { fx } from './fixed.js';
 import { exchangeLeg, netPosition } from './netting.js';
 import type { FollowSettings } from './settings.js';
+import type { PositionSide } from './signal.js';
 import { keptTraderId, type Slice, sliceId } from './slices.js';
 
 /**
@@ -23,6 +24,11 @@ export interface CloseOutRequest {
   traderId: string;
   /** when the copier asked (epoch ms) */
   requestedMs: number;
+  /**
+   * only the trader's slice on this instrument and side (a take profit or stop loss,
+   * stops.ts); absent: every slice of the trader and those kept from it
+   */
+  slice?: { instrument: string; side: PositionSide };
 }
 
 export const closeOutKey = (requestId: string, slice: Slice): string =>
@@ -34,12 +40,21 @@ export const closeOutKeyPrefix = (requestId: string): string => `stop/${requestI
 /** The key under which a close-out request itself is recorded as done. */
 export const closeOutRequestKey = (r: CloseOutRequest): string => `stop/${r.requestId}@${r.traderId}`;
 
-/** The trader's slices the copier still holds, and those it kept from the trader's liquidations, in a stable order. */
-export function slicesToClose(slices: readonly Slice[], traderId: string): Slice[] {
+/**
+ * The trader's slices the copier still holds, and those it kept from the trader's
+ * liquidations, in a stable order; with `only`, the trader's own slice there alone.
+ */
+export function slicesToClose(
+  slices: readonly Slice[],
+  traderId: string,
+  only?: CloseOutRequest['slice'],
+): Slice[] {
   const kept = keptTraderId(traderId);
-  return slices
-    .filter((s) => (s.traderId === traderId || s.traderId === kept) && fx(s.qty) > 0n)
-    .sort((a, b) => (sliceId(a) < sliceId(b) ? -1 : 1));
+  const wanted = (s: Slice) =>
+    only === undefined
+      ? s.traderId === traderId || s.traderId === kept
+      : s.traderId === traderId && s.instrument === only.instrument && s.side === only.side;
+  return slices.filter((s) => wanted(s) && fx(s.qty) > 0n).sort((a, b) => (sliceId(a) < sliceId(b) ? -1 : 1));
 }
 
 /**

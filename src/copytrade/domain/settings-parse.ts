@@ -72,11 +72,15 @@ export const FOLLOW_KEYS = [
   'maxSlippage',
   'takeProfitRatio',
   'stopLossRatio',
+  'copyFunds',
+  'equityStopRatio',
+  'dailyLossLimit',
   'status',
 ] as const;
 
 /**
- * Every field is required except maxSlippage, takeProfitRatio and stopLossRatio. The result
+ * Every field is required except maxSlippage and the stops (takeProfitRatio, stopLossRatio,
+ * copyFunds, equityStopRatio, dailyLossLimit; an equityStopRatio needs copyFunds). The result
  * is deeply frozen: a follow is a value, replaced (not edited) when the copier changes it,
  * which lets sizing remember its parsed decimals.
  *
@@ -107,6 +111,15 @@ export function parseFollowSettings(body: unknown, opts: { stored?: boolean } = 
   if (o.stopLossRatio !== undefined) {
     follow.stopLossRatio = ratioAt(o, 'stopLossRatio', '', { min: '0', max: '1', minExclusive: true });
   }
+  if (o.copyFunds !== undefined) follow.copyFunds = amountAt(o, 'copyFunds', '');
+  if (o.equityStopRatio !== undefined) {
+    // a stop on equity needs the funds it is a share of
+    if (follow.copyFunds === undefined) {
+      throw new SettingsError('equityStopRatio', 'requires copyFunds (the USDT the stop is a share of)');
+    }
+    follow.equityStopRatio = ratioAt(o, 'equityStopRatio', '', { min: '0', max: '1', minExclusive: true });
+  }
+  if (o.dailyLossLimit !== undefined) follow.dailyLossLimit = amountAt(o, 'dailyLossLimit', '');
   return Object.freeze(follow);
 }
 

@@ -84,6 +84,22 @@ export interface FollowSettings {
   takeProfitRatio?: string;
   /** stop loss at this loss on margin (0.2 = −20%), at most 1; absent: none */
   stopLossRatio?: string;
+  /**
+   * USDT the copier allots to this lead: the base of the equity stop (stops.ts), not a cap
+   * on sizing; absent: no equity stop
+   */
+  copyFunds?: string;
+  /**
+   * the equity stop: once the follow's copy equity (copyFunds + realised PnL of the pair +
+   * unrealised of its open slices at mark) is at or below copyFunds × (1 − ratio), every
+   * slice of the lead is closed and the follow paused; above 0 up to 1, requires copyFunds
+   */
+  equityStopRatio?: string;
+  /**
+   * USDT the follow may lose in one UTC day (realised today + the change of the unrealised
+   * since the day began); reached: every slice of the lead closed, the follow paused
+   */
+  dailyLossLimit?: string;
   status: FollowStatus;
 }
 

@@ -233,9 +233,18 @@ export class BookLoader {
       available: fx(view.available),
       slices: held,
       shares,
+      leverage: leverageOf(view),
     });
     return true;
   }
+}
+
+/** The leverage per instrument: the account's settings, and what its open positions were opened at. */
+function leverageOf(view: Awaited<ReturnType<ExchangeClient['positions']>>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of view.leverage ?? []) out.set(s.instrument, s.leverage);
+  for (const p of view.positions) out.set(p.instrument, p.leverage);
+  return out;
 }
 
 /** DECIMAL(36,18) comes back zero-padded; the domain compares exact strings. */

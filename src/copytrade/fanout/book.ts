@@ -30,6 +30,11 @@ export interface CopierEntry {
   shares: Map<string, string>;
   /** what sizing reads, rebuilt when the balance moves */
   snapshot?: AccountSnapshot;
+  /**
+   * the leverage the exchange holds for each instrument of the account (read at load, then
+   * as each fill reports it): what a slice's take profit and stop loss are a ratio of (stops.ts)
+   */
+  leverage?: Map<string, number>;
 }
 
 /** The result of applying a fill to the book: the slice as it now is, and a close's PnL. */
@@ -216,6 +221,8 @@ export class CopierBook {
       this.move(c.copierId, fx(order.margin) + (inBalance ? 0n : freed));
     }
     replaceSlice(c, before, change.slice);
+    if (c.leverage === undefined) c.leverage = new Map();
+    c.leverage.set(order.instrument, leverage);
     return change;
   }
 

@@ -235,8 +235,9 @@ export class Fanout {
   }
 
   /**
-   * A copier's close-out (it stopped following and asked for its slices closed): each of
-   * its open slices of the trader closed whole, one order after the other (in one-way mode
+   * A copier's close-out (it stopped following and asked for its slices closed, or one of
+   * its stops triggered, protection/stop-watcher.ts): each of its open slices of the trader
+   * (or the one the request names) closed whole, one order after the other (in one-way mode
    * each close changes the net the next one reads). Run again after a crash, a slice
    * already recorded is done and one placed but not recorded is taken from the exchange.
    */
@@ -246,7 +247,8 @@ export class Fanout {
     const copier = this.book.copier(r.copierId);
     if (follow && copier) {
       const ratio = this.book.leadOf(r.traderId)?.profitShareRatio ?? '0';
-      for (const slice of slicesToClose(copier.slices, r.traderId)) {
+      // a stop's trigger (stops.ts) names the one slice it closes
+      for (const slice of slicesToClose(copier.slices, r.traderId, r.slice)) {
         // a kept slice is no longer the trader's: no share of it
         const share = slice.traderId === r.traderId ? ratio : '0';
         const order = closeOutOrder(r.requestId, follow, slice, copier.slices);

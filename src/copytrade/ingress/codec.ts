@@ -1,6 +1,6 @@
 import type { CloseOutRequest } from '../domain/close-out.js';
 import type { TraderSignal } from '../domain/signal.js';
-import { checkSignal, isId } from './signal-schema.js';
+import { checkSignal, INSTRUMENT, isId } from './signal-schema.js';
 
 /**
  * The stream `{prefix}:copy:signals` and its entries, and the keys the ingress keeps. Pure.
@@ -20,7 +20,10 @@ import { checkSignal, isId } from './signal-schema.js';
  * travels in the same stream, one field `c`, so the fan-out takes it in turn with the
  * trader's signals and never closes a slice while a signal is changing it:
  *
- *     c = [requestId, copierId, traderId, requestedMs]
+ *     c = [requestId, copierId, traderId, requestedMs, (instrument, side)]
+ *
+ * A copier stop's trigger (stops.ts) is such a request too; a take profit or stop loss names
+ * the one slice it closes by its instrument and side.
  */
 
 export type SignalSource = 'ws' | 'fill';
@@ -44,7 +47,8 @@ export interface CloseOutEntry {
 }
 
 export function encodeCloseOutEntry(r: CloseOutRequest): string[] {
-  return ['c', JSON.stringify([r.requestId, r.copierId, r.traderId, r.requestedMs])];
+  const only = r.slice === undefined ? [] : [r.slice.instrument, r.slice.side];
+  return ['c', JSON.stringify([r.requestId, r.copierId, r.traderId, r.requestedMs, ...only])];
 }
 
 /** Any entry of the stream: a signal, or a close-out; a malformed one yields the reason. */
@@ -56,13 +60,18 @@ export function decodeCopyEntry(fields: readonly string[]): SignalEntry | CloseO
   } catch {
     return { error: 'field c is not JSON' };
   }
-  if (!Array.isArray(v) || v.length !== 4) return { error: 'field c is not an array of 4' };
-  const [requestId, copierId, traderId, requestedMs] = v as unknown[];
+  if (!Array.isArray(v) || (v.length !== 4 && v.length !== 6))
+    return { error: 'field c is not an array of 4 (6 for one slice)' };
+  const [requestId, copierId, traderId, requestedMs, instrument, side] = v as unknown[];
   if (!isId(requestId) || !isId(copierId) || !isId(traderId)) return { error: 'field c: bad id' };
   if (typeof requestedMs !== 'number' || !Number.isSafeInteger(requestedMs)) {
     return { error: `bad requestedMs ${String(requestedMs)}` };
   }
-  return { closeOut: { requestId, copierId, traderId, requestedMs } };
+  if (v.length === 4) return { closeOut: { requestId, copierId, traderId, requestedMs } };
+  if (typeof instrument !== 'string' || !INSTRUMENT.test(instrument))
+    return { error: 'field c: bad instrument' };
+  if (side !== 'long' && side !== 'short') return { error: `field c: bad side ${String(side)}` };
+  return { closeOut: { requestId, copierId, traderId, requestedMs, slice: { instrument, side } } };
 }
 
 export function encodeSignalEntry(e: SignalEntry): string[] {

@@ -16,7 +16,7 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: IngressErr
  */
 const ID = /^[A-Za-z0-9_.-]{1,64}$/;
 /** BTC-USDT-SWAP, ETHUSDT, ... */
-const INSTRUMENT = /^[A-Z0-9]{1,16}(-[A-Z0-9]{1,16}){0,3}$/;
+export const INSTRUMENT = /^[A-Z0-9]{1,16}(-[A-Z0-9]{1,16}){0,3}$/;
 /** a decimal string ≥ 0 that fits DECIMAL(36,18) */
 const NON_NEGATIVE = /^\d{1,18}(\.\d{1,18})?$/;
 export const MAX_LEVERAGE = 1000;

@@ -94,6 +94,23 @@ export interface RefundPayload {
   readonly refund: string;
 }
 
+/**
+ * To the copier: one of its stops triggered (stops.ts) on the mark price; its close goes
+ * through the fan-out under `stop/{requestId}/…` (its orders are listed as copies). An
+ * equity stop or a daily loss limit also paused the follow (`paused`).
+ */
+export interface ProtectionPayload {
+  readonly traderId: string;
+  readonly trigger: 'take-profit' | 'stop-loss' | 'equity-stop' | 'daily-loss-limit';
+  readonly requestId: string;
+  /** a take profit or stop loss: the slice it closes */
+  readonly instrument?: string;
+  readonly side?: string;
+  readonly markPrice: string;
+  readonly detail: string;
+  readonly paused: boolean;
+}
+
 export interface NoticePayloads {
   copy: CopyPayload;
   skip: SkipPayload;
@@ -105,6 +122,7 @@ export interface NoticePayloads {
   withholding: WithholdingPayload;
   settlement: SettlementPayload;
   refund: RefundPayload;
+  protection: ProtectionPayload;
 }
 
 export type NoticeKind = keyof NoticePayloads;
@@ -120,6 +138,7 @@ export const NOTICE_KINDS: readonly NoticeKind[] = [
   'withholding',
   'settlement',
   'refund',
+  'protection',
 ];
 
 /** The kinds written as copy_notice rows (all but copies and skips, see above). */

@@ -179,3 +179,21 @@ export const copySlice = mysqlTable(
   },
   (t) => [primaryKey({ columns: [t.copierId, t.traderId, t.instrument, t.side] })],
 );
+
+/**
+ * A follow's PnL (realised + unrealised at mark, stops.ts) when a UTC day began, or when the
+ * stop watcher first saw the follow that day: the base of its daily loss limit. The first
+ * row of a day stays (INSERT IGNORE), so a restart keeps the day's base.
+ */
+export const copyFollowDay = mysqlTable(
+  'copy_follow_day',
+  {
+    copierId: id('copier_id'),
+    traderId: id('trader_id'),
+    /** YYYYMMDD, UTC */
+    day: varchar('day', { length: 8 }).notNull(),
+    basePnl: amount('base_pnl').notNull(),
+    createdMs: bigint('created_ms', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.copierId, t.traderId, t.day] })],
+);
