@@ -1,6 +1,7 @@
 import { WebSocket } from 'undici';
 import {
   type AccountView,
+  type AddMarginRequest,
   type CanceledOrder,
   type CreateAccountRequest,
   type EquityView,
@@ -17,6 +18,7 @@ import {
   type InstrumentSpec,
   type LeverageView,
   type LimitOrderRequest,
+  type MarginEvent,
   type OrderOutcome,
   type OrderResult,
   type PlaceOrderRequest,
@@ -63,6 +65,11 @@ export interface ExchangeClient {
    */
   lookupOrders(refs: readonly { account: string; clientOrderId: string }[]): Promise<(FilledOrder | null)[]>;
   positions(account: string): Promise<PositionsView>;
+  /**
+   * Adds margin to an isolated position (AddMarginRequest; not idempotent): its new margin and
+   * liquidation price. NO_POSITION, NOT_ISOLATED, INSUFFICIENT_FUNDS (422).
+   */
+  addMargin(req: AddMarginRequest): Promise<MarginEvent>;
   /**
    * Moves USDT between accounts and escrows, once per key (ExchangeTransferRequest): safe to
    * repeat with the same body after a timeout or a crash. Fails with INSUFFICIENT_FUNDS,
@@ -121,6 +128,12 @@ export function createExchangeClient(baseUrl: string, opts: ExchangeClientOption
           isObject(b) && Array.isArray(b.positions) && typeof b.account === 'string'
             ? (b as unknown as PositionsView)
             : undefined,
+      ),
+    addMargin: (req) =>
+      http.call(baseUrl, 'POST', '/exchange/margin', req, (b) =>
+        isObject(b) && b.type === 'margin' && typeof b.liquidationPrice === 'string'
+          ? (b as unknown as MarginEvent)
+          : undefined,
       ),
     transfer: (req) =>
       http.call(
