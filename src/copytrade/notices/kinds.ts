@@ -30,9 +30,11 @@ export interface SkipPayload {
   readonly detail: string | null;
 }
 
-/** The copier paused or resumed its follow of `traderId` (the copiers' API). */
+/** The copier paused or resumed its follow of `traderId` (the copiers' API), or tradeflow paused it. */
 export interface FollowPayload {
   readonly traderId: string;
+  /** why tradeflow paused it; absent when the copier did */
+  readonly reason?: 'liquidation';
 }
 
 /** The copier stopped following `traderId`: its slices kept, or being closed by `requestId`. */
@@ -88,6 +90,37 @@ export interface RefundPayload {
   readonly refund: string;
 }
 
+/**
+ * To the copier: the exchange liquidated its position on `account` (instrument, side): each
+ * slice it held there is closed in the book at the liquidation price, its PnL in that
+ * trader's profit-share pair, and its follows on that account are paused (each also told
+ * by a `pause` notice). Nothing was ordered: the exchange had closed the position.
+ */
+export interface LiquidationPayload {
+  readonly account: string;
+  readonly instrument: string;
+  readonly side: string;
+  readonly price: string;
+  readonly slices: readonly { traderId: string; side: string; qty: string; pnl: string }[];
+  /** the traders whose follows were paused */
+  readonly paused: readonly string[];
+}
+
+/**
+ * To each copier holding a slice of the lead's position: the lead added margin to it, which
+ * moved its liquidation price; the copier's own position's liquidation price next to it.
+ */
+export interface MarginPayload {
+  readonly traderId: string;
+  readonly instrument: string;
+  readonly side: string;
+  readonly leadMargin: string;
+  readonly leadLiquidationPrice: string;
+  /** the copier's position on the instrument now (null: it holds none on the exchange) */
+  readonly positionSide: string | null;
+  readonly liquidationPrice: string | null;
+}
+
 export interface NoticePayloads {
   copy: CopyPayload;
   skip: SkipPayload;
@@ -99,6 +132,8 @@ export interface NoticePayloads {
   withholding: WithholdingPayload;
   settlement: SettlementPayload;
   refund: RefundPayload;
+  liquidation: LiquidationPayload;
+  margin: MarginPayload;
 }
 
 export type NoticeKind = keyof NoticePayloads;
@@ -114,6 +149,8 @@ export const NOTICE_KINDS: readonly NoticeKind[] = [
   'withholding',
   'settlement',
   'refund',
+  'liquidation',
+  'margin',
 ];
 
 /** The kinds written as copy_notice rows (all but copies and skips, see above). */
