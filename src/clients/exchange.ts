@@ -248,6 +248,8 @@ export interface FillSubscriberOptions {
   /** only these accounts' fills; all accounts when left out or empty */
   accounts?: readonly string[];
   onFill: (event: FillEvent) => void;
+  /** a margin change of a position (`type: 'margin'`, POST /exchange/margin) */
+  onMargin?: (event: MarginEvent) => void;
   /**
    * The connection ended without close() being called: the simulator stopped, or dropped this
    * subscriber for not keeping up. Fills after that are not delivered; resubscribe and read
@@ -313,6 +315,7 @@ export function subscribeFills(baseUrl: string, opts: FillSubscriberOptions): Pr
         return;
       }
       if (isFillEvent(frame)) opts.onFill(frame);
+      else if (isObject(frame) && frame.type === 'margin') opts.onMargin?.(frame as unknown as MarginEvent);
       else opts.onBadFrame?.(text);
     };
     // a refused handshake (undici 6) fires only an error; once open, an error is followed by a close
