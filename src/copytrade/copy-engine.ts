@@ -37,7 +37,7 @@ import { copierNotices } from './notices/copier-notices.js';
 import type { Notice } from './notices/kinds.js';
 import { leadNotices } from './notices/lead-notices.js';
 import { marginNotices } from './notices/margin-notices.js';
-import { noticeIdOf, noticeMessage, subscribeNotices } from './notices/notices.js';
+import { noticeMessage, subscribeNotices } from './notices/notices.js';
 import { profitShareNotices } from './notices/profit-share-notices.js';
 import { profitShareCopierRoutes } from './profit-share/copier-routes.js';
 import { PairStore } from './profit-share/pair-store.js';
@@ -205,17 +205,8 @@ export async function startCopyEngine(
       { holdsRole },
       log,
       (copierId) => copyChangePublisher(redis, prefix)(copierChanged(copierId)),
-      (copierId, notices, createdMs) => {
-        for (const n of notices) {
-          const notice = {
-            id: noticeIdOf(n.id, createdMs),
-            userId: copierId,
-            kind: n.input.kind,
-            createdMs,
-            payload: n.input.payload,
-          };
-          api?.publish(copierId, () => noticeMessage(notice));
-        }
+      (copierId, notices) => {
+        for (const n of notices) api?.publish(copierId, () => noticeMessage(n));
       },
     );
     const worker = new FanoutWorker(

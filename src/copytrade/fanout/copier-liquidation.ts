@@ -10,18 +10,13 @@ import {
 } from '../domain/liquidation.js';
 import type { FollowSettings } from '../domain/settings.js';
 import { sliceId } from '../domain/slices.js';
-import type { LiquidationPayload } from '../notices/kinds.js';
-import type { NoticeInput } from '../notices/notices.js';
+import type { LiquidationPayload, Notice } from '../notices/kinds.js';
+import { type NoticeInput, noticeIdOf } from '../notices/notices.js';
 import type { CopierBook, CopierEntry } from './book.js';
-import type { FanoutResult } from './fanout.js';
 import type { LiquidationRecord, LiquidationStore } from './liquidation-store.js';
 
-/** What the fan-out tells about the notices it wrote (pushed to the copier's open sockets). */
-export type PushWritten = (
-  copierId: string,
-  notices: readonly { id: number; input: NoticeInput<never> }[],
-  createdMs: number,
-) => void;
+/** Hands the notices written to the copier's open sockets. */
+export type PushNotices = (copierId: string, notices: readonly Notice[]) => void;
 
 /**
  * A copier's own liquidation, taken by the fan-out in turn with the traders' signals (the
@@ -39,10 +34,11 @@ export class CopierLiquidations {
     private readonly log: Logger,
     /** the copier's follows changed (announced, so that other readers of them reload) */
     private readonly followsChanged: (copierId: string) => Promise<void>,
-    private readonly push?: PushWritten,
+    private readonly push?: PushNotices,
   ) {}
 
-  async run(l: CopierLiquidation, receivedMs: number): Promise<FanoutResult> {
+  /** Resolves with how many slices it closed (0 for an account that is no copier's, or done before). */
+  async run(l: CopierLiquidation, receivedMs: number): Promise<number> {
     const base = l.account.split('/')[0] as string;
     let orders = 0;
     for (const copierId of this.book.copierIds()) {
@@ -51,7 +47,7 @@ export class CopierLiquidations {
       orders += await this.liquidated(copier, l, receivedMs);
     }
     if (orders === 0) this.log.info({ ...l }, 'liquidation of an account that holds no copier slice there');
-    return { signalKey: `liq/${l.fillId}`, orders, skips: 0 };
+    return orders;
   }
 
   private async liquidated(copier: CopierEntry, l: CopierLiquidation, receivedMs: number): Promise<number> {
@@ -87,25 +83,39 @@ export class CopierLiquidations {
     };
     if (this.opts.holdsRole?.() === false) throw new Error('lost the fan-out role: left to the next holder');
     const written = await this.store.write(record);
-    // the book follows what is now recorded
+    // the book follows what is now recorded (the same close, computed again: the slices are the same)
     for (const c of closes) {
       const follow = follows.find((f) => f.traderId === pairTraderOf(c.before)) as FollowSettings;
-      this.book.fill(
-        closeOrder(key, copier.copierId, follow, c),
-        { qty: c.before.qty, price: l.price, fee: '0' },
-        l.leverage,
-      );
-      this.book.shareAccrued(c.after, c.share);
+      try {
+        this.book.fill(
+          closeOrder(key, copier.copierId, follow, c),
+          { qty: c.before.qty, price: l.price, fee: '0' },
+          l.leverage,
+        );
+        this.book.shareAccrued(c.after, c.share);
+      } catch (err) {
+        // recorded, so never run again: the book holds the slice as it was until the next start
+        this.log.error({ err, key: c.key }, 'liquidated slice not applied to the book');
+      }
     }
     for (const f of follows) if (paused.includes(f.traderId)) this.book.setFollow({ ...f, status: 'paused' });
     await this.followsChanged(copier.copierId).catch((err) =>
       this.log.error({ err, copierId: copier.copierId }, 'follow change after a liquidation not announced'),
     );
-    const pushed = record.notices.flatMap((input, i) => {
+    const pushed: Notice[] = [];
+    record.notices.forEach((n, i) => {
       const id = written.noticeIds[i];
-      return id === null || id === undefined ? [] : [{ id, input: input as NoticeInput<never> }];
+      if (id === null || id === undefined) return;
+      const { userId, kind, payload } = n;
+      pushed.push({
+        id: noticeIdOf(id, written.createdMs),
+        userId,
+        kind,
+        createdMs: written.createdMs,
+        payload,
+      });
     });
-    if (pushed.length > 0) this.push?.(copier.copierId, pushed, written.createdMs);
+    if (pushed.length > 0) this.push?.(copier.copierId, pushed);
     this.log.warn(
       {
         copierId: copier.copierId,
@@ -119,7 +129,11 @@ export class CopierLiquidations {
     return closes.length;
   }
 
-  /** The copier's follows whose orders go to `account` (any status: a stopped follow's kept slices are on it too). */
+  /**
+   * The copier's follows of the book's leads whose orders go to `account` (any status: a
+   * stopped follow's kept slices are on it too). A follow of a trader no longer leading
+   * gets no more signals and is left as it is.
+   */
   private followsOn(copier: CopierEntry, account: string): FollowSettings[] {
     const out: FollowSettings[] = [];
     for (const traderId of this.book.leadIds()) {

@@ -15,7 +15,7 @@ export interface CopyPayload {
   readonly action: string;
   readonly side: string;
   readonly qty: string;
-  /** FILLED or REJECTED */
+  /** FILLED or REJECTED, or LIQUIDATED (closed by the copier's own liquidation, not ordered) */
   readonly status: string;
   readonly price: string | null;
   readonly fee: string | null;

@@ -114,7 +114,7 @@ export const copyOrder = mysqlTable(
     action: varchar('action', { length: 8 }).notNull(),
     side: varchar('side', { length: 8 }).notNull(),
     qty: amount('qty').notNull(),
-    /** FILLED or REJECTED */
+    /** FILLED or REJECTED; LIQUIDATED: a slice the copier's own liquidation closed (nothing was ordered) */
     status: varchar('status', { length: 12 }).notNull(),
     fillPrice: amount('fill_price'),
     fee: amount('fee'),
