@@ -90,11 +90,13 @@ describe('copy trading: risk isolation', () => {
     (
       await rows('SELECT trader_id, status FROM copy_follow WHERE copier_id=? ORDER BY trader_id', [copierId])
     ).map((r) => [r.trader_id, r.status]);
+  /** the copier's risk notices (profit share's are not these tests' business) */
   const notices = async (copierId: string) =>
     (
-      await rows('SELECT kind, dedup_key, payload FROM copy_notice WHERE user_id=? ORDER BY notice_id', [
-        copierId,
-      ])
+      await rows(
+        "SELECT kind, dedup_key, payload FROM copy_notice WHERE user_id=? AND kind IN ('liquidation', 'pause', 'margin') ORDER BY notice_id",
+        [copierId],
+      )
     ).map((r) => ({ kind: String(r.kind), key: String(r.dedup_key), payload: JSON.parse(r.payload) }));
 
   const startEngine = async () => {
@@ -122,7 +124,12 @@ describe('copy trading: risk isolation', () => {
 
   before(async () => {
     port = await freePort();
-    await world.setUp({ TF_COPY_INGRESS_PORT: String(port), TF_COPY_LEADERS_REFRESH_MS: '200' });
+    await world.setUp({
+      TF_COPY_INGRESS_PORT: String(port),
+      TF_COPY_LEADERS_REFRESH_MS: '200',
+      // the test settles the pair itself; no sweep's withholding notice in between
+      TF_PROFIT_SHARE_SWEEP_MS: '3600000',
+    });
     world.env.TF_EXCHANGE_URL = world.config.counterUrl;
     world.env.TF_COPY_FILL_EVENTS_URL = `${world.config.counterUrl.replace('http', 'ws')}/exchange/events`;
     admin = await world.startSim();
