@@ -116,7 +116,7 @@ export interface MarginPayload {
   readonly side: string;
   readonly leadMargin: string;
   readonly leadLiquidationPrice: string;
-  /** the copier's position on the instrument now (null: it holds none on the exchange) */
+  /** the copier's position on the instrument now (null: it holds none on the exchange, or it could not be read) */
   readonly positionSide: string | null;
   readonly liquidationPrice: string | null;
 }

@@ -1,5 +1,5 @@
 import type { RowDataPacket } from 'mysql2/promise';
-import type { ExchangeClient } from '../../clients/exchange.js';
+import type { ExchangeClient, PositionView } from '../../clients/exchange.js';
 import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
 import type { FollowAccount } from '../domain/settings.js';
@@ -22,6 +22,23 @@ export function marginNotices(deps: {
   push: NoticePusher;
   log: Logger;
 }): (m: MarginAdded, traderId: string) => Promise<number> {
+  /**
+   * A copier's positions, asked up to three times; one the exchange cannot say is told without
+   * its own price (null) rather than holding up the other copiers' notices, or retried for ever.
+   */
+  const positionsOf = async (account: string): Promise<PositionView[]> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await deps.exchange.positions(account)).positions;
+      } catch (err) {
+        if (attempt === 3) {
+          deps.log.error({ err, account }, 'margin notice: the copier position could not be read');
+          return [];
+        }
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+  };
   return async (m, traderId) => {
     const [rows] = await deps.pool.query<RowDataPacket[]>(
       `SELECT s.copier_id, c.account_id, f.settings FROM copy_slice s
@@ -36,9 +53,7 @@ export function marginNotices(deps: {
         const copierId = String(r.copier_id);
         const account = accountOf(String(r.account_id), r.settings);
         // the copier's position of that side (hedge mode), else its one position there (one-way)
-        const on = (await deps.exchange.positions(account)).positions.filter(
-          (p) => p.instrument === m.instrument,
-        );
+        const on = (await positionsOf(account)).filter((p) => p.instrument === m.instrument);
         const held = on.find((p) => p.side === m.side) ?? on[0];
         const payload: MarginPayload = {
           traderId,
