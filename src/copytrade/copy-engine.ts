@@ -268,6 +268,7 @@ export async function startCopyEngine(
               // liquidations to the fan-out, a lead's margin change to its copiers
               onRisk: riskHandler({
                 redis,
+                pool,
                 prefix,
                 seenTtlMs: config.copySeenTtlMs,
                 margin: marginNotices({ pool: apiPool, exchange, push: pushNotice, log }),

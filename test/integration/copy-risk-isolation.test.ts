@@ -4,8 +4,11 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { createExchangeClient, type ExchangeClient, type FilledOrder } from '../../src/clients/exchange.js';
 import type { SimAdmin } from '../../src/clients/sim-admin.js';
 import { copierChanged } from '../../src/copytrade/copy-changes.js';
+import { type CopierLiquidation, liquidationAcceptKey } from '../../src/copytrade/domain/liquidation.js';
 import { signalStreamKey } from '../../src/copytrade/ingress/codec.js';
+import { LeaderTable } from '../../src/copytrade/ingress/fill-filter.js';
 import { encodeLiquidationEntry } from '../../src/copytrade/ingress/risk-events.js';
+import { riskHandler } from '../../src/copytrade/ingress/risk-intake.js';
 import { ProfitShare } from '../../src/copytrade/profit-share/profit-share.js';
 import { money } from '../../src/domain/money.js';
 import { createLogger } from '../../src/infra/log.js';
@@ -161,6 +164,7 @@ describe('copy trading: risk isolation', () => {
       ratio('k1', 'keepLead'),
       ratio('x1', 'dLead'),
       ratio('m1', 'marginLead'),
+      ratio('y1', 'other'),
     ]);
     // and each of c1, k1 and x1 follows `other` too
     for (const copierId of ['c1', 'k1', 'x1']) {
@@ -367,6 +371,50 @@ describe('copy trading: risk isolation', () => {
     // the probe's order is the only one placed since
     assert.deepEqual({ ...afterRestart, applied: 0 }, { ...seen, applied: 0 });
     assert.equal((await exchange.ledger()).duplicatedClientOrderIds, 0);
+  });
+
+  it("a copier's liquidation accepted, then lost by Redis, is queued again at the next start and taken once", async () => {
+    assert.equal((await slice('y1', 'other'))?.qty, '1');
+    engine.kill('SIGKILL');
+    await engine.exited;
+    socket.close();
+    const liq = await admin.liquidate({ account: 'y1', instrument: INSTRUMENT });
+    // as the ingress takes the event (its row in MySQL, then the stream entry) ...
+    const l: CopierLiquidation = {
+      fillId: `${liq.orderId}-1`,
+      account: 'y1',
+      instrument: INSTRUMENT,
+      side: 'long',
+      qty: liq.qty,
+      price: liq.price,
+      leverage: liq.leverage,
+      filledMs: liq.filledMs,
+    };
+    const accept = riskHandler({
+      redis,
+      pool: world.engineDb,
+      prefix: world.config.redisPrefix,
+      seenTtlMs: 60_000,
+      margin: async () => undefined,
+    });
+    await accept({ kind: 'liquidation', liquidation: l }, Date.now(), LeaderTable.EMPTY);
+    const stream = signalStreamKey(world.config.redisPrefix);
+    assert.equal(await redis.xlen(stream), 1);
+    // ... and Redis loses it before the fan-out did
+    await redis.del(stream);
+    await startEngine();
+    await done(`liq/${l.fillId}@y1`);
+    await done(liquidationAcceptKey(l));
+    assert.equal((await slice('y1', 'other'))?.qty, '0');
+    assert.deepEqual(await follows('y1'), [['other', 'paused']]);
+    const [order] = await rows(
+      "SELECT status, fill_price FROM copy_order WHERE copier_id='y1' AND signal_key LIKE 'liq/%'",
+    );
+    assert.deepEqual([order?.status, money(order?.fill_price).toFixed()], ['LIQUIDATED', liq.price]);
+    // accepted again (the event delivered twice): done, nothing queued
+    await accept({ kind: 'liquidation', liquidation: l }, Date.now(), LeaderTable.EMPTY);
+    await streamEmpty();
+    assert.equal((await notices('y1')).length, 2);
   });
 
   it("a lead's margin added: each copier is told the lead's new liquidation price next to its own", async () => {

@@ -18,7 +18,9 @@ import { applyCloseFill, keptTraderId, type Slice, sliceId } from './slices.js';
  * trader's liquidation (kept/{traderId}) close too, with no share: they are no longer the
  * trader's.
  *
- * Keys, as a close-out's (close-out.ts): the liquidation is recorded as done under
+ * Keys, as a close-out's (close-out.ts): the liquidation is accepted under
+ * `liqreq/{fillId}@{account}` (copy_signal, before it enters the stream, so a Redis that lost
+ * it has it queued again at start, requeue.ts), recorded as done for the copier under
  * `liq/{fillId}@{copierId}` (copy_signal), each slice's close under
  * `liq/{fillId}/{instrument}/{L|S}@{traderId}` (copy_order, status LIQUIDATED, its
  * client order id `{key}:{copierId}` never sent to the exchange). A trader's signal id holds
@@ -43,6 +45,13 @@ export interface CopierLiquidation {
 
 export const liquidationRequestKey = (l: CopierLiquidation, copierId: string): string =>
   `liq/${l.fillId}@${copierId}`;
+
+/** What every key a liquidation is accepted under starts with. */
+export const LIQUIDATION_ACCEPT_PREFIX = 'liqreq/';
+
+/** The key the liquidation is accepted under, whoever's account it is (copy_signal, before the stream). */
+export const liquidationAcceptKey = (l: Pick<CopierLiquidation, 'fillId' | 'account'>): string =>
+  `${LIQUIDATION_ACCEPT_PREFIX}${l.fillId}@${l.account}`;
 
 export const liquidationSliceKey = (l: CopierLiquidation, slice: Slice): string =>
   `liq/${l.fillId}/${slice.instrument}/${slice.side === 'long' ? 'L' : 'S'}@${slice.traderId}`;

@@ -5,6 +5,7 @@ import {
   type LiquidatedSlice,
   liquidatedSlices,
   liquidateSlice,
+  liquidationAcceptKey,
   liquidationRequestKey,
   pairTraderOf,
 } from '../domain/liquidation.js';
@@ -47,6 +48,8 @@ export class CopierLiquidations {
       orders += await this.liquidated(copier, l, receivedMs);
     }
     if (orders === 0) this.log.info({ ...l }, 'liquidation of an account that holds no copier slice there');
+    if (this.opts.holdsRole?.() === false) throw new Error('lost the fan-out role: left to the next holder');
+    await this.store.accepted(liquidationAcceptKey(l), orders);
     return orders;
   }
 

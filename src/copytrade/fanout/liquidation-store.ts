@@ -34,6 +34,14 @@ export class LiquidationStore {
     return rows.length > 0;
   }
 
+  /** The liquidation accepted under `acceptKey` was taken: every copier of its account recorded (or none was one). */
+  async accepted(acceptKey: string, slices: number): Promise<void> {
+    await this.pool.query(
+      "UPDATE copy_signal SET done_ms=?, orders=?, skips=0, outcome='fanned-out' WHERE signal_key=? AND done_ms IS NULL",
+      [Date.now(), slices, acceptKey],
+    );
+  }
+
   /** Writes the record; the notices' ids, in order (null for one a dedup key already held). */
   async write(r: LiquidationRecord): Promise<{ noticeIds: (number | null)[]; createdMs: number }> {
     const now = Date.now();

@@ -1,4 +1,7 @@
+import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { Pool } from '../../infra/mysql/client.js';
 import type { RedisClient } from '../../infra/redis.js';
+import { liquidationAcceptKey } from '../domain/liquidation.js';
 import { signalStreamKey } from './codec.js';
 import type { LeaderTable } from './fill-filter.js';
 import { encodeLiquidationEntry, type MarginAdded, type RiskEvent } from './risk-events.js';
@@ -6,7 +9,9 @@ import { encodeLiquidationEntry, type MarginAdded, type RiskEvent } from './risk
 /**
  * Where the fill intake hands risk events (risk-events.ts): a liquidation's fill goes to the
  * signal stream as a copier-liquidation request (the fan-out finds whose account it is, and
- * records it once in MySQL), at most once per fill while its id is remembered; a lead's margin
+ * records it once in MySQL), accepted as a signal is (accept.ts): first its copy_signal row
+ * (`liqreq/{fillId}@{account}`, the durable dedup, queued again at start if Redis lost the
+ * entry), then the entry with its seen key; a lead's margin
  * change goes to `margin` (the copiers' notices). A margin change of an account that leads
  * nothing on the instrument is nobody's news.
  */
@@ -21,6 +26,8 @@ export const liquidationSeenKey = (prefix: string, account: string, fillId: stri
 
 export function riskHandler(opts: {
   redis: RedisClient;
+  /** the engine's database (copy_signal) */
+  pool: Pool;
   prefix: string;
   seenTtlMs: number;
   margin: (m: MarginAdded, traderId: string) => Promise<unknown>;
@@ -30,11 +37,25 @@ export function riskHandler(opts: {
   return async (event, receivedMs, leaders) => {
     if (event.kind === 'liquidation') {
       const l = event.liquidation;
+      const key = liquidationAcceptKey(l);
+      const fields = encodeLiquidationEntry({ liquidation: l, receivedMs });
+      const [inserted] = await opts.pool.query<ResultSetHeader>(
+        'INSERT IGNORE INTO copy_signal (signal_key, trader_id, payload, entry, received_ms) VALUES (?, ?, ?, ?, ?)',
+        [key, l.account, JSON.stringify(l), fields[1], receivedMs],
+      );
+      if (inserted.affectedRows === 0) {
+        // seen before: queued again only if not done (the seen key keeps a remembered one single)
+        const [[row]] = await opts.pool.query<RowDataPacket[]>(
+          'SELECT done_ms FROM copy_signal WHERE signal_key=?',
+          [key],
+        );
+        if (row?.done_ms !== null) return;
+      }
       await redis.signalAccept(
         liquidationSeenKey(opts.prefix, l.account, l.fillId),
         stream,
         opts.seenTtlMs,
-        ...encodeLiquidationEntry({ liquidation: l, receivedMs }),
+        ...fields,
       );
       return;
     }
