@@ -7,13 +7,12 @@ import type { LeaderTable } from './fill-filter.js';
 import { encodeLiquidationEntry, type MarginAdded, type RiskEvent } from './risk-events.js';
 
 /**
- * Where the fill intake hands risk events (risk-events.ts): a liquidation's fill goes to the
- * signal stream as a copier-liquidation request (the fan-out finds whose account it is, and
- * records it once in MySQL), accepted as a signal is (accept.ts): first its copy_signal row
+ * Where the fill intake hands risk events (risk-events.ts). A liquidation's fill becomes a
+ * copier-liquidation request for the fan-out (which finds whose account it is and records it
+ * once in MySQL), accepted as a signal is (accept.ts): first its copy_signal row
  * (`liqreq/{fillId}@{account}`, the durable dedup, queued again at start if Redis lost the
- * entry), then the entry with its seen key; a lead's margin
- * change goes to `margin` (the copiers' notices). A margin change of an account that leads
- * nothing on the instrument is nobody's news.
+ * entry), then the stream entry with its seen key. A lead's margin change goes to `margin`
+ * (its copiers' notices); one of an account that leads nothing on the instrument is nobody's news.
  */
 
 /** redis/signal-accept-2.lua: the seen key and the XADD in one call */
