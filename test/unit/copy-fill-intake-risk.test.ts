@@ -93,3 +93,35 @@ describe('copy ingress: risk events on the fill feed', () => {
     assert.equal(i.stats().invalid, 1);
   });
 });
+
+describe('copy ingress: a liquidation keeps its place among the signals', () => {
+  it('is handed on after the signals taken before it, and before those taken after', async () => {
+    const order: string[] = [];
+    const i = createFillIntake({
+      leaders: () => leaders,
+      accept: async (s) => {
+        // the first signal is slow to store: the liquidation must still wait for it
+        if (s.signalId === 'fill-1-1') await new Promise((r) => setTimeout(r, 50));
+        order.push(s.signalId);
+        return { duplicate: false, stale: false, entryId: '1-0' };
+      },
+      deadLetter: async () => undefined,
+      onRisk: async (e) => {
+        if (e.kind === 'liquidation') order.push(`liq ${e.liquidation.fillId}`);
+      },
+    });
+    const open = (fillId: string) =>
+      fill({
+        fillId,
+        action: 'open',
+        positionBefore: '0',
+        liquidation: undefined,
+        clientOrderId: `o${fillId}`,
+      });
+    i.onEvent(open('1-1'), Date.now());
+    i.onEvent(fill({ account: 'x1', fillId: '2-1' }), Date.now());
+    i.onEvent(open('3-1'), Date.now());
+    await i.idle();
+    assert.deepEqual(order, ['fill-1-1', 'liq 2-1', 'fill-3-1']);
+  });
+});

@@ -120,10 +120,26 @@ export function createFillIntake(opts: FillIntakeOptions): FillIntake {
     }
   };
 
-  const track = (p: Promise<void>): void => {
-    const done: Promise<void> = p.finally(() => pending.delete(done));
+  /** the signals' stores and the liquidations' hand-ons in flight: what a liquidation waits for */
+  const ordered = new Set<Promise<void>>();
+  /** in flight; `inOrder`: among what a liquidation waits for (not a margin change's notices) */
+  const track = (p: Promise<void>, inOrder = true): Promise<void> => {
+    const done: Promise<void> = p.finally(() => {
+      pending.delete(done);
+      ordered.delete(done);
+    });
     pending.add(done);
+    if (inOrder) ordered.add(done);
+    return done;
   };
+
+  /**
+   * A liquidation being handed on: the stream must hold it where the feed had it, after the
+   * signals taken before it and before those taken after (a lead's open after a copier's
+   * liquidation must not be copied into the position the liquidation closes). Undefined the
+   * rest of the time, so a signal waits for nothing.
+   */
+  let barrier: Promise<void> | undefined;
 
   /** A liquidation or margin event to opts.onRisk; true when the event is nothing else (a margin change). */
   const risk = (event: unknown, text: string | undefined, receivedMs: number): boolean => {
@@ -143,8 +159,17 @@ export function createFillIntake(opts: FillIntakeOptions): FillIntake {
       deadLetter(`INVALID_EVENT: ${r.error}`, text ?? JSON.stringify(event));
       return true;
     }
-    track(handOn(r, receivedMs));
-    return r.kind === 'margin';
+    if (r.kind === 'margin') {
+      track(handOn(r, receivedMs), false);
+      return true;
+    }
+    const before = [...ordered];
+    const handed = track(Promise.allSettled(before).then(() => handOn(r, receivedMs)));
+    barrier = handed;
+    void handed.then(() => {
+      if (barrier === handed) barrier = undefined;
+    });
+    return false;
   };
 
   const decide = (event: unknown, text: string | undefined, receivedMs: number): void => {
@@ -166,7 +191,9 @@ export function createFillIntake(opts: FillIntakeOptions): FillIntake {
       );
       return;
     }
-    track(store(v.signal, receivedMs));
+    const after = barrier;
+    const signal = v.signal;
+    track(after === undefined ? store(signal, receivedMs) : after.then(() => store(signal, receivedMs)));
   };
 
   return {
