@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
-import { createExchangeClient, type ExchangeClient, type FilledOrder } from '../../src/clients/exchange.js';
+import {
+  createExchangeClient,
+  type DownstreamError,
+  type ExchangeClient,
+  type FilledOrder,
+} from '../../src/clients/exchange.js';
 import type { SimAdmin } from '../../src/clients/sim-admin.js';
 import { copierChanged } from '../../src/copytrade/copy-changes.js';
 import { type CopierLiquidation, liquidationAcceptKey } from '../../src/copytrade/domain/liquidation.js';
@@ -442,6 +447,24 @@ describe('copy trading: risk isolation', () => {
       positionSide: 'long',
       liquidationPrice: mine?.liquidationPrice,
     });
+    // what the exchange refuses, with its reason: margin into a cross position, a liquidation of nothing, a bad amount
+    const refused = async (call: Promise<unknown>) =>
+      call.then(
+        () => 'accepted',
+        (err: DownstreamError) => `${err.status} ${err.code}`,
+      );
+    assert.equal(
+      await refused(exchange.addMargin({ account: 'm1', instrument: INSTRUMENT, amount: '1' })),
+      '422 NOT_ISOLATED',
+    );
+    assert.equal(
+      await refused(admin.liquidate({ account: 'x1', instrument: INSTRUMENT })),
+      '422 NO_POSITION',
+    );
+    assert.equal(
+      await refused(exchange.addMargin({ account: 'marginLead', instrument: INSTRUMENT, amount: '-5' })),
+      '400 INVALID_REQUEST',
+    );
     // copiers of other leads are not told
     for (const c of ['c1', 'k1', 'x1'])
       assert.equal((await notices(c)).filter((n) => n.kind === 'margin').length, 0);
