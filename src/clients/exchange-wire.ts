@@ -171,6 +171,8 @@ export interface FilledOrder {
   remainingQty: string;
   /** INSUFFICIENT_LIQUIDITY when PARTIALLY_FILLED */
   cancelReason?: CancelReason;
+  /** true on the close the exchange itself made, liquidating the position (`POST /admin/liquidate`) */
+  liquidation?: true;
 }
 
 /**
@@ -254,6 +256,11 @@ export interface PositionView {
   margin: string;
   /** realised since the position was opened */
   realisedPnl: string;
+  /**
+   * where the exchange would liquidate it ("0": never, a long backed beyond its entry): the
+   * price at which its backing falls to the maintenance margin (sim/exchange/liquidation.ts)
+   */
+  liquidationPrice: string;
 }
 
 export interface PositionsView extends AccountView {
@@ -301,8 +308,10 @@ export interface ExchangeLedgerView {
   /** the counterparty of every fill: pays out profits, takes losses */
   house: Totals;
   fees: Totals;
-  /** losses beyond an account's wallet, borne by the house (no liquidation in the simulator) */
+  /** losses beyond an account's wallet, borne by the house (the simulator liquidates only when asked) */
   shortfall: string;
+  /** positions the exchange closed by liquidation (`POST /admin/liquidate`); not counted in ordersApplied */
+  liquidations: number;
   accounts: number;
   /** orders filled (each client order id once) and their legs */
   ordersApplied: number;
@@ -412,8 +421,56 @@ export interface FillEvent {
   filledMs: number;
   /** unique per fill leg: `{orderId}-{leg}` */
   fillId: string;
-  /** true when the exchange closed the position by liquidation (the simulator never liquidates) */
+  /**
+   * true when the exchange closed the position by liquidation (the simulator does when a test
+   * asks, `POST /admin/liquidate`): the whole position at the feed price, under a client order
+   * id of the exchange's own (`liq-{n}`, never a copy order's)
+   */
   liquidation?: true;
+}
+
+/**
+ * `POST /admin/liquidate` (test control): the exchange liquidates the account's position on
+ * the instrument (the `side` one in hedge mode, where it is required), closing all of it at
+ * the feed price without a fee; its fill events carry `liquidation: true`. NO_POSITION (422)
+ * when there is none.
+ */
+export interface LiquidateRequest {
+  account: string;
+  instrument: InstrumentId;
+  side?: PositionSide;
+}
+
+/**
+ * `POST /exchange/margin`: moves `amount` USDT of the account's available balance into the
+ * margin of its isolated position on the instrument (`positionSide` in hedge mode), which
+ * moves the position's liquidation price away. Not idempotent: each call adds again.
+ * NO_POSITION, NOT_ISOLATED (a cross position draws on the whole balance already),
+ * INSUFFICIENT_FUNDS (422).
+ */
+export interface AddMarginRequest {
+  account: string;
+  instrument: InstrumentId;
+  positionSide?: PositionSide;
+  /** USDT, a positive decimal string of at most 8 places */
+  amount: string;
+}
+
+/** The answer to an AddMarginRequest, and the `margin` event on the events WebSocket. */
+export interface MarginEvent {
+  type: 'margin';
+  account: string;
+  instrument: InstrumentId;
+  side: PositionSide;
+  /** USDT added by this call */
+  added: string;
+  /** the position's margin after it */
+  margin: string;
+  /** the position's liquidation price after it */
+  liquidationPrice: string;
+  atMs: number;
+  /** unique per margin change: `m-{n}` */
+  eventId: string;
 }
 
 /** The first frame on the events WebSocket: from here on every fill is sent. */

@@ -1,6 +1,7 @@
 import { WebSocket } from 'undici';
 import {
   type AccountView,
+  type AddMarginRequest,
   type CanceledOrder,
   type CreateAccountRequest,
   type EquityView,
@@ -17,6 +18,7 @@ import {
   type InstrumentSpec,
   type LeverageView,
   type LimitOrderRequest,
+  type MarginEvent,
   type OrderOutcome,
   type OrderResult,
   type PlaceOrderRequest,
@@ -63,6 +65,11 @@ export interface ExchangeClient {
    */
   lookupOrders(refs: readonly { account: string; clientOrderId: string }[]): Promise<(FilledOrder | null)[]>;
   positions(account: string): Promise<PositionsView>;
+  /**
+   * Adds margin to an isolated position (AddMarginRequest; not idempotent): its new margin and
+   * liquidation price. NO_POSITION, NOT_ISOLATED, INSUFFICIENT_FUNDS (422).
+   */
+  addMargin(req: AddMarginRequest): Promise<MarginEvent>;
   /**
    * Moves USDT between accounts and escrows, once per key (ExchangeTransferRequest): safe to
    * repeat with the same body after a timeout or a crash. Fails with INSUFFICIENT_FUNDS,
@@ -121,6 +128,12 @@ export function createExchangeClient(baseUrl: string, opts: ExchangeClientOption
           isObject(b) && Array.isArray(b.positions) && typeof b.account === 'string'
             ? (b as unknown as PositionsView)
             : undefined,
+      ),
+    addMargin: (req) =>
+      http.call(baseUrl, 'POST', '/exchange/margin', req, (b) =>
+        isObject(b) && b.type === 'margin' && typeof b.liquidationPrice === 'string'
+          ? (b as unknown as MarginEvent)
+          : undefined,
       ),
     transfer: (req) =>
       http.call(
@@ -235,6 +248,8 @@ export interface FillSubscriberOptions {
   /** only these accounts' fills; all accounts when left out or empty */
   accounts?: readonly string[];
   onFill: (event: FillEvent) => void;
+  /** a margin change of a position (`type: 'margin'`, POST /exchange/margin) */
+  onMargin?: (event: MarginEvent) => void;
   /**
    * The connection ended without close() being called: the simulator stopped, or dropped this
    * subscriber for not keeping up. Fills after that are not delivered; resubscribe and read
@@ -300,6 +315,7 @@ export function subscribeFills(baseUrl: string, opts: FillSubscriberOptions): Pr
         return;
       }
       if (isFillEvent(frame)) opts.onFill(frame);
+      else if (isObject(frame) && frame.type === 'margin') opts.onMargin?.(frame as unknown as MarginEvent);
       else opts.onBadFrame?.(text);
     };
     // a refused handshake (undici 6) fires only an error; once open, an error is followed by a close

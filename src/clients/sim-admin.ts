@@ -1,4 +1,10 @@
-import type { InstrumentId, PriceMoveSetting, QtyCap } from './exchange-wire.js';
+import type {
+  FilledOrder,
+  InstrumentId,
+  LiquidateRequest,
+  PriceMoveSetting,
+  QtyCap,
+} from './exchange-wire.js';
 import { HttpJson, isObject } from './http-json.js';
 import type { Asset, FaultSettings, LedgerView } from './wire.js';
 
@@ -31,6 +37,11 @@ export interface SimAdmin {
     price: string,
     opts?: { account?: string; hold?: boolean },
   ): Promise<PriceMoveSetting>;
+  /**
+   * The exchange liquidates the account's position on the instrument (LiquidateRequest): all
+   * of it at the feed price, its fill events marked `liquidation: true`. NO_POSITION (422).
+   */
+  liquidate(req: LiquidateRequest): Promise<FilledOrder>;
   close(): Promise<void>;
 }
 
@@ -80,6 +91,12 @@ export function createSimAdmin(baseUrl: string, opts: { timeoutMs?: number } = {
         '/admin/price-move',
         { instrument, price, account: opts.account, hold: opts.hold === true },
         (b) => (isObject(b) && b.instrument === instrument ? (b as unknown as PriceMoveSetting) : undefined),
+      ),
+    liquidate: (req) =>
+      http.call(baseUrl, 'POST', '/admin/liquidate', req, (b) =>
+        isObject(b) && b.status === 'filled' && b.liquidation === true
+          ? (b as unknown as FilledOrder)
+          : undefined,
       ),
     close: () => http.close(),
   };

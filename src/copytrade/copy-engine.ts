@@ -19,12 +19,15 @@ import {
 } from './copy-changes.js';
 import { CopierBook } from './fanout/book.js';
 import { BookLoader } from './fanout/book-loader.js';
+import { CopierLiquidations } from './fanout/copier-liquidation.js';
 import { CopyStore } from './fanout/copy-store.js';
 import { Fanout } from './fanout/fanout.js';
 import { FanoutWorker } from './fanout/fanout-worker.js';
+import { LiquidationStore } from './fanout/liquidation-store.js';
 import { RefusalPause } from './fanout/refusal-pause.js';
 import { encodeCloseOutEntry, signalStreamKey } from './ingress/codec.js';
 import { requeueAccepted } from './ingress/requeue.js';
+import { riskHandler } from './ingress/risk-intake.js';
 import { startCopyIngress } from './ingress/start-ingress.js';
 import { startLeaderboard } from './leaderboard/start-leaderboard.js';
 import { eligibilityThresholds } from './leads/eligibility-check.js';
@@ -34,6 +37,7 @@ import type { CopyMetrics } from './metrics.js';
 import { copierNotices } from './notices/copier-notices.js';
 import type { Notice } from './notices/kinds.js';
 import { leadNotices } from './notices/lead-notices.js';
+import { marginNotices } from './notices/margin-notices.js';
 import { noticeMessage, subscribeNotices } from './notices/notices.js';
 import { profitShareNotices } from './notices/profit-share-notices.js';
 import { profitShareCopierRoutes } from './profit-share/copier-routes.js';
@@ -218,7 +222,25 @@ export async function startCopyEngine(
     const leaderboard = startLeaderboard(config, redis, exchange, log);
     started.push(() => leaderboard.stop());
     const observer = leaderboard.observe(metrics);
-    const worker = new FanoutWorker(redis, blocking, fanout, { prefix, consumer, holdsRole }, log, observer);
+    // copiers' own liquidations, in turn with the signals (their notices pushed as the fan-out's are)
+    const liquidations = new CopierLiquidations(
+      book,
+      new LiquidationStore(writer),
+      { holdsRole },
+      log,
+      (copierId) => copyChangePublisher(redis, prefix)(copierChanged(copierId)),
+      (copierId, notices) => {
+        for (const n of notices) api?.publish(copierId, () => noticeMessage(n));
+      },
+    );
+    const worker = new FanoutWorker(
+      redis,
+      blocking,
+      fanout,
+      { prefix, consumer, holdsRole, liquidations },
+      log,
+      observer,
+    );
     // acked signals Redis lost, back in the stream before the fan-out reads it and before
     // the ingress adds anything after them
     await requeueAccepted({ redis, pool, prefix, consumer, seenTtlMs: config.copySeenTtlMs, logger: log });
@@ -280,7 +302,21 @@ export async function startCopyEngine(
           return leads.leaders();
         },
       },
-      ...(config.copyFillEventsUrl ? { fills: { url: config.copyFillEventsUrl } } : {}),
+      ...(config.copyFillEventsUrl
+        ? {
+            fills: {
+              url: config.copyFillEventsUrl,
+              // liquidations to the fan-out, a lead's margin change to its copiers
+              onRisk: riskHandler({
+                redis,
+                pool,
+                prefix,
+                seenTtlMs: config.copySeenTtlMs,
+                margin: marginNotices({ pool: apiPool, exchange, push: pushNotice, log }),
+              }),
+            },
+          }
+        : {}),
       logger: log,
     });
     started.push(() => ingress.close());

@@ -210,6 +210,8 @@ describe('sim exchange', () => {
           marginMode: 'cross',
           margin: '60.012',
           realisedPnl: '0',
+          // cross: the whole free balance backs it, far beyond the entry
+          liquidationPrice: '0',
         },
       ]);
       const view = conserved(engine);

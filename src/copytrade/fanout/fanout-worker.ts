@@ -3,6 +3,7 @@ import type { RedisClient } from '../../infra/redis.js';
 import { type Handled, StreamConsumer, type StreamEntry } from '../../infra/stream-consumer.js';
 import { decodeCopyEntry, signalDeadLetterKey, signalStreamKey } from '../ingress/codec.js';
 import type { FanoutObserver } from '../metrics.js';
+import type { CopierLiquidations } from './copier-liquidation.js';
 import { BadSignal, type Fanout } from './fanout.js';
 
 export const FANOUT_GROUP = 'fanout';
@@ -18,16 +19,24 @@ const STOP_WAIT_MS = 10_000;
  */
 export class FanoutWorker {
   private readonly consumer: StreamConsumer;
+  private readonly liquidations: CopierLiquidations | undefined;
 
   constructor(
     redis: RedisClient,
     /** a connection of its own: XREADGROUP BLOCK holds it */
     blocking: RedisClient,
     private readonly fanout: Fanout,
-    opts: { prefix: string; consumer: string; holdsRole?: () => boolean },
+    opts: {
+      prefix: string;
+      consumer: string;
+      holdsRole?: () => boolean;
+      /** copiers' own liquidations (stream field `l`); left out: such an entry is dead-lettered */
+      liquidations?: CopierLiquidations;
+    },
     log: Logger,
     private readonly observer?: FanoutObserver,
   ) {
+    this.liquidations = opts.liquidations;
     this.consumer = new StreamConsumer(
       {
         streams: [signalStreamKey(opts.prefix)],
@@ -54,6 +63,11 @@ export class FanoutWorker {
     const entry = decodeCopyEntry(fields);
     if ('error' in entry) return this.deadLetter(entry.error);
     try {
+      if ('liquidation' in entry) {
+        if (!this.liquidations) return this.deadLetter('a copier liquidation, and no one to take it');
+        await this.liquidations.run(entry.liquidation, entry.receivedMs);
+        return 'ack';
+      }
       if ('closeOut' in entry) {
         await this.fanout.closeOut(entry.closeOut, redelivered);
         this.observer?.closedOut();

@@ -1,5 +1,6 @@
 import type { CloseOutRequest } from '../domain/close-out.js';
 import type { TraderSignal } from '../domain/signal.js';
+import { decodeLiquidationEntry, type LiquidationEntry } from './risk-events.js';
 import { checkSignal, INSTRUMENT, isId } from './signal-schema.js';
 
 /**
@@ -24,6 +25,9 @@ import { checkSignal, INSTRUMENT, isId } from './signal-schema.js';
  *
  * A copier stop's trigger (stops.ts) is such a request too; a take profit or stop loss names
  * the one slice it closes by its instrument and side.
+ *
+ * So does a copier's own liquidation, one field `l` (risk-events.ts): processed once, in
+ * order with the signals that change the same slices.
  */
 
 export type SignalSource = 'ws' | 'fill';
@@ -51,8 +55,11 @@ export function encodeCloseOutEntry(r: CloseOutRequest): string[] {
   return ['c', JSON.stringify([r.requestId, r.copierId, r.traderId, r.requestedMs, ...only])];
 }
 
-/** Any entry of the stream: a signal, or a close-out; a malformed one yields the reason. */
-export function decodeCopyEntry(fields: readonly string[]): SignalEntry | CloseOutEntry | { error: string } {
+/** Any entry of the stream: a signal, a close-out, or a copier's liquidation; a malformed one yields the reason. */
+export function decodeCopyEntry(
+  fields: readonly string[],
+): SignalEntry | CloseOutEntry | LiquidationEntry | { error: string } {
+  if (fields.length === 2 && fields[0] === 'l') return decodeLiquidationEntry(fields[1] as string);
   if (fields.length !== 2 || fields[0] !== 'c') return decodeSignalEntry(fields);
   let v: unknown;
   try {

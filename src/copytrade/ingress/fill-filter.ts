@@ -17,7 +17,8 @@ import { checkSignal, isId } from './signal-schema.js';
  *
  * becomes the TraderSignal of the trader leading from account `a1`, with signalId
  * `fill-{fillId}`: a fill delivered twice is one signal. A liquidation's fill carries
- * `"liquidation":true`, and so does its signal.
+ * `"liquidation":true`, and so does its signal; it is the lead's signal whatever the lead's
+ * signal source (a lead's frames cannot tell a liquidation: frame.ts refuses one).
  */
 
 /** Signal ids of fills; a trader's own frames may not use it (so they cannot pre-empt a fill). */
@@ -135,6 +136,8 @@ export interface FillFilterOptions {
 export const isCopyOrderId = (clientOrderId: string): boolean => clientOrderId.includes(':');
 
 const ACCOUNT_KEY = '"account":"';
+/** how a liquidation's fill reads in raw text (the exchange prints no space) */
+const LIQUIDATION_MARK = '"liquidation":true';
 
 /**
  * The top-level account of an event's raw JSON, found without parsing, or undefined when it
@@ -160,7 +163,8 @@ export function filterFillText(
 ): FillVerdict {
   const account = peekAccount(text);
   if (account !== undefined && !leaders.has(account)) return DROP['not-leader'];
-  if (account !== undefined && leaders.framesLead(account)) return DROP['frames-lead'];
+  if (account !== undefined && leaders.framesLead(account) && !text.includes(LIQUIDATION_MARK))
+    return DROP['frames-lead'];
   let event: unknown;
   try {
     event = JSON.parse(text);
@@ -176,7 +180,8 @@ export function filterFill(event: unknown, leaders: LeaderTable, opts: FillFilte
   const e = event as Record<string, unknown>;
   if (e.type !== 'fill') return DROP['not-fill'];
   if (typeof e.account !== 'string' || !leaders.has(e.account)) return DROP['not-leader'];
-  if (leaders.framesLead(e.account)) return DROP['frames-lead'];
+  // a liquidation is the exchange's, not the trader's: its frames never tell it (frame.ts refuses one)
+  if (leaders.framesLead(e.account) && e.liquidation !== true) return DROP['frames-lead'];
   if (typeof e.instrument !== 'string') {
     return {
       kind: 'invalid',

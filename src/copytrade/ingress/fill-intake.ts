@@ -12,6 +12,7 @@ import {
   filterFillText,
   type LeaderTable,
 } from './fill-filter.js';
+import { mayBeRiskEvent, mayBeRiskObject, type RiskEvent, riskEventOf } from './risk-events.js';
 
 /**
  * Trading-system fill events into signals, whatever carries them (the simulator's WebSocket
@@ -28,6 +29,12 @@ export interface FillIntakeOptions {
   readonly accept: AcceptSignal;
   readonly deadLetter: WriteDeadLetter;
   readonly filter?: FillFilterOptions;
+  /**
+   * A liquidation's fill (of any account) or a margin change (risk-events.ts), taken before
+   * the filter; a liquidation fill of a lead still becomes its signal too. Retried with the
+   * same backoff while it fails. Left out: such events are only filtered as fills.
+   */
+  readonly onRisk?: (event: RiskEvent, receivedMs: number) => Promise<void>;
   /** first pause before a failed accept is tried again; doubles up to 5 s (default 100) */
   readonly retryBaseMs?: number;
   readonly logger?: Logger;
@@ -95,8 +102,79 @@ export function createFillIntake(opts: FillIntakeOptions): FillIntake {
     }
   };
 
+  /** Hands a risk event on, trying again while it fails (as a signal's store). */
+  const handOn = async (event: RiskEvent, receivedMs: number): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await opts.onRisk?.(event, receivedMs);
+        return;
+      } catch (err) {
+        if (closed) {
+          log?.error({ err, event }, 'fill intake: closed with a risk event not handed on');
+          return;
+        }
+        const waitMs = Math.min(5000, retryBaseMs * 2 ** Math.min(attempt, 16));
+        log?.warn({ err, waitMs }, 'fill intake: could not hand on a risk event, retrying');
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+    }
+  };
+
+  /** the signals' stores and the liquidations' hand-ons in flight: what a liquidation waits for */
+  const ordered = new Set<Promise<void>>();
+  /** in flight; `inOrder`: among what a liquidation waits for (not a margin change's notices) */
+  const track = (p: Promise<void>, inOrder = true): Promise<void> => {
+    const done: Promise<void> = p.finally(() => {
+      pending.delete(done);
+      ordered.delete(done);
+    });
+    pending.add(done);
+    if (inOrder) ordered.add(done);
+    return done;
+  };
+
+  /**
+   * A liquidation being handed on: the stream must hold it where the feed had it, after the
+   * signals taken before it and before those taken after (a lead's open after a copier's
+   * liquidation must not be copied into the position the liquidation closes). Undefined the
+   * rest of the time, so a signal waits for nothing.
+   */
+  let barrier: Promise<void> | undefined;
+
+  /** A liquidation or margin event to opts.onRisk; true when the event is nothing else (a margin change). */
+  const risk = (event: unknown, text: string | undefined, receivedMs: number): boolean => {
+    if (!opts.onRisk) return false;
+    if (text === undefined ? !mayBeRiskObject(event) : !mayBeRiskEvent(text)) return false;
+    let parsed = event;
+    if (text !== undefined) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        return false; // the filter dead-letters it, if it is a lead's
+      }
+    }
+    const r = riskEventOf(parsed);
+    if (r === undefined) return false;
+    if ('error' in r) {
+      deadLetter(`INVALID_EVENT: ${r.error}`, text ?? JSON.stringify(event));
+      return true;
+    }
+    if (r.kind === 'margin') {
+      track(handOn(r, receivedMs), false);
+      return true;
+    }
+    const before = [...ordered];
+    const handed = track(Promise.allSettled(before).then(() => handOn(r, receivedMs)));
+    barrier = handed;
+    void handed.then(() => {
+      if (barrier === handed) barrier = undefined;
+    });
+    return false;
+  };
+
   const decide = (event: unknown, text: string | undefined, receivedMs: number): void => {
     stats.events++;
+    if (risk(event, text, receivedMs)) return;
     const leaders = opts.leaders();
     const v =
       text === undefined
@@ -113,8 +191,9 @@ export function createFillIntake(opts: FillIntakeOptions): FillIntake {
       );
       return;
     }
-    const done: Promise<void> = store(v.signal, receivedMs).finally(() => pending.delete(done));
-    pending.add(done);
+    const after = barrier;
+    const signal = v.signal;
+    track(after === undefined ? store(signal, receivedMs) : after.then(() => store(signal, receivedMs)));
   };
 
   return {

@@ -3,12 +3,16 @@ import type { Logger } from '../../infra/log.js';
 import type { Pool } from '../../infra/mysql/client.js';
 import type { RedisClient } from '../../infra/redis.js';
 import { ensureGroup } from '../../infra/stream-consumer.js';
+import { LIQUIDATION_ACCEPT_PREFIX, liquidationAcceptKey } from '../domain/liquidation.js';
 import { signalKeyOf } from '../fanout/fanout.js';
 import { FANOUT_GROUP } from '../fanout/fanout-worker.js';
 import { decodeCopyEntry, decodeSignalEntry, seenKey, signalStreamKey } from './codec.js';
+import { decodeLiquidationEntry } from './risk-events.js';
+import { liquidationSeenKey } from './risk-intake.js';
 
 /**
- * At the copy engine's start, before the fan-out and the ingress: every signal acked
+ * At the copy engine's start, before the fan-out and the ingress: every signal acked (and
+ * every copier-liquidation request accepted, risk-intake.ts)
  * (recorded in copy_signal) whose fan-out is not recorded and that the stream no longer
  * holds (Redis lost it: a crash inside its AOF's second, a flush) is added again, in
  * acceptance order (`seq`), with its seen key. Redis loses the tail of what it was sent,
@@ -46,6 +50,7 @@ export async function requeueAccepted(opts: RequeueOptions): Promise<number> {
     for (const [, fields] of page) {
       const e = decodeCopyEntry(fields);
       if ('signal' in e) inStream.add(signalKeyOf(e.signal.traderId, e.signal.signalId));
+      else if ('liquidation' in e) inStream.add(liquidationAcceptKey(e.liquidation));
     }
     if (page.length < PAGE) break;
     from = `(${(page[page.length - 1] as [string, string[]])[0]}`;
@@ -59,6 +64,22 @@ export async function requeueAccepted(opts: RequeueOptions): Promise<number> {
     for (const r of rows) {
       afterSeq = Number(r.seq);
       if (inStream.has(r.signal_key)) continue;
+      if (String(r.signal_key).startsWith(LIQUIDATION_ACCEPT_PREFIX)) {
+        // a copier-liquidation request (risk-intake.ts): field l
+        const l = decodeLiquidationEntry(r.entry);
+        if ('error' in l) {
+          opts.logger.error(
+            { signalKey: r.signal_key, reason: l.error },
+            'accepted liquidation unreadable: not queued',
+          );
+          continue;
+        }
+        const seen = liquidationSeenKey(opts.prefix, l.liquidation.account, l.liquidation.fillId);
+        await redis.del(seen);
+        await redis.signalAccept(seen, stream, opts.seenTtlMs, 'l', r.entry);
+        requeued++;
+        continue;
+      }
       const e = decodeSignalEntry(['m', r.entry]);
       if ('error' in e) {
         opts.logger.error(

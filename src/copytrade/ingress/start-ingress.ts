@@ -4,9 +4,10 @@ import type { RedisClient } from '../../infra/redis.js';
 import type { AttemptLimiter } from '../api/attempt-limiter.js';
 import { createSignalAcceptor } from './accept.js';
 import { type FillConsumer, startFillConsumer } from './fill-consumer.js';
-import type { Leader } from './fill-filter.js';
+import type { Leader, LeaderTable } from './fill-filter.js';
 import { createDeadLetter } from './fill-intake.js';
 import { type LeaderRefresh, startLeaderRefresh } from './leader-refresh.js';
+import type { RiskEvent } from './risk-events.js';
 import { type CredentialLookup, type SignalIngress, startSignalIngress } from './server.js';
 
 /**
@@ -41,6 +42,8 @@ export interface CopyIngressOptions {
   readonly fills?: {
     /** e.g. ws://127.0.0.1:7400/exchange/events */
     readonly url: string;
+    /** liquidations and margin changes on the feed (risk-intake.ts), with the lead table of the moment */
+    readonly onRisk?: (event: RiskEvent, receivedMs: number, leaders: LeaderTable) => Promise<void>;
   };
   readonly logger: Logger;
 }
@@ -96,7 +99,9 @@ export async function startCopyIngress(opts: CopyIngressOptions): Promise<CopyIn
   // 4. trading-system fills: only the fills of leads whose signals they are pass the filter
   let fills: FillConsumer | undefined;
   if (opts.fills) {
+    const onRisk = opts.fills.onRisk;
     fills = startFillConsumer({
+      ...(onRisk ? { onRisk: (e: RiskEvent, ms: number) => onRisk(e, ms, leaders.table()) } : {}),
       url: opts.fills.url,
       leaders: leaders.table,
       accept,

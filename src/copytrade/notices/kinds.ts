@@ -15,7 +15,7 @@ export interface CopyPayload {
   readonly action: string;
   readonly side: string;
   readonly qty: string;
-  /** FILLED or REJECTED */
+  /** FILLED or REJECTED, or LIQUIDATED (closed by the copier's own liquidation, not ordered) */
   readonly status: string;
   readonly price: string | null;
   readonly fee: string | null;
@@ -31,12 +31,13 @@ export interface SkipPayload {
 }
 
 /**
- * The copier paused or resumed its follow of `traderId` (the copiers' API); or the engine
- * paused it because the exchange refused its copies `refusals` times in a row for `reason`
- * (its code, e.g. INSUFFICIENT_MARGIN; TF_COPY_PAUSE_AFTER_REFUSALS).
+ * The copier paused or resumed its follow of `traderId` (the copiers' API); or tradeflow
+ * paused it: the exchange refused its copies `refusals` times in a row for `reason` (its
+ * code, e.g. INSUFFICIENT_MARGIN; TF_COPY_PAUSE_AFTER_REFUSALS), or `reason` 'liquidation'.
  */
 export interface FollowPayload {
   readonly traderId: string;
+  /** why tradeflow paused it; absent when the copier did */
   readonly reason?: string;
   readonly refusals?: number;
 }
@@ -111,6 +112,37 @@ export interface ProtectionPayload {
   readonly paused: boolean;
 }
 
+/**
+ * To the copier: the exchange liquidated its position on `account` (instrument, side): each
+ * slice it held there is closed in the book at the liquidation price, its PnL in that
+ * trader's profit-share pair, and its follows on that account are paused (each also told
+ * by a `pause` notice). Nothing was ordered: the exchange had closed the position.
+ */
+export interface LiquidationPayload {
+  readonly account: string;
+  readonly instrument: string;
+  readonly side: string;
+  readonly price: string;
+  readonly slices: readonly { traderId: string; side: string; qty: string; pnl: string }[];
+  /** the traders whose follows were paused */
+  readonly paused: readonly string[];
+}
+
+/**
+ * To each copier holding a slice of the lead's position: the lead added margin to it, which
+ * moved its liquidation price; the copier's own position's liquidation price next to it.
+ */
+export interface MarginPayload {
+  readonly traderId: string;
+  readonly instrument: string;
+  readonly side: string;
+  readonly leadMargin: string;
+  readonly leadLiquidationPrice: string;
+  /** the copier's position on the instrument now (null: it holds none on the exchange, or it could not be read) */
+  readonly positionSide: string | null;
+  readonly liquidationPrice: string | null;
+}
+
 export interface NoticePayloads {
   copy: CopyPayload;
   skip: SkipPayload;
@@ -123,6 +155,8 @@ export interface NoticePayloads {
   settlement: SettlementPayload;
   refund: RefundPayload;
   protection: ProtectionPayload;
+  liquidation: LiquidationPayload;
+  margin: MarginPayload;
 }
 
 export type NoticeKind = keyof NoticePayloads;
@@ -139,6 +173,8 @@ export const NOTICE_KINDS: readonly NoticeKind[] = [
   'settlement',
   'refund',
   'protection',
+  'liquidation',
+  'margin',
 ];
 
 /** The kinds written as copy_notice rows (all but copies and skips, see above). */

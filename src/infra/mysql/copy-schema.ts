@@ -85,7 +85,7 @@ export const copyFollowRefusal = mysqlTable(
  * A signal, from its acceptance on: the ingress inserts it (`entry` set, `done_ms` null)
  * before it acknowledges it, so an ack survives a Redis that lost its data, and the unique
  * key is the durable dedup; the fan-out sets `done_ms` once every copier has its order or
- * skip (or once it is dead-lettered, see `outcome`). A close-out, and a signal put in the stream past the ingress, get their row only
+ * skip (or once it is dead-lettered, see `outcome`). A close-out, a copier's liquidation, and a signal put in the stream past the ingress, get their row only
  * then (no `entry`). At start, accepted signals not yet done and not in the stream are
  * queued again in `seq` order (requeue.ts).
  */
@@ -132,7 +132,7 @@ export const copyOrder = mysqlTable(
     action: varchar('action', { length: 8 }).notNull(),
     side: varchar('side', { length: 8 }).notNull(),
     qty: amount('qty').notNull(),
-    /** FILLED or REJECTED */
+    /** FILLED or REJECTED; LIQUIDATED: a slice the copier's own liquidation closed (nothing was ordered) */
     status: varchar('status', { length: 12 }).notNull(),
     fillPrice: amount('fill_price'),
     fee: amount('fee'),

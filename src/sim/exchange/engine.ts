@@ -9,6 +9,7 @@ import type {
   FillLeg,
   InstrumentId,
   LeverageView,
+  MarginEvent,
   MarginMode,
   OrderOutcome,
   OrderSide,
@@ -26,6 +27,7 @@ import { formatUnits as fmt, minUnits, ONE, parseUnits, type Units } from './fix
 import { fillPrice, type InstrumentRules, qtyAboveMax, qtyProblem, RULES } from './instruments.js';
 import { ExchangeLedger } from './ledger.js';
 import { fillableQty, splitFill, withinLimit } from './limits.js';
+import { liquidationPrice } from './liquidation.js';
 import {
   type CloseEffect,
   closeEffect,
@@ -40,8 +42,10 @@ import {
 import { QtyCaps } from './qty-caps.js';
 import {
   type AccountRequest,
+  type AddMarginRequest,
   isEscrowAccount,
   type LeverageRequest,
+  type LiquidateRequest,
   type OrderRequest,
   type TransferRequest,
 } from './requests.js';
@@ -127,6 +131,8 @@ export class ExchangeEngine {
   #fills = 0;
   #replays = 0;
   #canceled = 0;
+  #liquidations = 0;
+  #marginEvents = 0;
   /** the most contracts one order fills, per instrument; unlimited when not set */
   readonly #liquidity = new QtyCaps(() => undefined);
   /** the most contracts one order may carry, per instrument; the instrument's own when not set */
@@ -528,6 +534,116 @@ export class ExchangeEngine {
     return { status: 'rejected', account: ids.account, clientOrderId: ids.clientOrderId, code, message };
   }
 
+  /**
+   * The exchange liquidates the account's position on the instrument (the `side` one in hedge
+   * mode; in one-way mode `side`, if given, must be the position's): all of it closes at the
+   * feed price (no slippage, no fee), its PnL booked as any close's (a loss beyond the wallet
+   * is the house's shortfall), under a client order id of the exchange's own, `liq-{n}`. The
+   * answer is a filled order marked `liquidation: true`, whose fill events say so too.
+   */
+  liquidate(req: LiquidateRequest): FilledOrder {
+    const acct = this.#account(req.account);
+    const { key, pos } = this.#positionOf(acct, req.instrument, req.side);
+    const rules = RULES[req.instrument];
+    const price = this.#feed(rules).units;
+    const close = closeEffect(pos, pos.qty, price, rules.contractSize);
+    const clientOrderId = `liq-${++this.#liquidations}`;
+    this.#ledger.settleFill(acct.id, clientOrderId, 0n, close.pnl);
+    const before = fmt(pos.qty);
+    const qty = pos.qty;
+    closeFrom(pos, qty, close);
+    acct.usedMargin -= close.released;
+    acct.positions.delete(key);
+    acct.realisedPnl += close.pnl;
+    this.#fills++;
+    const pnl = fmt(close.pnl);
+    return {
+      status: 'filled',
+      account: acct.id,
+      clientOrderId,
+      orderId: String(++this.#orderSeq),
+      instrument: req.instrument,
+      side: pos.side === 'long' ? 'sell' : 'buy',
+      requestedQty: before,
+      qty: before,
+      price: fmt(price),
+      fee: '0',
+      feeCurrency: 'USDT',
+      realisedPnl: pnl,
+      leverage: pos.leverage,
+      marginMode: pos.marginMode,
+      filledMs: this.#now(),
+      legs: [leg(pos.side, 'close', before, before, '0', pnl)],
+      replay: false,
+      type: 'market',
+      orderStatus: 'FILLED',
+      remainingQty: '0',
+      liquidation: true,
+    };
+  }
+
+  /**
+   * Moves `amount` of the account's available USDT into the margin of its isolated position
+   * (no ledger entry: margin is part of the wallet, only its use changes). Not idempotent.
+   */
+  addMargin(req: AddMarginRequest): MarginEvent {
+    const acct = this.#account(req.account);
+    const { pos } = this.#positionOf(acct, req.instrument, req.positionSide);
+    if (pos.marginMode !== 'isolated') {
+      throw new Rejected(
+        'NOT_ISOLATED',
+        `the ${req.instrument} position of ${acct.id} is cross margin: it draws on the whole balance already`,
+      );
+    }
+    const available = this.#ledger.balance(acct.id, 'USDT') - acct.usedMargin;
+    if (req.amount > available) {
+      throw new Rejected(
+        'INSUFFICIENT_FUNDS',
+        `${acct.id} has ${fmt(available > 0n ? available : 0n)} USDT available, ${req.amountText} asked`,
+      );
+    }
+    pos.margin += req.amount;
+    acct.usedMargin += req.amount;
+    return {
+      type: 'margin',
+      account: acct.id,
+      instrument: req.instrument,
+      side: pos.side,
+      added: req.amountText,
+      margin: fmt(pos.margin),
+      liquidationPrice: fmt(this.#liquidationPrice(acct, pos)),
+      atMs: this.#now(),
+      eventId: `m-${++this.#marginEvents}`,
+    };
+  }
+
+  /** The open position a liquidation or a margin change names, or NO_POSITION / INVALID_POSITION_SIDE. */
+  #positionOf(
+    acct: AccountState,
+    instrument: InstrumentId,
+    side: PositionSide | undefined,
+  ): { key: string; pos: Position } {
+    const hedge = acct.mode === 'hedge';
+    if (hedge && side === undefined) {
+      throw new Rejected(
+        'INVALID_POSITION_SIDE',
+        `${acct.id} is in hedge mode: name the side, long or short`,
+      );
+    }
+    const key = positionKey(instrument, hedge ? side : undefined);
+    const pos = acct.positions.get(key);
+    if (pos === undefined || (side !== undefined && pos.side !== side)) {
+      const what = side === undefined ? instrument : `${side} ${instrument}`;
+      throw new Rejected('NO_POSITION', `${acct.id} holds no ${what} position`);
+    }
+    return { key, pos };
+  }
+
+  #liquidationPrice(acct: AccountState, pos: Position): Units {
+    const free = this.#ledger.balance(acct.id, 'USDT') - acct.usedMargin;
+    return liquidationPrice(pos, RULES[pos.instrument].contractSize, free);
+  }
+
   positions(account: string): PositionsView {
     const acct = this.#account(account);
     const positions = [...acct.positions.values()].map((p) => ({
@@ -539,6 +655,7 @@ export class ExchangeEngine {
       marginMode: p.marginMode,
       margin: fmt(p.margin),
       realisedPnl: fmt(p.realisedPnl),
+      liquidationPrice: fmt(this.#liquidationPrice(acct, p)),
     }));
     const leverage = [...acct.settings].map(([instrument, s]) => ({
       account: acct.id,
@@ -586,6 +703,7 @@ export class ExchangeEngine {
       fills: this.#fills,
       replays: this.#replays,
       canceled: this.#canceled,
+      liquidations: this.#liquidations,
       duplicatedClientOrderIds: this.#ledger.doubleEffects(),
       rejected: Object.fromEntries(this.#rejected),
       journalEntries: this.#ledger.journalEntries,

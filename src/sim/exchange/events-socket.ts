@@ -1,6 +1,7 @@
 import uWS from 'uWebSockets.js';
 import {
   EXCHANGE_EVENTS_PATH,
+  type MarginEvent,
   type OrderOutcome,
   type SubscribedFrame,
 } from '../../clients/exchange-wire.js';
@@ -10,7 +11,8 @@ import { accountId } from './requests.js';
 
 /**
  * The fill events WebSocket (`/exchange/events`, `?account=A&account=B` to narrow it). Each
- * subscriber gets a `subscribed` frame, then every fill leg as it happens, in order.
+ * subscriber gets a `subscribed` frame, then every fill leg as it happens, in order, and
+ * every margin change of a position (`type: 'margin'`).
  *
  * A subscriber that does not keep up is disconnected (closed at once, the client sees 1006)
  * as soon as more than `maxBackpressure` bytes wait for it: never waited for, never silently
@@ -27,6 +29,8 @@ type Socket = uWS.WebSocket<Subscriber>;
 export interface FillEventsSocket {
   /** Sends the fills of these results (replays, cancels and rejections have none) to their subscribers. */
   publish(results: readonly OrderOutcome[]): void;
+  /** Sends a margin change of a position (`POST /exchange/margin`) to its account's subscribers. */
+  publishMargin(event: MarginEvent): void;
   readonly subscribers: number;
   /** slow subscribers disconnected so far */
   readonly dropped: number;
@@ -103,6 +107,10 @@ export function mountFillEvents(app: TemplatedApp, maxBackpressure: number): Fil
           frames.push({ account: event.account, json: JSON.stringify(event) });
       }
       if (frames.length === 0) return;
+      for (const ws of sockets) sendAll(ws, frames);
+    },
+    publishMargin(event) {
+      const frames = [{ account: event.account, json: JSON.stringify(event) }];
       for (const ws of sockets) sendAll(ws, frames);
     },
     get subscribers() {

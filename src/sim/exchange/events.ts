@@ -3,7 +3,7 @@ import type { FillEvent, FilledOrder } from '../../clients/exchange-wire.js';
 /**
  * The fill events of a filled order, one per leg (a one-way flip has two: the close of the
  * old side, the open of the new). Replays publish nothing: their fills were published when
- * they happened.
+ * they happened. A liquidation's fills say so (`liquidation: true`).
  */
 export function fillEvents(order: FilledOrder): FillEvent[] {
   return order.legs.map((leg, i) => ({
@@ -19,5 +19,6 @@ export function fillEvents(order: FilledOrder): FillEvent[] {
     clientOrderId: order.clientOrderId,
     filledMs: order.filledMs,
     fillId: `${order.orderId}-${i + 1}`,
+    ...(order.liquidation === true ? { liquidation: true as const } : {}),
   }));
 }

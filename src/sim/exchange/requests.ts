@@ -64,6 +64,22 @@ export interface TransferRequest {
   amountText: string;
 }
 
+/** POST /admin/liquidate, checked */
+export interface LiquidateRequest {
+  account: string;
+  instrument: InstrumentId;
+  side: PositionSide | undefined;
+}
+
+/** POST /exchange/margin (AddMarginRequest), checked: the amount in units and as printed */
+export interface AddMarginRequest {
+  account: string;
+  instrument: InstrumentId;
+  positionSide: PositionSide | undefined;
+  amount: Units;
+  amountText: string;
+}
+
 export interface LeverageRequest {
   account: string;
   instrument: InstrumentId;
@@ -262,6 +278,35 @@ export function parseLeverage(
     instrument,
     leverage: leverage as number,
     marginMode: choice(b, 'marginMode', MARGIN_MODES),
+  };
+}
+
+/** `{account, instrument, side?}` */
+export function parseLiquidate(body: unknown): LiquidateRequest {
+  const b = object(body, 'body');
+  return {
+    account: account(b),
+    instrument: choice(b, 'instrument', INSTRUMENT_IDS),
+    side: b.side === undefined ? undefined : choice(b, 'side', POSITION_SIDES),
+  };
+}
+
+/** `{account, instrument, positionSide?, amount}` */
+export function parseAddMargin(body: unknown): AddMarginRequest {
+  const b = object(body, 'body');
+  const amount = b.amount;
+  const units = isDecimalString(amount) ? parseUnits(amount) : undefined;
+  if (units === undefined || units <= 0n) {
+    throw new InvalidRequest(
+      'amount: expected a positive USDT decimal string of at most 8 places, like "50"',
+    );
+  }
+  return {
+    account: account(b),
+    instrument: choice(b, 'instrument', INSTRUMENT_IDS),
+    positionSide: b.positionSide === undefined ? undefined : choice(b, 'positionSide', POSITION_SIDES),
+    amount: units,
+    amountText: formatUnits(units),
   };
 }
 

@@ -30,7 +30,9 @@ import {
   echoIds,
   type OrderRequest,
   parseAccount,
+  parseAddMargin,
   parseLeverage,
+  parseLiquidate,
   parseLookup,
   parseOrder,
   parsePriceMove,
@@ -279,6 +281,13 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
     httpExchanges.json(ex, 200, engine.setLeverage(parseLeverage(body, (i) => INSTRUMENTS[i].maxLeverage)));
   });
 
+  // margin into an isolated position: its liquidation price moves away; subscribers are told
+  post('/exchange/margin', ORDER_LIMIT, (ex, body) => {
+    const event = engine.addMargin(parseAddMargin(body));
+    events.publishMargin(event);
+    httpExchanges.json(ex, 200, event);
+  });
+
   get('/exchange/positions', (ex, query) => {
     const account = accountId(query.get('account'));
     if (!engine.hasAccount(account)) throw new HttpError(404, 'UNKNOWN_ACCOUNT', `no account ${account}`);
@@ -309,6 +318,13 @@ export function mountExchange(app: TemplatedApp, deps: ExchangeDeps): ExchangeSi
     httpExchanges.json(ex, 200, engine.setMaxQty(req.instrument, req.maxQty));
   });
   get('/admin/max-qty', (ex) => httpExchanges.json(ex, 200, { maxQty: engine.maxQty() }));
+
+  // the exchange liquidates a position (at the feed price): its fills carry liquidation: true
+  post('/admin/liquidate', ORDER_LIMIT, (ex, body) => {
+    const result = recorded(engine.liquidate(parseLiquidate(body)));
+    events.publish([result]);
+    httpExchanges.json(ex, 200, result);
+  });
 
   // a price move armed for the next order on an instrument (of one account): between sizing and fill
   post('/admin/price-move', ORDER_LIMIT, (ex, body) => {
