@@ -437,6 +437,12 @@ export const settings = {
     int(1, 1000),
     'copy trading: orders per exchange batch (the batches of one signal go in parallel)',
   ),
+  copyPartitions: s(
+    'TF_COPY_PARTITIONS',
+    '1',
+    int(1, 64),
+    'copy trading: partitions of the fan-out by copier (hash of the copier id); every `tradeflow copy` of a deployment must use the same; each process holds at most ceil(P / live processes)',
+  ),
   copyPauseAfterRefusals: s(
     'TF_COPY_PAUSE_AFTER_REFUSALS',
     '5',
@@ -653,6 +659,7 @@ const COPY = [
   'copyLeadersRefreshMs',
   'copyBookReloadMs',
   'copyBatchSize',
+  'copyPartitions',
   'copyPauseAfterRefusals',
   'copyPriceRefreshMs',
   'copyFeeRate',

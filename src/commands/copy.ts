@@ -1,6 +1,6 @@
 import type { Run } from '../cli.js';
 import { copySettings } from '../config.js';
-import { type CopyEngine, copyConsumerName, startCopyEngine } from '../copytrade/copy-engine.js';
+import { type CopyEngine, copyConsumerName, startCopyEngine, WHOLE } from '../copytrade/copy-engine.js';
 import { CopyMetrics } from '../copytrade/metrics.js';
 import { scrape } from '../infra/metrics.js';
 import { createPool } from '../infra/mysql/client.js';
@@ -8,6 +8,7 @@ import { dependenciesNotReady, startOpsServer } from '../infra/ops-server.js';
 import { createRedis } from '../infra/redis.js';
 import { Coordinator } from '../roles/coordinator.js';
 import { Fence } from '../roles/fence.js';
+import { CopyPartitions } from './copy-partitions.js';
 import { untilSignal } from './signals.js';
 
 /**
@@ -20,6 +21,11 @@ import { untilSignal } from './signals.js';
  * was filled), and it checks the lock's time just before each write. The copy writes do not
  * carry the role's fencing token: a holder paused past the TTL (GC, SIGSTOP) writes nothing
  * once awake, but a write already sent when it paused still lands.
+ *
+ * With TF_COPY_PARTITIONS = P > 1 the role runs the shared parts only (ingress, API,
+ * leaderboard, profit share), and every process also holds fan-out partitions, each under a
+ * role of its own (copy-partitions.ts): at most ceil(P / live processes) each. A partition
+ * lost stops its engine and is tried again; only the main role's loss ends the process.
  */
 export const run: Run = async (_args, { config, log }) => {
   const consumer = copyConsumerName();
@@ -53,7 +59,8 @@ export const run: Run = async (_args, { config, log }) => {
           lost('the lock ran short before a write');
           return false;
         };
-        engine = startCopyEngine(copySettings(config), log, consumer, holds, metrics).then(
+        const scope = config.copyPartitions === 1 ? WHOLE : { shared: true, part: null };
+        engine = startCopyEngine(copySettings(config), log, consumer, holds, metrics, scope).then(
           (e) => {
             running = true;
             return e;
@@ -75,6 +82,18 @@ export const run: Run = async (_args, { config, log }) => {
     },
     log,
   );
+  const partitions =
+    config.copyPartitions === 1
+      ? null
+      : new CopyPartitions({
+          config: copySettings(config),
+          ttlMs: config.coordinatorTtlMs,
+          redis,
+          pool,
+          consumer,
+          log,
+          metrics,
+        });
   // a standby answers too: healthy, but not ready (it serves no socket and copies nothing)
   const ops =
     config.copyOpsPort === 0
@@ -83,14 +102,17 @@ export const run: Run = async (_args, { config, log }) => {
           metrics: () => scrape(metrics.registry),
           notReady: async () =>
             (await dependenciesNotReady(redis, pool)) ??
-            (running ? null : 'standby: waiting for the fan-out role'),
+            (running || (partitions?.held().length ?? 0) > 0
+              ? null
+              : 'standby: waiting for the fan-out role'),
         });
   role.start();
+  await partitions?.start();
   log.info({ consumer, ops: ops?.port }, 'copy engine: waiting for the fan-out role');
   const why = await Promise.race([untilSignal().then((s) => `signal ${s}`), roleLost]);
   stopping = why.startsWith('signal');
   log.info({ why }, 'copy engine stopping');
-  await role.stop();
+  await Promise.all([role.stop(), partitions?.stop()]);
   await stopEngine();
   ops?.close();
   redis.disconnect();

@@ -25,7 +25,8 @@ import { Fanout } from './fanout/fanout.js';
 import { FanoutWorker } from './fanout/fanout-worker.js';
 import { LiquidationStore } from './fanout/liquidation-store.js';
 import { RefusalPause } from './fanout/refusal-pause.js';
-import { encodeCloseOutEntry, signalStreamKey } from './ingress/codec.js';
+import { encodeCloseOutEntry } from './ingress/codec.js';
+import { PartitionStreams } from './ingress/partition-streams.js';
 import { requeueAccepted } from './ingress/requeue.js';
 import { riskHandler } from './ingress/risk-intake.js';
 import { startCopyIngress } from './ingress/start-ingress.js';
@@ -48,6 +49,21 @@ import { StopWatcher } from './protection/stop-watcher.js';
 
 /** Announced on `{prefix}:copy:changed` by whoever changes a follow or a lead: the book reloads it (copy-changes.ts). */
 export { copyChangedChannel };
+
+/**
+ * What one engine runs. With one partition (TF_COPY_PARTITIONS = 1) everything: `shared`
+ * and partition 0. With P > 1 a `tradeflow copy` process runs the shared parts (ingress,
+ * API, leaderboard, profit share) under the main role, and one engine per partition it
+ * holds (its book of that partition's copiers, fan-out, liquidations, stops).
+ */
+export interface CopyScope {
+  /** the ingress, the copiers' API, the leaderboard, profit share */
+  readonly shared: boolean;
+  /** the partition whose fan-out this engine runs, or null for none */
+  readonly part: number | null;
+}
+
+export const WHOLE: CopyScope = { shared: true, part: 0 };
 
 export interface CopyEngine {
   readonly ingressPort: number;
@@ -76,8 +92,14 @@ export async function startCopyEngine(
   /** whether this process still holds the fan-out role, asked before each write */
   holdsRole: () => boolean = () => true,
   metrics?: CopyMetrics,
+  scope: CopyScope = WHOLE,
 ): Promise<CopyEngine> {
   const prefix = config.redisPrefix;
+  const partitions = new PartitionStreams(prefix, config.copyPartitions);
+  const part = scope.part;
+  // the partition's keys (its stream, dead letters, seen keys): today's with one partition
+  const partPrefix = partitions.prefixOf(part ?? 0);
+  const owns = (copierId: string) => part !== null && partitions.ofCopier(copierId) === part;
   const redis = createRedis(config.redisUrl, { name: `tf-copy-${consumer}` });
   const blocking = createRedis(config.redisUrl, { blocking: true, name: `tf-copy-${consumer}-r` });
   const subscriber = createRedis(config.redisUrl, { blocking: true, name: `tf-copy-${consumer}-sub` });
@@ -118,28 +140,33 @@ export async function startCopyEngine(
     // one cache of leads: the book sizes from it, the ingress's lead table is built from it
     const leads = new LeadCache();
     const book = new CopierBook(leads);
-    const loader = new BookLoader(pool, exchange, book, log);
+    // the leads always (the ingress's lead table is built from them), the copiers of its partition only
+    const loader = new BookLoader(pool, exchange, book, log, owns);
     await loader.all();
-    metrics?.watchBook(() => book.size());
-    started.push(() => metrics?.watchBook(null));
+    if (part !== null) {
+      metrics?.watchBook(() => book.size());
+      started.push(() => metrics?.watchBook(null));
+    }
     const prices = new Map<string, string>();
     const refreshPrices = async () => {
       for (const instrument of book.instruments()) {
         prices.set(instrument, (await exchange.price(instrument as InstrumentId)).price);
       }
     };
-    await refreshPrices();
+    if (part !== null) await refreshPrices();
     // the copiers' stops, checked on each refresh once they are wired (6.)
     let stops: StopWatcher | undefined;
-    const priceTimer = setInterval(
-      () =>
-        refreshPrices().then(
-          () => stops?.check(prices),
-          (err) => log.warn({ err }, 'price refresh failed'),
-        ),
-      config.copyPriceRefreshMs,
-    );
-    started.push(() => clearInterval(priceTimer));
+    if (part !== null) {
+      const priceTimer = setInterval(
+        () =>
+          refreshPrices().then(
+            () => stops?.check(prices),
+            (err) => log.warn({ err }, 'price refresh failed'),
+          ),
+        config.copyPriceRefreshMs,
+      );
+      started.push(() => clearInterval(priceTimer));
+    }
     // the credentials: tokens and API keys in memory, so that a wrong one costs no query
     if (config.secretKey.equals(Buffer.from(DEV_SECRET_KEY_HEX, 'hex'))) {
       log.warn('TF_SECRET_KEY is the public development default: set a key of your own before production');
@@ -155,11 +182,18 @@ export async function startCopyEngine(
     const credentials = new CredentialCache(() => loadCredentials(apiPool, loadOpts), {
       missReloadMs: config.copyCredentialsMissReloadMs,
     });
-    await credentials.reload();
+    // a partition's engine serves no socket: it needs no credentials
     const reloadCredentials = () =>
-      credentials.reload().catch((err) => log.error({ err }, 'credential reload failed; the previous stay'));
-    const credentialTimer = setInterval(reloadCredentials, config.copyCredentialsRefreshMs);
-    started.push(() => clearInterval(credentialTimer));
+      scope.shared
+        ? credentials
+            .reload()
+            .catch((err) => log.error({ err }, 'credential reload failed; the previous stay'))
+        : Promise.resolve();
+    if (scope.shared) {
+      await credentials.reload();
+      const credentialTimer = setInterval(reloadCredentials, config.copyCredentialsRefreshMs);
+      started.push(() => clearInterval(credentialTimer));
+    }
     const attempts = new AttemptLimiter({
       maxFailures: config.copyAuthMaxFailures,
       windowMs: config.copyAuthWindowMs,
@@ -186,67 +220,83 @@ export async function startCopyEngine(
       started.push(() => clearInterval(reloadTimer));
     }
 
-    // 2. the fan-out; what it records is pushed to the copiers on the API's /stream (4)
     let api: CopierApi | undefined;
-    const store = new CopyStore(pool, writer);
-    // follows whose copies the exchange keeps refusing: paused at the limit, with a notice
-    const refusals = new RefusalPause({
-      pool,
-      book,
-      limit: config.copyPauseAfterRefusals,
-      reload: (copierId) => loader.apply(copierChanged(copierId)),
-      push: (n) => api?.publish(n.userId, () => noticeMessage(n)),
-      log,
-    });
-    await refusals.load();
-    fanout = new Fanout(
-      book,
-      exchange,
-      store,
-      (instrument) => {
-        const price = prices.get(instrument);
-        if (!price) throw new Error(`no price for ${instrument}`);
-        return { price, feeRate: config.copyFeeRate };
-      },
-      {
-        batchSize: config.copyBatchSize,
-        holdsRole,
-        observer: metrics,
-        refusals,
-        rulesStale: () => loader.rules(),
-      },
-      log,
-      (copierId, message) => api?.publish(copierId, message),
-    );
     // the leaderboard: a snapshot round every TF_EQUITY_SNAPSHOT_MS, a lead's entry again after each of its signals
-    const leaderboard = startLeaderboard(config, redis, exchange, log);
-    started.push(() => leaderboard.stop());
-    const observer = leaderboard.observe(metrics);
-    // copiers' own liquidations, in turn with the signals (their notices pushed as the fan-out's are)
-    const liquidations = new CopierLiquidations(
-      book,
-      new LiquidationStore(writer),
-      { holdsRole },
-      log,
-      (copierId) => copyChangePublisher(redis, prefix)(copierChanged(copierId)),
-      (copierId, notices) => {
-        for (const n of notices) api?.publish(copierId, () => noticeMessage(n));
-      },
-    );
-    const worker = new FanoutWorker(
-      redis,
-      blocking,
-      fanout,
-      { prefix, consumer, holdsRole, liquidations },
-      log,
-      observer,
-    );
-    // acked signals Redis lost, back in the stream before the fan-out reads it and before
-    // the ingress adds anything after them
-    await requeueAccepted({ redis, pool, prefix, consumer, seenTtlMs: config.copySeenTtlMs, logger: log });
-    await worker.start();
-    started.push(() => worker.stop());
-
+    // (after a signal only where the fan-out runs in the same engine; otherwise at its round)
+    let observer: ReturnType<ReturnType<typeof startLeaderboard>['observe']> | undefined;
+    let leaderboard: ReturnType<typeof startLeaderboard> | undefined;
+    if (scope.shared) {
+      leaderboard = startLeaderboard(config, redis, exchange, log);
+      const board = leaderboard;
+      started.push(() => board.stop());
+      observer = board.observe(metrics);
+    }
+    if (part !== null) {
+      // 2. the fan-out; what it records is pushed to the copiers on the API's /stream (4)
+      const store = new CopyStore(pool, writer, part ?? 0);
+      // follows whose copies the exchange keeps refusing: paused at the limit, with a notice
+      const refusals = new RefusalPause({
+        pool,
+        book,
+        limit: config.copyPauseAfterRefusals,
+        reload: (copierId) => loader.apply(copierChanged(copierId)),
+        push: (n) => api?.publish(n.userId, () => noticeMessage(n)),
+        log,
+      });
+      await refusals.load();
+      fanout = new Fanout(
+        book,
+        exchange,
+        store,
+        (instrument) => {
+          const price = prices.get(instrument);
+          if (!price) throw new Error(`no price for ${instrument}`);
+          return { price, feeRate: config.copyFeeRate };
+        },
+        {
+          batchSize: config.copyBatchSize,
+          holdsRole,
+          observer: metrics,
+          refusals,
+          rulesStale: () => loader.rules(),
+        },
+        log,
+        (copierId, message) => api?.publish(copierId, message),
+      );
+      // copiers' own liquidations, in turn with the signals (their notices pushed as the fan-out's are)
+      const liquidations = new CopierLiquidations(
+        book,
+        new LiquidationStore(writer, part ?? 0),
+        { holdsRole },
+        log,
+        (copierId) => copyChangePublisher(redis, prefix)(copierChanged(copierId)),
+        (copierId, notices) => {
+          for (const n of notices) api?.publish(copierId, () => noticeMessage(n));
+        },
+      );
+      const worker = new FanoutWorker(
+        redis,
+        blocking,
+        fanout,
+        { prefix: partPrefix, consumer, holdsRole, liquidations },
+        log,
+        observer ?? metrics,
+      );
+      // acked signals Redis lost, back in the stream before the fan-out reads it and before
+      // the ingress adds anything after them
+      await requeueAccepted({
+        redis,
+        pool,
+        prefix,
+        consumer,
+        seenTtlMs: config.copySeenTtlMs,
+        logger: log,
+        part: part ?? 0,
+        parts: partitions.parts,
+      });
+      await worker.start();
+      started.push(() => worker.stop());
+    }
     // started before the ingress: a client that sees the ingress listen finds the API at once after it
     // notices written here (pauses) or by other processes (the operator API, profit share) to the users' /stream
     const noticeSubscriber = createRedis(config.redisUrl, {
@@ -255,24 +305,33 @@ export async function startCopyEngine(
     });
     started.push(() => noticeSubscriber.disconnect());
     const pushNotice = (n: Notice) => api?.publish(n.userId, () => noticeMessage(n));
-    await subscribeNotices(noticeSubscriber, prefix, pushNotice, log);
-    // 6. the copiers' stops on the mark prices above: each trigger a close-out request on the stream (stop-watcher.ts)
-    stops = new StopWatcher(
-      book,
-      stopActions({
-        pool: apiPool,
-        redis,
-        prefix,
-        publish: copyChangePublisher(redis, prefix),
-        reloadCopier: (copierId) => loader.apply(copierChanged(copierId)),
-        push: pushNotice,
-      }),
-      { holdsRole },
-      log,
-    );
-    started.push(() => {
-      stops = undefined;
-    });
+    if (scope.shared) await subscribeNotices(noticeSubscriber, prefix, pushNotice, log);
+    // 6. the copiers' stops on the mark prices above: each trigger a close-out request on the
+    // stream of the copier's partition (stop-watcher.ts); the book holds only its partition's copiers
+    if (part !== null) {
+      stops = new StopWatcher(
+        book,
+        stopActions({
+          pool: apiPool,
+          redis,
+          prefix,
+          publish: copyChangePublisher(redis, prefix),
+          reloadCopier: (copierId) => loader.apply(copierChanged(copierId)),
+          push: pushNotice,
+          partitions,
+        }),
+        { holdsRole },
+        log,
+      );
+      started.push(() => {
+        stops = undefined;
+      });
+    }
+    if (!scope.shared) {
+      log.info({ consumer, part }, 'copy partition started');
+      return { ingressPort: 0, apiPort: 0, stop };
+    }
+    const board = leaderboard as NonNullable<typeof leaderboard>;
     // 5. profit share: the withholding sweep, the cycle's cut-off and stopped follows, as BullMQ jobs
     const profitShare = await startProfitShare(
       config,
@@ -292,6 +351,7 @@ export async function startCopyEngine(
       credentials: (apiKey) => credentials.traderOf(apiKey),
       attempts,
       seenTtlMs: config.copySeenTtlMs,
+      parts: partitions.parts,
       frameMaxBytes: config.copyFrameMaxBytes,
       maxSkewMs: config.copyMaxSkewMs,
       leads: {
@@ -312,6 +372,7 @@ export async function startCopyEngine(
                 pool,
                 prefix,
                 seenTtlMs: config.copySeenTtlMs,
+                parts: partitions.parts,
                 margin: marginNotices({ pool: apiPool, exchange, push: pushNotice, log }),
               }),
             },
@@ -332,12 +393,15 @@ export async function startCopyEngine(
       store: new FollowStore(apiPool, copyChangePublisher(redis, prefix)),
       copierOf: (token) => credentials.copierOf(token),
       attempts,
-      changed: (copierId) => loader.apply(copierChanged(copierId)),
-      mount: (app, httpExchanges) => mountLeaderboard(app, httpExchanges, { board: leaderboard.board, log }),
+      // with one partition the change is in this book when the API answers; with P > 1 the
+      // store has published it, and each partition's holder reloads the copier on pub/sub
+      changed: (copierId) => (part !== null ? loader.apply(copierChanged(copierId)) : Promise.resolve()),
+      mount: (app, httpExchanges) => mountLeaderboard(app, httpExchanges, { board: board.board, log }),
       closeOut: async (copierId, traderId) => {
         const requestId = randomBytes(6).toString('hex');
         const request = { requestId, copierId, traderId, requestedMs: Date.now() };
-        await redis.xadd(signalStreamKey(prefix), '*', ...encodeCloseOutEntry(request));
+        // to the copier's partition only: its holder has its slices
+        await redis.xadd(partitions.copierStream(copierId), '*', ...encodeCloseOutEntry(request));
         return requestId;
       },
       notices: copierNotices(apiPool, pushNotice, log),

@@ -48,13 +48,29 @@ export const cycleSignalOf = (
     positionBefore: ['0', '2', '1'][step] as string,
   });
 
-/** Whether the fan-out has recorded the signal (or close-out) `signalKey` as done. */
+/**
+ * Whether the fan-out has recorded the signal (or close-out) `signalKey` as done: in every
+ * partition it was accepted into (TF_COPY_PARTITIONS; a signal has a row per partition).
+ */
 export async function fannedOut(db: Pool, signalKey: string): Promise<boolean> {
-  const [rows] = await db.query<RowDataPacket[]>(
-    'SELECT 1 FROM copy_signal WHERE signal_key=? AND done_ms IS NOT NULL',
+  const [[row]] = await db.query<RowDataPacket[]>(
+    'SELECT COUNT(*) AS n, COUNT(done_ms) AS done FROM copy_signal WHERE signal_key=?',
     [signalKey],
   );
-  return rows.length > 0;
+  return Number(row?.n) > 0 && Number(row?.done) === Number(row?.n);
+}
+
+/**
+ * How long the signal took from its receipt to its fan-out's end in every partition: the
+ * latest partition's done_ms minus received_ms; null while a partition has not recorded it.
+ */
+export async function doneMs(db: Pool, signalKey: string): Promise<number | null> {
+  const [[row]] = await db.query<RowDataPacket[]>(
+    'SELECT COUNT(*) AS n, COUNT(done_ms) AS done, MAX(done_ms) - MIN(received_ms) AS ms FROM copy_signal WHERE signal_key=?',
+    [signalKey],
+  );
+  if (Number(row?.n) === 0 || Number(row?.done) !== Number(row?.n)) return null;
+  return Number(row?.ms);
 }
 
 /** Where copy-trading rows are written, and how their change is announced (copy-changes.ts). */

@@ -11,6 +11,13 @@ export interface CoordinatorOptions {
   ttlMs: number;
   /** this process, as recorded with the token */
   holder: string;
+  /**
+   * asked before each attempt to take the lock (never while it is held): false skips the
+   * attempt. With `attempted`, called once the attempt is over (taken or not), a caller
+   * holding several roles counts the attempts under way (copy partitions: at most so many each).
+   */
+  mayAcquire?: () => boolean;
+  attempted?: () => void;
 }
 
 export interface CoordinatorWork {
@@ -110,6 +117,15 @@ export class Coordinator {
       }
       return;
     }
+    if (this.opts.mayAcquire && !this.opts.mayAcquire()) return;
+    try {
+      await this.acquire();
+    } finally {
+      this.opts.attempted?.();
+    }
+  }
+
+  private async acquire(): Promise<void> {
     let lock: Lock;
     try {
       lock = await this.redlock.acquire([`${this.opts.prefix}:${this.opts.role}`], this.opts.ttlMs);

@@ -34,6 +34,11 @@ export class BookLoader {
     private readonly exchange: ExchangeClient,
     private readonly book: CopierBook,
     private readonly log: Logger,
+    /**
+     * the copiers this book holds (a fan-out partition's: domain/partition.ts); the leads are
+     * always all loaded. Every copier unless given.
+     */
+    private readonly owns: (copierId: string) => boolean = () => true,
   ) {
     this.leadStore = new LeadStore(pool, (traderId, err) =>
       log.error({ err, traderId }, 'copy-trading row not loaded: its settings do not parse'),
@@ -91,9 +96,10 @@ export class BookLoader {
     // a row that no longer parses keeps what the book had of it
     this.book.leads.replaceAll(records, unreadable);
 
-    const [copiers] = await this.pool.query<RowDataPacket[]>(
+    const [all] = await this.pool.query<RowDataPacket[]>(
       'SELECT copier_id, account_id, margin_kind FROM copy_copier',
     );
+    const copiers = all.filter((c) => this.owns(c.copier_id));
     const [follows] = await this.pool.query<RowDataPacket[]>(
       'SELECT copier_id, trader_id, settings, status FROM copy_follow',
     );
@@ -133,6 +139,8 @@ export class BookLoader {
   }
 
   private async copier(copierId: string): Promise<void> {
+    // another partition's: its holder reloads it
+    if (!this.owns(copierId)) return;
     const [[row]] = await this.pool.query<RowDataPacket[]>(
       'SELECT copier_id, account_id, margin_kind FROM copy_copier WHERE copier_id=?',
       [copierId],

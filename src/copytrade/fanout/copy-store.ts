@@ -120,6 +120,8 @@ export class CopyStore {
   constructor(
     private readonly pool: Pool,
     private readonly writer: Pool,
+    /** the fan-out partition this store records for (copy_signal.part; 0 with one partition) */
+    private readonly part = 0,
   ) {}
 
   async writeBatch(b: BatchRecord): Promise<void> {
@@ -136,7 +138,8 @@ export class CopyStore {
   }
 
   /**
-   * A signal finished: every copier has its order or skip, or it is being dead-lettered.
+   * A signal finished in this store's partition: every copier of it has its order or skip,
+   * or it is being dead-lettered.
    * Either way it is not queued again when the engine starts (requeue.ts).
    */
   async signalDone(
@@ -148,8 +151,8 @@ export class CopyStore {
     outcome: SignalOutcome = 'fanned-out',
   ): Promise<void> {
     await this.pool.query(
-      'INSERT INTO copy_signal (signal_key, trader_id, payload, received_ms, done_ms, orders, skips, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE done_ms=VALUES(done_ms), orders=VALUES(orders), skips=VALUES(skips), outcome=VALUES(outcome)',
-      [signalKey, traderId, payload, receivedMs, Date.now(), counts.orders, counts.skips, outcome],
+      'INSERT INTO copy_signal (signal_key, part, trader_id, payload, received_ms, done_ms, orders, skips, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE done_ms=VALUES(done_ms), orders=VALUES(orders), skips=VALUES(skips), outcome=VALUES(outcome)',
+      [signalKey, this.part, traderId, payload, receivedMs, Date.now(), counts.orders, counts.skips, outcome],
     );
   }
 

@@ -23,7 +23,11 @@ export interface LiquidationRecord {
 }
 
 export class LiquidationStore {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    /** the fan-out partition whose accepted request this store marks done (copy_signal.part) */
+    private readonly part = 0,
+  ) {}
 
   /** Whether the liquidation `key` was recorded (by this process or an earlier holder of the fan-out). */
   async isDone(key: string): Promise<boolean> {
@@ -37,8 +41,8 @@ export class LiquidationStore {
   /** The liquidation accepted under `acceptKey` was taken: every copier of its account recorded (or none was one). */
   async accepted(acceptKey: string, slices: number): Promise<void> {
     await this.pool.query(
-      "UPDATE copy_signal SET done_ms=?, orders=?, skips=0, outcome='fanned-out' WHERE signal_key=? AND done_ms IS NULL",
-      [Date.now(), slices, acceptKey],
+      "UPDATE copy_signal SET done_ms=?, orders=?, skips=0, outcome='fanned-out' WHERE signal_key=? AND part=? AND done_ms IS NULL",
+      [Date.now(), slices, acceptKey, this.part],
     );
   }
 

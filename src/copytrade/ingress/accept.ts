@@ -3,7 +3,8 @@ import type { Pool } from '../../infra/mysql/client.js';
 import type { RedisClient } from '../../infra/redis.js';
 import type { TraderSignal } from '../domain/signal.js';
 import { signalKeyOf } from '../fanout/fanout.js';
-import { encodeSignalEntry, type SignalSource, seenKey, signalStreamKey } from './codec.js';
+import { encodeSignalEntry, type SignalSource } from './codec.js';
+import { PartitionStreams } from './partition-streams.js';
 
 /**
  * The one way a signal enters tradeflow, from a trader's frame or a fill event alike. An
@@ -56,6 +57,11 @@ export interface AcceptOptions {
    * more than seenTtlMs − maxSkewMs ago, or a frame's further ahead than this, is stale
    */
   readonly maxSkewMs: number;
+  /**
+   * TF_COPY_PARTITIONS (default 1): a signal is one copy_signal row and one stream entry per
+   * partition (partition-streams.ts), each done on its own
+   */
+  readonly parts?: number;
 }
 
 const STALE: Accepted = { duplicate: false, stale: true, entryId: null };
@@ -66,38 +72,52 @@ export const STALE_REASON = 'filledMs is outside the window signal ids are remem
 
 export function createSignalAcceptor(opts: AcceptOptions): AcceptSignal {
   const redis = opts.redis as RedisClient & AcceptScript;
-  const stream = signalStreamKey(opts.prefix);
+  const partitions = new PartitionStreams(opts.prefix, opts.parts ?? 1);
   const maxAgeMs = opts.seenTtlMs - opts.maxSkewMs;
   /** each trader's last acceptance: the next waits for it, so MySQL's order is the stream's */
   const tails = new Map<string, Promise<unknown>>();
 
-  const addToStream = (signal: TraderSignal, entry: string): Promise<string | null> =>
+  /** One partition's entry with its seen key (one script: both keys in the partition's slot); null if seen. */
+  const addToStream = (part: number, signal: TraderSignal, entry: string): Promise<string | null> =>
     redis.signalAccept(
-      seenKey(opts.prefix, signal.traderId, signal.signalId),
-      stream,
+      partitions.seen(part, signal.traderId, signal.signalId),
+      partitions.stream(part),
       opts.seenTtlMs,
       'm',
       entry,
     );
 
+  /** The entry ids added (null where a partition's seen key held it already); the first is what the ack names. */
+  const addTo = async (parts: readonly number[], signal: TraderSignal, entry: string) => {
+    const ids = await Promise.all(parts.map((part) => addToStream(part, signal, entry)));
+    return ids.find((id) => id !== null) ?? null;
+  };
+
   const store = async (signal: TraderSignal, receivedMs: number, source: SignalSource): Promise<Accepted> => {
     const key = signalKeyOf(signal.traderId, signal.signalId);
     const entry = encodeSignalEntry({ signal, receivedMs, source })[1] as string;
+    const payload = JSON.stringify(signal);
+    // one row per partition, in one statement: all of them or none
     const [inserted] = await opts.pool.query<ResultSetHeader>(
-      'INSERT IGNORE INTO copy_signal (signal_key, trader_id, payload, entry, received_ms) VALUES (?, ?, ?, ?, ?)',
-      [key, signal.traderId, JSON.stringify(signal), entry, receivedMs],
+      'INSERT IGNORE INTO copy_signal (signal_key, part, trader_id, payload, entry, received_ms) VALUES ?',
+      [partitions.all().map((part) => [key, part, signal.traderId, payload, entry, receivedMs])],
     );
-    if (inserted.affectedRows === 1) {
-      const entryId = await addToStream(signal, entry);
+    if (inserted.affectedRows > 0) {
+      const entryId = await addTo(partitions.all(), signal, entry);
       return { duplicate: entryId === null, stale: false, entryId };
     }
-    // a duplicate (rare): queued again only if its fan-out is not recorded and Redis forgot it
-    const [[row]] = await opts.pool.query<RowDataPacket[]>(
-      'SELECT entry, done_ms FROM copy_signal WHERE signal_key=?',
+    // a duplicate (rare): queued again where its fan-out is not recorded and Redis forgot it
+    const [rows] = await opts.pool.query<RowDataPacket[]>(
+      'SELECT part, entry FROM copy_signal WHERE signal_key=? AND done_ms IS NULL',
       [key],
     );
-    if (row && row.done_ms === null && typeof row.entry === 'string') {
-      const entryId = await addToStream(signal, row.entry);
+    const open = rows.filter((r) => typeof r.entry === 'string' && Number(r.part) < partitions.parts);
+    if (open.length > 0) {
+      const entryId = await addTo(
+        open.map((r) => Number(r.part)),
+        signal,
+        open[0]?.entry as string,
+      );
       return { duplicate: true, stale: false, entryId };
     }
     return DUPLICATE;

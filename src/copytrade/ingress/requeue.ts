@@ -6,7 +6,8 @@ import { ensureGroup } from '../../infra/stream-consumer.js';
 import { LIQUIDATION_ACCEPT_PREFIX, liquidationAcceptKey } from '../domain/liquidation.js';
 import { signalKeyOf } from '../fanout/fanout.js';
 import { FANOUT_GROUP } from '../fanout/fanout-worker.js';
-import { decodeCopyEntry, decodeSignalEntry, seenKey, signalStreamKey } from './codec.js';
+import { decodeCopyEntry, decodeSignalEntry } from './codec.js';
+import { PartitionStreams } from './partition-streams.js';
 import { decodeLiquidationEntry } from './risk-events.js';
 import { liquidationSeenKey } from './risk-intake.js';
 
@@ -36,6 +37,9 @@ export interface RequeueOptions {
   readonly consumer: string;
   readonly seenTtlMs: number;
   readonly logger: Logger;
+  /** the partition whose rows and stream are checked, of how many (TF_COPY_PARTITIONS); 0 of 1 by default */
+  readonly part?: number;
+  readonly parts?: number;
 }
 
 const PAGE = 500;
@@ -43,7 +47,9 @@ const PAGE = 500;
 /** Returns how many signals were queued again. */
 export async function requeueAccepted(opts: RequeueOptions): Promise<number> {
   const redis = opts.redis as RedisClient & AcceptScript;
-  const stream = signalStreamKey(opts.prefix);
+  const part = opts.part ?? 0;
+  const partitions = new PartitionStreams(opts.prefix, opts.parts ?? 1);
+  const stream = partitions.stream(part);
   const inStream = new Set<string>();
   for (let from = '-'; ; ) {
     const page = await redis.xrange(stream, from, '+', 'COUNT', PAGE);
@@ -58,8 +64,8 @@ export async function requeueAccepted(opts: RequeueOptions): Promise<number> {
   let requeued = 0;
   for (let afterSeq = 0; ; ) {
     const [rows] = await opts.pool.query<RowDataPacket[]>(
-      'SELECT seq, signal_key, entry FROM copy_signal WHERE done_ms IS NULL AND entry IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?',
-      [afterSeq, PAGE],
+      'SELECT seq, signal_key, entry FROM copy_signal WHERE done_ms IS NULL AND entry IS NOT NULL AND part=? AND seq > ? ORDER BY seq LIMIT ?',
+      [part, afterSeq, PAGE],
     );
     for (const r of rows) {
       afterSeq = Number(r.seq);
@@ -74,7 +80,11 @@ export async function requeueAccepted(opts: RequeueOptions): Promise<number> {
           );
           continue;
         }
-        const seen = liquidationSeenKey(opts.prefix, l.liquidation.account, l.liquidation.fillId);
+        const seen = liquidationSeenKey(
+          partitions.prefixOf(part),
+          l.liquidation.account,
+          l.liquidation.fillId,
+        );
         await redis.del(seen);
         await redis.signalAccept(seen, stream, opts.seenTtlMs, 'l', r.entry);
         requeued++;
@@ -88,7 +98,7 @@ export async function requeueAccepted(opts: RequeueOptions): Promise<number> {
         );
         continue;
       }
-      const seen = seenKey(opts.prefix, e.signal.traderId, e.signal.signalId);
+      const seen = partitions.seen(part, e.signal.traderId, e.signal.signalId);
       // the seen key may have outlived the entry; the row says it is not done
       await redis.del(seen);
       await redis.signalAccept(seen, stream, opts.seenTtlMs, 'm', r.entry);

@@ -28,6 +28,8 @@ export interface CopyIngressOptions {
   readonly attempts?: AttemptLimiter;
   /** how long a signal id is remembered; must exceed maxSkewMs */
   readonly seenTtlMs: number;
+  /** TF_COPY_PARTITIONS: each signal goes to every partition's stream (accept.ts) */
+  readonly parts?: number;
   readonly frameMaxBytes: number;
   readonly maxSkewMs: number;
   /**
@@ -69,6 +71,7 @@ export async function startCopyIngress(opts: CopyIngressOptions): Promise<CopyIn
     prefix: opts.prefix,
     seenTtlMs: opts.seenTtlMs,
     maxSkewMs: opts.maxSkewMs,
+    parts: opts.parts ?? 1,
   });
 
   // 2. the lead table, kept fresh: a frame and a fill are each checked against their lead

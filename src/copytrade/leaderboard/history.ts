@@ -160,7 +160,7 @@ async function accountHistories(
 /** The lead's signals in acceptance order (close-out rows of the same trader are not signals). */
 async function signalsOf(pool: Pool, traderId: string): Promise<TraderSignal[]> {
   const [rows] = await pool.query<RowDataPacket[]>(
-    'SELECT payload FROM copy_signal WHERE trader_id=? AND done_ms IS NOT NULL ORDER BY seq',
+    'SELECT payload FROM copy_signal WHERE trader_id=? AND part=0 AND done_ms IS NOT NULL ORDER BY seq',
     [traderId],
   );
   const out: TraderSignal[] = [];

@@ -3,7 +3,8 @@ import type { Pool } from '../../infra/mysql/client.js';
 import type { RedisClient } from '../../infra/redis.js';
 import { copierChanged, type PublishCopyChanges } from '../copy-changes.js';
 import { TRIGGER_NAMES, type Trigger } from '../domain/stops.js';
-import { encodeCloseOutEntry, signalStreamKey } from '../ingress/codec.js';
+import { encodeCloseOutEntry } from '../ingress/codec.js';
+import { PartitionStreams } from '../ingress/partition-streams.js';
 import { type NoticePusher, notify } from '../notices/notices.js';
 import type { StopActions } from './stop-watcher.js';
 
@@ -24,8 +25,11 @@ export function stopActions(deps: {
   /** resolves once the book holds the copier's follows as MySQL has them */
   reloadCopier: (copierId: string) => Promise<void>;
   push: NoticePusher;
+  /** where a copier's close-out goes: its partition's stream (one partition unless given) */
+  partitions?: PartitionStreams;
 }): StopActions {
   const { pool, redis, prefix } = deps;
+  const partitions = deps.partitions ?? new PartitionStreams(prefix);
   return {
     async fire(t: Trigger) {
       if (t.pause) {
@@ -61,7 +65,7 @@ export function stopActions(deps: {
         requestedMs: Date.now(),
         ...(t.slice === undefined ? {} : { slice: t.slice }),
       };
-      await redis.xadd(signalStreamKey(prefix), '*', ...encodeCloseOutEntry(request));
+      await redis.xadd(partitions.copierStream(t.copierId), '*', ...encodeCloseOutEntry(request));
     },
 
     async dayBases(day, now) {

@@ -6,6 +6,7 @@ import {
   int,
   mysqlTable,
   primaryKey,
+  smallint,
   text,
   varbinary,
   varchar,
@@ -92,7 +93,12 @@ export const copyFollowRefusal = mysqlTable(
 export const copySignal = mysqlTable(
   'copy_signal',
   {
-    signalKey: id('signal_key', 160).primaryKey(),
+    signalKey: id('signal_key', 160),
+    /**
+     * the fan-out partition the row is of (domain/partition.ts): with TF_COPY_PARTITIONS = P
+     * > 1 a signal is accepted as P rows, one per partition, each done on its own; 0 with P = 1
+     */
+    part: smallint('part', { unsigned: true }).notNull().default(0),
     traderId: id('trader_id'),
     payload: text('payload').notNull(),
     /** the stream entry's field `m` as accepted (codec.ts); null for rows the fan-out wrote */
@@ -111,6 +117,7 @@ export const copySignal = mysqlTable(
     outcome: varchar('outcome', { length: 16 }),
   },
   (t) => [
+    primaryKey({ columns: [t.signalKey, t.part] }),
     index('copy_signal_open').on(t.doneMs, t.seq),
     // a lead's signals (the leaderboard recomputes a lead from them)
     index('copy_signal_trader').on(t.traderId, t.seq),
