@@ -144,8 +144,8 @@ export async function startCopyEngine(
     const loader = new BookLoader(pool, exchange, book, log, owns);
     await loader.all();
     if (part !== null) {
-      metrics?.watchBook(() => book.size());
-      started.push(() => metrics?.watchBook(null));
+      metrics?.watchBook(() => book.size(), `p${part}`);
+      started.push(() => metrics?.watchBook(null, `p${part}`));
     }
     const prices = new Map<string, string>();
     const refreshPrices = async () => {

@@ -34,7 +34,8 @@ const SECONDS = [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 
  */
 export class CopyMetrics implements FanoutObserver {
   readonly registry = new Registry();
-  private book: (() => BookSize) | null = null;
+  /** the books of the engines running in this process (one, or one per fan-out partition held) */
+  private readonly books = new Map<string, () => BookSize>();
   private readonly latency = new Histogram({
     name: 'tradeflow_copy_fanout_duration_seconds',
     help: "signal received to its last copier's order recorded",
@@ -78,7 +79,9 @@ export class CopyMetrics implements FanoutObserver {
         help: `${part} in the fan-out's book (0 on a standby)`,
         registers: [this.registry],
         collect(this: Gauge) {
-          this.set(self.book?.()[part] ?? 0);
+          let n = 0;
+          for (const size of self.books.values()) n += size()[part];
+          this.set(n);
         },
       });
     }
@@ -106,9 +109,13 @@ export class CopyMetrics implements FanoutObserver {
     }
   }
 
-  /** The engine's book while it runs, null once it stopped. */
-  watchBook(size: (() => BookSize) | null): void {
-    this.book = size;
+  /**
+   * The engine's book while it runs, null once it stopped; `key` tells the books of a
+   * process's partitions apart (the gauges are their sum: each holds its own copiers).
+   */
+  watchBook(size: (() => BookSize) | null, key = 'book'): void {
+    if (size) this.books.set(key, size);
+    else this.books.delete(key);
   }
 
   /** The role's token while this process holds it, null when it does not. */

@@ -195,7 +195,12 @@ export class PartitionedCopy {
 export async function partitionScenario(copy: PartitionedCopy, check: () => Promise<void> = async () => {}) {
   const a = await copy.spawn();
   const b = await copy.spawn();
-  const holders = await copy.settled([a, b]);
+  const holders = await copy.settled([a, b]).catch((err: Error) => {
+    // what the processes said is the likeliest reason
+    throw new Error(
+      `${err.message}\n${[a, b].map((p) => `${p.child.stdout.slice(-1500)}${p.child.stderr.slice(-1500)}`).join('\n---\n')}`,
+    );
+  });
   const socket = await copy.socket();
   try {
     await copy.send(socket, 'o1');

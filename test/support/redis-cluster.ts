@@ -85,6 +85,26 @@ export class RedisCluster {
   }
 }
 
+/** The port of the master that holds `key`'s slot (CLUSTER KEYSLOT, then the slot ranges of CLUSTER NODES). */
+export function masterOf(cluster: RedisCluster, key: string): number {
+  const port = cluster.ports[0] as number;
+  const slot = Number(cli(port, 'CLUSTER', 'KEYSLOT', key));
+  for (const line of cli(port, 'CLUSTER', 'NODES').split('\n')) {
+    const f = line.trim().split(' ');
+    if (!f[2]?.includes('master')) continue;
+    for (const range of f.slice(8)) {
+      const [lo, hi = lo] = range.split('-').map(Number);
+      if (lo !== undefined && hi !== undefined && slot >= lo && slot <= hi) {
+        return Number((f[1] as string).split('@')[0]?.split(':')[1]);
+      }
+    }
+  }
+  throw new Error(`no master holds slot ${slot}`);
+}
+
+/** Whether the node on `port` answers that it holds `key` (EXISTS there, no redirection). */
+export const nodeHolds = (port: number, key: string): boolean => cli(port, 'EXISTS', key) === '1';
+
 function cli(port: number, ...args: string[]): string {
   const r = spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 5_000 });
   return (r.stdout ?? '').trim();
