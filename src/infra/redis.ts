@@ -63,9 +63,11 @@ export async function scanKeys(redis: RedisConnection, pattern: string): Promise
   return found;
 }
 
-/** Deletes every key under `prefix:` (SCAN, not KEYS: the server may be shared); returns how many. */
+/** Deletes every key under `prefix:` and of its copy partitions (SCAN, not KEYS: the server may be shared); returns how many. */
 export async function deleteKeys(redis: RedisConnection, prefix: string): Promise<number> {
-  const keys = await scanKeys(redis, `${prefix}:*`);
+  // with the copy fan-out's partitions (copytrade/domain/partition.ts), theirs too: `{<bare prefix>-p<n>}:…`
+  const bare = prefix.startsWith('{') && prefix.endsWith('}') ? prefix.slice(1, -1) : prefix;
+  const keys = [...(await scanKeys(redis, `${prefix}:*`)), ...(await scanKeys(redis, `{${bare}-p*}:*`))];
   let n = 0;
   // one DEL a key: a cluster refuses a DEL of keys in several slots
   if (redis instanceof Cluster) for (const key of keys) n += await redis.del(key);

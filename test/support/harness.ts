@@ -6,7 +6,6 @@ import mysql from 'mysql2/promise';
 import { createSimAdmin, type FaultSettings, type SimAdmin } from '../../src/clients/sim-admin.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { copyChangePublisher } from '../../src/copytrade/copy-changes.js';
-import { barePrefix } from '../../src/copytrade/domain/partition.js';
 import { createPool, type Pool } from '../../src/infra/mysql/client.js';
 import { migrateDatabase } from '../../src/infra/mysql/migrate.js';
 import { connectRedis, deleteKeys, type RedisConnection } from '../../src/infra/redis.js';
@@ -148,8 +147,6 @@ export class TestWorld {
     const redis = connectRedis(this.env.TF_REDIS_URL as string);
     try {
       await deleteKeys(redis, this.config.redisPrefix);
-      // the fan-out partitions' keys (TF_COPY_PARTITIONS > 1): `{<bare prefix>-p<n>}:…`
-      await deleteKeys(redis, `{${barePrefix(this.config.redisPrefix)}-p*}`);
     } finally {
       redis.disconnect();
     }
