@@ -15,6 +15,10 @@ import { PartitionStreams } from './partition-streams.js';
  * 2. a new one is added to `{prefix}:copy:signals` with its seen key (one Lua call,
  *    redis/signal-accept-2.lua); only then is it acknowledged.
  *
+ * With TF_COPY_PARTITIONS = P > 1 the signal is P rows (one per partition, in one INSERT)
+ * and P entries, each partition's with a seen key beside its stream
+ * (partition-streams.ts); each partition marks its row done.
+ *
  * A signal MySQL already holds is a duplicate; if its fan-out is not recorded and Redis no
  * longer remembers it (the add failed, or Redis lost it) it is added again from the stored
  * entry. A trader's signals are accepted one after the other, so the stream and the
