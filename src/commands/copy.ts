@@ -31,7 +31,7 @@ export const run: Run = async (_args, { config, log }) => {
   const consumer = copyConsumerName();
   const redis = createRedis(config.redisUrl, { name: `tf-copy-role-${consumer}` });
   const pool = createPool(config.mysqlUrl, config.engineDb, { connections: 2 });
-  const metrics = new CopyMetrics(redis, config.redisPrefix);
+  const metrics = new CopyMetrics(redis, config.redisPrefix, config.copyPartitions);
   let engine: Promise<CopyEngine | null> = Promise.resolve(null);
   let running = false;
   // once stopped, never started again: this process is on its way out

@@ -4,7 +4,7 @@ import { fieldMap, type RedisClient } from '../infra/redis.js';
 import type { BatchRecord } from './fanout/copy-store.js';
 import type { FanoutResult } from './fanout/fanout.js';
 import { FANOUT_GROUP } from './fanout/fanout-worker.js';
-import { signalStreamKey } from './ingress/codec.js';
+import { PartitionStreams } from './ingress/partition-streams.js';
 
 /** What the book holds, read at scrape time. */
 export interface BookSize {
@@ -71,7 +71,8 @@ export class CopyMetrics implements FanoutObserver {
     registers: [this.registry],
   });
 
-  constructor(redis: RedisClient, prefix: string) {
+  /** `parts`: TF_COPY_PARTITIONS; the stream gauges are the sums over every partition's stream */
+  constructor(redis: RedisClient, prefix: string, parts = 1) {
     const self = this;
     for (const part of ['leads', 'follows', 'copiers'] as const) {
       new Gauge({
@@ -85,14 +86,20 @@ export class CopyMetrics implements FanoutObserver {
         },
       });
     }
-    // one XINFO per scrape fills both
+    // one XINFO a partition per scrape fills both
+    const partitions = new PartitionStreams(prefix, parts);
     const read = sharedRead(async () => {
-      const groups = (await redis.xinfo('GROUPS', signalStreamKey(prefix)).catch(() => [])) as (
-        | string
-        | number
-      )[][];
-      const g = groups.map(fieldMap).find((f) => f.name === FANOUT_GROUP);
-      return { lag: Number(g?.lag ?? 0), pending: Number(g?.pending ?? 0) };
+      const out = { lag: 0, pending: 0 };
+      for (const part of partitions.all()) {
+        const groups = (await redis.xinfo('GROUPS', partitions.stream(part)).catch(() => [])) as (
+          | string
+          | number
+        )[][];
+        const g = groups.map(fieldMap).find((f) => f.name === FANOUT_GROUP);
+        out.lag += Number(g?.lag ?? 0);
+        out.pending += Number(g?.pending ?? 0);
+      }
+      return out;
     });
     for (const [field, help] of [
       ['lag', 'entries of copy:signals not yet delivered to the fan-out'],
