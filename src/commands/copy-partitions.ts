@@ -38,7 +38,8 @@ export class CopyPartitions {
   private readonly roles = new Map<number, Coordinator>();
   private readonly engines = new Map<number, Promise<CopyEngine | null>>();
   private readonly restarting = new Set<number>();
-  private claiming = 0;
+  /** the partitions' attempts to take their locks, one at a time (so two cannot both take the last place) */
+  private turn: Promise<unknown> = Promise.resolve();
   private limit = 1;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -128,14 +129,11 @@ export class CopyPartitions {
         role: partitionRole(part),
         ttlMs,
         holder: consumer,
-        // attempts counted as they start: two partitions' ticks cannot both take the last place
-        mayAcquire: () => {
-          if (this.stopped || this.held().length + this.claiming >= this.limit) return false;
-          this.claiming++;
-          return true;
-        },
-        attempted: () => {
-          this.claiming--;
+        mayAcquire: () => !this.stopped && this.held().length < this.limit,
+        inTurn: (attempt) => {
+          const next = this.turn.then(attempt);
+          this.turn = next.catch(() => undefined);
+          return next;
         },
       },
       {

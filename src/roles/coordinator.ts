@@ -13,11 +13,12 @@ export interface CoordinatorOptions {
   holder: string;
   /**
    * asked before each attempt to take the lock (never while it is held): false skips the
-   * attempt. With `attempted`, called once the attempt is over (taken or not), a caller
-   * holding several roles counts the attempts under way (copy partitions: at most so many each).
+   * attempt. With `inTurn`, which runs the attempts of several roles one at a time, a process
+   * holds at most so many of them (copy partitions): each attempt is asked after the
+   * previous one is over, taken or not.
    */
   mayAcquire?: () => boolean;
-  attempted?: () => void;
+  inTurn?: (attempt: () => Promise<void>) => Promise<void>;
 }
 
 export interface CoordinatorWork {
@@ -117,12 +118,11 @@ export class Coordinator {
       }
       return;
     }
-    if (this.opts.mayAcquire && !this.opts.mayAcquire()) return;
-    try {
+    const attempt = async () => {
+      if (this.opts.mayAcquire && !this.opts.mayAcquire()) return;
       await this.acquire();
-    } finally {
-      this.opts.attempted?.();
-    }
+    };
+    await (this.opts.inTurn ? this.opts.inTurn(attempt) : attempt());
   }
 
   private async acquire(): Promise<void> {

@@ -22,8 +22,9 @@ describe('the copy fan-out over two partitions on a Redis Cluster of three maste
       if (masterOf(cluster, streams.stream(0)) !== masterOf(cluster, streams.stream(1))) break;
     }
     copy.ingress = await freePort();
+    copy.api = await freePort();
     await world.setUp({
-      ...PartitionedCopy.env(copy.ingress),
+      ...PartitionedCopy.env(copy.ingress, copy.api),
       TF_REDIS_URL: cluster.url,
       TF_REDIS_PREFIX: prefix,
     });

@@ -8,7 +8,8 @@ describe('the copy fan-out over two partitions, two `tradeflow copy` processes',
 
   before(async () => {
     copy.ingress = await freePort();
-    await world.setUp(PartitionedCopy.env(copy.ingress));
+    copy.api = await freePort();
+    await world.setUp(PartitionedCopy.env(copy.ingress, copy.api));
     await copy.seed();
   });
   after(async () => {

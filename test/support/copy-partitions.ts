@@ -14,6 +14,7 @@ import {
   TraderSocket,
 } from '../../src/load/copy-world.js';
 import { type Child, freePort, type TestWorld, waitFor } from './harness.js';
+import { httpCall } from './http-call.js';
 
 /**
  * Two `tradeflow copy` processes over a fan-out of two partitions (TF_COPY_PARTITIONS=2),
@@ -35,17 +36,19 @@ export class PartitionedCopy {
   exchange!: ExchangeClient;
   admin!: SimAdmin;
   ingress = 0;
+  api = 0;
+  tokens = new Map<string, string>();
   trader!: { traderId: string; apiKey: string; secret: string };
   processes: Copy[] = [];
 
   constructor(readonly world: TestWorld) {}
 
   /** Extra settings the world is set up with. */
-  static env(ingress: number): Record<string, string> {
+  static env(ingress: number, api: number): Record<string, string> {
     return {
       TF_COPY_PARTITIONS: String(PARTS),
       TF_COPY_INGRESS_PORT: String(ingress),
-      TF_COPY_API_PORT: '0',
+      TF_COPY_API_PORT: String(api),
       TF_COORDINATOR_TTL_MS: String(TTL_MS),
       // several batches a partition (they go in parallel): the kill lands among them
       TF_COPY_BATCH_SIZE: '5',
@@ -57,7 +60,7 @@ export class PartitionedCopy {
     this.admin = await this.world.startSim();
     this.exchange = createExchangeClient(this.world.config.counterUrl);
     this.trader = await seedTrader(this.world.copyRows(), this.exchange, 'lead1');
-    await seedCopiers(
+    this.tokens = await seedCopiers(
       this.world.copyRows(),
       this.exchange,
       COPIERS.map((id) => ({ follow: follow(id, 'lead1'), usdt: '10000' })),
@@ -289,6 +292,27 @@ export async function partitionScenario(copy: PartitionedCopy, check: () => Prom
     await copy.send(socket, 'o3');
     await copy.done('o3@lead1');
     await copy.ledgerClean(before + 2 * COPIERS.length);
+    await copy.positionsMatchSlices();
+
+    // a copier's close-out goes to its own partition only: one copy_signal row, of that partition
+    const closed = COPIERS[0] as string;
+    const answer = await httpCall(copy.api, {
+      method: 'DELETE',
+      path: '/follows/lead1?slices=close',
+      headers: { authorization: `Bearer ${copy.tokens.get(closed)}` },
+    });
+    assert.equal(answer.status, 200, answer.body);
+    const key = `stop/${String(answer.json?.requestId)}@lead1`;
+    await copy.done(key);
+    const [rows] = await copy.world.engineDb.query<RowDataPacket[]>(
+      'SELECT part FROM copy_signal WHERE signal_key=?',
+      [key],
+    );
+    assert.deepEqual(
+      rows.map((r) => Number(r.part)),
+      [partitionOf(closed, PARTS)],
+    );
+    assert.equal(await qtyOf(closed), 0);
     await copy.positionsMatchSlices();
   } finally {
     socket.close();
