@@ -5,6 +5,7 @@ import { type CopySettings, DEV_SECRET_KEY_HEX } from '../config.js';
 import type { Logger } from '../infra/log.js';
 import { createPool } from '../infra/mysql/client.js';
 import { createRedis } from '../infra/redis.js';
+import { Turns } from '../infra/turns.js';
 import { AttemptLimiter } from './api/attempt-limiter.js';
 import { CredentialCache, loadCredentials } from './api/credentials.js';
 import { FollowStore } from './api/follow-store.js';
@@ -17,6 +18,10 @@ import {
   copyChangePublisher,
   decodeCopyChange,
 } from './copy-changes.js';
+import { startDriftLoop } from './drift/drift-loop.js';
+import { DriftMetrics } from './drift/drift-metrics.js';
+import { DriftRepair } from './drift/drift-repair.js';
+import { DriftStore } from './drift/drift-store.js';
 import { CopierBook } from './fanout/book.js';
 import { BookLoader } from './fanout/book-loader.js';
 import { CopyStore } from './fanout/copy-store.js';
@@ -33,7 +38,7 @@ import type { CopyMetrics } from './metrics.js';
 import { copierNotices } from './notices/copier-notices.js';
 import type { Notice } from './notices/kinds.js';
 import { leadNotices } from './notices/lead-notices.js';
-import { noticeMessage, subscribeNotices } from './notices/notices.js';
+import { noticeMessage, notify, subscribeNotices } from './notices/notices.js';
 import { profitShareNotices } from './notices/profit-share-notices.js';
 import { profitShareCopierRoutes } from './profit-share/copier-routes.js';
 import { PairStore } from './profit-share/pair-store.js';
@@ -194,7 +199,16 @@ export async function startCopyEngine(
     const leaderboard = startLeaderboard(config, redis, exchange, log);
     started.push(() => leaderboard.stop());
     const observer = leaderboard.observe(metrics);
-    const worker = new FanoutWorker(redis, blocking, fanout, { prefix, consumer, holdsRole }, log, observer);
+    // the fan-out's entries and drift repairs (6) take turns: both move the book's slices
+    const turns = new Turns();
+    const worker = new FanoutWorker(
+      redis,
+      blocking,
+      fanout,
+      { prefix, consumer, holdsRole, turns },
+      log,
+      observer,
+    );
     // acked signals Redis lost, back in the stream before the fan-out reads it and before
     // the ingress adds anything after them
     await requeueAccepted({ redis, pool, prefix, consumer, seenTtlMs: config.copySeenTtlMs, logger: log });
@@ -279,6 +293,48 @@ export async function startCopyEngine(
       log,
     });
     started.push(() => api?.close());
+    // 6. drift repair: copiers against the exchange and their leads' signals, between signals;
+    // a whole round at once now (a takeover) and after the subscriber reconnects
+    if (config.copyDriftIntervalMs > 0) {
+      const driftExchange = createExchangeClient(config.exchangeUrl, {
+        timeoutMs: config.httpTimeoutMs,
+        connections: 2,
+      });
+      started.push(() => driftExchange.close());
+      const driftStore = new DriftStore(pool);
+      const driftMetrics = metrics ? new DriftMetrics(metrics.registry) : undefined;
+      const drift = startDriftLoop(
+        new DriftRepair({
+          book,
+          fanout,
+          exchange: driftExchange,
+          store: driftStore,
+          turns,
+          market: (instrument) => {
+            const price = prices.get(instrument);
+            if (!price) throw new Error(`no price for ${instrument}`);
+            return { price, feeRate: config.copyFeeRate };
+          },
+          lookbackMs: config.copyDriftLookbackMs,
+          notify: (userId, dedupKey, payload) =>
+            notify(apiPool, { userId, kind: 'drift', dedupKey, payload }, pushNotice),
+          observer: driftMetrics,
+          log,
+        }),
+        {
+          copierIds: () => book.copierIds(),
+          store: driftStore,
+          intervalMs: config.copyDriftIntervalMs,
+          batchSize: config.copyDriftBatch,
+          holdsRole,
+          unrepaired: (n) => driftMetrics?.unrepaired(n),
+        },
+        log,
+      );
+      started.push(() => drift.stop());
+      drift.kick();
+      subscriber.on('ready', () => drift.kick());
+    }
     log.info({ consumer, ingress: ingress.port, api: api.port }, 'copy engine started');
     return { ingressPort: ingress.port, apiPort: api.port, stop };
   }

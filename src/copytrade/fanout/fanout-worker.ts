@@ -1,6 +1,7 @@
 import type { Logger } from '../../infra/log.js';
 import type { RedisClient } from '../../infra/redis.js';
 import { type Handled, StreamConsumer, type StreamEntry } from '../../infra/stream-consumer.js';
+import type { Turns } from '../../infra/turns.js';
 import { decodeCopyEntry, signalDeadLetterKey, signalStreamKey } from '../ingress/codec.js';
 import type { FanoutObserver } from '../metrics.js';
 import { BadSignal, type Fanout } from './fanout.js';
@@ -24,7 +25,7 @@ export class FanoutWorker {
     /** a connection of its own: XREADGROUP BLOCK holds it */
     blocking: RedisClient,
     private readonly fanout: Fanout,
-    opts: { prefix: string; consumer: string; holdsRole?: () => boolean },
+    opts: { prefix: string; consumer: string; holdsRole?: () => boolean; turns?: Turns },
     log: Logger,
     private readonly observer?: FanoutObserver,
   ) {
@@ -36,7 +37,14 @@ export class FanoutWorker {
         deadLetterKey: signalDeadLetterKey(opts.prefix),
         mode: 'ordered',
       },
-      { redis, blocking, handle: (e) => this.handle(e), mayConsume: opts.holdsRole, log },
+      {
+        redis,
+        blocking,
+        // one entry at a time with the drift repairs (drift/), which move the same book
+        handle: (e) => (opts.turns ? opts.turns.run(() => this.handle(e)) : this.handle(e)),
+        mayConsume: opts.holdsRole,
+        log,
+      },
     );
   }
 

@@ -88,6 +88,23 @@ export interface RefundPayload {
   readonly refund: string;
 }
 
+/**
+ * Drift repair could not repair a copier's copy (src/copytrade/drift/): a missed open beyond
+ * its bound (`signalKey` set), or a position its slices do not add up to (`sliceQty`,
+ * `exchangeQty`).
+ */
+export interface DriftPayload {
+  readonly kind: string;
+  readonly driftKey: string;
+  readonly traderId: string | null;
+  readonly instrument: string;
+  readonly side: string;
+  readonly signalKey: string | null;
+  readonly sliceQty: string | null;
+  readonly exchangeQty: string | null;
+  readonly detail: string;
+}
+
 export interface NoticePayloads {
   copy: CopyPayload;
   skip: SkipPayload;
@@ -99,6 +116,7 @@ export interface NoticePayloads {
   withholding: WithholdingPayload;
   settlement: SettlementPayload;
   refund: RefundPayload;
+  drift: DriftPayload;
 }
 
 export type NoticeKind = keyof NoticePayloads;
@@ -114,6 +132,7 @@ export const NOTICE_KINDS: readonly NoticeKind[] = [
   'withholding',
   'settlement',
   'refund',
+  'drift',
 ];
 
 /** The kinds written as copy_notice rows (all but copies and skips, see above). */

@@ -1,0 +1,77 @@
+import type { Logger } from '../../infra/log.js';
+import type { DriftRepair } from './drift-repair.js';
+import type { DriftStore } from './drift-store.js';
+
+export interface DriftLoop {
+  /** a whole round at once, batch after batch (after a takeover, a reconnect) */
+  kick(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Drift repair, continuously: every `intervalMs` the next `batchSize` copiers of the book
+ * (all of them in turn, round after round), so the work per tick is bounded and the fan-out
+ * waits for at most one copier's repair between two signals. `kick` runs a whole round at
+ * once. Only while this process holds the fan-out role (the repairs write through its
+ * fan-out); a sweep that fails is logged and the next one goes on.
+ */
+export function startDriftLoop(
+  repair: DriftRepair,
+  opts: {
+    copierIds: () => string[];
+    store: DriftStore;
+    intervalMs: number;
+    batchSize: number;
+    holdsRole?: () => boolean;
+    /** after each sweep: the reports still open */
+    unrepaired?: (open: number) => void;
+  },
+  log: Logger,
+): DriftLoop {
+  let running = true;
+  let cursor = 0;
+  // batches left of a round asked for at once
+  let urgent = 0;
+  let wake: () => void = () => undefined;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  const loop = (async () => {
+    while (running) {
+      if (opts.holdsRole?.() !== false) {
+        try {
+          const ids = opts.copierIds().sort();
+          if (cursor >= ids.length) cursor = 0;
+          const batch = ids.slice(cursor, cursor + opts.batchSize);
+          cursor += batch.length;
+          if (batch.length > 0) await repair.sweep(batch);
+          opts.unrepaired?.(await opts.store.openCount());
+        } catch (err) {
+          log.error({ err }, 'drift sweep failed; the next goes on');
+        }
+      }
+      if (urgent > 0) urgent--;
+      if (running && urgent === 0) await sleep(opts.intervalMs);
+    }
+  })();
+
+  return {
+    kick() {
+      const copiers = opts.copierIds().length;
+      urgent = Math.max(1, Math.ceil(copiers / opts.batchSize));
+      cursor = 0;
+      wake();
+    },
+    async stop() {
+      running = false;
+      wake();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,265 @@
+import { createHash } from 'node:crypto';
+import type { FilledOrder, PositionsView } from '../../clients/exchange-wire.js';
+import type { Logger } from '../../infra/log.js';
+import type { Turns } from '../../infra/turns.js';
+import { clientOrderId } from '../domain/copy-order.js';
+import {
+  type DriftKind,
+  type PositionDrift,
+  planRepair,
+  positionDrifts,
+  type RepairOutcome,
+  repairKey,
+  signalDrift,
+} from '../domain/drift.js';
+import type { FollowSettings, PositionMode } from '../domain/settings.js';
+import type { Market } from '../domain/sizing.js';
+import type { Slice } from '../domain/slices.js';
+import type { CopierBook, CopierEntry } from '../fanout/book.js';
+import { type Fanout, orderOfFill } from '../fanout/fanout.js';
+import type { DriftPayload } from '../notices/kinds.js';
+import type { DriftStore, SignalCandidate } from './drift-store.js';
+
+/** What drift repair needs of the exchange: what it holds under a client order id, and positions. */
+export interface DriftExchange {
+  lookupOrders(refs: readonly { account: string; clientOrderId: string }[]): Promise<(FilledOrder | null)[]>;
+  positions(account: string): Promise<PositionsView>;
+}
+
+/** What drift repair tells (metrics). */
+export interface DriftObserver {
+  /** a drift acted on: its kind and what became of it */
+  repaired(kind: DriftKind, outcome: RepairOutcome | 'placed' | 'recorded' | 'reported'): void;
+  /** the reports open after a sweep */
+  unrepaired(open: number): void;
+}
+
+/** A drift the copier (or an operator) must be told of: written once per report (notices.ts). */
+export type DriftNotify = (copierId: string, dedupKey: string, payload: DriftPayload) => Promise<unknown>;
+
+const KEPT = 'kept/';
+
+/**
+ * Drift repair of one copier at a time (domain/drift.ts says what is a drift and what is
+ * done about it). A sweep of a batch first looks without holding anything: the signals
+ * whose copy for a copier drifted (MySQL) and its positions against its slices. Only a
+ * copier with something to look at gets a turn (Turns, shared with the fan-out: no signal
+ * is being fanned out meanwhile), in which everything is read again and repaired through
+ * the fan-out's own order path (Fanout.recordRepair), so that what the first look saw with
+ * a signal's fills in flight is not acted on.
+ */
+export class DriftRepair {
+  constructor(
+    private readonly deps: {
+      book: CopierBook;
+      fanout: Fanout;
+      exchange: DriftExchange;
+      store: DriftStore;
+      turns: Turns;
+      market: (instrument: string) => Market;
+      /** signals older than this are not looked at again */
+      lookbackMs: number;
+      notify?: DriftNotify;
+      observer?: DriftObserver;
+      log: Logger;
+    },
+  ) {}
+
+  /** Looks at a batch of copiers and repairs, each in its turn, those that drifted. */
+  async sweep(copierIds: readonly string[]): Promise<void> {
+    const { store, turns, log } = this.deps;
+    const since = Date.now() - this.deps.lookbackMs;
+    const candidates = new Set((await store.candidates(copierIds, since)).map((c) => c.copierId));
+    const reported = await store.withOpenPositionReports(copierIds);
+    const followed = await store.followed(copierIds);
+    for (const copierId of copierIds) {
+      let look = candidates.has(copierId) || reported.has(copierId);
+      if (!look) {
+        try {
+          look = (await this.positionDrifts(copierId, followed.get(copierId) ?? [])).length > 0;
+        } catch (err) {
+          log.warn({ err, copierId }, 'drift: positions not read');
+          continue;
+        }
+      }
+      if (!look) continue;
+      try {
+        await turns.run(() => this.repairCopier(copierId));
+      } catch (err) {
+        log.error({ err, copierId }, 'drift repair of a copier failed; tried again next sweep');
+      }
+    }
+  }
+
+  /** In the fan-out's turn: the copier's lost or partial copies repaired, then its positions compared. */
+  async repairCopier(copierId: string): Promise<void> {
+    const since = Date.now() - this.deps.lookbackMs;
+    for (const c of await this.deps.store.candidates([copierId], since)) await this.repairSignal(c);
+    await this.comparePositions(copierId);
+  }
+
+  private async repairSignal(c: SignalCandidate): Promise<void> {
+    const { book, fanout, exchange, store, log, observer } = this.deps;
+    const s = c.signal;
+    const kind = signalDrift(s, c.record);
+    if (kind === null) return;
+    const copier = book.copier(c.copierId);
+    const follow = book.followOf(s.traderId, c.copierId);
+    const lead = book.leadOf(s.traderId);
+    const rules = book.rulesOf(s.instrument);
+    if (!copier || !follow || !lead || !rules) {
+      log.warn(
+        { signalKey: c.signalKey, copierId: c.copierId },
+        'drift: copier, follow, lead or rules not in the book',
+      );
+      return;
+    }
+    const key = repairKey(c.signalKey);
+    const account = accountOf(copier, follow);
+    const originalId = clientOrderId(c.signalKey, c.copierId);
+    const repairId = clientOrderId(key, c.copierId);
+    // before anything is placed: what the exchange holds under the signal's own id, and the repair's
+    const [original, placed] = await exchange.lookupOrders([
+      { account, clientOrderId: originalId },
+      { account, clientOrderId: repairId },
+    ]);
+    const share = lead.profitShareRatio;
+    if (kind !== 'partial-fill' && original) {
+      // the exchange filled the copy and tradeflow never recorded it: recorded now, nothing placed
+      const under = (await store.hasRecord(c.copierId, c.signalKey)) ? key : c.signalKey;
+      const order = orderOfFill(s, under, follow, original);
+      await fanout.recordRepair(under, [order], [], new Map([[originalId, original]]), share, s.price);
+      observer?.repaired('unrecorded-fill', 'recorded');
+      return;
+    }
+    if (placed) {
+      // placed by an earlier repair that did not live to record it (a crash): recorded, not placed again
+      const order = orderOfFill(s, key, follow, placed);
+      await fanout.recordRepair(key, [order], [], new Map([[repairId, placed]]), share, s.price);
+      observer?.repaired(kind, 'recorded');
+      return;
+    }
+    if (kind === 'partial-fill' && !original) {
+      log.warn(
+        { signalKey: c.signalKey, copierId: c.copierId },
+        'drift: a partial fill the exchange does not hold',
+      );
+      return;
+    }
+    const plan = planRepair({
+      kind,
+      signal: s,
+      lead,
+      rules,
+      market: this.deps.market(s.instrument),
+      follow,
+      account: book.snapshot(copier),
+      slices: copier.slices,
+      remainder: original?.remainingQty,
+      superseded: kind === 'missed-open' ? await store.closedSince(s, c.seq) : false,
+    });
+    if (plan.action === 'order') {
+      await fanout.recordRepair(key, [plan.order], [], new Map(), share, s.price);
+      observer?.repaired(kind, 'placed');
+      return;
+    }
+    await fanout.recordRepair(key, [], [plan.skip], new Map(), share, s.price);
+    observer?.repaired(kind, plan.outcome);
+    if (plan.report) {
+      await this.report(c.copierId, {
+        kind,
+        driftKey: key,
+        traderId: s.traderId,
+        instrument: s.instrument,
+        side: s.side,
+        signalKey: c.signalKey,
+        sliceQty: null,
+        exchangeQty: null,
+        detail: plan.skip.detail,
+      });
+      observer?.repaired(kind, 'reported');
+    }
+  }
+
+  /** The copier's slices against its exchange positions: what does not add up is reported until it does. */
+  private async comparePositions(copierId: string): Promise<void> {
+    const { store } = this.deps;
+    const traders = (await store.followed([copierId])).get(copierId) ?? [];
+    const still: string[] = [];
+    for (const { key, drift } of await this.positionDrifts(copierId, traders)) {
+      still.push(key);
+      await this.report(copierId, {
+        kind: 'position-mismatch',
+        driftKey: key,
+        traderId: null,
+        instrument: drift.instrument,
+        side: drift.side,
+        signalKey: null,
+        sliceQty: drift.sliceQty,
+        exchangeQty: drift.exchangeQty,
+        detail: `slices ${drift.sliceQty}, exchange ${drift.exchangeQty} (${drift.side}): changed outside tradeflow or not explained by a signal`,
+      });
+      this.deps.observer?.repaired('position-mismatch', 'reported');
+    }
+    await store.resolvePositions(copierId, still);
+  }
+
+  /** Per exchange account the copier's follows use: where its slices and its positions part. */
+  private async positionDrifts(
+    copierId: string,
+    traders: readonly string[],
+  ): Promise<{ key: string; drift: PositionDrift }[]> {
+    const { book, exchange } = this.deps;
+    const copier = book.copier(copierId);
+    if (!copier) return [];
+    const accounts = new Map<string, { mode: PositionMode; traders: Set<string> }>();
+    for (const traderId of traders) {
+      const follow = book.followOf(traderId, copierId);
+      if (!follow) continue;
+      const account = accountOf(copier, follow);
+      const a = accounts.get(account) ?? { mode: follow.positionMode, traders: new Set<string>() };
+      a.traders.add(traderId);
+      accounts.set(account, a);
+    }
+    const out: { key: string; drift: PositionDrift }[] = [];
+    for (const [account, { mode, traders: of }] of accounts) {
+      const slices = copier.slices.filter((s) => of.has(traderOf(s)));
+      const held = (await exchange.positions(account)).positions;
+      for (const drift of positionDrifts(mode, slices, held)) {
+        const at = account === copier.accountId ? '' : `@${account}`;
+        out.push({ key: `position/${drift.instrument}/${drift.side}${at}`, drift });
+      }
+    }
+    return out;
+  }
+
+  private async report(copierId: string, p: DriftPayload): Promise<void> {
+    const firstMs = await this.deps.store.report({
+      copierId,
+      driftKey: p.driftKey,
+      kind: p.kind,
+      traderId: p.traderId,
+      instrument: p.instrument,
+      side: p.side,
+      sliceQty: p.sliceQty,
+      exchangeQty: p.exchangeQty,
+      detail: p.detail,
+    });
+    // once per report: the same report seen again each sweep is one notice
+    const raw = `drift:${copierId}:${p.driftKey}:${firstMs}`;
+    const dedupKey =
+      raw.length <= 255 ? raw : `drift:h:${createHash('sha256').update(raw).digest('base64url')}`;
+    await this.deps.notify?.(copierId, dedupKey, p);
+  }
+}
+
+/** The exchange account a follow's orders go to (as the fan-out names it). */
+function accountOf(copier: CopierEntry, follow: FollowSettings): string {
+  return follow.account.type === 'main'
+    ? copier.accountId
+    : `${copier.accountId}/${follow.account.subAccount}`;
+}
+
+/** The trader whose follow a slice belongs to (a kept slice: the trader it was kept from). */
+const traderOf = (s: Slice): string =>
+  s.traderId.startsWith(KEPT) ? s.traderId.slice(KEPT.length) : s.traderId;
