@@ -38,6 +38,8 @@ export interface DriftObserver {
 export type DriftNotify = (copierId: string, dedupKey: string, payload: DriftPayload) => Promise<unknown>;
 
 const KEPT = 'kept/';
+/** signals finished this close to a look may not have been visible to it: looked at again */
+const SETTLE_SLACK_MS = 5000;
 
 /**
  * Drift repair of one copier at a time (domain/drift.ts says what is a drift and what is
@@ -65,11 +67,22 @@ export class DriftRepair {
     },
   ) {}
 
+  /**
+   * Per copier, the time from which finished signals are looked at again: what finished
+   * before its last settled look has its fill, its skip or its repair, and a signal's
+   * records never go away. Empty at start (a new holder looks over the whole lookback once);
+   * a copier whose look left something unsettled keeps its time.
+   */
+  private readonly settledUntil = new Map<string, number>();
+
   /** Looks at a batch of copiers and repairs, each in its turn, those that drifted. */
   async sweep(copierIds: readonly string[]): Promise<void> {
     const { store, turns, log } = this.deps;
+    // a signal finishing while this look runs is looked at again next time
+    const settled = Date.now() - SETTLE_SLACK_MS;
     const since = Date.now() - this.deps.lookbackMs;
-    const candidates = new Set((await store.candidates(copierIds, since)).map((c) => c.copierId));
+    const doneSince = Math.min(...copierIds.map((c) => this.settledUntil.get(c) ?? 0));
+    const candidates = new Set((await store.candidates(copierIds, since, doneSince)).map((c) => c.copierId));
     const reported = await store.withOpenPositionReports(copierIds);
     const followed = await store.followed(copierIds);
     for (const copierId of copierIds) {
@@ -82,27 +95,39 @@ export class DriftRepair {
           continue;
         }
       }
-      if (!look) continue;
+      if (!look) {
+        this.settledUntil.set(copierId, settled);
+        continue;
+      }
       try {
-        await turns.run(() => this.repairCopier(copierId));
+        if (await turns.run(() => this.repairCopier(copierId))) this.settledUntil.set(copierId, settled);
       } catch (err) {
         log.error({ err, copierId }, 'drift repair of a copier failed; tried again next sweep');
       }
     }
   }
 
-  /** In the fan-out's turn: the copier's lost or partial copies repaired, then its positions compared. */
-  async repairCopier(copierId: string): Promise<void> {
+  /**
+   * In the fan-out's turn: the copier's lost or partial copies repaired, then its positions
+   * compared. Whether every signal drift was settled (recorded, placed or reported).
+   */
+  async repairCopier(copierId: string): Promise<boolean> {
     const since = Date.now() - this.deps.lookbackMs;
-    for (const c of await this.deps.store.candidates([copierId], since)) await this.repairSignal(c);
+    const doneSince = this.settledUntil.get(copierId) ?? 0;
+    let settled = true;
+    for (const c of await this.deps.store.candidates([copierId], since, doneSince)) {
+      if (!(await this.repairSignal(c))) settled = false;
+    }
     await this.comparePositions(copierId);
+    return settled;
   }
 
-  private async repairSignal(c: SignalCandidate): Promise<void> {
+  /** Whether the drift was settled; false: left for a later look (the book lacks what it needs). */
+  private async repairSignal(c: SignalCandidate): Promise<boolean> {
     const { book, fanout, exchange, store, log, observer } = this.deps;
     const s = c.signal;
     const kind = signalDrift(s, c.record);
-    if (kind === null) return;
+    if (kind === null) return true;
     const copier = book.copier(c.copierId);
     const follow = book.followOf(s.traderId, c.copierId);
     const lead = book.leadOf(s.traderId);
@@ -112,7 +137,7 @@ export class DriftRepair {
         { signalKey: c.signalKey, copierId: c.copierId },
         'drift: copier, follow, lead or rules not in the book',
       );
-      return;
+      return false;
     }
     const key = repairKey(c.signalKey);
     const account = accountOf(copier, follow);
@@ -130,21 +155,21 @@ export class DriftRepair {
       const order = orderOfFill(s, under, follow, original);
       await fanout.recordRepair(under, [order], [], new Map([[originalId, original]]), share, s.price);
       observer?.repaired('unrecorded-fill', 'recorded');
-      return;
+      return true;
     }
     if (placed) {
       // placed by an earlier repair that did not live to record it (a crash): recorded, not placed again
       const order = orderOfFill(s, key, follow, placed);
       await fanout.recordRepair(key, [order], [], new Map([[repairId, placed]]), share, s.price);
       observer?.repaired(kind, 'recorded');
-      return;
+      return true;
     }
     if (kind === 'partial-fill' && !original) {
       log.warn(
         { signalKey: c.signalKey, copierId: c.copierId },
         'drift: a partial fill the exchange does not hold',
       );
-      return;
+      return false;
     }
     const plan = planRepair({
       kind,
@@ -161,7 +186,7 @@ export class DriftRepair {
     if (plan.action === 'order') {
       await fanout.recordRepair(key, [plan.order], [], new Map(), share, s.price);
       observer?.repaired(kind, 'placed');
-      return;
+      return true;
     }
     await fanout.recordRepair(key, [], [plan.skip], new Map(), share, s.price);
     observer?.repaired(kind, plan.outcome);
@@ -179,6 +204,7 @@ export class DriftRepair {
       });
       observer?.repaired(kind, 'reported');
     }
+    return true;
   }
 
   /** The copier's slices against its exchange positions: what does not add up is reported until it does. */

@@ -40,9 +40,14 @@ export class DriftStore {
    * for which the copier has no filled order and no skip recorded, or a filled open with an
    * `unfilled-remainder` skip, and no repair (`drift/{key}`) recorded. Only signals received
    * after the follow's last change: before it, the copier may not have followed yet (a
-   * follow's row does not keep when it began). Oldest first.
+   * follow's row does not keep when it began). `doneSinceMs`: only signals finished since
+   * (what an earlier look settled is not joined again). Oldest first.
    */
-  async candidates(copierIds: readonly string[], sinceMs: number): Promise<SignalCandidate[]> {
+  async candidates(
+    copierIds: readonly string[],
+    sinceMs: number,
+    doneSinceMs = 0,
+  ): Promise<SignalCandidate[]> {
     if (copierIds.length === 0) return [];
     const [rows] = await this.pool.query<RowDataPacket[]>(
       `SELECT f.copier_id, s.signal_key, s.seq, s.payload, o.status AS order_status, k.reason AS skip_reason
@@ -51,7 +56,7 @@ export class DriftStore {
          LEFT JOIN copy_order o ON o.signal_key = s.signal_key AND o.copier_id = f.copier_id
          LEFT JOIN copy_skip k ON k.signal_key = s.signal_key AND k.copier_id = f.copier_id
         WHERE f.copier_id IN (?) AND f.status <> 'stopped'
-          AND s.done_ms IS NOT NULL AND (s.outcome IS NULL OR s.outcome = 'fanned-out')
+          AND s.done_ms >= ? AND (s.outcome IS NULL OR s.outcome = 'fanned-out')
           AND s.received_ms >= GREATEST(f.updated_ms, ?)
           AND ((o.status IS NULL OR o.status <> 'FILLED') AND k.reason IS NULL
                OR o.status = 'FILLED' AND k.reason = 'unfilled-remainder')
@@ -60,7 +65,7 @@ export class DriftStore {
           AND NOT EXISTS (SELECT 1 FROM copy_skip r
                            WHERE r.signal_key = CONCAT(?, s.signal_key) AND r.copier_id = f.copier_id)
         ORDER BY s.seq`,
-      [copierIds, sinceMs, DRIFT_KEY_PREFIX, DRIFT_KEY_PREFIX],
+      [copierIds, doneSinceMs, sinceMs, DRIFT_KEY_PREFIX, DRIFT_KEY_PREFIX],
     );
     const out: SignalCandidate[] = [];
     for (const r of rows) {
