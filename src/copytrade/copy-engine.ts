@@ -22,6 +22,7 @@ import { startDriftLoop } from './drift/drift-loop.js';
 import { DriftMetrics } from './drift/drift-metrics.js';
 import { DriftRepair } from './drift/drift-repair.js';
 import { DriftStore } from './drift/drift-store.js';
+import { LeadDrift } from './drift/lead-drift.js';
 import { CopierBook } from './fanout/book.js';
 import { BookLoader } from './fanout/book-loader.js';
 import { CopyStore } from './fanout/copy-store.js';
@@ -324,6 +325,16 @@ export async function startCopyEngine(
         {
           copierIds: () => book.copierIds(),
           store: driftStore,
+          leads: new LeadDrift({
+            book,
+            fanout,
+            exchange: driftExchange,
+            store: driftStore,
+            turns,
+            lookbackMs: config.copyDriftLookbackMs,
+            observer: driftMetrics,
+            log,
+          }),
           intervalMs: config.copyDriftIntervalMs,
           batchSize: config.copyDriftBatch,
           holdsRole,

@@ -121,8 +121,11 @@ describe('copy trading: drift repair', () => {
       TF_COORDINATOR_TTL_MS: '2000',
     });
     world.env.TF_EXCHANGE_URL = world.config.counterUrl;
+    // lead5's signals are its fills on the exchange
+    world.env.TF_COPY_FILL_EVENTS_URL = `${world.config.counterUrl.replace('http', 'ws')}/exchange/events`;
     admin = await world.startSim();
     exchange = createExchangeClient(world.config.counterUrl);
+    traders.set('lead5', await seedTrader(world.copyRows(), exchange, 'lead5', { signalSource: 'fills' }));
     for (const id of ['lead1', 'lead2', 'lead3', 'lead4'])
       traders.set(id, await seedTrader(world.copyRows(), exchange, id));
     // 2 contracts per trader contract; wide: 3% max slippage, tight: 0.1%
@@ -135,6 +138,7 @@ describe('copy trading: drift repair', () => {
       ratio('trim', 'lead2', '0.001'),
       ratio('closer', 'lead3', '0.03'),
       ratio('kc', 'lead4', '0.03'),
+      ratio('fl', 'lead5', '0.03'),
     ]);
     price = (await exchange.price(INSTRUMENT)).price;
     await hold(price);
@@ -327,5 +331,48 @@ describe('copy trading: drift repair', () => {
     await startEngine('600000');
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal((await exchange.ledger()).ordersApplied, ledger.ordersApplied);
+  });
+
+  it("a lead's close that never reached tradeflow (its fill event lost while no engine listened): its copiers' slices are closed once the lead is seen flat", async () => {
+    // the engine of the last test runs; lead5 opens on its account, its fill is the signal
+    const opened = await exchange.placeOrder({
+      account: 'lead5',
+      clientOrderId: 'l5-open',
+      instrument: INSTRUMENT,
+      side: 'buy',
+      qty: '1',
+    });
+    const openKey = `fill-${opened.orderId}-1@lead5`;
+    await waitFor('the open copied', () => fannedOut(world.engineDb, openKey), 30_000, 20);
+    assert.equal(await position('fl'), '2');
+    await stopEngine();
+    // closed while nobody listens to the exchange's events: no signal will ever come of it
+    await exchange.placeOrder({
+      account: 'lead5',
+      clientOrderId: 'l5-close',
+      instrument: INSTRUMENT,
+      side: 'sell',
+      qty: '1',
+      reduceOnly: true,
+    });
+    const okBefore = await fills('ok');
+
+    await startEngine('500');
+    await waitFor('fl closed', async () => (await position('fl')) === '0', 20_000);
+    await waitFor('fl slice', async () => (await sliceQty('fl')) === '0', 10_000);
+    const [o] = await rows(
+      'SELECT client_order_id, action, status, qty FROM copy_order WHERE signal_key=? AND copier_id=?',
+      [`drift/flat/${openKey}`, 'fl'],
+    );
+    assert.deepEqual(
+      [o?.client_order_id, o?.action, o?.status, money(o?.qty).toFixed()],
+      [`drift/flat/${openKey}:fl`, 'close', 'FILLED', '2'],
+    );
+    assert.equal(await fills('fl'), 2);
+    // a lead whose signals are its frames is not judged by its account (lead1 never trades there): ok keeps its slice
+    assert.equal(await position('ok'), '2');
+    assert.equal(await sliceQty('ok'), '2');
+    assert.equal(await fills('ok'), okBefore);
+    assert.equal((await exchange.ledger()).duplicatedClientOrderIds, 0);
   });
 });

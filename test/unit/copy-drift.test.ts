@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AccountSnapshot } from '../../src/copytrade/domain/account.js';
 import {
+  flatKey,
+  lastSignalBySide,
+  leadFlatClose,
+  leadHolds,
   planRepair,
   positionDrifts,
   type RepairInput,
@@ -230,5 +234,40 @@ describe('drift: slices against exchange positions', () => {
     assert.deepEqual(positionDrifts('hedge', slices, held), [
       { instrument: 'BTC-USDT-SWAP', side: 'short', sliceQty: '1', exchangeQty: '0.4', diff: '-0.6' },
     ]);
+  });
+});
+
+describe('drift: a side the lead no longer holds', () => {
+  it('held: hedge sides apart, one-way by the net side the exchange lists', () => {
+    const held = [{ instrument: 'BTC-USDT-SWAP', side: 'long' as const, qty: '1' }];
+    assert.equal(leadHolds(held, 'BTC-USDT-SWAP', 'long'), true);
+    assert.equal(leadHolds(held, 'BTC-USDT-SWAP', 'short'), false);
+    assert.equal(leadHolds(held, 'ETH-USDT-SWAP', 'long'), false);
+    assert.equal(leadHolds([], 'BTC-USDT-SWAP', 'long'), false);
+  });
+
+  it("the lead's last signal per instrument and side names the close", () => {
+    const last = lastSignalBySide([
+      { signalKey: 's1@t1', signal: open },
+      { signalKey: 's3@t1', signal: { ...open, side: 'short' } },
+      { signalKey: 's2@t1', signal: close },
+    ]);
+    assert.deepEqual(
+      [...last],
+      [
+        ['BTC-USDT-SWAP|long', 's2@t1'],
+        ['BTC-USDT-SWAP|short', 's3@t1'],
+      ],
+    );
+    assert.equal(flatKey('s2@t1'), 'drift/flat/s2@t1');
+  });
+
+  it('the whole slice closed at market, reduce-only where it truly reduces', () => {
+    const s = slice({ qty: '3', avgEntryPrice: '50000' });
+    const o = leadFlatClose('s2@t1', follow, s, [s]);
+    assert.deepEqual(
+      [o.clientOrderId, o.signalId, o.action, o.orderSide, o.qty, o.reduceOnly, o.limitPrice],
+      ['drift/flat/s2@t1:c1', 'drift/flat/s2@t1', 'close', 'sell', '3', true, undefined],
+    );
   });
 });

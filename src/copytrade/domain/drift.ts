@@ -1,4 +1,5 @@
 import type { AccountSnapshot } from './account.js';
+import { sliceCloseOrder } from './close-out.js';
 import { type CopyOrder, clientOrderId } from './copy-order.js';
 import { abs, type Fx, fx, fxStr } from './fixed.js';
 import type { InstrumentRules } from './instrument.js';
@@ -48,7 +49,7 @@ export const DRIFT_KEY_PREFIX = 'drift/';
 export const repairKey = (signalKey: string): string => `${DRIFT_KEY_PREFIX}${signalKey}`;
 
 export type SignalDriftKind = 'missed-open' | 'missed-close' | 'partial-fill';
-export type DriftKind = SignalDriftKind | 'unrecorded-fill' | 'position-mismatch';
+export type DriftKind = SignalDriftKind | 'unrecorded-fill' | 'position-mismatch' | 'lead-flat';
 
 /** What tradeflow recorded for one copier and one signal (copy_order, copy_skip under the signal's key). */
 export interface SignalRecord {
@@ -235,3 +236,41 @@ const netHeld = (held: readonly HeldPosition[], instrument: string): Fx =>
 
 /** How far a position drift is, as a magnitude (for the report's detail). */
 export const driftSize = (d: PositionDrift): string => fxStr(abs(fx(d.diff)));
+
+/*
+ * Per lead (a lead whose signals are its own exchange fills, so that its account is the
+ * truth of what it holds): a side of an instrument the lead no longer holds, while copiers
+ * still hold slices of it there, means a close of the lead that never reached tradeflow (a
+ * fill event lost while the events socket was down). Each such slice is closed whole at
+ * market under `drift/flat/{signalKey}`, the key of the lead's last signal on that side: one
+ * close per (lead position, copier), the same after a crash. Acted on only once nothing of
+ * the lead is in flight (every signal of it finished, the last one long enough ago for its
+ * fill event to have arrived).
+ */
+
+/** The key of closing the slices a lead no longer holds, after its last signal `lastSignalKey` on that side. */
+export const flatKey = (lastSignalKey: string): string => `${DRIFT_KEY_PREFIX}flat/${lastSignalKey}`;
+
+/** Whether the lead's account holds anything on `side` of `instrument` (hedge: that side; one-way: its net that way). */
+export function leadHolds(held: readonly HeldPosition[], instrument: string, side: PositionSide): boolean {
+  return held.some((p) => p.instrument === instrument && p.side === side && fx(p.qty) > 0n);
+}
+
+/** The lead's last signal on each instrument and side, from its signals oldest first: `{instrument}|{side}` → its key. */
+export function lastSignalBySide(
+  signals: readonly { signalKey: string; signal: TraderSignal }[],
+): Map<string, string> {
+  const last = new Map<string, string>();
+  for (const { signalKey, signal } of signals) last.set(`${signal.instrument}|${signal.side}`, signalKey);
+  return last;
+}
+
+/** The copier's close of a slice whose lead holds nothing there any more (close-out.ts builds it). */
+export function leadFlatClose(
+  lastSignalKey: string,
+  follow: FollowSettings,
+  slice: Slice,
+  slices: readonly Slice[],
+): CopyOrder {
+  return sliceCloseOrder(flatKey(lastSignalKey), follow, slice, slices);
+}

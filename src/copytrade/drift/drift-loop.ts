@@ -1,6 +1,7 @@
 import type { Logger } from '../../infra/log.js';
 import type { DriftRepair } from './drift-repair.js';
 import type { DriftStore } from './drift-store.js';
+import type { LeadDrift } from './lead-drift.js';
 
 export interface DriftLoop {
   /** a whole round at once, batch after batch (after a takeover, a reconnect) */
@@ -10,7 +11,8 @@ export interface DriftLoop {
 
 /**
  * Drift repair, continuously: every `intervalMs` the next `batchSize` copiers of the book
- * (all of them in turn, round after round), so the work per tick is bounded and the fan-out
+ * (all of them in turn, round after round) and the leads trading from their own fills
+ * (lead-drift.ts), so the work per tick is bounded and the fan-out
  * waits for at most one copier's repair between two signals. `kick` runs a whole round at
  * once. Only while this process holds the fan-out role (the repairs write through its
  * fan-out); a sweep that fails is logged and the next one goes on.
@@ -20,6 +22,8 @@ export function startDriftLoop(
   opts: {
     copierIds: () => string[];
     store: DriftStore;
+    /** the lead-side comparison, every tick (leads are few) */
+    leads?: LeadDrift;
     intervalMs: number;
     batchSize: number;
     holdsRole?: () => boolean;
@@ -51,6 +55,7 @@ export function startDriftLoop(
           const batch = ids.slice(cursor, cursor + opts.batchSize);
           cursor += batch.length;
           if (batch.length > 0) await repair.sweep(batch);
+          await opts.leads?.sweep();
           opts.unrepaired?.(await opts.store.openCount());
         } catch (err) {
           log.error({ err }, 'drift sweep failed; the next goes on');

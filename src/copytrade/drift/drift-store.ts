@@ -116,6 +116,28 @@ export class DriftStore {
     });
   }
 
+  /** A trader's signals received since `sinceMs`, oldest first, with when each finished (null: in flight). */
+  async recentSignals(
+    traderId: string,
+    sinceMs: number,
+  ): Promise<{ signalKey: string; signal: TraderSignal; doneMs: number | null }[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT signal_key, payload, done_ms FROM copy_signal WHERE trader_id=? AND received_ms >= ? ORDER BY seq',
+      [traderId, sinceMs],
+    );
+    const out: { signalKey: string; signal: TraderSignal; doneMs: number | null }[] = [];
+    for (const r of rows) {
+      const signal = signalOf(r.payload as string, r.signal_key as string);
+      if (signal === null) continue;
+      out.push({
+        signalKey: r.signal_key as string,
+        signal,
+        doneMs: r.done_ms === null ? null : Number(r.done_ms),
+      });
+    }
+    return out;
+  }
+
   /** The traders each copier follows or followed (a stopped follow's kept slices are still on its account), by copier. */
   async followed(copierIds: readonly string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
