@@ -133,6 +133,7 @@ describe('copy trading: drift repair', () => {
       ratio('ok', 'lead1', '0.03'),
       ratio('lost', 'lead1', '0.03'),
       ratio('far', 'lead1', '0.001'),
+      ratio('twice', 'lead1', '0.03'),
       ratio('unrec', 'lead1', '0.03'),
       ratio('part', 'lead2', '0.03'),
       ratio('trim', 'lead2', '0.001'),
@@ -155,6 +156,8 @@ describe('copy trading: drift repair', () => {
     await startEngine('0');
     const lostBack = await fundsAway('lost', 'lost');
     const farBack = await fundsAway('far', 'far');
+    // twice's funds stay away through the repair too: sized now, as the fan-out would, it is skipped
+    const twiceBack = await fundsAway('twice', 'twice');
     await send('lead1', { signalId: 'o1' });
     await lostBack();
     await farBack();
@@ -249,6 +252,14 @@ describe('copy trading: drift repair', () => {
       async () => (await rows("SELECT 1 FROM copy_drift WHERE copier_id='far'")).length > 0,
       10_000,
     );
+    await waitFor(
+      'twice settled',
+      async () =>
+        (
+          await rows("SELECT reason FROM copy_skip WHERE signal_key='drift/o1@lead1' AND copier_id='twice'")
+        )[0]?.reason === 'insufficient-balance',
+      10_000,
+    );
     const [skip] = await rows(
       "SELECT reason, detail FROM copy_skip WHERE signal_key='drift/o1@lead1' AND copier_id='far'",
     );
@@ -279,6 +290,10 @@ describe('copy trading: drift repair', () => {
       reports.map((r) => [r.copierId, r.kind, r.driftKey, r.traderId]),
       [['far', 'missed-open', 'drift/o1@lead1', 'lead1']],
     );
+    // a skip sizing decides now is the copy's record, as the fan-out's would be: not a drift left
+    assert.equal(await position('twice'), '0');
+    assert.equal(await fills('twice'), 0);
+    await twiceBack();
     const ledger = await exchange.ledger();
     assert.equal(ledger.duplicatedClientOrderIds, 0);
     assert.equal(ledger.conserved, true, ledger.problems.join('; '));
@@ -374,5 +389,48 @@ describe('copy trading: drift repair', () => {
     assert.equal(await sliceQty('ok'), '2');
     assert.equal(await fills('ok'), okBefore);
     assert.equal((await exchange.ledger()).duplicatedClientOrderIds, 0);
+  });
+
+  it('a repair the exchange refuses too is reported, not tried again', async () => {
+    await stopEngine();
+    await startEngine('0');
+    await send('lead3', { signalId: 'o5', price: times(price, '1.005') });
+    await admin.setFaults({ 'exchange/orders': { rejectRate: 1, rejectCode: 'EXCHANGE_BUSY' } });
+    try {
+      await send('lead3', {
+        signalId: 'c5',
+        action: 'close',
+        qty: '1',
+        positionBefore: '1',
+        price: times(price, '1.005'),
+      });
+      await stopEngine();
+      // the exchange still refuses when the next engine repairs
+      await startEngine('600000');
+      await waitFor(
+        'the refused repair reported',
+        async () => (await rows("SELECT 1 FROM copy_drift WHERE drift_key='drift/c5@lead3'")).length > 0,
+        20_000,
+      );
+    } finally {
+      await admin.setFaults({});
+    }
+    const listed = await world.run(['copy', 'drift', '--json']);
+    const reports = JSON.parse(listed.stdout) as { copierId: string; kind: string; detail: string }[];
+    const refused = reports.find((r) => r.copierId === 'closer');
+    assert.deepEqual(
+      [refused?.kind, refused?.detail],
+      ['missed-close', 'repair not filled: REJECTED EXCHANGE_BUSY'],
+    );
+    assert.equal(await position('closer'), '2');
+    assert.equal(await sliceQty('closer'), '2');
+    // the human listing says the same
+    const table = await world.run(['copy', 'drift']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^2 unrepaired\n/);
+    assert.match(
+      table.stdout,
+      /\tcloser\tmissed-close\tlead3\tBTC-USDT-SWAP\tlong\t-\t-\trepair not filled: REJECTED EXCHANGE_BUSY\n/,
+    );
   });
 });

@@ -17,6 +17,7 @@ import type { Market } from '../domain/sizing.js';
 import type { Slice } from '../domain/slices.js';
 import type { CopierBook, CopierEntry } from '../fanout/book.js';
 import { type Fanout, orderOfFill } from '../fanout/fanout.js';
+import { isApproved } from '../leads/lead-store.js';
 import type { DriftPayload } from '../notices/kinds.js';
 import type { DriftStore, SignalCandidate } from './drift-store.js';
 
@@ -140,6 +141,22 @@ export class DriftRepair {
       return false;
     }
     const key = repairKey(c.signalKey);
+    const standing = book.standingOf(s.traderId);
+    if (standing && !isApproved(standing)) {
+      // as the fan-out does now: a suspended lead's signals are copied to nobody, closes included
+      const reason = standing.status === 'suspended' ? 'lead-suspended' : 'lead-not-approved';
+      const skip = {
+        signalId: key,
+        copierId: c.copierId,
+        traderId: s.traderId,
+        instrument: s.instrument,
+        reason,
+        detail: `${s.traderId} is ${standing.status}`,
+      } as const;
+      await fanout.recordRepair(key, [], [skip], new Map(), '0', s.price);
+      observer?.repaired(kind, 'skipped');
+      return true;
+    }
     const account = accountOf(copier, follow);
     const originalId = clientOrderId(c.signalKey, c.copierId);
     const repairId = clientOrderId(key, c.copierId);
@@ -186,6 +203,23 @@ export class DriftRepair {
     if (plan.action === 'order') {
       await fanout.recordRepair(key, [plan.order], [], new Map(), share, s.price);
       observer?.repaired(kind, 'placed');
+      // what the exchange did not do (refused it; canceled an open at its bound) is reported,
+      // not tried again; a partial fill's remainder not filled leaves the slice at what filled
+      const outcome = await store.outcomeOf(c.copierId, key);
+      if (kind !== 'partial-fill' && outcome.filled === false) {
+        await this.report(c.copierId, {
+          kind,
+          driftKey: key,
+          traderId: s.traderId,
+          instrument: s.instrument,
+          side: s.side,
+          signalKey: c.signalKey,
+          sliceQty: null,
+          exchangeQty: null,
+          detail: `repair not filled: ${outcome.why}`,
+        });
+        observer?.repaired(kind, 'reported');
+      }
       return true;
     }
     await fanout.recordRepair(key, [], [plan.skip], new Map(), share, s.price);

@@ -95,6 +95,27 @@ export class DriftStore {
     return rows.length > 0;
   }
 
+  /** What became of a repair placed under `key`: filled, or why not (the refusal's code, the cancel's detail). */
+  async outcomeOf(copierId: string, key: string): Promise<{ filled: boolean; why: string }> {
+    const [orders] = await this.pool.query<RowDataPacket[]>(
+      'SELECT status, error_code FROM copy_order WHERE signal_key=? AND copier_id=?',
+      [key, copierId],
+    );
+    if (orders[0]?.status === 'FILLED') return { filled: true, why: '' };
+    const [skips] = await this.pool.query<RowDataPacket[]>(
+      'SELECT reason, detail FROM copy_skip WHERE signal_key=? AND copier_id=?',
+      [key, copierId],
+    );
+    const o = orders[0];
+    const k = skips[0];
+    const why = o
+      ? `${o.status} ${o.error_code ?? ''}`.trim()
+      : k
+        ? `${k.reason}: ${k.detail ?? ''}`
+        : 'no answer';
+    return { filled: false, why };
+  }
+
   /**
    * Whether the trader closed its whole position on the signal's instrument and side after
    * the signal (a later fanned-out close to zero): a lost open of it is moot by then.
