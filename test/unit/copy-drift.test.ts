@@ -6,6 +6,7 @@ import {
   lastSignalBySide,
   leadFlatClose,
   leadHolds,
+  manualChange,
   planRepair,
   positionDrifts,
   type RepairInput,
@@ -269,5 +270,52 @@ describe('drift: a side the lead no longer holds', () => {
       [o.clientOrderId, o.signalId, o.action, o.orderSide, o.qty, o.reduceOnly, o.limitPrice],
       ['drift/flat/s2@t1:c1', 'drift/flat/s2@t1', 'close', 'sell', '3', true, undefined],
     );
+  });
+});
+
+describe('drift: a position changed by hand', () => {
+  const held = (qty: string) => slice({ qty, avgEntryPrice: '50000', fees: '2', heldFees: '2' });
+  const drift = (sliceQty: string, exchangeQty: string, side: 'net' | 'long' = 'net') => ({
+    instrument: 'BTC-USDT-SWAP',
+    side,
+    sliceQty,
+    exchangeQty,
+    diff: '0',
+  });
+
+  it('adopt, reduced by hand: the slice takes what the exchange holds, the closed part drops its held fees', () => {
+    const [s] = manualChange('adopt', drift('2', '1.5'), [held('2')], undefined, '51000') ?? [];
+    assert.deepEqual(
+      [s?.traderId, s?.qty, s?.avgEntryPrice, s?.heldFees, s?.fees],
+      ['t1', '1.5', '50000', '1.5', '2'],
+    );
+    const [gone] = manualChange('adopt', drift('2', '0'), [held('2')], undefined, '51000') ?? [];
+    assert.deepEqual([gone?.qty, gone?.avgEntryPrice], ['0', '0']);
+  });
+
+  it('adopt, added to by hand: the addition enters at the price now', () => {
+    const [s] = manualChange('adopt', drift('2', '3', 'long'), [held('2')], undefined, '53000') ?? [];
+    assert.deepEqual([s?.qty, s?.avgEntryPrice], ['3', '51000']);
+  });
+
+  it('detach: what the exchange holds leaves the trader for the kept slice', () => {
+    const out = manualChange('detach', drift('2', '1.5'), [held('2')], undefined, '51000');
+    assert.deepEqual(
+      out?.map((s) => [s.traderId, s.qty]),
+      [
+        ['t1', '0'],
+        ['kept/t1', '1.5'],
+      ],
+    );
+  });
+
+  it('not attributable: two slices on it, a kept slice, or a flip of the side', () => {
+    const other = { ...held('1'), traderId: 't2' };
+    assert.equal(manualChange('adopt', drift('3', '2'), [held('2'), other], undefined, '1'), null);
+    assert.equal(
+      manualChange('adopt', drift('2', '1'), [{ ...held('2'), traderId: 'kept/t1' }], undefined, '1'),
+      null,
+    );
+    assert.equal(manualChange('adopt', drift('2', '-1'), [held('2')], undefined, '1'), null);
   });
 });

@@ -1,14 +1,15 @@
+import { SCALE } from '../../domain/money.js';
 import type { AccountSnapshot } from './account.js';
 import { sliceCloseOrder } from './close-out.js';
 import { type CopyOrder, clientOrderId } from './copy-order.js';
-import { abs, type Fx, fx, fxStr } from './fixed.js';
+import { abs, type Fx, fx, fxStr, truncTo } from './fixed.js';
 import type { InstrumentRules } from './instrument.js';
 import { netPosition } from './netting.js';
 import type { FollowSettings, LeadSettings, PositionMode } from './settings.js';
 import type { PositionSide, TraderSignal } from './signal.js';
 import { type Market, prepareSignal, sizeCopy } from './sizing.js';
 import type { CopySkip } from './skip-reasons.js';
-import type { Slice } from './slices.js';
+import { applyOpenFill, detachSlice, type Slice } from './slices.js';
 
 /**
  * Drift: where what tradeflow recorded for a copier and what the copier holds on the
@@ -273,4 +274,53 @@ export function leadFlatClose(
   slices: readonly Slice[],
 ): CopyOrder {
   return sliceCloseOrder(flatKey(lastSignalKey), follow, slice, slices);
+}
+
+/*
+ * A position changed by hand (closed, reduced or added to on the exchange): where one
+ * trader's slice alone holds the instrument (and side) on the account, the follow's
+ * `onManualChange` says what the slice becomes. `adopt`: the slice takes the exchange's
+ * quantity and goes on following the trader (a reduction drops the closed part's held open
+ * fees, its PnL being the copier's own, realised outside tradeflow; an addition enters at
+ * the price now). `detach`: the same, then all of it leaves the trader for the copier's kept
+ * slice of the trader (slices.ts detachSlice): the trader's signals no longer touch it. A
+ * change that flips the side (one-way), or a position shared by several slices, cannot be
+ * attributed and stays reported.
+ */
+
+/** The slices after a manual change (the trader's, and the kept one on detach), or null: not attributable. */
+export function manualChange(
+  policy: 'adopt' | 'detach',
+  drift: PositionDrift,
+  slices: readonly Slice[],
+  kept: Slice | undefined,
+  price: string,
+): Slice[] | null {
+  const holding = slices.filter(
+    (s) =>
+      s.instrument === drift.instrument && fx(s.qty) > 0n && (drift.side === 'net' || s.side === drift.side),
+  );
+  if (holding.length !== 1) return null;
+  const slice = holding[0] as Slice;
+  if (slice.traderId.startsWith('kept/')) return null;
+  // the slice's own quantity the exchange now holds: its side of the net in one-way mode
+  const theirs = fx(drift.exchangeQty);
+  const target = drift.side === 'net' ? (slice.side === 'long' ? theirs : -theirs) : theirs;
+  if (target < 0n) return null;
+  const held = fx(slice.qty);
+  let changed: Slice = slice;
+  if (target < held) {
+    const heldFees = fx(slice.heldFees);
+    changed = {
+      ...slice,
+      qty: fxStr(target),
+      avgEntryPrice: target === 0n ? '0' : slice.avgEntryPrice,
+      heldFees: fxStr(truncTo((heldFees * target) / held, SCALE)),
+    };
+  } else if (target > held) {
+    changed = applyOpenFill(slice, { qty: fxStr(target - held), price, fee: '0' });
+  }
+  if (policy === 'adopt' || target === 0n) return [changed];
+  const moved = detachSlice(changed, kept, target);
+  return [moved.left, moved.kept];
 }

@@ -72,11 +72,12 @@ export const FOLLOW_KEYS = [
   'maxSlippage',
   'takeProfitRatio',
   'stopLossRatio',
+  'onManualChange',
   'status',
 ] as const;
 
 /**
- * Every field is required except maxSlippage, takeProfitRatio and stopLossRatio. The result
+ * Every field is required except maxSlippage, takeProfitRatio, stopLossRatio and onManualChange. The result
  * is deeply frozen: a follow is a value, replaced (not edited) when the copier changes it,
  * which lets sizing remember its parsed decimals.
  *
@@ -106,6 +107,9 @@ export function parseFollowSettings(body: unknown, opts: { stored?: boolean } = 
   }
   if (o.stopLossRatio !== undefined) {
     follow.stopLossRatio = ratioAt(o, 'stopLossRatio', '', { min: '0', max: '1', minExclusive: true });
+  }
+  if (o.onManualChange !== undefined) {
+    follow.onManualChange = oneOfAt(o, 'onManualChange', '', ['adopt', 'detach'] as const);
   }
   return Object.freeze(follow);
 }

@@ -5,6 +5,7 @@ import type { Turns } from '../../infra/turns.js';
 import { clientOrderId } from '../domain/copy-order.js';
 import {
   type DriftKind,
+  manualChange,
   type PositionDrift,
   planRepair,
   positionDrifts,
@@ -12,9 +13,10 @@ import {
   repairKey,
   signalDrift,
 } from '../domain/drift.js';
+import { fx } from '../domain/fixed.js';
 import type { FollowSettings, PositionMode } from '../domain/settings.js';
 import type { Market } from '../domain/sizing.js';
-import type { Slice } from '../domain/slices.js';
+import { findSlice, keptTraderId, type Slice } from '../domain/slices.js';
 import type { CopierBook, CopierEntry } from '../fanout/book.js';
 import { type Fanout, orderOfFill } from '../fanout/fanout.js';
 import { isApproved } from '../leads/lead-store.js';
@@ -30,7 +32,10 @@ export interface DriftExchange {
 /** What drift repair tells (metrics). */
 export interface DriftObserver {
   /** a drift acted on: its kind and what became of it */
-  repaired(kind: DriftKind, outcome: RepairOutcome | 'placed' | 'recorded' | 'reported'): void;
+  repaired(
+    kind: DriftKind,
+    outcome: RepairOutcome | 'placed' | 'recorded' | 'reported' | 'adopted' | 'detached',
+  ): void;
   /** the reports open after a sweep */
   unrepaired(open: number): void;
 }
@@ -246,7 +251,8 @@ export class DriftRepair {
     const { store } = this.deps;
     const traders = (await store.followed([copierId])).get(copierId) ?? [];
     const still: string[] = [];
-    for (const { key, drift } of await this.positionDrifts(copierId, traders)) {
+    for (const { key, drift, slices } of await this.positionDrifts(copierId, traders)) {
+      if (await this.manualChange(copierId, key, drift, slices)) continue;
       still.push(key);
       await this.report(copierId, {
         kind: 'position-mismatch',
@@ -264,11 +270,54 @@ export class DriftRepair {
     await store.resolvePositions(copierId, still);
   }
 
+  /**
+   * A position changed by hand that one trader's slice alone holds, whose follow says what
+   * to do (domain/drift.ts manualChange): its slices set to the exchange, in MySQL then in
+   * the book (absolute values: written again after a crash, the same). Whether it was done.
+   */
+  private async manualChange(
+    copierId: string,
+    key: string,
+    drift: PositionDrift,
+    slices: readonly Slice[],
+  ): Promise<boolean> {
+    const { book, store, observer } = this.deps;
+    const copier = book.copier(copierId);
+    const holding = slices.filter(
+      (s) =>
+        s.instrument === drift.instrument &&
+        fx(s.qty) > 0n &&
+        (drift.side === 'net' || s.side === drift.side),
+    );
+    const only = holding.length === 1 ? holding[0] : undefined;
+    const policy = only && book.followOf(only.traderId, copierId)?.onManualChange;
+    if (!copier || !only || !policy) return false;
+    const kept = findSlice(copier.slices, keptTraderId(only.traderId), only.instrument, only.side);
+    const changed = manualChange(policy, drift, slices, kept, this.deps.market(drift.instrument).price);
+    if (changed === null) return false;
+    await store.writeSlices(changed.map((slice) => ({ slice, shareAccrued: book.shareAccrued(slice, '0') })));
+    for (const slice of changed) book.setSlice(slice);
+    const kind = policy === 'adopt' ? 'position-adopted' : 'position-detached';
+    observer?.repaired('position-mismatch', policy === 'adopt' ? 'adopted' : 'detached');
+    await this.deps.notify?.(copierId, `drift:${copierId}:${key}:${policy}:${Date.now()}`, {
+      kind,
+      driftKey: key,
+      traderId: only.traderId,
+      instrument: drift.instrument,
+      side: drift.side,
+      signalKey: null,
+      sliceQty: drift.sliceQty,
+      exchangeQty: drift.exchangeQty,
+      detail: `the position changed outside tradeflow: the slice of ${only.traderId} ${policy === 'adopt' ? 'takes' : 'leaves the trader with'} the exchange's ${drift.exchangeQty}`,
+    });
+    return true;
+  }
+
   /** Per exchange account the copier's follows use: where its slices and its positions part. */
   private async positionDrifts(
     copierId: string,
     traders: readonly string[],
-  ): Promise<{ key: string; drift: PositionDrift }[]> {
+  ): Promise<{ key: string; drift: PositionDrift; slices: Slice[] }[]> {
     const { book, exchange } = this.deps;
     const copier = book.copier(copierId);
     if (!copier) return [];
@@ -281,13 +330,13 @@ export class DriftRepair {
       a.traders.add(traderId);
       accounts.set(account, a);
     }
-    const out: { key: string; drift: PositionDrift }[] = [];
+    const out: { key: string; drift: PositionDrift; slices: Slice[] }[] = [];
     for (const [account, { mode, traders: of }] of accounts) {
       const slices = copier.slices.filter((s) => of.has(traderOf(s)));
       const held = (await exchange.positions(account)).positions;
       for (const drift of positionDrifts(mode, slices, held)) {
         const at = account === copier.accountId ? '' : `@${account}`;
-        out.push({ key: `position/${drift.instrument}/${drift.side}${at}`, drift });
+        out.push({ key: `position/${drift.instrument}/${drift.side}${at}`, drift, slices });
       }
     }
     return out;
