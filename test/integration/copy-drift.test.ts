@@ -126,7 +126,7 @@ describe('copy trading: drift repair', () => {
     admin = await world.startSim();
     exchange = createExchangeClient(world.config.counterUrl);
     traders.set('lead5', await seedTrader(world.copyRows(), exchange, 'lead5', { signalSource: 'fills' }));
-    for (const id of ['lead1', 'lead2', 'lead3', 'lead4'])
+    for (const id of ['lead1', 'lead2', 'lead3', 'lead4', 'lead6'])
       traders.set(id, await seedTrader(world.copyRows(), exchange, id));
     // 2 contracts per trader contract; wide: 3% max slippage, tight: 0.1%
     await seedCopiers(world.copyRows(), exchange, [
@@ -140,6 +140,22 @@ describe('copy trading: drift repair', () => {
       ratio('closer', 'lead3', '0.03'),
       ratio('kc', 'lead4', '0.03'),
       ratio('fl', 'lead5', '0.03'),
+      // what each does when its position is changed by hand: adopt, detach, or (no setting) only reported
+      {
+        follow: follow('adopter', 'lead6', {
+          sizing: { mode: 'fixed-ratio', ratio: '2' },
+          onManualChange: 'adopt',
+        }),
+        usdt: '100000',
+      },
+      {
+        follow: follow('detacher', 'lead6', {
+          sizing: { mode: 'fixed-ratio', ratio: '2' },
+          onManualChange: 'detach',
+        }),
+        usdt: '100000',
+      },
+      ratio('reporter', 'lead6', '0.03'),
     ]);
     price = (await exchange.price(INSTRUMENT)).price;
     await hold(price);
@@ -432,5 +448,82 @@ describe('copy trading: drift repair', () => {
       table.stdout,
       /\tcloser\tmissed-close\tlead3\tBTC-USDT-SWAP\tlong\t-\t-\trepair not filled: REJECTED EXCHANGE_BUSY\n/,
     );
+  });
+
+  it('a position closed in part by hand: adopted, detached, or reported, as the follow says; nothing ordered', async () => {
+    await send('lead6', { signalId: 'o6', price: times(price, '1.005') });
+    for (const copier of ['adopter', 'detacher', 'reporter'])
+      assert.equal(await position(copier), '2', copier);
+    await stopEngine();
+    // each copier sells 0.5 of its 2 on the exchange, by hand
+    for (const copier of ['adopter', 'detacher', 'reporter']) {
+      await exchange.placeOrder({
+        account: copier,
+        clientOrderId: `hand-${copier}`,
+        instrument: INSTRUMENT,
+        side: 'sell',
+        qty: '0.5',
+        reduceOnly: true,
+      });
+    }
+    const applied = (await exchange.ledger()).ordersApplied;
+    await startEngine('600000');
+    const slices = async (copierId: string) =>
+      (
+        await rows('SELECT trader_id, qty FROM copy_slice WHERE copier_id=? ORDER BY trader_id', [copierId])
+      ).map((r) => [r.trader_id, money(r.qty).toFixed()]);
+    await waitFor('adopted', async () => (await sliceQty('adopter')) === '1.5', 20_000);
+    assert.deepEqual(await slices('adopter'), [['lead6', '1.5']]);
+    await waitFor('detached', async () => (await slices('detacher')).length === 2, 20_000);
+    assert.deepEqual(await slices('detacher'), [
+      ['kept/lead6', '1.5'],
+      ['lead6', '0'],
+    ]);
+    await waitFor(
+      'reporter reported',
+      async () => (await rows("SELECT 1 FROM copy_drift WHERE copier_id='reporter'")).length > 0,
+      20_000,
+    );
+    const listed = await world.run(['copy', 'drift', '--json']);
+    const reports = JSON.parse(listed.stdout) as {
+      copierId: string;
+      kind: string;
+      driftKey: string;
+      sliceQty: string;
+      exchangeQty: string;
+    }[];
+    assert.deepEqual(
+      reports
+        .filter((r) => r.kind === 'position-mismatch')
+        .map((r) => [r.copierId, r.driftKey, r.sliceQty, r.exchangeQty]),
+      [['reporter', 'position/BTC-USDT-SWAP/net', '2', '1.5']],
+    );
+    assert.equal(await sliceQty('reporter'), '2');
+    // nothing was ordered for any of them
+    assert.equal((await exchange.ledger()).ordersApplied, applied);
+    const told = await rows(
+      "SELECT user_id, payload FROM copy_notice WHERE kind='drift' AND user_id IN ('adopter', 'detacher') ORDER BY user_id",
+    );
+    assert.deepEqual(
+      told.map((n) => [n.user_id, JSON.parse(n.payload).kind]),
+      [
+        ['adopter', 'position-adopted'],
+        ['detacher', 'position-detached'],
+      ],
+    );
+    // the next trader close finds the adopted slice, and nothing of the detached one
+    await send('lead6', {
+      signalId: 'c6',
+      action: 'close',
+      qty: '1',
+      positionBefore: '1',
+      price: times(price, '1.005'),
+    });
+    assert.equal(await position('adopter'), '0');
+    assert.equal(await position('detacher'), '1.5');
+    assert.deepEqual(await slices('detacher'), [
+      ['kept/lead6', '1.5'],
+      ['lead6', '0'],
+    ]);
   });
 });
