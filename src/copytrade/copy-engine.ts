@@ -343,7 +343,6 @@ export async function startCopyEngine(
         log,
       );
       started.push(() => drift.stop());
-      drift.kick();
       subscriber.on('ready', () => drift.kick());
     }
     log.info({ consumer, ingress: ingress.port, api: api.port }, 'copy engine started');

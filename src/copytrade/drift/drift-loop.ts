@@ -4,7 +4,7 @@ import type { DriftStore } from './drift-store.js';
 import type { LeadDrift } from './lead-drift.js';
 
 export interface DriftLoop {
-  /** a whole round at once, batch after batch (after a takeover, a reconnect) */
+  /** a whole round at once, batch after batch (after a reconnect; a start does one by itself) */
   kick(): void;
   stop(): Promise<void>;
 }
@@ -34,8 +34,9 @@ export function startDriftLoop(
 ): DriftLoop {
   let running = true;
   let cursor = 0;
-  // batches left of a round asked for at once
+  // batches left of a round asked for at once; a start is a takeover: the first round is one
   let urgent = 0;
+  let kicked = true;
   let wake: () => void = () => undefined;
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -48,29 +49,34 @@ export function startDriftLoop(
 
   const loop = (async () => {
     while (running) {
+      if (kicked) {
+        kicked = false;
+        urgent = Math.max(1, Math.ceil(opts.copierIds().length / opts.batchSize));
+        cursor = 0;
+      }
+      const now = urgent > 0;
       if (opts.holdsRole?.() !== false) {
         try {
           const ids = opts.copierIds().sort();
           if (cursor >= ids.length) cursor = 0;
           const batch = ids.slice(cursor, cursor + opts.batchSize);
           cursor += batch.length;
-          if (batch.length > 0) await repair.sweep(batch);
+          // a round asked for at once acts on one look; the periodic ones confirm a position drift
+          if (batch.length > 0) await repair.sweep(batch, !now);
           await opts.leads?.sweep();
           opts.unrepaired?.(await opts.store.openCount());
         } catch (err) {
           log.error({ err }, 'drift sweep failed; the next goes on');
         }
       }
-      if (urgent > 0) urgent--;
-      if (running && urgent === 0) await sleep(opts.intervalMs);
+      if (now) urgent--;
+      if (running && urgent === 0 && !kicked) await sleep(opts.intervalMs);
     }
   })();
 
   return {
     kick() {
-      const copiers = opts.copierIds().length;
-      urgent = Math.max(1, Math.ceil(copiers / opts.batchSize));
-      cursor = 0;
+      kicked = true;
       wake();
     },
     async stop() {

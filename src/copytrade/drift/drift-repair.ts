@@ -81,8 +81,19 @@ export class DriftRepair {
    */
   private readonly settledUntil = new Map<string, number>();
 
-  /** Looks at a batch of copiers and repairs, each in its turn, those that drifted. */
-  async sweep(copierIds: readonly string[]): Promise<void> {
+  /**
+   * Per copier, its position drifts as the previous look saw them (outside the turn a fill
+   * may be in flight: at the exchange, not yet in the book); outside a round asked for at
+   * once, a copier gets its turn for its positions only when two looks in a row saw the same.
+   */
+  private readonly seen = new Map<string, string>();
+
+  /**
+   * Looks at a batch of copiers and repairs, each in its turn, those that drifted.
+   * `confirm`: a position drift must be seen twice in a row (the periodic rounds, while
+   * signals flow); a round asked for at once (a takeover, a reconnect) acts on one look.
+   */
+  async sweep(copierIds: readonly string[], confirm = false): Promise<void> {
     const { store, turns, log } = this.deps;
     // a signal finishing while this look runs is looked at again next time
     const settled = Date.now() - SETTLE_SLACK_MS;
@@ -92,14 +103,20 @@ export class DriftRepair {
     const reported = await store.withOpenPositionReports(copierIds);
     const followed = await store.followed(copierIds);
     for (const copierId of copierIds) {
-      let look = candidates.has(copierId) || reported.has(copierId);
+      let look = candidates.has(copierId);
       if (!look) {
+        let drifts: string;
         try {
-          look = (await this.positionDrifts(copierId, followed.get(copierId) ?? [])).length > 0;
+          const found = await this.positionDrifts(copierId, followed.get(copierId) ?? []);
+          drifts = JSON.stringify(found.map((d) => [d.key, d.drift.sliceQty, d.drift.exchangeQty]));
         } catch (err) {
           log.warn({ err, copierId }, 'drift: positions not read');
           continue;
         }
+        const before = this.seen.get(copierId);
+        this.seen.set(copierId, drifts);
+        // a report to refresh or resolve, or a drift that held still since the last look
+        look = drifts === '[]' ? reported.has(copierId) : !confirm || drifts === before;
       }
       if (!look) {
         this.settledUntil.set(copierId, settled);
