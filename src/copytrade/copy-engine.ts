@@ -18,11 +18,7 @@ import {
   copyChangePublisher,
   decodeCopyChange,
 } from './copy-changes.js';
-import { startDriftLoop } from './drift/drift-loop.js';
-import { DriftMetrics } from './drift/drift-metrics.js';
-import { DriftRepair } from './drift/drift-repair.js';
-import { DriftStore } from './drift/drift-store.js';
-import { LeadDrift } from './drift/lead-drift.js';
+import { startDrift } from './drift/start-drift.js';
 import { CopierBook } from './fanout/book.js';
 import { BookLoader } from './fanout/book-loader.js';
 import { CopyStore } from './fanout/copy-store.js';
@@ -39,7 +35,7 @@ import type { CopyMetrics } from './metrics.js';
 import { copierNotices } from './notices/copier-notices.js';
 import type { Notice } from './notices/kinds.js';
 import { leadNotices } from './notices/lead-notices.js';
-import { noticeMessage, notify, subscribeNotices } from './notices/notices.js';
+import { noticeMessage, subscribeNotices } from './notices/notices.js';
 import { profitShareNotices } from './notices/profit-share-notices.js';
 import { profitShareCopierRoutes } from './profit-share/copier-routes.js';
 import { PairStore } from './profit-share/pair-store.js';
@@ -61,7 +57,8 @@ export interface CopyEngine {
  *   trader frame / fill event ─(1 ingress: MySQL, then the stream, then the ack)─▶ stream copy:signals
  *     ─(2 fan-out)─▶ exchange batches ─▶ MySQL
  * with (3) the book kept in memory: loaded at start, reloaded per lead or copier on pub/sub,
- * and whole on resubscribe and every `copyBookReloadMs`.
+ * and whole on resubscribe and every `copyBookReloadMs`, and (6) drift repair between
+ * signals (src/copytrade/drift/).
  * One copy engine runs at a time (the book is in its memory, and a trader's signals must be
  * fanned out in order): `tradeflow copy` starts it only while it holds the fan-out role.
  */
@@ -183,15 +180,16 @@ export async function startCopyEngine(
     // 2. the fan-out; what it records is pushed to the copiers on the API's /stream (4)
     let api: CopierApi | undefined;
     const store = new CopyStore(pool, writer);
+    const market = (instrument: string) => {
+      const price = prices.get(instrument);
+      if (!price) throw new Error(`no price for ${instrument}`);
+      return { price, feeRate: config.copyFeeRate };
+    };
     fanout = new Fanout(
       book,
       exchange,
       store,
-      (instrument) => {
-        const price = prices.get(instrument);
-        if (!price) throw new Error(`no price for ${instrument}`);
-        return { price, feeRate: config.copyFeeRate };
-      },
+      market,
       { batchSize: config.copyBatchSize, holdsRole, observer: metrics },
       log,
       (copierId, message) => api?.publish(copierId, message),
@@ -294,55 +292,23 @@ export async function startCopyEngine(
       log,
     });
     started.push(() => api?.close());
-    // 6. drift repair: copiers against the exchange and their leads' signals, between signals;
-    // a whole round at once now (a takeover) and after the subscriber reconnects
-    if (config.copyDriftIntervalMs > 0) {
-      const driftExchange = createExchangeClient(config.exchangeUrl, {
-        timeoutMs: config.httpTimeoutMs,
-        connections: 2,
-      });
-      started.push(() => driftExchange.close());
-      const driftStore = new DriftStore(pool);
-      const driftMetrics = metrics ? new DriftMetrics(metrics.registry) : undefined;
-      const drift = startDriftLoop(
-        new DriftRepair({
-          book,
-          fanout,
-          exchange: driftExchange,
-          store: driftStore,
-          turns,
-          market: (instrument) => {
-            const price = prices.get(instrument);
-            if (!price) throw new Error(`no price for ${instrument}`);
-            return { price, feeRate: config.copyFeeRate };
-          },
-          lookbackMs: config.copyDriftLookbackMs,
-          notify: (userId, dedupKey, payload) =>
-            notify(apiPool, { userId, kind: 'drift', dedupKey, payload }, pushNotice),
-          observer: driftMetrics,
-          log,
-        }),
-        {
-          copierIds: () => book.copierIds(),
-          store: driftStore,
-          leads: new LeadDrift({
-            book,
-            fanout,
-            exchange: driftExchange,
-            store: driftStore,
-            turns,
-            lookbackMs: config.copyDriftLookbackMs,
-            observer: driftMetrics,
-            log,
-          }),
-          intervalMs: config.copyDriftIntervalMs,
-          batchSize: config.copyDriftBatch,
-          holdsRole,
-          unrepaired: (n) => driftMetrics?.unrepaired(n),
-        },
-        log,
-      );
-      started.push(() => drift.stop());
+    // 6. drift repair: copiers against the exchange and their leads' signals, between signals
+    // (in the fan-out's turns); a whole round at its start (a takeover) and after a reconnect
+    const drift = startDrift({
+      config,
+      book,
+      fanout,
+      turns,
+      pool,
+      apiPool,
+      market,
+      pushNotice,
+      holdsRole,
+      metrics,
+      log,
+    });
+    if (drift) {
+      started.push(() => drift.close());
       subscriber.on('ready', () => drift.kick());
     }
     log.info({ consumer, ingress: ingress.port, api: api.port }, 'copy engine started');
