@@ -62,7 +62,8 @@ export class LeadDrift {
       instrument: string;
       side: 'long' | 'short';
     }[] = [];
-    for (const follow of book.followsOf(traderId, true)) {
+    // a stopped follow's slices are the copier's own now (stopped with slices=keep): not the lead's to close
+    for (const follow of book.followsOf(traderId)) {
       const copier = book.copier(follow.copierId);
       if (!copier) continue;
       for (const s of copier.slices) {
