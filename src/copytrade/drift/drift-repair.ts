@@ -3,25 +3,14 @@ import type { FilledOrder, PositionsView } from '../../clients/exchange-wire.js'
 import type { Logger } from '../../infra/log.js';
 import type { Turns } from '../../infra/turns.js';
 import { clientOrderId } from '../domain/copy-order.js';
-import {
-  type DriftKind,
-  manualChange,
-  type PositionDrift,
-  planRepair,
-  positionDrifts,
-  type RepairOutcome,
-  repairKey,
-  signalDrift,
-} from '../domain/drift.js';
-import { fx } from '../domain/fixed.js';
-import type { FollowSettings, PositionMode } from '../domain/settings.js';
+import { type DriftKind, planRepair, type RepairOutcome, repairKey, signalDrift } from '../domain/drift.js';
 import type { Market } from '../domain/sizing.js';
-import { findSlice, keptTraderId, type Slice } from '../domain/slices.js';
-import type { CopierBook, CopierEntry } from '../fanout/book.js';
+import type { CopierBook } from '../fanout/book.js';
 import { type Fanout, orderOfFill } from '../fanout/fanout.js';
 import { isApproved } from '../leads/lead-store.js';
 import type { DriftPayload } from '../notices/kinds.js';
 import type { DriftStore, SignalCandidate } from './drift-store.js';
+import { accountOf, PositionCheck } from './position-drift.js';
 
 /** What drift repair needs of the exchange: what it holds under a client order id, and positions. */
 export interface DriftExchange {
@@ -43,7 +32,6 @@ export interface DriftObserver {
 /** A drift the copier (or an operator) must be told of: written once per report (notices.ts). */
 export type DriftNotify = (copierId: string, dedupKey: string, payload: DriftPayload) => Promise<unknown>;
 
-const KEPT = 'kept/';
 /** signals finished this close to a look may not have been visible to it: looked at again */
 const SETTLE_SLACK_MS = 5000;
 
@@ -71,7 +59,11 @@ export class DriftRepair {
       observer?: DriftObserver;
       log: Logger;
     },
-  ) {}
+  ) {
+    this.positions = new PositionCheck({ ...deps, report: (copierId, p) => this.report(copierId, p) });
+  }
+
+  private readonly positions: PositionCheck;
 
   /**
    * Per copier, the time from which finished signals are looked at again: what finished
@@ -107,7 +99,7 @@ export class DriftRepair {
       if (!look) {
         let drifts: string;
         try {
-          const found = await this.positionDrifts(copierId, followed.get(copierId) ?? []);
+          const found = await this.positions.drifts(copierId, followed.get(copierId) ?? []);
           drifts = JSON.stringify(found.map((d) => [d.key, d.drift.sliceQty, d.drift.exchangeQty]));
         } catch (err) {
           log.warn({ err, copierId }, 'drift: positions not read');
@@ -141,7 +133,7 @@ export class DriftRepair {
     for (const c of await this.deps.store.candidates([copierId], since, doneSince)) {
       if (!(await this.repairSignal(c))) settled = false;
     }
-    await this.comparePositions(copierId);
+    await this.positions.compare(copierId);
     return settled;
   }
 
@@ -263,102 +255,6 @@ export class DriftRepair {
     return true;
   }
 
-  /** The copier's slices against its exchange positions: what does not add up is reported until it does. */
-  private async comparePositions(copierId: string): Promise<void> {
-    const { store } = this.deps;
-    const traders = (await store.followed([copierId])).get(copierId) ?? [];
-    const still: string[] = [];
-    for (const { key, drift, slices } of await this.positionDrifts(copierId, traders)) {
-      if (await this.manualChange(copierId, key, drift, slices)) continue;
-      still.push(key);
-      await this.report(copierId, {
-        kind: 'position-mismatch',
-        driftKey: key,
-        traderId: null,
-        instrument: drift.instrument,
-        side: drift.side,
-        signalKey: null,
-        sliceQty: drift.sliceQty,
-        exchangeQty: drift.exchangeQty,
-        detail: `slices ${drift.sliceQty}, exchange ${drift.exchangeQty} (${drift.side}): changed outside tradeflow or not explained by a signal`,
-      });
-      this.deps.observer?.repaired('position-mismatch', 'reported');
-    }
-    await store.resolvePositions(copierId, still);
-  }
-
-  /**
-   * A position changed by hand that one trader's slice alone holds, whose follow says what
-   * to do (domain/drift.ts manualChange): its slices set to the exchange, in MySQL then in
-   * the book (absolute values: written again after a crash, the same). Whether it was done.
-   */
-  private async manualChange(
-    copierId: string,
-    key: string,
-    drift: PositionDrift,
-    slices: readonly Slice[],
-  ): Promise<boolean> {
-    const { book, store, observer } = this.deps;
-    const copier = book.copier(copierId);
-    const holding = slices.filter(
-      (s) =>
-        s.instrument === drift.instrument &&
-        fx(s.qty) > 0n &&
-        (drift.side === 'net' || s.side === drift.side),
-    );
-    const only = holding.length === 1 ? holding[0] : undefined;
-    const policy = only && book.followOf(only.traderId, copierId)?.onManualChange;
-    if (!copier || !only || !policy) return false;
-    const kept = findSlice(copier.slices, keptTraderId(only.traderId), only.instrument, only.side);
-    const changed = manualChange(policy, drift, slices, kept, this.deps.market(drift.instrument).price);
-    if (changed === null) return false;
-    await store.writeSlices(changed.map((slice) => ({ slice, shareAccrued: book.shareAccrued(slice, '0') })));
-    for (const slice of changed) book.setSlice(slice);
-    const kind = policy === 'adopt' ? 'position-adopted' : 'position-detached';
-    observer?.repaired('position-mismatch', policy === 'adopt' ? 'adopted' : 'detached');
-    await this.deps.notify?.(copierId, `drift:${copierId}:${key}:${policy}:${Date.now()}`, {
-      kind,
-      driftKey: key,
-      traderId: only.traderId,
-      instrument: drift.instrument,
-      side: drift.side,
-      signalKey: null,
-      sliceQty: drift.sliceQty,
-      exchangeQty: drift.exchangeQty,
-      detail: `the position changed outside tradeflow: the slice of ${only.traderId} ${policy === 'adopt' ? 'takes' : 'leaves the trader with'} the exchange's ${drift.exchangeQty}`,
-    });
-    return true;
-  }
-
-  /** Per exchange account the copier's follows use: where its slices and its positions part. */
-  private async positionDrifts(
-    copierId: string,
-    traders: readonly string[],
-  ): Promise<{ key: string; drift: PositionDrift; slices: Slice[] }[]> {
-    const { book, exchange } = this.deps;
-    const copier = book.copier(copierId);
-    if (!copier) return [];
-    const accounts = new Map<string, { mode: PositionMode; traders: Set<string> }>();
-    for (const traderId of traders) {
-      const follow = book.followOf(traderId, copierId);
-      if (!follow) continue;
-      const account = accountOf(copier, follow);
-      const a = accounts.get(account) ?? { mode: follow.positionMode, traders: new Set<string>() };
-      a.traders.add(traderId);
-      accounts.set(account, a);
-    }
-    const out: { key: string; drift: PositionDrift; slices: Slice[] }[] = [];
-    for (const [account, { mode, traders: of }] of accounts) {
-      const slices = copier.slices.filter((s) => of.has(traderOf(s)));
-      const held = (await exchange.positions(account)).positions;
-      for (const drift of positionDrifts(mode, slices, held)) {
-        const at = account === copier.accountId ? '' : `@${account}`;
-        out.push({ key: `position/${drift.instrument}/${drift.side}${at}`, drift, slices });
-      }
-    }
-    return out;
-  }
-
   private async report(copierId: string, p: DriftPayload): Promise<void> {
     const firstMs = await this.deps.store.report({
       copierId,
@@ -378,14 +274,3 @@ export class DriftRepair {
     await this.deps.notify?.(copierId, dedupKey, p);
   }
 }
-
-/** The exchange account a follow's orders go to (as the fan-out names it). */
-function accountOf(copier: CopierEntry, follow: FollowSettings): string {
-  return follow.account.type === 'main'
-    ? copier.accountId
-    : `${copier.accountId}/${follow.account.subAccount}`;
-}
-
-/** The trader whose follow a slice belongs to (a kept slice: the trader it was kept from). */
-const traderOf = (s: Slice): string =>
-  s.traderId.startsWith(KEPT) ? s.traderId.slice(KEPT.length) : s.traderId;

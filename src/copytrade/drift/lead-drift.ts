@@ -38,6 +38,8 @@ export class LeadDrift {
 
   /** `{traderId}|{instrument}|{side}` → since when it is seen flat, after which last signal */
   private readonly flat = new Map<string, { sinceMs: number; lastKey: string }>();
+  /** what is left after a close under its key, told once to the log (not closed again) */
+  private readonly warned = new Set<string>();
 
   async sweep(): Promise<void> {
     const { book, turns, log } = this.deps;
@@ -103,7 +105,10 @@ export class LeadDrift {
       const key = flatKey(lastKey);
       if (await store.hasRecord(copier.copierId, key)) {
         // closed once under this key and something is left (a partial fill): not closed again
-        log.warn({ key, copierId: copier.copierId }, 'drift: slice of a flat lead left after its close');
+        const once = `${copier.copierId}|${key}`;
+        if (!this.warned.has(once))
+          log.warn({ key, copierId: copier.copierId }, 'drift: slice of a flat lead left after its close');
+        this.warned.add(once);
         continue;
       }
       const order = leadFlatClose(lastKey, h.follow, slice, copier.slices);
