@@ -50,6 +50,15 @@ export class DriftStore {
     doneSinceMs = 0,
   ): Promise<SignalCandidate[]> {
     if (copierIds.length === 0) return [];
+    // a signal finishes after it is received: nothing received since `sinceMs` finished
+    // before it. The first seq of that window (the index on done_ms, seq) bounds the join to
+    // the window of each trader's signals (the index on trader_id, seq), not its whole history.
+    const doneFloor = Math.max(doneSinceMs, sinceMs);
+    const [[first]] = await this.pool.query<RowDataPacket[]>(
+      'SELECT MIN(seq) AS seq FROM copy_signal WHERE done_ms >= ?',
+      [doneFloor],
+    );
+    if (first?.seq === null || first?.seq === undefined) return [];
     const [rows] = await this.pool.query<RowDataPacket[]>(
       `SELECT f.copier_id, s.signal_key, s.seq, s.payload, o.status AS order_status, k.reason AS skip_reason
          FROM copy_follow f
@@ -57,7 +66,7 @@ export class DriftStore {
          LEFT JOIN copy_order o ON o.signal_key = s.signal_key AND o.copier_id = f.copier_id
          LEFT JOIN copy_skip k ON k.signal_key = s.signal_key AND k.copier_id = f.copier_id
         WHERE f.copier_id IN (?) AND f.status <> 'stopped'
-          AND s.done_ms >= ? AND (s.outcome IS NULL OR s.outcome = 'fanned-out')
+          AND s.seq >= ? AND s.done_ms >= ? AND (s.outcome IS NULL OR s.outcome = 'fanned-out')
           AND s.received_ms >= GREATEST(f.updated_ms, ?)
           AND ((o.status IS NULL OR o.status <> 'FILLED') AND k.reason IS NULL
                OR o.status = 'FILLED' AND k.reason = 'unfilled-remainder')
@@ -66,7 +75,7 @@ export class DriftStore {
           AND NOT EXISTS (SELECT 1 FROM copy_skip r
                            WHERE r.signal_key = CONCAT(?, s.signal_key) AND r.copier_id = f.copier_id)
         ORDER BY s.seq`,
-      [copierIds, doneSinceMs, sinceMs, DRIFT_KEY_PREFIX, DRIFT_KEY_PREFIX],
+      [copierIds, Number(first.seq), doneFloor, sinceMs, DRIFT_KEY_PREFIX, DRIFT_KEY_PREFIX],
     );
     const out: SignalCandidate[] = [];
     for (const r of rows) {
