@@ -21,7 +21,10 @@ import { untilSignal } from './signals.js';
  * carry the role's fencing token: a holder paused past the TTL (GC, SIGSTOP) writes nothing
  * once awake, but a write already sent when it paused still lands.
  */
-export const run: Run = async (_args, { config, log }) => {
+export const run: Run = async (args, ctx) => {
+  // `tradeflow copy drift`: a listing, not the engine
+  if (args[0] === 'drift') return (await import('./copy-drift.js')).run(args.slice(1), ctx);
+  const { config, log } = ctx;
   const consumer = copyConsumerName();
   const redis = createRedis(config.redisUrl, { name: `tf-copy-role-${consumer}` });
   const pool = createPool(config.mysqlUrl, config.engineDb, { connections: 2 });

@@ -5,6 +5,7 @@ import { type CopySettings, DEV_SECRET_KEY_HEX } from '../config.js';
 import type { Logger } from '../infra/log.js';
 import { createPool } from '../infra/mysql/client.js';
 import { createRedis } from '../infra/redis.js';
+import { Turns } from '../infra/turns.js';
 import { AttemptLimiter } from './api/attempt-limiter.js';
 import { CredentialCache, loadCredentials } from './api/credentials.js';
 import { FollowStore } from './api/follow-store.js';
@@ -17,6 +18,7 @@ import {
   copyChangePublisher,
   decodeCopyChange,
 } from './copy-changes.js';
+import { startDrift } from './drift/start-drift.js';
 import { CopierBook } from './fanout/book.js';
 import { BookLoader } from './fanout/book-loader.js';
 import { CopierLiquidations } from './fanout/copier-liquidation.js';
@@ -60,8 +62,9 @@ export interface CopyEngine {
  *   trader frame / fill event ─(1 ingress: MySQL, then the stream, then the ack)─▶ stream copy:signals
  *     ─(2 fan-out)─▶ exchange batches ─▶ MySQL
  * with (3) the book kept in memory: loaded at start, reloaded per lead or copier on pub/sub,
- * and whole on resubscribe and every `copyBookReloadMs`, and (6) the copiers' stops checked
- * on the mark prices after each refresh, each trigger a close-out request on the stream.
+ * and whole on resubscribe and every `copyBookReloadMs`, (6) the copiers' stops checked
+ * on the mark prices after each refresh, each trigger a close-out request on the stream,
+ * and (7) drift repair between signals (src/copytrade/drift/).
  * One copy engine runs at a time (the book is in its memory, and a trader's signals must be
  * fanned out in order): `tradeflow copy` starts it only while it holds the fan-out role.
  */
@@ -199,15 +202,16 @@ export async function startCopyEngine(
       log,
     });
     await refusals.load();
+    const market = (instrument: string) => {
+      const price = prices.get(instrument);
+      if (!price) throw new Error(`no price for ${instrument}`);
+      return { price, feeRate: config.copyFeeRate };
+    };
     fanout = new Fanout(
       book,
       exchange,
       store,
-      (instrument) => {
-        const price = prices.get(instrument);
-        if (!price) throw new Error(`no price for ${instrument}`);
-        return { price, feeRate: config.copyFeeRate };
-      },
+      market,
       {
         batchSize: config.copyBatchSize,
         holdsRole,
@@ -233,11 +237,13 @@ export async function startCopyEngine(
         for (const n of notices) api?.publish(copierId, () => noticeMessage(n));
       },
     );
+    // the fan-out's entries and drift repairs (7) take turns: both move the book's slices
+    const turns = new Turns();
     const worker = new FanoutWorker(
       redis,
       blocking,
       fanout,
-      { prefix, consumer, holdsRole, liquidations },
+      { prefix, consumer, holdsRole, liquidations, turns },
       log,
       observer,
     );
@@ -356,6 +362,25 @@ export async function startCopyEngine(
       log,
     });
     started.push(() => api?.close());
+    // 7. drift repair: copiers against the exchange and their leads' signals, between signals
+    // (in the fan-out's turns); a whole round at its start (a takeover) and after a reconnect
+    const drift = startDrift({
+      config,
+      book,
+      fanout,
+      turns,
+      pool,
+      apiPool,
+      market,
+      pushNotice,
+      holdsRole,
+      metrics,
+      log,
+    });
+    if (drift) {
+      started.push(() => drift.close());
+      subscriber.on('ready', () => drift.kick());
+    }
     log.info({ consumer, ingress: ingress.port, api: api.port }, 'copy engine started');
     return { ingressPort: ingress.port, apiPort: api.port, stop };
   }
