@@ -26,7 +26,8 @@ const commands: Record<string, { about: string; serves?: true; load: () => Promi
   },
   copy: {
     serves: true,
-    about: 'run the copy-trading engine (signal ingress, fan-out to copiers)',
+    about:
+      'run the copy-trading engine (signal ingress, fan-out to copiers) | drift [--json]: what drift repair could not repair',
     load: () => import('./commands/copy.js'),
   },
   operator: {

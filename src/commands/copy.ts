@@ -27,7 +27,10 @@ import { untilSignal } from './signals.js';
  * role of its own (copy-partitions.ts): at most ceil(P / live processes) each. A partition
  * lost stops its engine and is tried again; only the main role's loss ends the process.
  */
-export const run: Run = async (_args, { config, log }) => {
+export const run: Run = async (args, ctx) => {
+  // `tradeflow copy drift`: a listing, not the engine
+  if (args[0] === 'drift') return (await import('./copy-drift.js')).run(args.slice(1), ctx);
+  const { config, log } = ctx;
   const consumer = copyConsumerName();
   const redis = createRedis(config.redisUrl, { name: `tf-copy-role-${consumer}` });
   const pool = createPool(config.mysqlUrl, config.engineDb, { connections: 2 });

@@ -5,6 +5,7 @@ import { type CopySettings, DEV_SECRET_KEY_HEX } from '../config.js';
 import type { Logger } from '../infra/log.js';
 import { createPool } from '../infra/mysql/client.js';
 import { createRedis } from '../infra/redis.js';
+import { Turns } from '../infra/turns.js';
 import { AttemptLimiter } from './api/attempt-limiter.js';
 import { CredentialCache, loadCredentials } from './api/credentials.js';
 import { FollowStore } from './api/follow-store.js';
@@ -17,6 +18,7 @@ import {
   copyChangePublisher,
   decodeCopyChange,
 } from './copy-changes.js';
+import { startDrift } from './drift/start-drift.js';
 import { CopierBook } from './fanout/book.js';
 import { BookLoader } from './fanout/book-loader.js';
 import { CopierLiquidations } from './fanout/copier-liquidation.js';
@@ -76,8 +78,9 @@ export interface CopyEngine {
  *   trader frame / fill event ─(1 ingress: MySQL, then the stream, then the ack)─▶ stream copy:signals
  *     ─(2 fan-out)─▶ exchange batches ─▶ MySQL
  * with (3) the book kept in memory: loaded at start, reloaded per lead or copier on pub/sub,
- * and whole on resubscribe and every `copyBookReloadMs`, and (6) the copiers' stops checked
- * on the mark prices after each refresh, each trigger a close-out request on the stream.
+ * and whole on resubscribe and every `copyBookReloadMs`, (6) the copiers' stops checked
+ * on the mark prices after each refresh, each trigger a close-out request on the stream,
+ * and (7) drift repair between signals (src/copytrade/drift/).
  * One copy engine runs at a time (the book is in its memory, and a trader's signals must be
  * fanned out in order): `tradeflow copy` starts it only while it holds the fan-out role.
  */
@@ -231,6 +234,12 @@ export async function startCopyEngine(
       started.push(() => board.stop());
       observer = board.observe(metrics);
     }
+    const market = (instrument: string) => {
+      const price = prices.get(instrument);
+      if (!price) throw new Error(`no price for ${instrument}`);
+      return { price, feeRate: config.copyFeeRate };
+    };
+    let turns: Turns | undefined;
     if (part !== null) {
       // 2. the fan-out; what it records is pushed to the copiers on the API's /stream (4)
       const store = new CopyStore(pool, writer, part ?? 0);
@@ -248,11 +257,7 @@ export async function startCopyEngine(
         book,
         exchange,
         store,
-        (instrument) => {
-          const price = prices.get(instrument);
-          if (!price) throw new Error(`no price for ${instrument}`);
-          return { price, feeRate: config.copyFeeRate };
-        },
+        market,
         {
           batchSize: config.copyBatchSize,
           holdsRole,
@@ -274,11 +279,13 @@ export async function startCopyEngine(
           for (const n of notices) api?.publish(copierId, () => noticeMessage(n));
         },
       );
+      // the fan-out's entries and drift repairs (7) take turns: both move the book's slices
+      turns = new Turns();
       const worker = new FanoutWorker(
         redis,
         blocking,
         fanout,
-        { prefix: partPrefix, consumer, holdsRole, liquidations },
+        { prefix: partPrefix, consumer, holdsRole, liquidations, turns },
         log,
         observer ?? metrics,
       );
@@ -326,6 +333,30 @@ export async function startCopyEngine(
       started.push(() => {
         stops = undefined;
       });
+    }
+    // 7. drift repair: this book's copiers against the exchange and their leads' signals,
+    // between signals (in the fan-out's turns); a whole round at its start (a takeover) and
+    // after a reconnect. Its metrics with one partition only (a process may run two partitions'
+    // loops, and the gauges are registered once).
+    if (part !== null && fanout && turns) {
+      const drift = startDrift({
+        config,
+        book,
+        fanout,
+        turns,
+        pool,
+        apiPool,
+        market,
+        pushNotice,
+        holdsRole,
+        ...(partitions.parts === 1 && metrics ? { metrics } : {}),
+        part,
+        log,
+      });
+      if (drift) {
+        started.push(() => drift.close());
+        subscriber.on('ready', () => drift.kick());
+      }
     }
     if (!scope.shared) {
       log.info({ consumer, part }, 'copy partition started');

@@ -67,10 +67,22 @@ export function closeOutOrder(
   slice: Slice,
   slices: readonly Slice[],
 ): CopyOrder {
+  return sliceCloseOrder(closeOutKey(requestId, slice), follow, slice, slices);
+}
+
+/**
+ * The order closing all of `slice` at market under `key` (client order id
+ * `{key}:{copierId}`): a close-out's, or drift repair's for a slice its lead no longer holds.
+ */
+export function sliceCloseOrder(
+  key: string,
+  follow: FollowSettings,
+  slice: Slice,
+  slices: readonly Slice[],
+): CopyOrder {
   const qty = fx(slice.qty);
   const net = follow.positionMode === 'one-way' ? netPosition(slices, slice.instrument) : 0n;
   const leg = exchangeLeg(follow.positionMode, 'close', slice.side, qty, net);
-  const key = closeOutKey(requestId, slice);
   return {
     clientOrderId: clientOrderId(key, follow.copierId),
     signalId: key,

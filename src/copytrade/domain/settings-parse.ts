@@ -75,12 +75,14 @@ export const FOLLOW_KEYS = [
   'copyFunds',
   'equityStopRatio',
   'dailyLossLimit',
+  'onManualChange',
   'status',
 ] as const;
 
 /**
- * Every field is required except maxSlippage and the stops (takeProfitRatio, stopLossRatio,
- * copyFunds, equityStopRatio, dailyLossLimit; an equityStopRatio needs copyFunds). The result
+ * Every field is required except maxSlippage, the stops (takeProfitRatio, stopLossRatio,
+ * copyFunds, equityStopRatio, dailyLossLimit; an equityStopRatio needs copyFunds) and
+ * onManualChange. The result
  * is deeply frozen: a follow is a value, replaced (not edited) when the copier changes it,
  * which lets sizing remember its parsed decimals.
  *
@@ -120,6 +122,9 @@ export function parseFollowSettings(body: unknown, opts: { stored?: boolean } = 
     follow.equityStopRatio = ratioAt(o, 'equityStopRatio', '', { min: '0', max: '1', minExclusive: true });
   }
   if (o.dailyLossLimit !== undefined) follow.dailyLossLimit = amountAt(o, 'dailyLossLimit', '');
+  if (o.onManualChange !== undefined) {
+    follow.onManualChange = oneOfAt(o, 'onManualChange', '', ['adopt', 'detach'] as const);
+  }
   return Object.freeze(follow);
 }
 

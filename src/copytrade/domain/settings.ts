@@ -100,8 +100,18 @@ export interface FollowSettings {
    * since the day began); reached: every slice of the lead closed, the follow paused
    */
   dailyLossLimit?: string;
+  /**
+   * What drift repair does with a position the copier changed by hand on the exchange
+   * (domain/drift.ts, manualChange): `adopt` (the trader's slice becomes what the exchange
+   * holds, and goes on following the trader), `detach` (what the exchange holds leaves the
+   * trader for the copier's kept slice: no longer grown or closed by the trader); absent:
+   * only reported
+   */
+  onManualChange?: ManualChangePolicy;
   status: FollowStatus;
 }
+
+export type ManualChangePolicy = 'adopt' | 'detach';
 
 /** The range a follow's maxSlippage may be set in: tighter rarely fills, wider is no protection. */
 export const MIN_MAX_SLIPPAGE = '0.001';

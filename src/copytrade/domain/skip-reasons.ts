@@ -22,6 +22,8 @@ export const SKIP_REASONS = {
     'the exchange filled part of the order and canceled the rest (its reason in the detail, e.g. INSUFFICIENT_LIQUIDITY)',
   'lead-suspended': 'an operator suspended the lead: none of its signals is copied until it is resumed',
   'lead-not-approved': 'the lead is not approved to lead: none of its signals is copied',
+  'drift-superseded':
+    "drift repair: the copier's copy of an open was lost, and a later close of the trader on that side was copied since: the open is not placed late",
 } as const;
 
 export type SkipReason = keyof typeof SKIP_REASONS;

@@ -252,6 +252,13 @@ export class CopierBook {
     return [moved.left, moved.kept];
   }
 
+  /** A slice drift repair set to what the exchange holds (a position changed by hand): it replaces the copier's slice of its key. */
+  setSlice(slice: Slice): void {
+    const c = this.copiers.get(slice.copierId);
+    if (!c) return;
+    replaceSlice(c, findSlice(c.slices, slice.traderId, slice.instrument, slice.side), slice);
+  }
+
   /** Adds `share` to what the slice's trader has accrued from it; returns the new total. */
   shareAccrued(slice: Slice, share: string): string {
     const c = this.copiers.get(slice.copierId);

@@ -1,6 +1,7 @@
 import mysql, { type RowDataPacket } from 'mysql2/promise';
 import type { Pool } from '../../infra/mysql/client.js';
 import type { CopyOrder } from '../domain/copy-order.js';
+import { repairKey } from '../domain/drift.js';
 import type { RefusalStreak } from '../domain/refusal-streak.js';
 import type { CopySkip } from '../domain/skip-reasons.js';
 import type { Slice } from '../domain/slices.js';
@@ -174,11 +175,15 @@ export class CopyStore {
     return Number(rows[0]?.n);
   }
 
-  /** Recovery only (a signal delivered again): the copiers that already have their order or skip. */
+  /**
+   * Recovery only (a signal delivered again): the copiers that already have their order or
+   * skip, or whose lost copy drift repair has placed or settled since (`drift/{signalKey}`).
+   */
   async recordedCopiers(signalKey: string): Promise<Set<string>> {
+    const repair = repairKey(signalKey);
     const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT copier_id FROM copy_order WHERE signal_key=? UNION SELECT copier_id FROM copy_skip WHERE signal_key=?',
-      [signalKey, signalKey],
+      'SELECT copier_id FROM copy_order WHERE signal_key IN (?, ?) UNION SELECT copier_id FROM copy_skip WHERE signal_key IN (?, ?)',
+      [signalKey, repair, signalKey, repair],
     );
     return new Set(rows.map((r) => r.copier_id as string));
   }

@@ -1,6 +1,7 @@
 import type { Logger } from '../../infra/log.js';
 import type { RedisClient } from '../../infra/redis.js';
 import { type Handled, StreamConsumer, type StreamEntry } from '../../infra/stream-consumer.js';
+import type { Turns } from '../../infra/turns.js';
 import { decodeCopyEntry, signalDeadLetterKey, signalStreamKey } from '../ingress/codec.js';
 import type { FanoutObserver } from '../metrics.js';
 import type { CopierLiquidations } from './copier-liquidation.js';
@@ -32,6 +33,8 @@ export class FanoutWorker {
       holdsRole?: () => boolean;
       /** copiers' own liquidations (stream field `l`); left out: such an entry is dead-lettered */
       liquidations?: CopierLiquidations;
+      /** shared with drift repair: one of the two moves the book's slices at a time */
+      turns?: Turns;
     },
     log: Logger,
     private readonly observer?: FanoutObserver,
@@ -45,7 +48,14 @@ export class FanoutWorker {
         deadLetterKey: signalDeadLetterKey(opts.prefix),
         mode: 'ordered',
       },
-      { redis, blocking, handle: (e) => this.handle(e), mayConsume: opts.holdsRole, log },
+      {
+        redis,
+        blocking,
+        // one entry at a time with the drift repairs (drift/), which move the same book
+        handle: (e) => (opts.turns ? opts.turns.run(() => this.handle(e)) : this.handle(e)),
+        mayConsume: opts.holdsRole,
+        log,
+      },
     );
   }
 

@@ -273,6 +273,24 @@ export class Fanout {
     return { signalKey: requestKey, orders, skips: 0 };
   }
 
+  /**
+   * A drift repair's orders and skips under its own key (src/copytrade/drift/), placed and
+   * recorded as a signal's are: `known` holds what the exchange already filled under an
+   * order's client order id (then it is recorded, not placed), and an order's reservation
+   * is taken here. The caller runs it between signals (in the fan-out's turn).
+   */
+  async recordRepair(
+    key: string,
+    orders: CopyOrder[],
+    skips: CopySkip[],
+    known: Map<string, OrderResult>,
+    shareRatio: string,
+    leadPrice: string | null,
+  ): Promise<void> {
+    for (const o of orders) if (!known.has(o.clientOrderId)) this.book.reserve(o);
+    await this.placeAndRecord(key, orders, skips, known, shareRatio, null, leadPrice);
+  }
+
   /** What the exchange holds under each follow's client order id, asked in batches. */
   private async alreadyPlaced(
     signalKey: string,
@@ -543,7 +561,12 @@ const filledAnswer = (r: FilledOrder) => ({
 });
 
 /** The copy order an earlier delivery placed, as the exchange filled it (no reservation held). */
-function orderOfFill(s: TraderSignal, signalKey: string, follow: FollowSettings, f: FilledOrder): CopyOrder {
+export function orderOfFill(
+  s: TraderSignal,
+  signalKey: string,
+  follow: FollowSettings,
+  f: FilledOrder,
+): CopyOrder {
   return {
     clientOrderId: f.clientOrderId,
     signalId: signalKey,

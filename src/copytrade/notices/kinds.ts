@@ -143,6 +143,23 @@ export interface MarginPayload {
   readonly liquidationPrice: string | null;
 }
 
+/**
+ * Drift repair could not repair a copier's copy (src/copytrade/drift/): a missed open beyond
+ * its bound (`signalKey` set), or a position its slices do not add up to (`sliceQty`,
+ * `exchangeQty`).
+ */
+export interface DriftPayload {
+  readonly kind: string;
+  readonly driftKey: string;
+  readonly traderId: string | null;
+  readonly instrument: string;
+  readonly side: string;
+  readonly signalKey: string | null;
+  readonly sliceQty: string | null;
+  readonly exchangeQty: string | null;
+  readonly detail: string;
+}
+
 export interface NoticePayloads {
   copy: CopyPayload;
   skip: SkipPayload;
@@ -157,6 +174,7 @@ export interface NoticePayloads {
   protection: ProtectionPayload;
   liquidation: LiquidationPayload;
   margin: MarginPayload;
+  drift: DriftPayload;
 }
 
 export type NoticeKind = keyof NoticePayloads;
@@ -175,6 +193,7 @@ export const NOTICE_KINDS: readonly NoticeKind[] = [
   'protection',
   'liquidation',
   'margin',
+  'drift',
 ];
 
 /** The kinds written as copy_notice rows (all but copies and skips, see above). */

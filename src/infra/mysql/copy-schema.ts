@@ -204,3 +204,31 @@ export const copyFollowDay = mysqlTable(
   },
   (t) => [primaryKey({ columns: [t.copierId, t.traderId, t.day] })],
 );
+
+/**
+ * What drift repair could not repair, per copier (src/copytrade/drift/): a missed open
+ * whose price had moved past the copier's bound (`drift_key` its repair key
+ * `drift/{signalKey}`, never resolved: it was not placed), or a position the copier's
+ * slices do not add up to (`position/{instrument}/{side}`, resolved once they agree
+ * again). Listed by `tradeflow copy drift`; each report is told once to the copier.
+ */
+export const copyDrift = mysqlTable(
+  'copy_drift',
+  {
+    copierId: id('copier_id'),
+    driftKey: id('drift_key', 200),
+    kind: varchar('kind', { length: 32 }).notNull(),
+    traderId: binaryIdColumn('trader_id', { length: KEPT_ID_LENGTH }),
+    instrument: id('instrument', 32),
+    /** long, short, or net (one-way mode) */
+    side: varchar('side', { length: 8 }).notNull(),
+    /** Σ slices and the exchange's position (contracts) when last seen; null for a signal's report */
+    sliceQty: amount('slice_qty'),
+    exchangeQty: amount('exchange_qty'),
+    detail: varchar('detail', { length: 255 }).notNull(),
+    firstMs: bigint('first_ms', { mode: 'number' }).notNull(),
+    lastMs: bigint('last_ms', { mode: 'number' }).notNull(),
+    resolvedMs: bigint('resolved_ms', { mode: 'number' }),
+  },
+  (t) => [primaryKey({ columns: [t.copierId, t.driftKey] }), index('copy_drift_open').on(t.resolvedMs)],
+);
