@@ -139,9 +139,10 @@ export class CopyPartitions {
       {
         acquired: () => {
           // a write turned down for want of time on the lock ends this term of the partition
+          // (only this term's: a late call from a stopped engine must not end its successor's)
           const holds = () => {
             if (role.holds()) return true;
-            void this.restart(part);
+            if (this.roles.get(part) === role) void this.restart(part);
             return false;
           };
           const before = this.engines.get(part) ?? Promise.resolve(null);
@@ -150,7 +151,7 @@ export class CopyPartitions {
             .then(() => startCopyEngine(config, log, consumer, holds, metrics, { shared: false, part }))
             .catch((err: unknown) => {
               log.error({ err, part }, 'copy partition did not start');
-              void this.restart(part);
+              if (this.roles.get(part) === role) void this.restart(part);
               return null;
             });
           this.engines.set(part, engine);

@@ -83,6 +83,9 @@ export interface CopyEngine {
  * and (7) drift repair between signals (src/copytrade/drift/).
  * One copy engine runs at a time (the book is in its memory, and a trader's signals must be
  * fanned out in order): `tradeflow copy` starts it only while it holds the fan-out role.
+ * With TF_COPY_PARTITIONS > 1 that is one engine per partition (scope `{ part }`: its book
+ * of that partition's copiers, fan-out, liquidations, stops, drift), each under its
+ * partition's role, and one for the shared parts (scope `shared`) under the main role.
  */
 /** This process, as the fan-out's stream consumer and as the holder of the fan-out role. */
 export const copyConsumerName = (): string =>
