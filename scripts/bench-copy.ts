@@ -13,7 +13,8 @@
  * stall is counted in every signal it delays (no coordinated omission). A signal not done
  * 120 s after the last was sent counts as infinitely late. CPU per copy order is read from
  * /proc for each copy process, the simulator, MariaDB and Redis over the measured window.
- * --kill: with 2 processes or more, `kill -9` of one copy process half-way through; the
+ * --kill: with 2 processes or more, `kill -9` half-way through of a copy process other than
+ * the one serving the trader's socket (it holds partitions of the fan-out); the
  * run then checks that nothing was lost (every measured signal done, one filled order per
  * copier each) and nothing doubled (the exchange ledger's client order ids, every copier
  * flat on the exchange and in its slices at the end).

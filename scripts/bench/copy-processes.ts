@@ -1,7 +1,8 @@
 /**
  * `tradeflow copy` as N processes of one deployment (TF_COPY_PARTITIONS = N): each with its
- * own ingress, API and ops ports; the bench's traders connect to the first one's ingress
- * (any process's ingress adds a signal to every partition's stream).
+ * own ingress, API and ops ports. Only the holder of the main role binds its ingress and API
+ * (whichever process that is), so the bench's trader connects to the one that answers; that
+ * ingress adds each signal to every partition's stream.
  */
 import type { ChildProcess } from 'node:child_process';
 import { freePort } from '../../test/support/harness.js';
