@@ -157,7 +157,8 @@ async function main(): Promise<number> {
     const db = createPool(MYSQL_URL, ENGINE_DB, { connections: 4 });
     const simProc = child(['dist/cli.js', 'sim'], env);
     const admin = createSimAdmin(sim);
-    const exchange = createExchangeClient(sim, { connections: 16 });
+    // a simulator saturated by 20,000 copiers answers the bench's own price reads late, not never
+    const exchange = createExchangeClient(sim, { connections: 16, timeoutMs: 60_000 });
     try {
       await waitForSim(admin);
       // the engine inherits this process's environment, TF_SECRET_KEY with it
