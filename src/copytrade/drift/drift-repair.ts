@@ -214,32 +214,9 @@ export class DriftRepair {
       remainder: original?.remainingQty,
       superseded: kind === 'missed-open' ? await store.closedSince(s, c.seq) : false,
     });
-    if (plan.action === 'order') {
-      await fanout.recordRepair(key, [plan.order], [], new Map(), share, s.price);
-      observer?.repaired(kind, 'placed');
-      // what the exchange did not do (refused it; canceled an open at its bound) is reported,
-      // not tried again; a partial fill's remainder not filled leaves the slice at what filled
-      const outcome = await store.outcomeOf(c.copierId, key);
-      if (kind !== 'partial-fill' && outcome.filled === false) {
-        await this.report(c.copierId, {
-          kind,
-          driftKey: key,
-          traderId: s.traderId,
-          instrument: s.instrument,
-          side: s.side,
-          signalKey: c.signalKey,
-          sliceQty: null,
-          exchangeQty: null,
-          detail: `repair not filled: ${outcome.why}`,
-        });
-        observer?.repaired(kind, 'reported');
-      }
-      return true;
-    }
-    await fanout.recordRepair(key, [], [plan.skip], new Map(), share, s.price);
-    observer?.repaired(kind, plan.outcome);
-    if (plan.report) {
-      await this.report(c.copierId, {
+    // what this signal's repair could not do, reported on the copier's drift list
+    const reportSignal = (detail: string) =>
+      this.report(c.copierId, {
         kind,
         driftKey: key,
         traderId: s.traderId,
@@ -248,8 +225,24 @@ export class DriftRepair {
         signalKey: c.signalKey,
         sliceQty: null,
         exchangeQty: null,
-        detail: plan.skip.detail,
+        detail,
       });
+    if (plan.action === 'order') {
+      await fanout.recordRepair(key, [plan.order], [], new Map(), share, s.price);
+      observer?.repaired(kind, 'placed');
+      // what the exchange did not do (refused it; canceled an open at its bound) is reported,
+      // not tried again; a partial fill's remainder not filled leaves the slice at what filled
+      const outcome = await store.outcomeOf(c.copierId, key);
+      if (kind !== 'partial-fill' && outcome.filled === false) {
+        await reportSignal(`repair not filled: ${outcome.why}`);
+        observer?.repaired(kind, 'reported');
+      }
+      return true;
+    }
+    await fanout.recordRepair(key, [], [plan.skip], new Map(), share, s.price);
+    observer?.repaired(kind, plan.outcome);
+    if (plan.report) {
+      await reportSignal(plan.skip.detail);
       observer?.repaired(kind, 'reported');
     }
     return true;
