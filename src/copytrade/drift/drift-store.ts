@@ -4,6 +4,7 @@ import { DRIFT_KEY_PREFIX, type SignalRecord } from '../domain/drift.js';
 import { fx } from '../domain/fixed.js';
 import type { TraderSignal } from '../domain/signal.js';
 import type { Slice } from '../domain/slices.js';
+import { sliceRow, sliceUpsert } from '../fanout/copy-store.js';
 
 /** A fanned-out signal of a followed trader whose copy for the copier may have drifted. */
 export interface SignalCandidate {
@@ -248,26 +249,9 @@ export class DriftStore {
     now = Date.now(),
   ): Promise<void> {
     if (slices.length === 0) return;
-    await this.pool.query(
-      `INSERT INTO copy_slice (copier_id, trader_id, instrument, side, qty, avg_entry_price, realised_pnl, fees, held_fees, share_accrued, updated_ms) VALUES ?
-         ON DUPLICATE KEY UPDATE qty=VALUES(qty), avg_entry_price=VALUES(avg_entry_price), realised_pnl=VALUES(realised_pnl),
-           fees=VALUES(fees), held_fees=VALUES(held_fees), share_accrued=VALUES(share_accrued), updated_ms=VALUES(updated_ms)`,
-      [
-        slices.map(({ slice: s, shareAccrued }) => [
-          s.copierId,
-          s.traderId,
-          s.instrument,
-          s.side,
-          s.qty,
-          s.avgEntryPrice,
-          s.realisedPnl,
-          s.fees,
-          s.heldFees,
-          shareAccrued,
-          now,
-        ]),
-      ],
-    );
+    await this.pool.query(sliceUpsert('?'), [
+      slices.map(({ slice, shareAccrued }) => sliceRow(slice, shareAccrued, now)),
+    ]);
   }
 
   /** Every open report, oldest first: what `tradeflow copy drift` lists. */

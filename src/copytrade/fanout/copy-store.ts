@@ -43,6 +43,30 @@ export interface StreakChange {
  * (a skip's detail) goes through mysql2's escaping.
  */
 const PLAIN = /^[\w.:@/|+-]*$/;
+/**
+ * The upsert of copy_slice rows (each slice written whole, as the book holds it), `values`
+ * the rows after VALUES: literal tuples, or `?` for mysql2 to expand an array of sliceRow.
+ */
+export const sliceUpsert = (values: string): string =>
+  `INSERT INTO copy_slice (copier_id, trader_id, instrument, side, qty, avg_entry_price, realised_pnl, fees, held_fees, share_accrued, updated_ms) VALUES ${values}
+     ON DUPLICATE KEY UPDATE qty=VALUES(qty), avg_entry_price=VALUES(avg_entry_price), realised_pnl=VALUES(realised_pnl),
+       fees=VALUES(fees), held_fees=VALUES(held_fees), share_accrued=VALUES(share_accrued), updated_ms=VALUES(updated_ms)`;
+
+/** One copy_slice row's values, in sliceUpsert's column order. */
+export const sliceRow = (s: Slice, shareAccrued: string, now: number): (string | number)[] => [
+  s.copierId,
+  s.traderId,
+  s.instrument,
+  s.side,
+  s.qty,
+  s.avgEntryPrice,
+  s.realisedPnl,
+  s.fees,
+  s.heldFees,
+  shareAccrued,
+  now,
+];
+
 const lit = (v: string | number | null | undefined): string =>
   v === null || v === undefined
     ? 'NULL'
@@ -80,14 +104,9 @@ export function batchSql(b: BatchRecord, now = Date.now()): string {
   }
   if (b.slices.length > 0) {
     const rows = b.slices.map(
-      ({ slice: s, shareAccrued }) =>
-        `(${lit(s.copierId)},${lit(s.traderId)},${lit(s.instrument)},${lit(s.side)},${lit(s.qty)},${lit(s.avgEntryPrice)},${lit(s.realisedPnl)},${lit(s.fees)},${lit(s.heldFees)},${lit(shareAccrued)},${now})`,
+      ({ slice, shareAccrued }) => `(${sliceRow(slice, shareAccrued, now).map(lit).join(',')})`,
     );
-    parts.push(
-      `INSERT INTO copy_slice (copier_id, trader_id, instrument, side, qty, avg_entry_price, realised_pnl, fees, held_fees, share_accrued, updated_ms) VALUES ${rows.join(',')}
-         ON DUPLICATE KEY UPDATE qty=VALUES(qty), avg_entry_price=VALUES(avg_entry_price), realised_pnl=VALUES(realised_pnl),
-           fees=VALUES(fees), held_fees=VALUES(held_fees), share_accrued=VALUES(share_accrued), updated_ms=VALUES(updated_ms)`,
-    );
+    parts.push(sliceUpsert(rows.join(',')));
   }
   if (b.refusals !== undefined) parts.push(...refusalsSql(b.refusals));
   parts.push('COMMIT');

@@ -3,6 +3,7 @@ import { inTransaction, type Pool } from '../../infra/mysql/client.js';
 import type { CopierLiquidation, LiquidatedSlice } from '../domain/liquidation.js';
 import type { WrittenKind } from '../notices/kinds.js';
 import type { NoticeInput } from '../notices/notices.js';
+import { sliceRow, sliceUpsert } from './copy-store.js';
 
 /**
  * What a copier's liquidation writes, in one transaction, so that it takes effect once
@@ -65,25 +66,7 @@ export class LiquidationStore {
             now,
           ],
         );
-        const s = c.after;
-        await conn.query(
-          `INSERT INTO copy_slice (copier_id, trader_id, instrument, side, qty, avg_entry_price, realised_pnl, fees, held_fees, share_accrued, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON DUPLICATE KEY UPDATE qty=VALUES(qty), avg_entry_price=VALUES(avg_entry_price), realised_pnl=VALUES(realised_pnl),
-             fees=VALUES(fees), held_fees=VALUES(held_fees), share_accrued=VALUES(share_accrued), updated_ms=VALUES(updated_ms)`,
-          [
-            s.copierId,
-            s.traderId,
-            s.instrument,
-            s.side,
-            s.qty,
-            s.avgEntryPrice,
-            s.realisedPnl,
-            s.fees,
-            s.heldFees,
-            c.shareAccrued,
-            now,
-          ],
-        );
+        await conn.query(sliceUpsert('?'), [[sliceRow(c.after, c.shareAccrued, now)]]);
       }
       if (r.paused.length > 0) {
         await conn.query(
