@@ -182,6 +182,12 @@ export const settings = {
   ),
   engineDb: s('TF_ENGINE_DB', 'tradeflow', identifier, "the engine's database"),
   counterDb: s('TF_COUNTER_DB', 'tradeflow_counter', identifier, "the (simulated) counter's database"),
+  counterMysqlUrl: s(
+    'TF_COUNTER_MYSQL_URL',
+    '',
+    (raw, name) => (raw === '' ? '' : url('mysql:')(raw, name)),
+    "MySQL/MariaDB server of the counter's database, when it is not TF_MYSQL_URL (the counter with a binlog that Canal or Debezium reads); empty: TF_MYSQL_URL",
+  ),
   redisUrl: s(
     'TF_REDIS_URL',
     'redis://127.0.0.1:6379',
@@ -619,6 +625,7 @@ const STORES = ['mysqlUrl', 'engineDb', 'redisUrl', 'redisPrefix'] as const;
 const SETTLEMENT = [
   ...STORES,
   'counterDb',
+  'counterMysqlUrl',
   'shards',
   'source',
   'pollIntervalMs',
@@ -723,6 +730,7 @@ export function loadConfig(env: Env = process.env): Config {
     const raw = env[setting.name];
     out[key] = setting.parse(raw === undefined || raw === '' ? setting.fallback : raw, setting.name);
   }
+  if (out.counterMysqlUrl === '') out.counterMysqlUrl = out.mysqlUrl;
   const config = out as Config;
   // a step still waiting on its call must not look dead, nor a retry waiting out its backoff idle
   if (config.claimIdleMs <= config.httpTimeoutMs) {

@@ -29,7 +29,7 @@ export const run: Run = async (args, { config, log }) => {
   const rate = Number(values.rate);
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const engineDb = createPool(config.mysqlUrl, config.engineDb, { connections: 2 });
-  const counterDb = createPool(config.mysqlUrl, config.counterDb, { connections: 2 });
+  const counterDb = createPool(config.counterMysqlUrl, config.counterDb, { connections: 2 });
   // children log warnings only, unless asked otherwise: the demo's own lines tell the story
   // and retry after 50 ms rather than 200, so the retried orders finish within the demo's pace
   const childEnv = {

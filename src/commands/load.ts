@@ -23,7 +23,7 @@ export const run: Run = async (args, { config }) => {
   if (rate !== undefined && !(rate > 0)) throw new Error('--rate R: orders per second, a positive number');
   if (!['open', 'close', 'mixed'].includes(flow)) throw new Error('--flow: open, close or mixed');
   if (!(otherBizRate >= 0 && otherBizRate < 1)) throw new Error('--other-biz: a fraction in [0, 1)');
-  const pool = createPool(config.mysqlUrl, config.counterDb, { connections: 2 });
+  const pool = createPool(config.counterMysqlUrl, config.counterDb, { connections: 2 });
   try {
     const rows = makeCounterRows(n, { flow, shards: config.shards, otherBizRate });
     const started = Date.now();

@@ -31,7 +31,7 @@ const config = loadConfig();
 const log = createLogger(config.logLevel, 'baseline');
 const holder = `baseline-${process.pid}-${randomBytes(3).toString('hex')}`;
 const pool = createPool(config.mysqlUrl, config.engineDb, { connections: 32 });
-const counterPool = createPool(config.mysqlUrl, config.counterDb, { connections: 2 });
+const counterPool = createPool(config.counterMysqlUrl, config.counterDb, { connections: 2 });
 const redis = createRedis(config.redisUrl, { name: `tf-${holder}` });
 const execute = executor(
   createDownstream({

@@ -44,7 +44,7 @@ export async function startSettlementEngine(
     connections: 8,
     multipleStatements: true,
   });
-  const counterPool = createPool(config.mysqlUrl, config.counterDb, { connections: 2 });
+  const counterPool = createPool(config.counterMysqlUrl, config.counterDb, { connections: 2 });
   const downstream = createDownstream({
     counterUrl: config.counterUrl,
     fundingUrl: config.fundingUrl,

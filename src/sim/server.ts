@@ -233,7 +233,7 @@ export async function runSim(config: Config, logger: Logger): Promise<void> {
     port: config.simPort,
     feeRate: config.simFeeRate,
     faults,
-    mysqlUrl: config.mysqlUrl,
+    mysqlUrl: config.counterMysqlUrl,
     counterDb: config.counterDb,
     logger,
   });

@@ -63,9 +63,9 @@ export class TestWorld {
     };
     this.config = loadConfig(this.env);
     await migrateDatabase(MYSQL_URL, this.config.engineDb, 'engine');
-    await migrateDatabase(MYSQL_URL, this.config.counterDb, 'counter');
+    await migrateDatabase(this.config.counterMysqlUrl, this.config.counterDb, 'counter');
     this.engineDb = createPool(MYSQL_URL, this.config.engineDb, { connections: 4 });
-    this.counterDb = createPool(MYSQL_URL, this.config.counterDb, { connections: 2 });
+    this.counterDb = createPool(this.config.counterMysqlUrl, this.config.counterDb, { connections: 2 });
     return this;
   }
 
@@ -137,13 +137,18 @@ export class TestWorld {
     await Promise.allSettled([...this.children].map((c) => c.exited));
     await Promise.allSettled([this.engineDb?.end(), this.counterDb?.end()]);
     if (!this.config) return;
-    const admin = await mysql.createConnection(MYSQL_URL);
-    try {
-      await admin.query(`DROP DATABASE IF EXISTS \`${this.config.engineDb}\``);
-      await admin.query(`DROP DATABASE IF EXISTS \`${this.config.counterDb}\``);
-    } finally {
-      await admin.end();
-    }
+    const drop = async (server: string, db: string) => {
+      const admin = await mysql.createConnection(server);
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
+      } finally {
+        await admin.end();
+      }
+    };
+    await drop(MYSQL_URL, this.config.engineDb);
+    const counter = drop(this.config.counterMysqlUrl, this.config.counterDb);
+    // a counter on a server of its own may be gone already (the test stopped that server)
+    await (this.config.counterMysqlUrl === MYSQL_URL ? counter : counter.catch(() => undefined));
     const redis = connectRedis(this.env.TF_REDIS_URL as string);
     try {
       await deleteKeys(redis, this.config.redisPrefix);
