@@ -4,6 +4,7 @@
 # tests start it through test/infra/kafka/kafka-node.ts, which waits for a metadata answer.
 #   KAFKA_PORT             client port (9092)
 #   KAFKA_CONTROLLER_PORT  controller port (KAFKA_PORT + 1)
+#   KAFKA_ADVERTISED_PORT  the port clients are told to use (KAFKA_PORT; a test puts a proxy there)
 #   KAFKA_DATA_DIR         log directory; kept and reused when given (a restarted node keeps its
 #                          topics and offsets), else a temporary one removed at the end
 #   KAFKA_PARTITIONS       partitions of an auto-created topic (16)
@@ -35,7 +36,7 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+advertised.listeners=PLAINTEXT://127.0.0.1:${KAFKA_ADVERTISED_PORT:-$port}
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$dir/log

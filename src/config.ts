@@ -260,6 +260,12 @@ export const settings = {
     int(100, 3_600_000),
     'Kafka intake: longest wait between connection attempts while no broker answers (doubling from 500 ms, with jitter)',
   ),
+  kafkaSessionTimeoutMs: s(
+    'TF_KAFKA_SESSION_TIMEOUT_MS',
+    '30000',
+    int(6000, 300_000),
+    "Kafka intake: how long the group waits for a silent consumer (a killed engine) before its partitions go to the others (within the broker's group.min/max.session.timeout.ms)",
+  ),
   kafkaMaxLag: s(
     'TF_KAFKA_MAX_LAG',
     '10000',
@@ -640,6 +646,7 @@ const SETTLEMENT = [
   'kafkaTopic',
   'kafkaGroup',
   'kafkaReconnectMaxMs',
+  'kafkaSessionTimeoutMs',
   'kafkaMaxLag',
   'cdcFormat',
   'cdcMaxBytes',

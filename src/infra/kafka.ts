@@ -7,6 +7,8 @@ export interface KafkaConsumerOptions {
   groupId: string;
   topic: string;
   clientId: string;
+  /** how long the group waits for a silent member before rebalancing its partitions */
+  sessionTimeoutMs: number;
   /** wait before the next connection attempt after `failures` failed ones in a row */
   backoffMs: (failures: number) => number;
 }
@@ -55,7 +57,12 @@ export function startKafkaConsumer(
 
   /** One consumer from connect to its end; resolves with why it ended (null: stopping). */
   const attempt = async (): Promise<Error | null> => {
-    const consumer = kafka.consumer({ groupId: opts.groupId });
+    const consumer = kafka.consumer({
+      groupId: opts.groupId,
+      sessionTimeout: opts.sessionTimeoutMs,
+      // kafkajs' own ratio (30 s / 3 s): several heartbeats may be lost before the session ends
+      heartbeatInterval: Math.max(100, Math.floor(opts.sessionTimeoutMs / 10)),
+    });
     current = consumer;
     const lost = new Promise<Error>((resolve) => {
       consumer.on(consumer.events.CRASH, (e) => {

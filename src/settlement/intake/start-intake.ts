@@ -76,6 +76,7 @@ export function startIntake(
             groupId: config.kafkaGroup,
             topic: config.kafkaTopic,
             clientId: deps.consumer,
+            sessionTimeoutMs: config.kafkaSessionTimeoutMs,
             backoffMs: (failures) =>
               retryDelayMs(failures, KAFKA_RECONNECT_MIN_MS, config.kafkaReconnectMaxMs, Math.random),
           },

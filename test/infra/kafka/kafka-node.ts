@@ -12,6 +12,8 @@ const LOG_KEEP = 64 * 1024;
 export interface KafkaNodeOptions {
   /** client port; a free one when not given */
   port?: number;
+  /** the port clients are told to use after their first contact (a proxy's), else `port` */
+  advertisedPort?: number;
   /** partitions of an auto-created topic (16) */
   partitions?: number;
   /** how long the JVM may take to answer a metadata request (60 s) */
@@ -51,6 +53,7 @@ export async function startKafkaNode(opts: KafkaNodeOptions = {}): Promise<Kafka
         ...process.env,
         KAFKA_PORT: String(port),
         KAFKA_CONTROLLER_PORT: String(controller),
+        KAFKA_ADVERTISED_PORT: String(opts.advertisedPort ?? port),
         KAFKA_DATA_DIR: dataDir,
         KAFKA_PARTITIONS: String(opts.partitions ?? 16),
         KAFKA_WATCH_PID: String(process.pid),
@@ -81,7 +84,12 @@ export async function startKafkaNode(opts: KafkaNodeOptions = {}): Promise<Kafka
 
   const ready = async () => {
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
-    const admin = new Kafka({ clientId: 'kafka-node-probe', brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    const admin = new Kafka({
+      clientId: 'kafka-node-probe',
+      brokers,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    }).admin();
     try {
       for (;;) {
         const c = child;
@@ -95,7 +103,10 @@ export async function startKafkaNode(opts: KafkaNodeOptions = {}): Promise<Kafka
         } catch {
           await admin.disconnect().catch(() => undefined);
         }
-        if (Date.now() > deadline) throw new Error(`kafka node not ready within ${opts.readyTimeoutMs ?? 60_000} ms:\n${out.slice(-4000)}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `kafka node not ready within ${opts.readyTimeoutMs ?? 60_000} ms:\n${out.slice(-4000)}`,
+          );
         await new Promise((r) => setTimeout(r, 250));
       }
     } finally {
