@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
-import type { RowDataPacket } from 'mysql2/promise';
 import { money } from '../../src/domain/money.js';
 import { createPool, type Pool } from '../../src/infra/mysql/client.js';
 import { migrateDatabase } from '../../src/infra/mysql/migrate.js';
@@ -11,11 +10,11 @@ import { writeCounterRows } from '../../src/load/write-rows.js';
 import type { IntakeOrder } from '../../src/settlement/domain/order.js';
 import { decodeCanal } from '../../src/settlement/intake/decode/canal.js';
 import { CanalCdc } from '../infra/cdc.js';
+import { masterStatus } from '../infra/cdc-chain.js';
+import { type KafkaNode, startKafkaNode } from '../infra/kafka/kafka-node.js';
 import { BinlogMariaDb } from '../infra/mariadb/binlog-mariadb.js';
 import { waitFor } from '../support/harness.js';
 
-/** The broker the tests use (the project's launcher sets it; a broker on 19092 otherwise). */
-const BROKERS = (process.env.TF_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
 const PARTITIONS = 16;
 const SHARDS = 16;
 // the database compose/mysql-init.sql creates and Canal's filter and partition hash name
@@ -24,7 +23,8 @@ const TARGET = { database: COUNTER_DB, table: 'sync_order', shards: SHARDS, maxB
 
 describe('binlog capture: MariaDB 10.11 (ROW binlog) → Canal 1.1.4 → Kafka, decoded by decodeCanal', () => {
   const topic = `tf-cdc-${randomBytes(4).toString('hex')}`;
-  const kafka = new Kafka({ clientId: 'tf-cdc-test', brokers: BROKERS, logLevel: logLevel.NOTHING });
+  let node: KafkaNode | undefined;
+  let kafka: Kafka;
   const db = new BinlogMariaDb();
   let cdc: CanalCdc | undefined;
   let pool: Pool | undefined;
@@ -57,6 +57,8 @@ describe('binlog capture: MariaDB 10.11 (ROW binlog) → Canal 1.1.4 → Kafka, 
   };
 
   before(async () => {
+    node = await startKafkaNode({ partitions: PARTITIONS });
+    kafka = new Kafka({ clientId: 'tf-cdc-test', brokers: node.brokers, logLevel: logLevel.NOTHING });
     await db.start();
     await migrateDatabase(db.url, COUNTER_DB, 'counter');
     pool = createPool(db.url, COUNTER_DB, { connections: 2 });
@@ -83,9 +85,9 @@ describe('binlog capture: MariaDB 10.11 (ROW binlog) → Canal 1.1.4 → Kafka, 
     // where Canal starts until it has recorded a position of its own (see CanalOptions.startAt)
     cdc = new CanalCdc({
       master: `127.0.0.1:${db.port}`,
-      brokers: BROKERS.join(','),
+      brokers: node.brokers.join(','),
       topic,
-      startAt: await masterStatus(pool),
+      startAt: await masterStatus(db.url),
     });
     await cdc.start();
     console.log(`MariaDB ready in ${db.startupMs} ms, Canal in ${cdc.startupMs} ms`);
@@ -96,12 +98,7 @@ describe('binlog capture: MariaDB 10.11 (ROW binlog) → Canal 1.1.4 → Kafka, 
     await cdc?.dispose();
     await pool?.end().catch(() => {});
     await db.stop();
-    const admin = kafka.admin();
-    await admin
-      .connect()
-      .then(() => admin.deleteTopics({ topics: [topic] }))
-      .catch(() => {})
-      .finally(() => admin.disconnect());
+    await node?.stop();
   });
 
   const first = makeCounterRows(400, { flow: 'mixed', shards: SHARDS, runId: `${topic}a` });
@@ -141,14 +138,14 @@ describe('binlog capture: MariaDB 10.11 (ROW binlog) → Canal 1.1.4 → Kafka, 
   });
 
   it('loses nothing when a new Canal is killed before it recorded any position (it replays from startAt)', async () => {
-    assert.ok(pool && cdc);
+    assert.ok(pool && cdc && node);
     await cdc.dispose();
     // a new deployment: its own (empty) data directory, the start position pinned as an operator would
     const fresh = new CanalCdc({
       master: `127.0.0.1:${db.port}`,
-      brokers: BROKERS.join(','),
+      brokers: node.brokers.join(','),
       topic,
-      startAt: await masterStatus(pool),
+      startAt: await masterStatus(db.url),
     });
     cdc = fresh;
     await fresh.start();
@@ -196,11 +193,3 @@ describe('binlog capture: MariaDB 10.11 (ROW binlog) → Canal 1.1.4 → Kafka, 
       assert.equal(parts.size, 1, `shard ${shard} came on partitions ${[...parts].join(', ')}`);
   }
 });
-
-/** The binlog's current end (SHOW MASTER STATUS), where a new Canal is told to start. */
-async function masterStatus(pool: Pool): Promise<{ file: string; position: number }> {
-  const [status] = await pool.query<RowDataPacket[]>('SHOW MASTER STATUS');
-  const row = status[0];
-  if (!row) throw new Error('SHOW MASTER STATUS returned nothing: is the binlog on?');
-  return { file: String(row.File), position: Number(row.Position) };
-}
