@@ -121,3 +121,15 @@ export function startKafkaConsumer(
     },
   };
 }
+
+/** Members of a consumer group once it is stable (0 while it is not), for a demo or an operator. */
+export async function stableGroupMembers(brokers: string[], groupId: string): Promise<number> {
+  const admin = new Kafka({ clientId: 'tradeflow-admin', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([groupId]);
+    return groups[0]?.state === 'Stable' ? groups[0].members.length : 0;
+  } finally {
+    await admin.disconnect();
+  }
+}
