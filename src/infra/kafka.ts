@@ -1,4 +1,4 @@
-import { type Consumer, Kafka, logLevel } from 'kafkajs';
+import { type Consumer, Kafka, type logCreator, logLevel } from 'kafkajs';
 import type { BatchPayload, OffsetCommitter } from '../settlement/intake/kafka-intake.js';
 import type { Logger } from './log.js';
 
@@ -25,6 +25,16 @@ export interface KafkaSource {
   stop(): Promise<void>;
 }
 
+/** kafkajs' own log lines in the engine's log (pino, stderr), not as a second format on stdout. */
+const intoPino =
+  (log: Logger): logCreator =>
+  () =>
+  ({ level, namespace, log: entry }) => {
+    const { message, timestamp: _t, logger: _l, ...fields } = entry;
+    const at = level === logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : 'info';
+    log[at]({ kafkajs: namespace, ...fields }, message);
+  };
+
 /**
  * The kafkajs consumer, kept thin: batches go to `handle` with the consumer as the offset
  * committer; nothing is resolved or committed automatically. It returns at once and
@@ -41,6 +51,7 @@ export function startKafkaConsumer(
     clientId: opts.clientId,
     brokers: opts.brokers,
     logLevel: logLevel.WARN,
+    logCreator: intoPino(log),
     // a connect gives up within about a second (kafkajs' default, 5 retries, takes ~15 s): the
     // loop below backs off from there, and a stop never waits long for a connect under way;
     // a running consumer keeps kafkajs' own 5 retries and restarts
