@@ -9,6 +9,7 @@
 #                          topics and offsets), else a temporary one removed at the end
 #   KAFKA_PARTITIONS       partitions of an auto-created topic (16)
 #   KAFKA_HEAP             JVM heap (512m)
+#   KAFKA_WATCH_PID        stop the node when this process ends (tests: the test process)
 #   KAFKA_RESOLVE_ONLY=1   only fetch the jars (CI does this once, before the tests)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,7 +74,11 @@ stop() {
 }
 trap stop TERM INT HUP
 echo "kafka: pid $jvm, 127.0.0.1:$port, data $dir" >&2
-# a trapped signal interrupts this wait and runs stop()
+while kill -0 "$jvm" 2>/dev/null; do
+  if [[ -n ${KAFKA_WATCH_PID:-} ]] && ! kill -0 "$KAFKA_WATCH_PID" 2>/dev/null; then stop; fi
+  sleep 1 &
+  wait $! || true
+done
 wait "$jvm" || code=$?
 [[ $keep == 1 ]] || rm -rf "$dir"
 exit "${code:-0}"

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePort } from '../../support/harness.js';
-import { ORPHAN_GUARD } from '../mariadb/binlog-mariadb.js';
 
 const script = fileURLToPath(new URL('../../../scripts/kafka.sh', import.meta.url));
 const LOG_KEEP = 64 * 1024;
@@ -37,7 +36,7 @@ export interface KafkaNode {
 /**
  * Starts a KRaft node on loopback and waits until it answers a metadata request. A node
  * that does not come up in time is stopped and its log is in the error; the node stops by
- * itself when this process ends (orphan-guard.sh), so a killed test leaves no JVM behind.
+ * itself when this process ends (KAFKA_WATCH_PID), so a killed test leaves no JVM behind.
  */
 export async function startKafkaNode(opts: KafkaNodeOptions = {}): Promise<KafkaNode> {
   const port = opts.port ?? (await freePort());
@@ -49,7 +48,7 @@ export async function startKafkaNode(opts: KafkaNodeOptions = {}): Promise<Kafka
   let exited: Promise<void> = Promise.resolve();
 
   const launch = () => {
-    const c = spawn(ORPHAN_GUARD, [String(process.pid), 'bash', script], {
+    const c = spawn('bash', [script], {
       env: {
         ...process.env,
         KAFKA_PORT: String(port),
@@ -57,8 +56,9 @@ export async function startKafkaNode(opts: KafkaNodeOptions = {}): Promise<Kafka
         KAFKA_ADVERTISED_PORT: String(opts.advertisedPort ?? port),
         KAFKA_DATA_DIR: dataDir,
         KAFKA_PARTITIONS: String(opts.partitions ?? 16),
+        KAFKA_WATCH_PID: String(process.pid),
       },
-      // its own process group: kill() takes the guard, the script and the JVM together
+      // its own process group: kill() takes the script and the JVM together
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
