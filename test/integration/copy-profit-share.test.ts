@@ -552,24 +552,26 @@ describe('profit share: withholding, high-water mark settlement, stop, and a set
     const before = await balances();
     const replaysBefore = (await exchange.transfers('')).replays;
 
-    // every funding answer 1 s late: the kill falls while a pair's leg is applied but not yet
-    // recorded (a window of 1 s, wide enough for the probe on a loaded machine)
-    await admin.setFaults({ 'exchange/funding': { latencyMs: 1000 } });
+    // every funding answer 1.5 s late (under the 2 s client timeout): the kill falls while a pair's
+    // leg is applied but not yet recorded (1 s and a stale read of the pending pairs, first in the
+    // probe, once let the pair finish before the kill on a loaded machine)
+    await admin.setFaults({ 'exchange/funding': { latencyMs: 1500 } });
     const first = world.spawn(['profit-share', 'settle', '--now']);
     const inFlight = await waitFor(
       'a leg applied by the exchange, its pair still pending in MySQL',
       async () => {
+        const applied = new Set((await exchange.transfers('ps:k')).transfers.map((t) => t.key));
+        const settled = await service.store.statements({ traderId: 't3' });
+        // read last, just before the kill: a pair seen pending here is still in flight at it
         const [pending] = await world.engineDb.query<RowDataPacket[]>(
           "SELECT copier_id, pending FROM copy_ps_pair WHERE trader_id='t3' AND pending IS NOT NULL",
         );
-        const applied = new Set((await exchange.transfers('ps:k')).transfers.map((t) => t.key));
-        const settled = await service.store.statements({ traderId: 't3' });
         const hit = pending.find((p) =>
           JSON.parse(p.pending).legs?.some((l: { key: string }) => applied.has(l.key)),
         );
         return hit && settled.length >= 1 ? String(hit.copier_id) : undefined;
       },
-      20_000,
+      60_000,
       20,
     );
     first.kill('SIGKILL');

@@ -140,7 +140,14 @@ export async function startKafkaNode(opts: KafkaNodeOptions = {}): Promise<Kafka
     },
     async stop() {
       await signal('SIGTERM');
-      await rm(dataDir, { recursive: true, force: true });
+      // the script has waited for its JVM; a KILL of the group ends anything it left, and the
+      // removal retries (ENOTEMPTY) should a last file still appear while it runs
+      try {
+        if (child?.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group is gone: the usual case
+      }
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
 }
