@@ -22,6 +22,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
+import { stableGroupMembers } from '../../src/infra/kafka.js';
 
 export interface ChainPids {
   kafka: number | null;
@@ -166,13 +167,10 @@ export async function waitJoined(
   try {
     const deadline = Date.now() + ms;
     for (;;) {
-      const { groups } = await admin.describeGroups([group]);
-      const g = groups[0];
-      if (g && g.state === 'Stable' && g.members.length >= members) return;
+      const stable = await stableGroupMembers(admin, group);
+      if (stable >= members) return;
       if (Date.now() > deadline)
-        throw new Error(
-          `group ${group}: ${g?.state ?? 'absent'} with ${g?.members.length ?? 0} member(s) after ${ms} ms`,
-        );
+        throw new Error(`group ${group}: not stable with ${members} member(s) after ${ms} ms`);
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {

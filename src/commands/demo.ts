@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Run } from '../cli.js';
 import { createSimAdmin } from '../clients/sim-admin.js';
-import { stableGroupMembers } from '../infra/kafka.js';
+import { stableGroupMembers, withKafkaAdmin } from '../infra/kafka.js';
 import { createPool } from '../infra/mysql/client.js';
 import { percentiles } from '../infra/percentiles.js';
 import { createRedis } from '../infra/redis.js';
@@ -62,13 +62,12 @@ export const run: Run = async (args, { config, log }) => {
     );
     if (config.source === 'kafka' || config.source === 'both') {
       // rows written before the intake is in its group would only show how long a join takes
-      await until(
-        async () =>
-          (await stableGroupMembers(config.kafkaBrokers.split(','), config.kafkaGroup)) > 0
-            ? true
-            : undefined,
-        60_000,
-        'the Kafka intake to join its group',
+      await withKafkaAdmin(config.kafkaBrokers.split(','), (kafka) =>
+        until(
+          async () => ((await stableGroupMembers(kafka, config.kafkaGroup)) > 0 ? true : undefined),
+          60_000,
+          'the Kafka intake to join its group',
+        ),
       );
       say(`Kafka intake in its group ${config.kafkaGroup} on ${config.kafkaTopic}`);
     }

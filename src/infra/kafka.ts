@@ -1,4 +1,4 @@
-import { type Consumer, Kafka, type logCreator, logLevel } from 'kafkajs';
+import { type Admin, type Consumer, Kafka, type logCreator, logLevel } from 'kafkajs';
 import type { BatchPayload, OffsetCommitter } from '../settlement/intake/kafka-intake.js';
 import type { Logger } from './log.js';
 
@@ -133,13 +133,18 @@ export function startKafkaConsumer(
   };
 }
 
-/** Members of a consumer group once it is stable (0 while it is not), for a demo or an operator. */
-export async function stableGroupMembers(brokers: string[], groupId: string): Promise<number> {
+/** Members of a consumer group once it is stable (0 while it is not), for a demo, a bench or a test. */
+export async function stableGroupMembers(admin: Admin, groupId: string): Promise<number> {
+  const { groups } = await admin.describeGroups([groupId]);
+  return groups[0]?.state === 'Stable' ? groups[0].members.length : 0;
+}
+
+/** A connected admin client of `brokers` for `use`, disconnected afterwards. */
+export async function withKafkaAdmin<T>(brokers: string[], use: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = new Kafka({ clientId: 'tradeflow-admin', brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    const { groups } = await admin.describeGroups([groupId]);
-    return groups[0]?.state === 'Stable' ? groups[0].members.length : 0;
+    return await use(admin);
   } finally {
     await admin.disconnect();
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
 import type { RowDataPacket } from 'mysql2/promise';
+import { stableGroupMembers } from '../../src/infra/kafka.js';
 import { createRedis, fieldMap, type RedisClient } from '../../src/infra/redis.js';
 import { makeCounterRows } from '../../src/load/counter-orders.js';
 import { writeCounterRows } from '../../src/load/write-rows.js';
@@ -65,11 +66,7 @@ describe('Kafka intake against a real Kafka broker', () => {
     const [offsets] = await admin.fetchOffsets({ groupId: `g-${t}`, topics: [t] });
     return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
   };
-  const members = async (t: string) => {
-    const { groups } = await admin.describeGroups([`g-${t}`]);
-    const g = groups[0];
-    return g?.state === 'Stable' ? g.members.length : -1;
-  };
+  const members = (t: string) => stableGroupMembers(admin, `g-${t}`);
   const sources = async (prefix: string) => {
     const [r] = await world.engineDb.query<RowDataPacket[]>(
       'SELECT source, COUNT(*) AS n FROM settlement_order WHERE order_id LIKE ? GROUP BY source ORDER BY source',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePort } from '../../support/harness.js';
+import { signalGroup } from '../mariadb/binlog-mariadb.js';
 
 const script = fileURLToPath(new URL('../../../scripts/kafka.sh', import.meta.url));
 const LOG_KEEP = 64 * 1024;
@@ -74,11 +75,7 @@ export async function startKafkaNode(opts: KafkaNodeOptions = {}): Promise<Kafka
   const signal = async (sig: NodeJS.Signals) => {
     const c = child;
     if (c?.pid === undefined || c.exitCode !== null || c.signalCode !== null) return;
-    try {
-      process.kill(-c.pid, sig);
-    } catch {
-      // already gone
-    }
+    signalGroup(c.pid, sig);
     await exited;
   };
 
@@ -142,11 +139,7 @@ export async function startKafkaNode(opts: KafkaNodeOptions = {}): Promise<Kafka
       await signal('SIGTERM');
       // the script has waited for its JVM; a KILL of the group ends anything it left, and the
       // removal retries (ENOTEMPTY) should a last file still appear while it runs
-      try {
-        if (child?.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // the group is gone: the usual case
-      }
+      if (child?.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
       await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
